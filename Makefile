@@ -1,0 +1,68 @@
+# herd: build with `make`, test with `make check` (as root: system tests use
+# network namespaces). See README.md.
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+CC ?= cc
+CLANG ?= clang
+CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	-Wno-missing-field-initializers -Isrc -DHERD_VERSION='"$(VERSION)"' -MMD -MP
+CFLAGS ?= -O2 -g
+LIBS := -linih -lcap-ng
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+SRCS_LIB := $(wildcard src/core/*.c src/conf/*.c src/tftp/*.c src/syslog/*.c)
+SRCS_MAIN := $(wildcard src/cmd/*.c) src/main.c
+UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+FUZZERS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+
+OBJ_REL := $(patsubst %.c,build/rel/%.o,$(SRCS_LIB) $(SRCS_MAIN))
+OBJ_SAN_LIB := $(patsubst %.c,build/san/%.o,$(SRCS_LIB))
+OBJ_SAN_MAIN := $(patsubst %.c,build/san/%.o,$(SRCS_MAIN))
+
+.PHONY: all check unit replay system fuzz clean format
+all: build/herd
+
+build/herd: $(OBJ_REL)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+build/rel/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -c -o $@ $<
+
+build/san/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -O1 -g $(SAN) -c -o $@ $<
+
+# The sanitizer build of herd is the one the system tests run.
+build/herd-san: $(OBJ_SAN_LIB) $(OBJ_SAN_MAIN)
+	$(CC) $(SAN) -o $@ $^ $(LIBS)
+
+build/unit/%: build/san/tests/unit/%.o $(OBJ_SAN_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(LIBS) -lcmocka
+
+# Corpus replay: each fuzz target linked with a plain driver, under ASan/UBSan.
+build/replay/%: build/san/tests/fuzz/fuzz_%.o build/san/tests/fuzz/replay_main.o $(OBJ_SAN_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(LIBS)
+
+# libFuzzer builds (clang): `make fuzz`, then tests/fuzz/run.sh TARGET SECONDS.
+build/fuzz/%: tests/fuzz/fuzz_%.c $(SRCS_LIB)
+	@mkdir -p $(dir $@)
+	$(CLANG) -std=c11 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined \
+		-DHERD_VERSION='"fuzz"' -o $@ $^ $(LIBS)
+
+unit: $(addprefix build/unit/,$(UNIT_TESTS))
+replay: $(addprefix build/replay/,$(FUZZERS))
+fuzz: $(addprefix build/fuzz/,$(FUZZERS))
+
+check: build/herd build/herd-san unit replay
+	tests/run-all
+
+format:
+	clang-format -i $(SRCS_LIB) $(SRCS_MAIN) $(wildcard src/*/*.h tests/unit/*.c tests/fuzz/*.c)
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,15 @@
+/* Confinement, in a fixed order once every socket is bound and every
+ * directory is open: raise the descriptor limit, drop to the configured
+ * user, keep no capability, forbid regaining privileges. */
+#ifndef HERD_CMD_CONFINE_H
+#define HERD_CMD_CONFINE_H
+
+#include <sys/types.h>
+
+/* Looks up `user` (empty: the current user). Returns 0 or -errno. */
+int confine_lookup(const char *user, uid_t *uid, gid_t *gid);
+int confine_raise_nofile(unsigned want);
+/* Drops to uid/gid with no capabilities left. Returns 0 or -errno. */
+int confine_drop(const char *user, uid_t uid, gid_t gid);
+
+#endif

@@ -1,0 +1,251 @@
+/* `herd serve -c FILE`: the daemon, in the foreground, diagnostics on
+ * stderr. Start-up reads as the order things happen in: configuration,
+ * directories, sockets, confinement, services, loop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "cmd/confine.h"
+#include "conf/conf.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "syslog/logrx.h"
+#include "syslog/logrx_io.h"
+#include "tftp/tftp_files.h"
+#include "tftp/tftp_io.h"
+
+struct serve {
+	struct herd_config cfg;
+	uid_t uid;
+	gid_t gid;
+	int rootfd;
+	int logdirfd;
+	struct loop *loop;
+	struct loop_io sig;
+	struct tftp_files *files;
+	struct tftp_io *tftp;
+	struct logrx *logrx;
+	struct logrx_io *logrx_io;
+};
+
+static void print_stats(struct serve *s)
+{
+	if (s->tftp) {
+		const struct tftp_stats *t = tftp_server_stats(tftp_io_server(s->tftp));
+		log_info("tftp: %llu requests, %llu completed, %llu timed out, %llu aborted, "
+			 "%llu refused, %llu busy, %llu malformed, %u active, %llu retransmits, "
+			 "%llu quick resends, %llu rx drops",
+			 (unsigned long long)t->requests, (unsigned long long)t->completed,
+			 (unsigned long long)t->timed_out, (unsigned long long)t->aborted,
+			 (unsigned long long)t->refused, (unsigned long long)t->busy,
+			 (unsigned long long)t->malformed, t->active,
+			 (unsigned long long)t->retransmits, (unsigned long long)t->quick_resends,
+			 (unsigned long long)tftp_io_rx_drops(s->tftp));
+	}
+}
+
+static void on_signal(struct loop_io *io, uint32_t events, mono_t now)
+{
+	struct serve *s = (struct serve *)((char *)io - offsetof(struct serve, sig));
+	struct signalfd_siginfo si;
+
+	(void)events;
+	(void)now;
+	while (read(io->fd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGINT:
+		case SIGTERM:
+			log_info("signal %u: stopping", si.ssi_signo);
+			loop_stop(s->loop);
+			break;
+		case SIGHUP:
+			if (s->logrx)
+				logrx_reopen(s->logrx);
+			break;
+		case SIGUSR1:
+			print_stats(s);
+			break;
+		}
+	}
+}
+
+static int open_signals(struct serve *s)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	s->sig.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (s->sig.fd < 0)
+		return -errno;
+	s->sig.fn = on_signal;
+	return loop_io_add(s->loop, &s->sig, EPOLLIN);
+}
+
+/* The TFTP root is opened as a directory handle: every file is then
+ * resolved beneath it, whatever the process's own root is. */
+static int open_dirs(struct serve *s)
+{
+	const struct herd_config *cfg = &s->cfg;
+
+	s->rootfd = s->logdirfd = -1;
+	if (cfg->tftp.enabled) {
+		s->rootfd = open(cfg->tftp.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (s->rootfd < 0) {
+			log_err("TFTP root %s: %s", cfg->tftp.root, strerror(errno));
+			return -errno;
+		}
+	}
+	if (cfg->logrx.enabled) {
+		if (mkdir(cfg->logrx.dir, 0750) == 0 && geteuid() == 0)
+			(void)!chown(cfg->logrx.dir, s->uid, s->gid);
+		s->logdirfd = open(cfg->logrx.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (s->logdirfd < 0) {
+			log_err("log directory %s: %s", cfg->logrx.dir, strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+static int open_sockets(struct serve *s)
+{
+	int err = 0;
+
+	if (s->cfg.tftp.enabled)
+		err = tftp_io_open(&s->tftp, &s->cfg.tftp, s->cfg.server.rcvbuf);
+	if (err == 0 && s->cfg.logrx.enabled)
+		err = logrx_io_open(&s->logrx_io, &s->cfg.logrx, s->cfg.server.rcvbuf);
+	return err;
+}
+
+static int start_services(struct serve *s)
+{
+	mono_t keep = MONO_MS(s->cfg.tftp.file_cache_ms);
+	int err;
+
+	s->loop = loop_new();
+	if (s->loop == NULL)
+		return -ENOMEM;
+	err = open_signals(s);
+	if (err < 0)
+		return err;
+	if (s->tftp) {
+		s->files = tftp_files_new(s->rootfd, keep);
+		if (s->files == NULL)
+			return -ENOMEM;
+		err = tftp_io_start(s->tftp, s->loop, s->files);
+		if (err < 0)
+			return err;
+	}
+	if (s->logrx_io) {
+		s->logrx = logrx_new(&s->cfg.logrx, s->logdirfd);
+		if (s->logrx == NULL)
+			return -ENOMEM;
+		err = logrx_io_start(s->logrx_io, s->loop, s->logrx);
+	}
+	return err;
+}
+
+static void stop_services(struct serve *s)
+{
+	mono_t now = s->loop ? loop_now(s->loop) : 0;
+
+	print_stats(s);
+	tftp_io_close(s->tftp, now);
+	tftp_files_free(s->files);
+	logrx_io_close(s->logrx_io);
+	logrx_free(s->logrx);
+	if (s->loop)
+		close(s->sig.fd);
+	loop_free(s->loop);
+	if (s->rootfd >= 0)
+		close(s->rootfd);
+	if (s->logdirfd >= 0)
+		close(s->logdirfd);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: herd serve -c FILE\n"
+		     "  Serves TFTP and receives node logs, in the foreground.\n"
+		     "  SIGTERM/SIGINT stop, SIGHUP reopens log files, SIGUSR1 prints counters.\n");
+}
+
+static int serve_run(struct serve *s)
+{
+	int err = confine_lookup(s->cfg.server.user, &s->uid, &s->gid);
+
+	if (err < 0) {
+		log_err("user %s: %s", s->cfg.server.user,
+			err == -ENOENT ? "no such user" : strerror(-err));
+		return err;
+	}
+	if ((err = open_dirs(s)) < 0)
+		return err;
+	confine_raise_nofile(s->cfg.server.max_open_files);
+	if ((err = open_sockets(s)) < 0)
+		return err;
+	if ((err = confine_drop(s->cfg.server.user, s->uid, s->gid)) < 0)
+		return err;
+	if ((err = start_services(s)) < 0) {
+		log_err("cannot start: %s", strerror(-err));
+		return err;
+	}
+	log_info("herd %s serving (config %s)", HERD_VERSION, s->cfg.path);
+	err = loop_run(s->loop);
+	if (err < 0)
+		log_err("event loop: %s", strerror(-err));
+	return err;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *path = NULL;
+	struct serve *s;
+	int opt, err;
+
+	while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': path = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (path == NULL || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return 1;
+	s->rootfd = s->logdirfd = -1;
+	if (cmd_load_config(&s->cfg, path) != 0) {
+		free(s);
+		return 1;
+	}
+	log_set_level(s->cfg.server.log_level);
+	err = serve_run(s);
+	stop_services(s);
+	free(s);
+	return err < 0 ? 1 : 0;
+}

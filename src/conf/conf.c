@@ -1,0 +1,458 @@
+#include "conf/conf.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <ini.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+enum conf_type { T_BOOL, T_UINT, T_SIZE, T_PATH, T_NAME, T_LISTEN, T_LOGLEVEL };
+
+struct conf_key {
+	const char *section;
+	const char *name;
+	enum conf_type type;
+	size_t offset;
+	uint64_t min, max;	/* T_UINT, T_SIZE */
+	uint16_t default_port; /* T_LISTEN */
+	const char *help;
+};
+
+#define K(sec, nm, ty, field, lo, hi, port, help)                                                  \
+	{sec, nm, ty, offsetof(struct herd_config, field), lo, hi, port, help}
+
+static const struct conf_key conf_keys[] = {
+	K("server", "user", T_NAME, server.user, 0, 0, 0, "drop to this user after binding"),
+	K("server", "log_level", T_LOGLEVEL, server.log_level, 0, 0, 0,
+	  "error, warning, info or debug"),
+	K("server", "rcvbuf", T_SIZE, server.rcvbuf, 65536, 1u << 30, 0,
+	  "receive buffer of every listening socket"),
+	K("server", "max_open_files", T_UINT, server.max_open_files, 256, 1u << 20, 0,
+	  "RLIMIT_NOFILE to ask for"),
+	K("tftp", "enabled", T_BOOL, tftp.enabled, 0, 0, 0, NULL),
+	K("tftp", "listen", T_LISTEN, tftp.listen, 0, 0, 69, "addresses to serve TFTP on"),
+	K("tftp", "root", T_PATH, tftp.root, 0, 0, 0, "files are served from beneath here"),
+	K("tftp", "max_transfers", T_UINT, tftp.max_transfers, 1, 1000000, 0, NULL),
+	K("tftp", "blksize_max", T_UINT, tftp.blksize_max, 512, 65464, 0,
+	  "1468 avoids IP fragmentation at MTU 1500"),
+	K("tftp", "windowsize_max", T_UINT, tftp.windowsize_max, 1, 256, 0, NULL),
+	K("tftp", "retries", T_UINT, tftp.retries, 1, 100, 0, NULL),
+	K("tftp", "rto_min_ms", T_UINT, tftp.rto_min_ms, 1, 60000, 0, NULL),
+	K("tftp", "rto_max_ms", T_UINT, tftp.rto_max_ms, 1, 255000, 0, NULL),
+	K("tftp", "rto_initial_ms", T_UINT, tftp.rto_initial_ms, 1, 255000, 0, NULL),
+	K("tftp", "transfer_sockets", T_UINT, tftp.transfer_sockets, 1, 256, 0,
+	  "server ports shared by all transfers"),
+	K("tftp", "file_cache_ms", T_UINT, tftp.file_cache_ms, 0, 3600000, 0, NULL),
+	K("log", "enabled", T_BOOL, logrx.enabled, 0, 0, 0, NULL),
+	K("log", "syslog", T_LISTEN, logrx.syslog, 0, 0, 514, "syslog (RFC 3164/5424) over UDP"),
+	K("log", "netconsole", T_LISTEN, logrx.netconsole, 0, 0, 6666,
+	  "netconsole (plain UDP lines)"),
+	K("log", "dir", T_PATH, logrx.dir, 0, 0, 0, "one log file per node is kept here"),
+	K("log", "max_file_size", T_SIZE, logrx.max_file_bytes, 4096, UINT64_C(1) << 40, 0,
+	  "rotate a node's log past this size"),
+	K("log", "rotate_keep", T_UINT, logrx.rotate_keep, 0, 100, 0, NULL),
+	K("log", "line_max", T_UINT, logrx.line_max, 64, 65536, 0, NULL),
+	K("log", "rate_lines", T_UINT, logrx.rate_lines, 1, 1000000, 0,
+	  "per sender, lines per second"),
+	K("log", "burst_lines", T_UINT, logrx.burst_lines, 1, 1000000, 0, NULL),
+	K("log", "max_senders", T_UINT, logrx.max_senders, 1, 1000000, 0, NULL),
+};
+
+#define N_KEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
+
+void conf_defaults(struct herd_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->server.log_level = LOG_LVL_INFO;
+	cfg->server.rcvbuf = 8 << 20;
+	cfg->server.max_open_files = 65536;
+
+	cfg->tftp.enabled = true;
+	netaddr_parse("0.0.0.0", 69, &cfg->tftp.listen.addrs[0]);
+	cfg->tftp.listen.count = 1;
+	strcpy(cfg->tftp.root, "/srv/herd/tftp");
+	cfg->tftp.max_transfers = 20000;
+	cfg->tftp.blksize_max = 1468;
+	cfg->tftp.windowsize_max = 64;
+	cfg->tftp.retries = 8;
+	cfg->tftp.rto_min_ms = 100;
+	cfg->tftp.rto_max_ms = 8000;
+	cfg->tftp.rto_initial_ms = 1000;
+	cfg->tftp.transfer_sockets = 8;
+	cfg->tftp.file_cache_ms = 30000;
+
+	cfg->logrx.enabled = true;
+	netaddr_parse("0.0.0.0", 514, &cfg->logrx.syslog.addrs[0]);
+	cfg->logrx.syslog.count = 1;
+	netaddr_parse("0.0.0.0", 6666, &cfg->logrx.netconsole.addrs[0]);
+	cfg->logrx.netconsole.count = 1;
+	strcpy(cfg->logrx.dir, "/var/log/herd/nodes");
+	cfg->logrx.max_file_bytes = 64u << 20;
+	cfg->logrx.rotate_keep = 3;
+	cfg->logrx.line_max = 4096;
+	cfg->logrx.rate_lines = 500;
+	cfg->logrx.burst_lines = 5000;
+	cfg->logrx.max_senders = 8192;
+}
+
+/* State of one parse: inih calls our reader once per line, so the reader's
+ * count is the line of every handler call that follows it. */
+struct conf_parse {
+	struct herd_config *cfg;
+	const char *name;
+	FILE *errs;
+	int problems;
+	int lineno;
+	const char *text; /* string being parsed */
+	size_t pos;
+	uint32_t seen[(N_KEYS + 31) / 32];
+};
+
+__attribute__((format(printf, 2, 3))) static void problem(struct conf_parse *p, const char *fmt,
+							   ...)
+{
+	va_list ap;
+
+	p->problems++;
+	if (p->errs == NULL)
+		return;
+	fprintf(p->errs, "%s:%d: ", p->name, p->lineno);
+	va_start(ap, fmt);
+	vfprintf(p->errs, fmt, ap);
+	va_end(ap);
+	fputc('\n', p->errs);
+}
+
+static bool line_is_valid_syntax(const char *line)
+{
+	while (*line == ' ' || *line == '\t')
+		line++;
+	if (*line == '\0' || *line == '\n' || *line == '\r' || *line == ';' || *line == '#')
+		return true;
+	if (*line == '[')
+		return strchr(line, ']') != NULL;
+	return strpbrk(line, "=:") != NULL;
+}
+
+/* fgets-style reader over p->text that counts lines and reports lines that
+ * are too long or not INI syntax (inih would only give the first one). */
+static char *conf_reader(char *str, int num, void *stream)
+{
+	struct conf_parse *p = stream;
+	const char *start = p->text + p->pos;
+	const char *nl;
+	size_t len;
+
+	if (*start == '\0')
+		return NULL;
+	nl = strchr(start, '\n');
+	len = nl ? (size_t)(nl - start) + 1 : strlen(start);
+	p->pos += len;
+	p->lineno++;
+	if (len >= (size_t)num) {
+		problem(p, "line longer than %d characters", num - 3);
+		str[0] = '\n';
+		str[1] = '\0';
+		return str;
+	}
+	memcpy(str, start, len);
+	str[len] = '\0';
+	if (memchr(start, '\0', len) == NULL && !line_is_valid_syntax(str)) {
+		problem(p, "expected 'name = value' or '[section]'");
+		str[0] = '\n';
+		str[1] = '\0';
+	}
+	return str;
+}
+
+static int parse_uint(const char *v, uint64_t *out, bool size_suffix)
+{
+	char *end;
+	unsigned long long n;
+
+	if (*v == '\0' || *v == '-' || *v == '+')
+		return -EINVAL;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno || end == v)
+		return -EINVAL;
+	if (size_suffix && *end) {
+		unsigned shift = 0;
+		switch (*end) {
+		case 'k': case 'K': shift = 10; break;
+		case 'm': case 'M': shift = 20; break;
+		case 'g': case 'G': shift = 30; break;
+		default: return -EINVAL;
+		}
+		end++;
+		if (n > (ULLONG_MAX >> shift))
+			return -ERANGE;
+		n <<= shift;
+	}
+	if (*end != '\0')
+		return -EINVAL;
+	*out = n;
+	return 0;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	static const char *const yes[] = {"yes", "true", "on", "1"};
+	static const char *const no[] = {"no", "false", "off", "0"};
+
+	for (unsigned i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static void set_listen(struct conf_parse *p, const struct conf_key *k, const char *v,
+		       struct conf_listen *l)
+{
+	char buf[256];
+	char *save = NULL;
+
+	if (strlen(v) >= sizeof(buf)) {
+		problem(p, "%s: value too long", k->name);
+		return;
+	}
+	strcpy(buf, v);
+	l->count = 0;
+	for (char *tok = strtok_r(buf, " ,\t", &save); tok; tok = strtok_r(NULL, " ,\t", &save)) {
+		if (l->count == CONF_MAX_LISTEN) {
+			problem(p, "%s: at most %d addresses", k->name, CONF_MAX_LISTEN);
+			return;
+		}
+		if (netaddr_parse(tok, k->default_port, &l->addrs[l->count]) < 0) {
+			problem(p, "%s: '%s' is not an IPv4 address with an optional :port",
+				k->name, tok);
+			return;
+		}
+		l->count++;
+	}
+}
+
+static void set_value(struct conf_parse *p, const struct conf_key *k, const char *v)
+{
+	void *field = (char *)p->cfg + k->offset;
+	uint64_t n;
+
+	switch (k->type) {
+	case T_BOOL:
+		if (parse_bool(v, field) < 0)
+			problem(p, "%s: '%s' is not yes or no", k->name, v);
+		break;
+	case T_UINT:
+	case T_SIZE:
+		if (parse_uint(v, &n, k->type == T_SIZE) < 0) {
+			problem(p, "%s: '%s' is not a %s", k->name, v,
+				k->type == T_SIZE ? "size (like 512, 64K, 8M, 1G)" : "number");
+		} else if (n < k->min || n > k->max) {
+			problem(p, "%s: %llu is outside %llu..%llu", k->name,
+				(unsigned long long)n, (unsigned long long)k->min,
+				(unsigned long long)k->max);
+		} else if (k->offset == offsetof(struct herd_config, server.rcvbuf)) {
+			*(int *)field = (int)n;
+		} else if (k->type == T_SIZE) {
+			*(uint64_t *)field = n;
+		} else {
+			*(unsigned *)field = (unsigned)n;
+		}
+		break;
+	case T_PATH:
+		if (v[0] != '/')
+			problem(p, "%s: '%s' must be an absolute path", k->name, v);
+		else if (strlen(v) >= CONF_PATH_MAX)
+			problem(p, "%s: path too long", k->name);
+		else
+			strcpy(field, v);
+		break;
+	case T_NAME:
+		if (strlen(v) >= 64 || strpbrk(v, " /:\t") != NULL)
+			problem(p, "%s: '%s' is not a user name", k->name, v);
+		else
+			strcpy(field, v);
+		break;
+	case T_LISTEN:
+		set_listen(p, k, v, field);
+		break;
+	case T_LOGLEVEL:
+		if (log_level_parse(v, field) < 0)
+			problem(p, "%s: '%s' is not one of error, warning, info, debug", k->name, v);
+		break;
+	}
+}
+
+static int conf_handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct conf_parse *p = user;
+	bool section_known = false;
+
+	for (unsigned i = 0; i < N_KEYS; i++) {
+		const struct conf_key *k = &conf_keys[i];
+		if (strcmp(section, k->section) != 0)
+			continue;
+		section_known = true;
+		if (strcmp(name, k->name) != 0)
+			continue;
+		if (p->seen[i / 32] & (1u << (i % 32)))
+			problem(p, "%s: set twice in [%s]", name, section);
+		p->seen[i / 32] |= 1u << (i % 32);
+		set_value(p, k, value);
+		return 1;
+	}
+	if (!section_known)
+		problem(p, "unknown section [%s]", section);
+	else
+		problem(p, "unknown setting '%s' in [%s]", name, section);
+	return 1; /* reported ourselves; keep going to find every problem */
+}
+
+static void conf_validate(struct conf_parse *p)
+{
+	const struct conf_tftp *t = &p->cfg->tftp;
+
+	p->lineno = 0;
+	if (t->rto_min_ms > t->rto_max_ms)
+		problem(p, "[tftp] rto_min_ms (%u) is above rto_max_ms (%u)", t->rto_min_ms,
+			t->rto_max_ms);
+	if (t->enabled && t->listen.count == 0)
+		problem(p, "[tftp] listen is empty; set enabled = no instead");
+	if (p->cfg->logrx.enabled && p->cfg->logrx.syslog.count + p->cfg->logrx.netconsole.count == 0)
+		problem(p, "[log] has neither syslog nor netconsole addresses");
+}
+
+int conf_load_string(struct herd_config *cfg, const char *name, const char *text, FILE *errs)
+{
+	struct conf_parse p = {.cfg = cfg, .name = name, .errs = errs, .text = text};
+	int rc;
+
+	snprintf(cfg->path, sizeof(cfg->path), "%s", name);
+	rc = ini_parse_stream(conf_reader, &p, conf_handler, &p);
+	if (rc > 0 && p.problems == 0) {
+		p.lineno = rc;
+		problem(&p, "syntax error");
+	}
+	conf_validate(&p);
+	return p.problems;
+}
+
+int conf_load(struct herd_config *cfg, const char *path, FILE *errs)
+{
+	FILE *f = fopen(path, "re");
+	char *text = NULL;
+	size_t size = 0;
+	int rc;
+
+	if (f == NULL) {
+		rc = -errno;
+		if (errs)
+			fprintf(errs, "%s: cannot open: %s\n", path, strerror(errno));
+		return rc;
+	}
+	FILE *mem = open_memstream(&text, &size);
+	char chunk[4096];
+	size_t n;
+	while (mem && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		fwrite(chunk, 1, n, mem);
+	rc = ferror(f) ? -EIO : 0;
+	fclose(f);
+	if (mem == NULL)
+		return -ENOMEM;
+	fclose(mem);
+	if (rc < 0) {
+		if (errs)
+			fprintf(errs, "%s: read error\n", path);
+		free(text);
+		return rc;
+	}
+	rc = conf_load_string(cfg, path, text, errs);
+	free(text);
+	return rc;
+}
+
+static int check_dir(const char *file, const char *what, const char *path, FILE *errs)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		fprintf(errs, "%s: %s %s: %s\n", file, what, path, strerror(errno));
+		return 1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(errs, "%s: %s %s: not a directory\n", file, what, path);
+		return 1;
+	}
+	return 0;
+}
+
+int conf_check_paths(const struct herd_config *cfg, FILE *errs)
+{
+	int problems = 0;
+
+	if (cfg->tftp.enabled)
+		problems += check_dir(cfg->path, "[tftp] root", cfg->tftp.root, errs);
+	return problems;
+}
+
+static void print_listen(FILE *out, const char *name, const struct conf_listen *l)
+{
+	char buf[NETADDR_STRLEN];
+
+	fprintf(out, "%s =", name);
+	for (unsigned i = 0; i < l->count; i++)
+		fprintf(out, " %s", netaddr_str(&l->addrs[i], buf));
+	fputc('\n', out);
+}
+
+void conf_print(const struct herd_config *cfg, FILE *out)
+{
+	static const char *const levels[] = {"error", "warning", "info", "debug"};
+	const char *section = "";
+
+	fprintf(out, "# effective configuration of %s\n", cfg->path);
+	for (unsigned i = 0; i < N_KEYS; i++) {
+		const struct conf_key *k = &conf_keys[i];
+		const void *field = (const char *)cfg + k->offset;
+		if (strcmp(section, k->section) != 0) {
+			section = k->section;
+			fprintf(out, "%s[%s]\n", i ? "\n" : "", section);
+		}
+		switch (k->type) {
+		case T_BOOL:
+			fprintf(out, "%s = %s\n", k->name, *(const bool *)field ? "yes" : "no");
+			break;
+		case T_UINT:
+			fprintf(out, "%s = %u\n", k->name, *(const unsigned *)field);
+			break;
+		case T_SIZE:
+			if (k->offset == offsetof(struct herd_config, server.rcvbuf))
+				fprintf(out, "%s = %d\n", k->name, *(const int *)field);
+			else
+				fprintf(out, "%s = %llu\n", k->name,
+					(unsigned long long)*(const uint64_t *)field);
+			break;
+		case T_PATH:
+		case T_NAME:
+			fprintf(out, "%s = %s\n", k->name, (const char *)field);
+			break;
+		case T_LISTEN:
+			print_listen(out, k->name, field);
+			break;
+		case T_LOGLEVEL:
+			fprintf(out, "%s = %s\n", k->name, levels[*(const enum log_level *)field]);
+			break;
+		}
+	}
+}

@@ -1,0 +1,189 @@
+#include "core/net.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int netaddr_parse(const char *s, uint16_t default_port, struct netaddr *out)
+{
+	char host[32];
+	const char *colon = strrchr(s, ':');
+	size_t hlen = colon ? (size_t)(colon - s) : strlen(s);
+	struct in_addr in;
+
+	out->port = default_port;
+	if (colon) {
+		char *end;
+		unsigned long port = strtoul(colon + 1, &end, 10);
+		if (colon[1] == '\0' || *end != '\0' || port == 0 || port > 65535)
+			return -EINVAL;
+		out->port = (uint16_t)port;
+	}
+	if (hlen >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	if (hlen == 0 || strcmp(host, "*") == 0) {
+		out->ip = htonl(INADDR_ANY);
+		return 0;
+	}
+	if (inet_pton(AF_INET, host, &in) != 1)
+		return -EINVAL;
+	out->ip = in.s_addr;
+	return 0;
+}
+
+const char *ip4_str(uint32_t ip, char buf[NETADDR_STRLEN])
+{
+	struct in_addr in = {.s_addr = ip};
+
+	inet_ntop(AF_INET, &in, buf, NETADDR_STRLEN);
+	return buf;
+}
+
+const char *netaddr_str(const struct netaddr *a, char buf[NETADDR_STRLEN])
+{
+	char ip[NETADDR_STRLEN];
+
+	snprintf(buf, NETADDR_STRLEN, "%.15s:%u", ip4_str(a->ip, ip), a->port);
+	return buf;
+}
+
+static void to_sockaddr(const struct netaddr *a, struct sockaddr_in *sin)
+{
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = a->ip;
+	sin->sin_port = htons(a->port);
+}
+
+int udp_open(const struct netaddr *bind_addr, int rcvbuf)
+{
+	struct sockaddr_in sin;
+	int one = 1, err;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0)
+		goto fail;
+	if (rcvbuf > 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	to_sockaddr(bind_addr, &sin);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+		goto fail;
+	return fd;
+fail:
+	err = -errno;
+	close(fd);
+	return err;
+}
+
+int udp_batch_init(struct udp_batch *b, size_t bufsize)
+{
+	memset(b, 0, sizeof(*b));
+	b->bufsize = bufsize;
+	b->bufs = malloc(bufsize * UDP_BATCH);
+	return b->bufs ? 0 : -ENOMEM;
+}
+
+void udp_batch_fini(struct udp_batch *b)
+{
+	free(b->bufs);
+	b->bufs = NULL;
+}
+
+#define UDP_CMSG_SPACE (CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(uint32_t)))
+
+static void read_cmsgs(struct msghdr *mh, struct udp_pkt *p, struct udp_batch *b)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			p->local_ip = pi.ipi_addr.s_addr;
+			p->ifindex = pi.ipi_ifindex;
+		} else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+			uint32_t total;
+			memcpy(&total, CMSG_DATA(c), sizeof(total));
+			b->drops += (uint32_t)(total - b->kernel_drops);
+			b->kernel_drops = total;
+		}
+	}
+}
+
+int udp_recv_batch(int fd, struct udp_batch *b)
+{
+	struct mmsghdr msgs[UDP_BATCH];
+	struct iovec iov[UDP_BATCH];
+	struct sockaddr_in peers[UDP_BATCH];
+	union {
+		char buf[UDP_CMSG_SPACE];
+		struct cmsghdr align;
+	} ctrl[UDP_BATCH];
+	int n;
+
+	memset(msgs, 0, sizeof(msgs));
+	for (int i = 0; i < UDP_BATCH; i++) {
+		iov[i].iov_base = b->bufs + (size_t)i * b->bufsize;
+		iov[i].iov_len = b->bufsize;
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+		msgs[i].msg_hdr.msg_name = &peers[i];
+		msgs[i].msg_hdr.msg_namelen = sizeof(peers[i]);
+		msgs[i].msg_hdr.msg_control = ctrl[i].buf;
+		msgs[i].msg_hdr.msg_controllen = sizeof(ctrl[i].buf);
+	}
+	n = recvmmsg(fd, msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
+	if (n < 0)
+		return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
+	for (int i = 0; i < n; i++) {
+		struct udp_pkt *p = &b->pkts[i];
+		memset(p, 0, sizeof(*p));
+		p->peer.ip = peers[i].sin_addr.s_addr;
+		p->peer.port = ntohs(peers[i].sin_port);
+		p->data = iov[i].iov_base;
+		p->len = msgs[i].msg_len;
+		p->truncated = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+		read_cmsgs(&msgs[i].msg_hdr, p, b);
+	}
+	return n;
+}
+
+int udp_sendv(int fd, const struct netaddr *peer, uint32_t src_ip, const struct iovec *iov,
+	      int iovcnt)
+{
+	struct sockaddr_in sin;
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct cmsghdr align;
+	} ctrl;
+	struct msghdr mh = {
+		.msg_name = &sin,
+		.msg_namelen = sizeof(sin),
+		.msg_iov = (struct iovec *)iov,
+		.msg_iovlen = (size_t)iovcnt,
+	};
+
+	to_sockaddr(peer, &sin);
+	if (src_ip != 0) {
+		struct in_pktinfo pi = {.ipi_spec_dst.s_addr = src_ip};
+		memset(&ctrl, 0, sizeof(ctrl));
+		mh.msg_control = ctrl.buf;
+		mh.msg_controllen = sizeof(ctrl.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	}
+	if (sendmsg(fd, &mh, MSG_DONTWAIT) < 0)
+		return -errno;
+	return 0;
+}

@@ -1,0 +1,71 @@
+/* IPv4 endpoints and UDP sockets with batched receive.
+ *
+ * herd serves IPv4 (PXE, DHCPv4); an endpoint is an address in network byte
+ * order and a port in host byte order, small enough to key hash tables. */
+#ifndef HERD_CORE_NET_H
+#define HERD_CORE_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+struct netaddr {
+	uint32_t ip;   /* network byte order */
+	uint16_t port; /* host byte order */
+};
+
+#define NETADDR_STRLEN 24
+
+/* Parses "A.B.C.D", "A.B.C.D:PORT", "*:PORT" or ":PORT" (wildcard address).
+ * A missing port is default_port. Returns 0 or -EINVAL. */
+int netaddr_parse(const char *s, uint16_t default_port, struct netaddr *out);
+const char *netaddr_str(const struct netaddr *a, char buf[NETADDR_STRLEN]);
+const char *ip4_str(uint32_t ip, char buf[NETADDR_STRLEN]);
+
+static inline bool netaddr_eq(const struct netaddr *a, const struct netaddr *b)
+{
+	return a->ip == b->ip && a->port == b->port;
+}
+
+/* Opens a non-blocking UDP socket bound to `bind`, with IP_PKTINFO (so replies
+ * leave from the address the client used) and SO_RXQ_OVFL (so receive-buffer
+ * drops are counted). rcvbuf > 0 forces that receive buffer size (needs
+ * CAP_NET_ADMIN; falls back to SO_RCVBUF). Returns fd or -errno. */
+int udp_open(const struct netaddr *bind, int rcvbuf);
+
+/* One received datagram. */
+struct udp_pkt {
+	struct netaddr peer;
+	uint32_t local_ip; /* destination address of the datagram (network order) */
+	int ifindex;
+	size_t len;
+	uint8_t *data;
+	bool truncated;
+};
+
+#define UDP_BATCH 32
+
+/* Buffers for one recvmmsg() call: UDP_BATCH datagrams of up to `bufsize`. */
+struct udp_batch {
+	size_t bufsize;
+	uint8_t *bufs;
+	struct udp_pkt pkts[UDP_BATCH];
+	uint32_t kernel_drops; /* last SO_RXQ_OVFL counter seen */
+	uint64_t drops;        /* drops counted since the socket opened */
+};
+
+int udp_batch_init(struct udp_batch *b, size_t bufsize);
+void udp_batch_fini(struct udp_batch *b);
+
+/* Receives up to UDP_BATCH datagrams without blocking. Returns the count
+ * (0 when nothing is waiting) or -errno. Updates b->drops. */
+int udp_recv_batch(int fd, struct udp_batch *b);
+
+/* Sends one datagram made of iov to peer, from src_ip (network order; 0 lets
+ * the kernel choose). Returns 0 or -errno. */
+int udp_sendv(int fd, const struct netaddr *peer, uint32_t src_ip, const struct iovec *iov,
+	      int iovcnt);
+
+#endif

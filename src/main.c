@@ -1,0 +1,37 @@
+/* herd: a network boot server for diskless clusters. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: herd COMMAND [OPTIONS]\n"
+		     "commands:\n"
+		     "  serve -c FILE   run the server in the foreground\n"
+		     "  check -c FILE   validate a configuration and print it\n"
+		     "  --version       print the version\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf("herd %s\n", HERD_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "serve") == 0)
+		return cmd_serve(argc - 1, argv + 1);
+	if (strcmp(argv[1], "check") == 0)
+		return cmd_check(argc - 1, argv + 1);
+	fprintf(stderr, "herd: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

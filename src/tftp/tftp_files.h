@@ -1,0 +1,46 @@
+/* Files served by TFTP: resolved strictly beneath the root, mapped once and
+ * shared by every transfer of the same file.
+ *
+ * Each request re-resolves its name (openat2 with RESOLVE_BENEATH, so `..`,
+ * absolute symlinks and symlinks pointing out of the root all fail), then
+ * finds the mapping by (device, inode, size, mtime): a replaced file gets a
+ * new mapping while transfers of the old one finish undisturbed. Replace
+ * files by rename (install(1), mv), never truncate them in place: a mapped
+ * file that shrinks under a transfer faults. */
+#ifndef HERD_TFTP_FILES_H
+#define HERD_TFTP_FILES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/clock.h"
+
+struct tftp_files;
+
+struct tftp_file {
+	const uint8_t *data; /* NULL when size is 0 */
+	size_t size;
+};
+
+struct tftp_files *tftp_files_new(int rootfd, mono_t keep_unused);
+void tftp_files_free(struct tftp_files *files);
+
+/* Resolves `name` (as sent by the client; a leading '/' is relative to the
+ * root) and returns a reference to its shared content. netascii asks for
+ * the RFC 764 translation (LF -> CR LF, CR -> CR NUL), made once per file.
+ * Errors: -ENOENT, -EACCES, -EISDIR (not a regular file), -ENAMETOOLONG,
+ * -EXDEV (would leave the root), -EINVAL (empty or forbidden name),
+ * -ENOMEM. */
+int tftp_files_open(struct tftp_files *files, const char *name, size_t name_len, bool netascii,
+		    const struct tftp_file **out);
+
+/* Drops a reference taken by tftp_files_open(). */
+void tftp_files_put(struct tftp_files *files, const struct tftp_file *f, mono_t now);
+
+/* Unmaps files unused for longer than keep_unused. */
+void tftp_files_expire(struct tftp_files *files, mono_t now);
+
+unsigned tftp_files_count(const struct tftp_files *files);
+
+#endif

@@ -1,0 +1,218 @@
+#include "tftp/tftp_io.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "core/log.h"
+
+/* Large enough for any request a client sends; longer ones are truncated
+ * and refused as malformed. */
+#define TFTP_RX_BUF 4096
+
+struct tftp_sock {
+	struct loop_io io; /* first: the loop hands us &io */
+	struct tftp_io *owner;
+	int index;	   /* transfer socket index, or -1 for a listening socket */
+	struct udp_batch batch;
+};
+
+struct tftp_io {
+	const struct conf_tftp *cfg;
+	struct loop *loop;
+	struct tftp_server *srv;
+	struct tftp_sock *listen;
+	unsigned nlisten;
+	struct tftp_sock *xfer;
+	unsigned nxfer;
+	struct timer timer;
+	struct loop_post post;
+	uint64_t tx_errors;
+	struct ratelimit rl_tx;
+};
+
+static int sock_open(struct tftp_sock *s, struct tftp_io *io, int index,
+		     const struct netaddr *addr, int rcvbuf)
+{
+	char a[NETADDR_STRLEN];
+	int fd = udp_open(addr, rcvbuf);
+
+	if (fd < 0) {
+		log_err("cannot bind TFTP %s %s: %s", index < 0 ? "port" : "transfer port",
+			netaddr_str(addr, a), strerror(-fd));
+		return fd;
+	}
+	s->io.fd = fd;
+	s->owner = io;
+	s->index = index;
+	if (udp_batch_init(&s->batch, TFTP_RX_BUF) < 0) {
+		close(fd);
+		s->io.fd = -1;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int tftp_io_open(struct tftp_io **out, const struct conf_tftp *cfg, int rcvbuf)
+{
+	struct tftp_io *io = calloc(1, sizeof(*io));
+	struct netaddr any = {0, 0};
+	int err = -ENOMEM;
+
+	if (io == NULL)
+		return -ENOMEM;
+	io->cfg = cfg;
+	io->listen = calloc(cfg->listen.count, sizeof(*io->listen));
+	io->xfer = calloc(cfg->transfer_sockets, sizeof(*io->xfer));
+	if (io->listen == NULL || io->xfer == NULL)
+		goto fail;
+	for (unsigned i = 0; i < cfg->listen.count; i++, io->nlisten++) {
+		err = sock_open(&io->listen[i], io, -1, &cfg->listen.addrs[i], rcvbuf);
+		if (err < 0)
+			goto fail;
+	}
+	/* Transfer ports are wildcard sockets on kernel-chosen ports; replies
+	 * leave from the address the request came to (IP_PKTINFO). */
+	for (unsigned i = 0; i < cfg->transfer_sockets; i++, io->nxfer++) {
+		err = sock_open(&io->xfer[i], io, (int)i, &any, rcvbuf);
+		if (err < 0)
+			goto fail;
+	}
+	io->rl_tx = (struct ratelimit)RATELIMIT_INIT(MONO_SEC(10), 5);
+	*out = io;
+	return 0;
+fail:
+	tftp_io_close(io, 0);
+	return err;
+}
+
+static void tx_send(void *ctx, unsigned sock, const struct netaddr *peer, uint32_t local_ip,
+		    const uint8_t *hdr, size_t hdr_len, const uint8_t *payload, size_t payload_len)
+{
+	struct tftp_io *io = ctx;
+	struct iovec iov[2] = {{(void *)hdr, hdr_len}, {(void *)payload, payload_len}};
+	int fd = io->xfer[sock < io->nxfer ? sock : 0].io.fd;
+	int err = udp_sendv(fd, peer, local_ip, iov, payload_len ? 2 : 1);
+
+	if (err < 0) {
+		char p[NETADDR_STRLEN];
+		io->tx_errors++;
+		log_limited(&io->rl_tx, loop_now(io->loop), LOG_LVL_WARN, "tftp: send to %s: %s",
+			    netaddr_str(peer, p), strerror(-err));
+	}
+}
+
+static void on_readable(struct loop_io *lio, uint32_t events, mono_t now)
+{
+	struct tftp_sock *s = (struct tftp_sock *)lio;
+	struct tftp_io *io = s->owner;
+	int n;
+
+	(void)events;
+	while ((n = udp_recv_batch(s->io.fd, &s->batch)) > 0) {
+		for (int i = 0; i < n; i++) {
+			struct udp_pkt *p = &s->batch.pkts[i];
+			size_t len = p->truncated ? 0 : p->len;
+			if (s->index < 0)
+				tftp_server_request(io->srv, &p->peer, p->local_ip, p->data, len,
+						    now);
+			else
+				tftp_server_input(io->srv, (unsigned)s->index, &p->peer, p->data,
+						  len, now);
+		}
+		if (n < UDP_BATCH)
+			break;
+	}
+}
+
+static void on_timer(struct timer *t, mono_t now)
+{
+	struct tftp_io *io = (struct tftp_io *)((char *)t - offsetof(struct tftp_io, timer));
+
+	tftp_server_tick(io->srv, now);
+}
+
+/* After every loop iteration: keep the loop's timer on the server's next
+ * deadline. */
+static void on_post(struct loop_post *p, mono_t now)
+{
+	struct tftp_io *io = (struct tftp_io *)((char *)p - offsetof(struct tftp_io, post));
+	mono_t next = tftp_server_next_deadline(io->srv);
+
+	(void)now;
+	if (next == MONO_NEVER)
+		loop_timer_cancel(io->loop, &io->timer);
+	else if (!timer_armed(&io->timer) || io->timer.when != next)
+		loop_timer_set(io->loop, &io->timer, next);
+}
+
+int tftp_io_start(struct tftp_io *io, struct loop *loop, struct tftp_files *files)
+{
+	struct tftp_tx tx = {io, tx_send};
+	int err;
+
+	io->loop = loop;
+	io->srv = tftp_server_new(io->cfg, files, &tx);
+	if (io->srv == NULL)
+		return -ENOMEM;
+	for (unsigned i = 0; i < io->nlisten + io->nxfer; i++) {
+		struct tftp_sock *s = i < io->nlisten ? &io->listen[i] : &io->xfer[i - io->nlisten];
+		s->io.fn = on_readable;
+		err = loop_io_add(loop, &s->io, EPOLLIN);
+		if (err < 0)
+			return err;
+	}
+	timer_init(&io->timer, on_timer);
+	io->post.fn = on_post;
+	loop_post_add(loop, &io->post);
+	return 0;
+}
+
+struct tftp_server *tftp_io_server(struct tftp_io *io)
+{
+	return io->srv;
+}
+
+uint64_t tftp_io_rx_drops(const struct tftp_io *io)
+{
+	uint64_t drops = 0;
+
+	for (unsigned i = 0; i < io->nlisten; i++)
+		drops += io->listen[i].batch.drops;
+	for (unsigned i = 0; i < io->nxfer; i++)
+		drops += io->xfer[i].batch.drops;
+	return drops;
+}
+
+uint64_t tftp_io_tx_errors(const struct tftp_io *io)
+{
+	return io->tx_errors;
+}
+
+static void sock_close(struct tftp_io *io, struct tftp_sock *s)
+{
+	if (s->owner == NULL)
+		return;
+	if (io->loop)
+		loop_io_del(io->loop, &s->io);
+	close(s->io.fd);
+	udp_batch_fini(&s->batch);
+}
+
+void tftp_io_close(struct tftp_io *io, mono_t now)
+{
+	if (io == NULL)
+		return;
+	if (io->loop)
+		loop_timer_cancel(io->loop, &io->timer);
+	tftp_server_free(io->srv, now);
+	for (unsigned i = 0; i < io->nlisten; i++)
+		sock_close(io, &io->listen[i]);
+	for (unsigned i = 0; i < io->nxfer; i++)
+		sock_close(io, &io->xfer[i]);
+	free(io->listen);
+	free(io->xfer);
+	free(io);
+}

@@ -1,0 +1,66 @@
+/* The TFTP server's protocol logic: requests, transfers, retransmission.
+ *
+ * No sockets and no clock: the I/O layer (or a simulation) hands in each
+ * datagram with the loop's `now`, calls tftp_server_tick() when
+ * tftp_server_next_deadline() is reached, and gets every outgoing datagram
+ * through struct tftp_tx. Requests arrive on the well-known port; each
+ * transfer then talks through one of `transfer_sockets` server ports (its
+ * TID), shared by many transfers and told apart by the client's address. */
+#ifndef HERD_TFTP_SERVER_H
+#define HERD_TFTP_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf/conf.h"
+#include "core/clock.h"
+#include "core/net.h"
+#include "tftp/tftp_files.h"
+
+/* One datagram out: a small header (copied by the callee if it keeps it)
+ * followed by a payload that stays valid (it points into a shared file). */
+struct tftp_tx {
+	void *ctx;
+	void (*send)(void *ctx, unsigned sock, const struct netaddr *peer, uint32_t local_ip,
+		     const uint8_t *hdr, size_t hdr_len, const uint8_t *payload,
+		     size_t payload_len);
+};
+
+struct tftp_stats {
+	uint64_t requests;	/* RRQs seen */
+	uint64_t started;	/* transfers begun */
+	uint64_t completed;	/* last block acknowledged */
+	uint64_t timed_out;	/* gave up after `retries` */
+	uint64_t aborted;	/* the client sent an ERROR */
+	uint64_t refused;	/* answered with an ERROR */
+	uint64_t busy;		/* ignored: max_transfers reached */
+	uint64_t malformed;	/* unparsable datagrams */
+	uint64_t unknown_tid;	/* datagrams for no transfer (ERROR 5) */
+	uint64_t data_sent;	/* DATA datagrams, retransmissions included */
+	uint64_t retransmits;	/* DATA or OACK resent by the timer */
+	uint64_t quick_resends; /* resent at once on a client's repeated ACK */
+	uint64_t bytes_sent;	/* payload bytes */
+	uint32_t active;
+};
+
+struct tftp_server;
+
+struct tftp_server *tftp_server_new(const struct conf_tftp *cfg, struct tftp_files *files,
+				    const struct tftp_tx *tx);
+void tftp_server_free(struct tftp_server *srv, mono_t now);
+
+/* A datagram to the well-known port. */
+void tftp_server_request(struct tftp_server *srv, const struct netaddr *peer, uint32_t local_ip,
+			 const uint8_t *buf, size_t len, mono_t now);
+
+/* A datagram to transfer socket `sock`. */
+void tftp_server_input(struct tftp_server *srv, unsigned sock, const struct netaddr *peer,
+		       const uint8_t *buf, size_t len, mono_t now);
+
+/* Runs the retransmit timers due at `now` and frees finished transfers. */
+void tftp_server_tick(struct tftp_server *srv, mono_t now);
+mono_t tftp_server_next_deadline(const struct tftp_server *srv);
+
+const struct tftp_stats *tftp_server_stats(const struct tftp_server *srv);
+
+#endif
