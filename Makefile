@@ -10,7 +10,8 @@ CFLAGS ?= -O2 -g
 LIBS := -linih -lcap-ng
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-SRCS_LIB := $(wildcard src/core/*.c src/conf/*.c src/tftp/*.c src/syslog/*.c)
+SRCS_LIB := $(wildcard src/core/*.c src/conf/*.c src/tftp/*.c src/syslog/*.c src/dhcp/*.c \
+	src/boot/*.c src/inventory/*.c)
 SRCS_MAIN := $(wildcard src/cmd/*.c) src/main.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZERS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
@@ -65,4 +66,6 @@ format:
 clean:
 	rm -rf build
 
--include $(shell find build -name '*.d' 2>/dev/null)
+# Only the object trees: build/ also holds unpacked system-test assets, whose
+# *.d files and directories are not dependency lists.
+-include $(shell find build/rel build/san -name '*.d' -type f 2>/dev/null)

@@ -1,5 +1,7 @@
 #include "conf/conf.h"
+#include "conf/conf_boot.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <ini.h>
@@ -97,6 +99,7 @@ void conf_defaults(struct herd_config *cfg)
 	cfg->logrx.rate_lines = 500;
 	cfg->logrx.burst_lines = 5000;
 	cfg->logrx.max_senders = 8192;
+	conf_boot_defaults(cfg);
 }
 
 /* State of one parse: inih calls our reader once per line, so the reader's
@@ -109,7 +112,8 @@ struct conf_parse {
 	int lineno;
 	const char *text; /* string being parsed */
 	size_t pos;
-	uint32_t seen[(N_KEYS + 31) / 32];
+	bool in_bad_section;	 /* after a malformed [section] line */
+	int set_on_line[N_KEYS]; /* 0: not set in this file */
 };
 
 __attribute__((format(printf, 2, 3))) static void problem(struct conf_parse *p, const char *fmt,
@@ -120,51 +124,86 @@ __attribute__((format(printf, 2, 3))) static void problem(struct conf_parse *p, 
 	p->problems++;
 	if (p->errs == NULL)
 		return;
-	fprintf(p->errs, "%s:%d: ", p->name, p->lineno);
+	if (p->lineno > 0)
+		fprintf(p->errs, "%s:%d: ", p->name, p->lineno);
+	else
+		fprintf(p->errs, "%s: ", p->name);
 	va_start(ap, fmt);
 	vfprintf(p->errs, fmt, ap);
 	va_end(ap);
 	fputc('\n', p->errs);
 }
 
-static bool line_is_valid_syntax(const char *line)
+/* Where inih ends a name or a section name: at one of `chars`, or where an
+ * inline comment (';' after whitespace) starts, as its find_chars_or_comment(). */
+static const char *find_before_comment(const char *s, const char *chars)
 {
-	while (*line == ' ' || *line == '\t')
-		line++;
-	if (*line == '\0' || *line == '\n' || *line == '\r' || *line == ';' || *line == '#')
-		return true;
+	bool was_space = false;
+
+	while (*s && !strchr(chars, *s) && !(was_space && *s == ';')) {
+		was_space = isspace((unsigned char)*s);
+		s++;
+	}
+	return s;
+}
+
+enum line_kind { LINE_BLANK, LINE_SECTION, LINE_VALUE, LINE_BAD };
+
+/* Classifies a line without leading whitespace the way inih will read it. */
+static enum line_kind line_kind(const char *line)
+{
+	if (*line == '\0' || *line == ';' || *line == '#')
+		return LINE_BLANK;
 	if (*line == '[')
-		return strchr(line, ']') != NULL;
-	return strpbrk(line, "=:") != NULL;
+		return *find_before_comment(line + 1, "]") == ']' ? LINE_SECTION : LINE_BAD;
+	const char *sep = find_before_comment(line, "=:");
+	return *sep == '=' || *sep == ':' ? LINE_VALUE : LINE_BAD;
 }
 
 /* fgets-style reader over p->text that counts lines and reports lines that
- * are too long or not INI syntax (inih would only give the first one). */
+ * are too long or not INI syntax (inih would only give the first one).
+ * Leading whitespace is removed, so an indented key is a key and not, as
+ * inih would take it, a continuation of the previous value; a UTF-8 BOM is
+ * skipped so that the first line is checked like any other. */
 static char *conf_reader(char *str, int num, void *stream)
 {
 	struct conf_parse *p = stream;
 	const char *start = p->text + p->pos;
-	const char *nl;
-	size_t len;
+	size_t len = strcspn(start, "\n");
 
 	if (*start == '\0')
 		return NULL;
-	nl = strchr(start, '\n');
-	len = nl ? (size_t)(nl - start) + 1 : strlen(start);
-	p->pos += len;
+	p->pos += len + (start[len] == '\n');
 	p->lineno++;
-	if (len >= (size_t)num) {
-		problem(p, "line longer than %d characters", num - 3);
-		str[0] = '\n';
-		str[1] = '\0';
-		return str;
+	if (p->lineno == 1 && strncmp(start, "\xef\xbb\xbf", 3) == 0) {
+		start += 3;
+		len -= 3;
+	}
+	/* num includes the NUL; keep one byte for the newline as fgets would. */
+	if (len > (size_t)num - 2) {
+		problem(p, "line longer than %d characters", num - 2);
+		len = 0;
+	}
+	while (len > 0 && isspace((unsigned char)*start)) {
+		start++;
+		len--;
 	}
 	memcpy(str, start, len);
 	str[len] = '\0';
-	if (memchr(start, '\0', len) == NULL && !line_is_valid_syntax(str)) {
+	switch (line_kind(str)) {
+	case LINE_BLANK:
+	case LINE_VALUE:
+		break;
+	case LINE_SECTION:
+		p->in_bad_section = false;
+		break;
+	case LINE_BAD:
 		problem(p, "expected 'name = value' or '[section]'");
-		str[0] = '\n';
-		str[1] = '\0';
+		/* The keys under a broken header would only repeat the error. */
+		if (str[0] == '[')
+			p->in_bad_section = true;
+		str[0] = '\0';
+		break;
 	}
 	return str;
 }
@@ -222,25 +261,28 @@ static void set_listen(struct conf_parse *p, const struct conf_key *k, const cha
 {
 	char buf[256];
 	char *save = NULL;
+	struct conf_listen parsed = {.count = 0};
 
 	if (strlen(v) >= sizeof(buf)) {
 		problem(p, "%s: value too long", k->name);
 		return;
 	}
 	strcpy(buf, v);
-	l->count = 0;
 	for (char *tok = strtok_r(buf, " ,\t", &save); tok; tok = strtok_r(NULL, " ,\t", &save)) {
-		if (l->count == CONF_MAX_LISTEN) {
+		if (parsed.count == CONF_MAX_LISTEN) {
 			problem(p, "%s: at most %d addresses", k->name, CONF_MAX_LISTEN);
 			return;
 		}
-		if (netaddr_parse(tok, k->default_port, &l->addrs[l->count]) < 0) {
+		if (netaddr_parse(tok, k->default_port, &parsed.addrs[parsed.count]) < 0) {
 			problem(p, "%s: '%s' is not an IPv4 address with an optional :port",
 				k->name, tok);
 			return;
 		}
-		l->count++;
+		parsed.count++;
 	}
+	/* Only a valid list replaces the old one, as with every other type, so
+	 * a typo is reported once and not again as "listen is empty". */
+	*l = parsed;
 }
 
 static void set_value(struct conf_parse *p, const struct conf_key *k, const char *v)
@@ -298,7 +340,19 @@ static int conf_handler(void *user, const char *section, const char *name, const
 {
 	struct conf_parse *p = user;
 	bool section_known = false;
+	char err[256];
 
+	if (p->in_bad_section)
+		return 1;
+	if (section[0] == '\0') {
+		problem(p, "'%s' is set before any [section]", name);
+		return 1;
+	}
+	if (conf_boot_set(p->cfg, section, name, value, p->lineno, err, sizeof(err))) {
+		if (err[0])
+			problem(p, "%s", err);
+		return 1;
+	}
 	for (unsigned i = 0; i < N_KEYS; i++) {
 		const struct conf_key *k = &conf_keys[i];
 		if (strcmp(section, k->section) != 0)
@@ -306,9 +360,10 @@ static int conf_handler(void *user, const char *section, const char *name, const
 		section_known = true;
 		if (strcmp(name, k->name) != 0)
 			continue;
-		if (p->seen[i / 32] & (1u << (i % 32)))
-			problem(p, "%s: set twice in [%s]", name, section);
-		p->seen[i / 32] |= 1u << (i % 32);
+		if (p->set_on_line[i] != 0)
+			problem(p, "%s: set twice in [%s] (first on line %d)", name, section,
+				p->set_on_line[i]);
+		p->set_on_line[i] = p->lineno;
 		set_value(p, k, value);
 		return 1;
 	}
@@ -319,18 +374,44 @@ static int conf_handler(void *user, const char *section, const char *name, const
 	return 1; /* reported ourselves; keep going to find every problem */
 }
 
+/* The later of the lines that set the settings at these offsets, so that a
+ * rule between settings is reported where it was broken (0: all defaults). */
+static int last_set_line(const struct conf_parse *p, size_t a, size_t b)
+{
+	int line = 0;
+
+	for (unsigned i = 0; i < N_KEYS; i++)
+		if ((conf_keys[i].offset == a || conf_keys[i].offset == b) &&
+		    p->set_on_line[i] > line)
+			line = p->set_on_line[i];
+	return line;
+}
+
+#define CONF_OFF(field) offsetof(struct herd_config, field)
+
+static void report_at(void *ctx, int line, const char *reason)
+{
+	struct conf_parse *p = ctx;
+
+	p->lineno = line;
+	problem(p, "%s", reason);
+}
+
 static void conf_validate(struct conf_parse *p)
 {
 	const struct conf_tftp *t = &p->cfg->tftp;
 
-	p->lineno = 0;
+	p->lineno = last_set_line(p, CONF_OFF(tftp.rto_min_ms), CONF_OFF(tftp.rto_max_ms));
 	if (t->rto_min_ms > t->rto_max_ms)
 		problem(p, "[tftp] rto_min_ms (%u) is above rto_max_ms (%u)", t->rto_min_ms,
 			t->rto_max_ms);
+	p->lineno = last_set_line(p, CONF_OFF(tftp.listen), CONF_OFF(tftp.enabled));
 	if (t->enabled && t->listen.count == 0)
 		problem(p, "[tftp] listen is empty; set enabled = no instead");
+	p->lineno = last_set_line(p, CONF_OFF(logrx.syslog), CONF_OFF(logrx.netconsole));
 	if (p->cfg->logrx.enabled && p->cfg->logrx.syslog.count + p->cfg->logrx.netconsole.count == 0)
 		problem(p, "[log] has neither syslog nor netconsole addresses");
+	conf_boot_validate(p->cfg, report_at, p);
 }
 
 int conf_load_string(struct herd_config *cfg, const char *name, const char *text, FILE *errs)
@@ -455,4 +536,5 @@ void conf_print(const struct herd_config *cfg, FILE *out)
 			break;
 		}
 	}
+	conf_boot_print(cfg, out);
 }

@@ -53,12 +53,68 @@ struct conf_logrx {
 	unsigned max_senders;	 /* per-sender state entries */
 };
 
+#define CONF_MAX_SUBNETS 16
+#define CONF_MAX_GROUPS 32
+#define CONF_NAME_MAX 64
+#define CONF_MAX_DNS 4
+
+/* [subnet NAME]: a segment herd hands addresses on. */
+struct conf_subnet {
+	char name[CONF_NAME_MAX];
+	int line;
+	uint32_t network, mask; /* network byte order */
+	uint32_t pool_start, pool_end; /* host order, inclusive; 0 = no pool */
+	uint32_t router;	       /* 0 = none */
+	uint32_t dns[CONF_MAX_DNS];
+	unsigned ndns;
+	char domain[128];
+	uint32_t log_server;	/* 0 = herd's own address */
+	uint32_t next_server;	/* 0 = herd's own address */
+	unsigned lease_time;	/* seconds; 0 = [dhcp] lease_time */
+};
+
+/* [group NAME]: what a kind of node boots. Strings may hold %{name},
+ * %{ip}, %{mac}, %{server}, %{group}, substituted per node. */
+struct conf_group {
+	char name[CONF_NAME_MAX];
+	int line;
+	char loader_bios[256];	/* client arch 0 */
+	char loader_efi64[256]; /* client arch 7, 9 */
+	char loader_arm64[256]; /* client arch 11 */
+	char kernel[256];
+	char initrd[256];
+	char cmdline[2048]; /* several cmdline lines are joined with a space */
+};
+
+enum conf_unknown { CONF_UNKNOWN_IGNORE, CONF_UNKNOWN_POOL };
+
+struct conf_dhcp {
+	bool enabled;
+	struct conf_listen listen; /* usually 0.0.0.0:67 */
+	char interfaces[256];	   /* names, space separated; empty = all */
+	char inventory[CONF_PATH_MAX];
+	char lease_file[CONF_PATH_MAX];
+	enum conf_unknown unknown;
+	char default_group[CONF_NAME_MAX];
+	unsigned lease_time;	  /* seconds */
+	unsigned offer_hold_ms;	  /* an offered pool address is held this long */
+	struct conf_subnet subnets[CONF_MAX_SUBNETS];
+	unsigned nsubnets;
+	struct conf_group groups[CONF_MAX_GROUPS];
+	unsigned ngroups;
+};
+
 struct herd_config {
 	char path[CONF_PATH_MAX];
 	struct conf_server server;
 	struct conf_tftp tftp;
 	struct conf_logrx logrx;
+	struct conf_dhcp dhcp;
 };
+
+const struct conf_group *conf_group_find(const struct conf_dhcp *d, const char *name);
+/* The subnet containing ip (network order), or NULL. */
+const struct conf_subnet *conf_subnet_of(const struct conf_dhcp *d, uint32_t ip);
 
 /* Fills cfg with built-in defaults. */
 void conf_defaults(struct herd_config *cfg);

@@ -108,6 +108,7 @@ static void read_cmsgs(struct msghdr *mh, struct udp_pkt *p, struct udp_batch *b
 			struct in_pktinfo pi;
 			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
 			p->local_ip = pi.ipi_addr.s_addr;
+			p->iface_ip = pi.ipi_spec_dst.s_addr;
 			p->ifindex = pi.ipi_ifindex;
 		} else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
 			uint32_t total;

@@ -39,6 +39,7 @@ int udp_open(const struct netaddr *bind, int rcvbuf);
 struct udp_pkt {
 	struct netaddr peer;
 	uint32_t local_ip; /* destination address of the datagram (network order) */
+	uint32_t iface_ip; /* the receiving interface's address, for broadcasts */
 	int ifindex;
 	size_t len;
 	uint8_t *data;

@@ -55,7 +55,7 @@ static inline void wire_fail(struct wire *w)
 /* Current position as a pointer, valid for wire_left() bytes. */
 static inline const uint8_t *wire_peek(const struct wire *w)
 {
-	return w->buf + w->pos;
+	return w->buf ? w->buf + w->pos : NULL; /* NULL + 0 is undefined */
 }
 
 static inline bool wire_need(struct wire *w, size_t n)
@@ -100,6 +100,8 @@ static inline void wire_read(struct wire *w, void *dst, size_t n)
 		memset(dst, 0, n);
 		return;
 	}
+	if (n == 0)
+		return; /* buf may be NULL, which memcpy() must not get */
 	memcpy(dst, w->buf + w->pos, n);
 	w->pos += n;
 }
@@ -126,8 +128,10 @@ static inline struct wire wire_sub(struct wire *w, size_t n)
  * its length without the NUL, or NULL with the error set if no NUL is found. */
 static inline const char *wire_cstr(struct wire *w, size_t *len)
 {
-	if (w->err)
+	if (w->err || w->pos == w->size) { /* also keeps a NULL buf from memchr() */
+		w->err = true;
 		return NULL;
+	}
 	const uint8_t *start = w->buf + w->pos;
 	const uint8_t *nul = memchr(start, 0, w->size - w->pos);
 	if (nul == NULL) {

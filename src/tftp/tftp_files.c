@@ -20,6 +20,7 @@ struct file_entry {
 	ino_t ino;
 	struct timespec mtime;
 	uint32_t refs;
+	bool generated; /* octet.data is malloc'd, not mapped; never shared */
 	mono_t unused_since;
 	struct file_entry *next;
 };
@@ -29,7 +30,13 @@ struct tftp_files {
 	mono_t keep_unused;
 	unsigned count;
 	struct file_entry *head; /* few distinct boot files: a list is enough */
+	struct tftp_generator gen;
 };
+
+void tftp_files_set_generator(struct tftp_files *files, const struct tftp_generator *gen)
+{
+	files->gen = *gen;
+}
 
 struct tftp_files *tftp_files_new(int rootfd, mono_t keep_unused)
 {
@@ -44,7 +51,9 @@ struct tftp_files *tftp_files_new(int rootfd, mono_t keep_unused)
 
 static void entry_free(struct file_entry *e)
 {
-	if (e->octet.data)
+	if (e->generated)
+		free((void *)e->octet.data);
+	else if (e->octet.data)
 		munmap((void *)e->octet.data, e->octet.size);
 	free((void *)e->netascii.data);
 	free(e);
@@ -95,7 +104,7 @@ static int open_beneath(int rootfd, const char *name)
 static struct file_entry *find(struct tftp_files *files, const struct stat *st)
 {
 	for (struct file_entry *e = files->head; e; e = e->next) {
-		if (e->dev == st->st_dev && e->ino == st->st_ino &&
+		if (!e->generated && e->dev == st->st_dev && e->ino == st->st_ino &&
 		    e->octet.size == (size_t)st->st_size &&
 		    e->mtime.tv_sec == st->st_mtim.tv_sec &&
 		    e->mtime.tv_nsec == st->st_mtim.tv_nsec)
@@ -180,8 +189,34 @@ static int lookup(struct tftp_files *files, const char *name, struct file_entry 
 	return *out ? 0 : -ENOMEM;
 }
 
+/* A generated file gets an entry of its own, freed once its transfer ends. */
+static int generate(struct tftp_files *files, const char *name, uint32_t server_ip,
+		    uint32_t client_ip, struct file_entry **out)
+{
+	struct file_entry *e;
+	char *data;
+	size_t len;
+	int err = files->gen.render(files->gen.ctx, name, server_ip, client_ip, &data, &len);
+
+	if (err < 0)
+		return err;
+	e = calloc(1, sizeof(*e));
+	if (e == NULL) {
+		free(data);
+		return -ENOMEM;
+	}
+	e->generated = true;
+	e->octet.data = (const uint8_t *)data;
+	e->octet.size = len;
+	e->next = files->head;
+	files->head = e;
+	files->count++;
+	*out = e;
+	return 0;
+}
+
 int tftp_files_open(struct tftp_files *files, const char *name, size_t name_len, bool netascii,
-		    const struct tftp_file **out)
+		    uint32_t server_ip, uint32_t client_ip, const struct tftp_file **out)
 {
 	struct file_entry *e = NULL;
 	int err;
@@ -195,7 +230,11 @@ int tftp_files_open(struct tftp_files *files, const char *name, size_t name_len,
 	err = check_name(name, name_len);
 	if (err < 0)
 		return err;
-	err = lookup(files, name, &e);
+	err = -ENOENT;
+	if (files->gen.claims && files->gen.claims(name))
+		err = generate(files, name, server_ip, client_ip, &e);
+	if (err == -ENOENT)
+		err = lookup(files, name, &e);
 	if (err < 0)
 		return err;
 	if (netascii && e->netascii.data == NULL && e->octet.size > 0) {
@@ -216,12 +255,27 @@ static struct file_entry *owner(struct tftp_files *files, const struct tftp_file
 	return NULL;
 }
 
+static void unlink_entry(struct tftp_files *files, struct file_entry *e)
+{
+	for (struct file_entry **pp = &files->head; *pp; pp = &(*pp)->next) {
+		if (*pp == e) {
+			*pp = e->next;
+			files->count--;
+			entry_free(e);
+			return;
+		}
+	}
+}
+
 void tftp_files_put(struct tftp_files *files, const struct tftp_file *f, mono_t now)
 {
 	struct file_entry *e = owner(files, f);
 
-	if (e && --e->refs == 0)
-		e->unused_since = now;
+	if (e == NULL || --e->refs > 0)
+		return;
+	e->unused_since = now;
+	if (e->generated)
+		unlink_entry(files, e); /* made for one client: nothing to share */
 }
 
 void tftp_files_expire(struct tftp_files *files, mono_t now)

@@ -24,6 +24,18 @@ struct tftp_file {
 };
 
 struct tftp_files *tftp_files_new(int rootfd, mono_t keep_unused);
+
+/* Files herd makes itself (iPXE scripts, pxelinux configurations): for a
+ * name `claims` accepts, `render` makes the content (malloc'd) for the
+ * client that asked, through server_ip; -ENOENT lets the name fall through
+ * to the root. */
+struct tftp_generator {
+	void *ctx;
+	bool (*claims)(const char *name);
+	int (*render)(void *ctx, const char *name, uint32_t server_ip, uint32_t client_ip,
+		      char **data, size_t *len);
+};
+void tftp_files_set_generator(struct tftp_files *files, const struct tftp_generator *gen);
 void tftp_files_free(struct tftp_files *files);
 
 /* Resolves `name` (as sent by the client; a leading '/' is relative to the
@@ -33,7 +45,7 @@ void tftp_files_free(struct tftp_files *files);
  * -EXDEV (would leave the root), -EINVAL (empty or forbidden name),
  * -ENOMEM. */
 int tftp_files_open(struct tftp_files *files, const char *name, size_t name_len, bool netascii,
-		    const struct tftp_file **out);
+		    uint32_t server_ip, uint32_t client_ip, const struct tftp_file **out);
 
 /* Drops a reference taken by tftp_files_open(). */
 void tftp_files_put(struct tftp_files *files, const struct tftp_file *f, mono_t now);

@@ -333,7 +333,7 @@ static void handle_rrq(struct tftp_server *srv, const struct netaddr *peer, uint
 		return;
 	}
 	err = tftp_files_open(srv->files, pkt->req.name, pkt->req.name_len,
-			      pkt->req.mode == TFTP_MODE_NETASCII, &f);
+			      pkt->req.mode == TFTP_MODE_NETASCII, local_ip, peer->ip, &f);
 	if (err < 0) {
 		refuse_open(srv, peer, local_ip, pkt->req.name, err, now);
 		return;

@@ -1,0 +1,31 @@
+#!/bin/bash
+# Installs what building and testing herd needs on Debian 12. Idempotent:
+# installs only what is missing, and runs apt-get update only then.
+set -euo pipefail
+
+packages=(
+	build-essential clang libclang-rt-14-dev pkg-config # compilers, libFuzzer
+	libinih-dev libcap-ng-dev libcmocka-dev libmnl-dev liblmdb-dev
+	iproute2 tftp-hpa atftp curl busybox bsdutils util-linux # system test clients
+	tcpdump nftables procps psmisc python3
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps.sh: run as root (apt-get install)" >&2
+	exit 1
+fi
+
+missing=()
+for pkg in "${packages[@]}"; do
+	status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+	[ "$status" = installed ] || missing+=("$pkg")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "deps.sh: all ${#packages[@]} packages already installed"
+	exit 0
+fi
+
+echo "deps.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,52 @@
+/* Boot policy: which file a client loads at each stage, and the per-node
+ * files herd generates (iPXE scripts, pxelinux configurations).
+ *
+ * Stage 1 (PXE firmware): the group's loader for the client architecture
+ * (option 93). Stage 2 (iPXE, recognised by user class "iPXE" or option
+ * 175): the node's generated script, so iPXE never loads itself again.
+ * pxelinux asks for pxelinux.cfg/01-<mac>, which herd also generates. */
+#ifndef HERD_BOOT_H
+#define HERD_BOOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf/conf.h"
+#include "inventory/inventory.h"
+
+/* What herd knows of a node when it chooses or renders. */
+struct boot_node {
+	const char *name;
+	uint8_t mac[6];
+	uint32_t ip;	    /* network order */
+	uint32_t server;    /* herd's address as the node sees it */
+	const struct conf_group *group;
+	const struct inv_node *inv; /* per-node overrides, or NULL */
+};
+
+/* Client architectures, RFC 4578 and the IANA registry. */
+#define BOOT_ARCH_BIOS 0
+#define BOOT_ARCH_EFI_IA32 6
+#define BOOT_ARCH_EFI_X64 7
+#define BOOT_ARCH_EFI_BC 9
+#define BOOT_ARCH_EFI_ARM64 11
+#define BOOT_ARCH_EFI_X64_HTTP 16
+
+/* Chooses the boot file name. Returns 0, or -ENOENT when the group has no
+ * loader for this architecture. */
+int boot_file(const struct boot_node *n, uint16_t arch, bool ipxe, char *out, size_t size);
+
+/* Is `name` a file herd generates? (herd/..., pxelinux.cfg/01-...) */
+bool boot_is_generated(const char *name);
+/* The MAC a generated file name is for; 0 or -EINVAL. */
+int boot_generated_mac(const char *name, uint8_t mac[6]);
+/* Renders generated file `name` for node n into a malloc'd buffer. Returns
+ * 0 or -ENOENT / -ENOMEM. */
+int boot_render(const struct boot_node *n, const char *name, char **data, size_t *len);
+
+/* Substitutes %{name}, %{ip}, %{mac}, %{server}, %{group} in tmpl. Returns
+ * the length, or -ENOSPC. */
+int boot_expand(const struct boot_node *n, const char *tmpl, char *out, size_t size);
+
+#endif

@@ -1,0 +1,254 @@
+#include "dhcp/dhcp_io.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/wire.h"
+#include "dhcp/dhcp_wire.h"
+
+#define DHCP_RX_BUF 4096
+#define MAX_IFACES 16
+
+struct dhcp_io {
+	struct loop_io io; /* first: the loop hands us &io */
+	const struct conf_dhcp *cfg;
+	struct loop *loop;
+	struct dhcp_server *srv;
+	int linkfd;
+	struct udp_batch batch;
+	int ifindexes[MAX_IFACES];
+	unsigned nifaces; /* 0: every interface */
+	uint64_t tx_errors;
+	struct ratelimit rl_tx;
+};
+
+static uint16_t csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)(p[len - 1] << 8);
+	return sum;
+}
+
+size_t dhcp_udp_frame(uint8_t *buf, size_t cap, uint32_t src, uint32_t dst, uint16_t sport,
+		      uint16_t dport, const uint8_t *payload, size_t len)
+{
+	struct wire w = wire_writer(buf, cap);
+	uint16_t udp_len = (uint16_t)(8 + len);
+	uint32_t sum;
+
+	if (len > 65535 - 28)
+		return 0;
+	wire_put_u8(&w, 0x45);
+	wire_put_u8(&w, 0x10); /* DSCP: low delay, as DHCP servers do */
+	wire_put_u16(&w, (uint16_t)(20 + udp_len));
+	wire_put_u16(&w, 0);	  /* id */
+	wire_put_u16(&w, 0x4000); /* don't fragment */
+	wire_put_u8(&w, 64);
+	wire_put_u8(&w, IPPROTO_UDP);
+	wire_put_u16(&w, 0); /* checksum, below */
+	wire_put(&w, &src, 4);
+	wire_put(&w, &dst, 4);
+	wire_put_u16(&w, sport);
+	wire_put_u16(&w, dport);
+	wire_put_u16(&w, udp_len);
+	wire_put_u16(&w, 0);
+	wire_put(&w, payload, len);
+	if (!wire_ok(&w))
+		return 0;
+	uint16_t ipsum = csum_fold(csum_add(0, buf, 20));
+	buf[10] = (uint8_t)(ipsum >> 8);
+	buf[11] = (uint8_t)ipsum;
+	/* UDP checksum over the pseudo-header and the datagram. */
+	sum = csum_add(0, buf + 12, 8);
+	sum += IPPROTO_UDP + udp_len;
+	uint16_t udpsum = csum_fold(csum_add(sum, buf + 20, udp_len));
+	if (udpsum == 0)
+		udpsum = 0xffff;
+	buf[26] = (uint8_t)(udpsum >> 8);
+	buf[27] = (uint8_t)udpsum;
+	return wire_pos(&w);
+}
+
+static int send_link(struct dhcp_io *io, const struct dhcp_out *o)
+{
+	uint8_t frame[DHCP_MAX_LEN + 28];
+	size_t n = dhcp_udp_frame(frame, sizeof(frame), o->src_ip, o->dst_ip, 67, o->dst_port,
+				  o->buf, o->len);
+	struct sockaddr_ll sll = {
+		.sll_family = AF_PACKET,
+		.sll_protocol = htons(ETH_P_IP),
+		.sll_ifindex = o->ifindex,
+		.sll_halen = 6,
+	};
+
+	if (n == 0)
+		return -EMSGSIZE;
+	memcpy(sll.sll_addr, o->mac, 6);
+	if (sendto(io->linkfd, frame, n, MSG_DONTWAIT, (struct sockaddr *)&sll, sizeof(sll)) < 0)
+		return -errno;
+	return 0;
+}
+
+static void tx_send(void *ctx, const struct dhcp_out *o)
+{
+	struct dhcp_io *io = ctx;
+	struct netaddr dst = {o->dst_ip, o->dst_port};
+	struct iovec iov = {(void *)o->buf, o->len};
+	int err;
+
+	if (o->via_link)
+		err = send_link(io, o);
+	else
+		err = udp_sendv(io->io.fd, &dst, o->src_ip, &iov, 1);
+	if (err < 0) {
+		char a[NETADDR_STRLEN];
+		io->tx_errors++;
+		log_limited(&io->rl_tx, loop_now(io->loop), LOG_LVL_WARN, "dhcp: send to %s: %s",
+			    netaddr_str(&dst, a), strerror(-err));
+	}
+}
+
+static bool iface_served(const struct dhcp_io *io, int ifindex)
+{
+	if (io->nifaces == 0)
+		return true;
+	for (unsigned i = 0; i < io->nifaces; i++)
+		if (io->ifindexes[i] == ifindex)
+			return true;
+	return false;
+}
+
+static void on_readable(struct loop_io *lio, uint32_t events, mono_t now)
+{
+	struct dhcp_io *io = (struct dhcp_io *)lio;
+	int64_t wall = (int64_t)time(NULL);
+	int n;
+
+	(void)events;
+	while ((n = udp_recv_batch(io->io.fd, &io->batch)) > 0) {
+		for (int i = 0; i < n; i++) {
+			struct udp_pkt *p = &io->batch.pkts[i];
+			if (p->truncated || !iface_served(io, p->ifindex))
+				continue;
+			struct dhcp_rx rx = {p->ifindex, p->iface_ip, p->peer};
+			/* A unicast (renewal, relay) names our address itself. */
+			if (p->local_ip != INADDR_BROADCAST)
+				rx.local_ip = p->local_ip;
+			dhcp_server_input(io->srv, &rx, p->data, p->len, now, wall);
+		}
+		if (n < UDP_BATCH)
+			break;
+	}
+}
+
+static int parse_ifaces(struct dhcp_io *io)
+{
+	char buf[256], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", io->cfg->interfaces);
+	for (char *t = strtok_r(buf, " ,", &save); t; t = strtok_r(NULL, " ,", &save)) {
+		unsigned idx = if_nametoindex(t);
+		if (idx == 0) {
+			log_err("dhcp: interface %s: %s", t, strerror(errno));
+			return -ENODEV;
+		}
+		if (io->nifaces < MAX_IFACES)
+			io->ifindexes[io->nifaces++] = (int)idx;
+	}
+	return 0;
+}
+
+int dhcp_io_open(struct dhcp_io **out, const struct conf_dhcp *cfg, int rcvbuf)
+{
+	struct dhcp_io *io = calloc(1, sizeof(*io));
+	char a[NETADDR_STRLEN];
+	int one = 1, err;
+
+	if (io == NULL)
+		return -ENOMEM;
+	io->cfg = cfg;
+	io->io.fd = io->linkfd = -1;
+	if ((err = parse_ifaces(io)) < 0)
+		goto fail;
+	io->io.fd = udp_open(&cfg->listen.addrs[0], rcvbuf);
+	if (io->io.fd < 0) {
+		err = io->io.fd;
+		log_err("cannot bind DHCP %s: %s", netaddr_str(&cfg->listen.addrs[0], a),
+			strerror(-err));
+		goto fail;
+	}
+	setsockopt(io->io.fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one));
+	/* Protocol 0: this socket only sends; it receives nothing. */
+	io->linkfd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (io->linkfd < 0) {
+		err = -errno;
+		log_err("dhcp: cannot open a packet socket (needs CAP_NET_RAW): %s",
+			strerror(errno));
+		goto fail;
+	}
+	if ((err = udp_batch_init(&io->batch, DHCP_RX_BUF)) < 0)
+		goto fail;
+	io->rl_tx = (struct ratelimit)RATELIMIT_INIT(MONO_SEC(10), 5);
+	*out = io;
+	return 0;
+fail:
+	dhcp_io_close(io);
+	return err;
+}
+
+int dhcp_io_start(struct dhcp_io *io, struct loop *loop, const struct inventory *inv,
+		  struct lease_table *leases)
+{
+	struct dhcp_tx tx = {io, tx_send};
+
+	io->loop = loop;
+	io->srv = dhcp_server_new(io->cfg, inv, leases, &tx);
+	if (io->srv == NULL)
+		return -ENOMEM;
+	io->io.fn = on_readable;
+	return loop_io_add(loop, &io->io, EPOLLIN);
+}
+
+struct dhcp_server *dhcp_io_server(struct dhcp_io *io)
+{
+	return io->srv;
+}
+
+uint64_t dhcp_io_rx_drops(const struct dhcp_io *io)
+{
+	return io->batch.drops;
+}
+
+void dhcp_io_close(struct dhcp_io *io)
+{
+	if (io == NULL)
+		return;
+	if (io->loop && io->io.fd >= 0)
+		loop_io_del(io->loop, &io->io);
+	if (io->io.fd >= 0)
+		close(io->io.fd);
+	if (io->linkfd >= 0)
+		close(io->linkfd);
+	udp_batch_fini(&io->batch);
+	dhcp_server_free(io->srv);
+	free(io);
+}

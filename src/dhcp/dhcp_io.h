@@ -1,0 +1,27 @@
+/* DHCP sockets: a UDP socket on port 67 for requests and for replies to
+ * relays and configured clients, and a packet socket (opened while still
+ * privileged) that sends replies as link-layer frames to clients that have
+ * no address yet, so the kernel never ARPs for them. */
+#ifndef HERD_DHCP_IO_H
+#define HERD_DHCP_IO_H
+
+#include "conf/conf.h"
+#include "core/loop.h"
+#include "dhcp/dhcp_server.h"
+
+struct dhcp_io;
+
+/* Binds (as root). On failure logs one clear line and returns -errno. */
+int dhcp_io_open(struct dhcp_io **out, const struct conf_dhcp *cfg, int rcvbuf);
+int dhcp_io_start(struct dhcp_io *io, struct loop *loop, const struct inventory *inv,
+		  struct lease_table *leases);
+struct dhcp_server *dhcp_io_server(struct dhcp_io *io);
+uint64_t dhcp_io_rx_drops(const struct dhcp_io *io);
+void dhcp_io_close(struct dhcp_io *io);
+
+/* Builds IPv4 + UDP headers in front of a payload (the packet socket's
+ * frame body). Returns the total length, or 0 if cap is too small. */
+size_t dhcp_udp_frame(uint8_t *buf, size_t cap, uint32_t src, uint32_t dst, uint16_t sport,
+		      uint16_t dport, const uint8_t *payload, size_t len);
+
+#endif

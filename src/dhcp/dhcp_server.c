@@ -1,0 +1,460 @@
+#include "dhcp/dhcp_server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "boot/boot.h"
+#include "core/log.h"
+#include "dhcp/dhcp_wire.h"
+
+#define DECLINE_HOLD_SEC 600
+#define BOOTP_LEASE_SEC (365 * 24 * 3600)
+
+struct dhcp_server {
+	const struct conf_dhcp *cfg;
+	const struct inventory *inv;
+	struct lease_table *leases;
+	struct dhcp_tx tx;
+	struct dhcp_stats stats;
+	struct ratelimit rl_info, rl_bad;
+};
+
+/* Everything a handler needs about the request being answered. */
+struct dhcp_req {
+	const struct dhcp_rx *rx;
+	const struct dhcp_msg *m;
+	const struct conf_subnet *subnet;
+	const struct inv_node *node; /* NULL: not in the inventory */
+	uint32_t server_ip;	     /* our address towards the client */
+	mono_t now;
+	int64_t wall_now;
+};
+
+static void pool_name(const uint8_t mac[6], char buf[32])
+{
+	snprintf(buf, 32, "node-%02x%02x%02x%02x%02x%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+		 mac[5]);
+}
+
+static bool is_ipxe(const struct dhcp_msg *m)
+{
+	size_t len;
+	const uint8_t *uc = dhcp_opt(m, DHO_USER_CLASS, &len);
+
+	if (m->opts[DHO_IPXE_ENCAP].present)
+		return true;
+	/* Raw "iPXE", or the RFC 3004 form with a length byte before it. */
+	return uc != NULL && memmem(uc, len, "iPXE", 4) != NULL;
+}
+
+static bool is_pxe(const struct dhcp_msg *m)
+{
+	return dhcp_opt_prefix(m, DHO_VENDOR_CLASS, "PXEClient") ||
+	       dhcp_opt_prefix(m, DHO_VENDOR_CLASS, "HTTPClient");
+}
+
+static unsigned lease_secs(const struct dhcp_server *srv, const struct dhcp_req *r)
+{
+	if (r->m->type == DHCP_BOOTP)
+		return BOOTP_LEASE_SEC;
+	return r->subnet->lease_time ? r->subnet->lease_time : srv->cfg->lease_time;
+}
+
+/* The address this client gets: the inventory's, or one from the pool. */
+static uint32_t address_for(struct dhcp_server *srv, const struct dhcp_req *r)
+{
+	const uint8_t *mac = r->m->chaddr;
+	uint32_t ip;
+
+	if (r->node)
+		return conf_subnet_of(srv->cfg, r->node->ip) == r->subnet ? r->node->ip : 0;
+	if (srv->cfg->unknown != CONF_UNKNOWN_POOL || srv->leases == NULL)
+		return 0;
+	ip = lease_find_mac(srv->leases, mac, r->wall_now, r->now);
+	if (ip && conf_subnet_of(srv->cfg, ip) == r->subnet)
+		return ip;
+	ip = lease_pick(srv->leases, r->subnet, mac, r->wall_now, r->now);
+	if (ip == 0)
+		srv->stats.pool_exhausted++;
+	return ip;
+}
+
+static const struct conf_group *group_of(const struct dhcp_server *srv, const struct dhcp_req *r)
+{
+	return r->node ? r->node->group : conf_group_find(srv->cfg, srv->cfg->default_group);
+}
+
+static void add_boot(struct dhcp_server *srv, const struct dhcp_req *r, uint32_t ip,
+		     char *file, size_t size)
+{
+	const struct conf_group *g = group_of(srv, r);
+	uint16_t arch = BOOT_ARCH_BIOS;
+	char name[32];
+	struct boot_node bn = {.ip = ip, .server = r->server_ip, .group = g, .inv = r->node};
+
+	file[0] = '\0';
+	if (g == NULL)
+		return;
+	if (r->node) {
+		bn.name = r->node->name;
+	} else {
+		pool_name(r->m->chaddr, name);
+		bn.name = name;
+	}
+	memcpy(bn.mac, r->m->chaddr, 6);
+	dhcp_opt_u16(r->m, DHO_CLIENT_ARCH, &arch);
+	if (boot_file(&bn, arch, is_ipxe(r->m), file, size) < 0)
+		file[0] = '\0';
+}
+
+static uint32_t mask_bcast(const struct conf_subnet *sn)
+{
+	return sn->network | ~sn->mask;
+}
+
+static void add_network_opts(struct dhcp_server *srv, const struct dhcp_req *r,
+			     struct dhcp_builder *b, uint32_t ip)
+{
+	const struct conf_subnet *sn = r->subnet;
+	char name[32];
+
+	dhcp_build_ip(b, DHO_SUBNET_MASK, sn->mask);
+	if (sn->router)
+		dhcp_build_ip(b, DHO_ROUTER, sn->router);
+	if (sn->ndns)
+		dhcp_build_opt(b, DHO_DNS, sn->dns, 4 * sn->ndns);
+	/* The log host is herd itself unless configured: the seed's
+	 * "DHCP for loghost, dump kernel message". */
+	dhcp_build_ip(b, DHO_LOG_SERVER, sn->log_server ? sn->log_server : r->server_ip);
+	if (r->node) {
+		dhcp_build_str(b, DHO_HOSTNAME, r->node->name);
+	} else if (ip) {
+		pool_name(r->m->chaddr, name);
+		dhcp_build_str(b, DHO_HOSTNAME, name);
+	}
+	if (sn->domain[0])
+		dhcp_build_str(b, DHO_DOMAIN, sn->domain);
+	dhcp_build_ip(b, DHO_BROADCAST, mask_bcast(sn));
+	(void)srv;
+}
+
+/* PXE 2.1: echo the class, the UUID, and tell the client to skip boot
+ * server discovery (option 43, sub-option 6 = 8) so it loads `file` at once
+ * instead of waiting for ProxyDHCP offers. */
+static void add_pxe_opts(const struct dhcp_req *r, struct dhcp_builder *b)
+{
+	static const uint8_t discovery[] = {6, 1, 8, 255};
+	size_t len;
+	const uint8_t *uuid = dhcp_opt(r->m, DHO_UUID, &len);
+
+	if (!is_pxe(r->m))
+		return;
+	dhcp_build_str(b, DHO_VENDOR_CLASS,
+		       dhcp_opt_prefix(r->m, DHO_VENDOR_CLASS, "HTTPClient") ? "HTTPClient"
+									       : "PXEClient");
+	if (!is_ipxe(r->m))
+		dhcp_build_opt(b, DHO_VENDOR, discovery, sizeof(discovery));
+	if (uuid != NULL && len == 17)
+		dhcp_build_opt(b, DHO_UUID, uuid, len);
+}
+
+/* Where a reply goes, RFC 2131 4.1. */
+static void send_reply(struct dhcp_server *srv, const struct dhcp_req *r, const uint8_t *buf,
+		       size_t len, uint32_t yiaddr, enum dhcp_type type)
+{
+	const struct dhcp_msg *m = r->m;
+	struct dhcp_out o = {.ifindex = r->rx->ifindex, .src_ip = r->server_ip, .buf = buf,
+			     .len = len, .dst_port = 68};
+
+	if (m->giaddr) {
+		o.dst_ip = m->giaddr;
+		o.dst_port = 67;
+	} else if (type == DHCPNAK || (m->flags & DHCP_FLAG_BROADCAST) ||
+		   (m->ciaddr == 0 && yiaddr == 0)) {
+		o.dst_ip = INADDR_BROADCAST;
+		o.via_link = true;
+		memset(o.mac, 0xff, 6);
+	} else if (m->ciaddr) {
+		o.dst_ip = m->ciaddr;
+	} else {
+		/* Unicast to an address the client does not have yet: as a
+		 * frame to its MAC, so no ARP is needed. */
+		o.dst_ip = yiaddr;
+		o.via_link = true;
+		memcpy(o.mac, m->chaddr, 6);
+	}
+	srv->tx.send(srv->tx.ctx, &o);
+}
+
+static void reply(struct dhcp_server *srv, const struct dhcp_req *r, enum dhcp_type type,
+		  uint32_t yiaddr)
+{
+	uint8_t buf[DHCP_MAX_LEN];
+	struct dhcp_builder b;
+	char file[128] = "";
+	uint16_t maxsize = 576;
+	const struct conf_subnet *sn = r->subnet;
+	uint32_t next = sn->next_server ? sn->next_server : r->server_ip;
+	char next_s[INET_ADDRSTRLEN];
+
+	dhcp_opt_u16(r->m, DHO_MAX_SIZE, &maxsize);
+	if (maxsize < 576)
+		maxsize = 576;
+	if (type != DHCPNAK)
+		add_boot(srv, r, yiaddr, file, sizeof(file));
+	/* UDP and IP headers come off the client's maximum message size. */
+	dhcp_build_start(&b, buf, sizeof(buf), (size_t)maxsize - 28, r->m, type, yiaddr,
+			 type == DHCPNAK ? 0 : next, NULL, file);
+	dhcp_build_ip(&b, DHO_SERVER_ID, r->server_ip);
+	if (type == DHCPOFFER || type == DHCPACK) {
+		unsigned secs = lease_secs(srv, r);
+		if (yiaddr) {
+			dhcp_build_u32(&b, DHO_LEASE_TIME, secs);
+			dhcp_build_u32(&b, DHO_T1, secs / 2);
+			dhcp_build_u32(&b, DHO_T2, secs / 8 * 7);
+		}
+		add_network_opts(srv, r, &b, yiaddr);
+		if (file[0]) {
+			dhcp_build_str(&b, DHO_TFTP_SERVER, inet_ntop(AF_INET, &next, next_s,
+								     sizeof(next_s)));
+			dhcp_build_str(&b, DHO_BOOTFILE, file);
+		}
+		add_pxe_opts(r, &b);
+	} else if (type == DHCP_BOOTP) {
+		add_network_opts(srv, r, &b, yiaddr);
+	}
+	size_t len = dhcp_build_end(&b);
+	if (len == 0) {
+		log_limited(&srv->rl_bad, r->now, LOG_LVL_WARN,
+			    "dhcp: reply does not fit the client's %u bytes", maxsize);
+		return;
+	}
+	send_reply(srv, r, buf, len, yiaddr, type);
+}
+
+static void log_reply(struct dhcp_server *srv, const struct dhcp_req *r, const char *what,
+		      uint32_t ip)
+{
+	char mac[18], a[INET_ADDRSTRLEN];
+
+	log_limited(&srv->rl_info, r->now, LOG_LVL_INFO, "dhcp: %s %s to %s%s%s", what,
+		    inet_ntop(AF_INET, &ip, a, sizeof(a)), mac_str(r->m->chaddr, ':', mac),
+		    r->node ? " " : "", r->node ? r->node->name : "");
+}
+
+static void handle_discover(struct dhcp_server *srv, const struct dhcp_req *r)
+{
+	uint32_t ip = address_for(srv, r);
+
+	if (ip == 0) {
+		srv->stats.unknown_ignored++;
+		return;
+	}
+	if (r->node == NULL)
+		lease_offer(srv->leases, ip, r->m->chaddr,
+			    r->now + MONO_MS(srv->cfg->offer_hold_ms));
+	srv->stats.offers++;
+	reply(srv, r, DHCPOFFER, ip);
+}
+
+/* Binds a pool address on disk before the ACK can leave. */
+static bool commit(struct dhcp_server *srv, const struct dhcp_req *r, uint32_t ip)
+{
+	int err;
+
+	if (r->node)
+		return true; /* fixed address: nothing to remember */
+	err = lease_bind(srv->leases, ip, r->m->chaddr, r->wall_now + lease_secs(srv, r));
+	if (err < 0) {
+		srv->stats.lease_write_errors++;
+		log_limited(&srv->rl_bad, r->now, LOG_LVL_ERR,
+			    "dhcp: cannot record lease, not acknowledging: %s", strerror(-err));
+		return false;
+	}
+	return true;
+}
+
+static void ack(struct dhcp_server *srv, const struct dhcp_req *r, uint32_t ip)
+{
+	if (!commit(srv, r, ip))
+		return;
+	srv->stats.acks++;
+	log_reply(srv, r, "ACK", ip);
+	reply(srv, r, DHCPACK, ip);
+}
+
+static void nak(struct dhcp_server *srv, const struct dhcp_req *r)
+{
+	srv->stats.naks++;
+	reply(srv, r, DHCPNAK, 0);
+}
+
+/* RFC 2131 4.3.2: SELECTING (server id), INIT-REBOOT (requested address,
+ * no ciaddr), RENEWING/REBINDING (ciaddr). */
+static void handle_request(struct dhcp_server *srv, const struct dhcp_req *r)
+{
+	const struct dhcp_msg *m = r->m;
+	uint32_t server_id = 0, requested = 0, ip, want;
+	bool has_sid = dhcp_opt_ip(m, DHO_SERVER_ID, &server_id);
+
+	dhcp_opt_ip(m, DHO_REQUESTED_IP, &requested);
+	if (has_sid && server_id != r->server_ip) {
+		/* The client chose another server: release our offer. */
+		struct lease *l = srv->leases ? lease_at(srv->leases, requested) : NULL;
+		if (l && l->state == LEASE_OFFERED && memcmp(l->mac, m->chaddr, 6) == 0)
+			l->state = LEASE_FREE;
+		srv->stats.ignored++;
+		return;
+	}
+	want = m->ciaddr ? m->ciaddr : requested;
+	if (want == 0) {
+		srv->stats.ignored++;
+		return;
+	}
+	ip = address_for(srv, r);
+	if (ip == want) {
+		ack(srv, r, ip);
+	} else if (has_sid || r->node || ip != 0 ||
+		   conf_subnet_of(srv->cfg, want) != r->subnet) {
+		/* We know this client, or the address is wrong for its network. */
+		nak(srv, r);
+	} else {
+		srv->stats.ignored++; /* not ours to judge: stay silent */
+	}
+}
+
+static void handle_decline(struct dhcp_server *srv, const struct dhcp_req *r)
+{
+	uint32_t ip = 0;
+	char a[INET_ADDRSTRLEN], mac[18];
+
+	srv->stats.declines++;
+	if (!dhcp_opt_ip(r->m, DHO_REQUESTED_IP, &ip))
+		return;
+	log_warn("dhcp: %s declined %s: the address is in use by another host",
+		 mac_str(r->m->chaddr, ':', mac), inet_ntop(AF_INET, &ip, a, sizeof(a)));
+	if (r->node == NULL && srv->leases && lease_at(srv->leases, ip))
+		lease_decline(srv->leases, ip, r->wall_now + DECLINE_HOLD_SEC);
+}
+
+static void handle_release(struct dhcp_server *srv, const struct dhcp_req *r)
+{
+	struct lease *l = srv->leases ? lease_at(srv->leases, r->m->ciaddr) : NULL;
+
+	srv->stats.releases++;
+	if (l && l->state == LEASE_BOUND && memcmp(l->mac, r->m->chaddr, 6) == 0)
+		lease_release(srv->leases, r->m->ciaddr);
+}
+
+static void handle_inform(struct dhcp_server *srv, const struct dhcp_req *r)
+{
+	srv->stats.informs++;
+	if (r->m->ciaddr == 0)
+		return;
+	reply(srv, r, DHCPACK, 0);
+}
+
+static void handle_bootp(struct dhcp_server *srv, const struct dhcp_req *r)
+{
+	uint32_t ip = address_for(srv, r);
+
+	srv->stats.bootp++;
+	if (ip == 0 || !commit(srv, r, ip))
+		return;
+	reply(srv, r, DHCP_BOOTP, ip);
+}
+
+/* Which of our subnets a request is for: the relay's (giaddr), else the
+ * receiving interface's. */
+static const struct conf_subnet *subnet_for(const struct dhcp_server *srv,
+					    const struct dhcp_rx *rx, const struct dhcp_msg *m)
+{
+	return conf_subnet_of(srv->cfg, m->giaddr ? m->giaddr : rx->local_ip);
+}
+
+static bool sane(const struct dhcp_msg *m)
+{
+	static const uint8_t zero[6];
+
+	return m->op == DHCP_BOOTREQUEST && m->htype == 1 && m->hlen == 6 &&
+	       m->hops <= DHCP_MAX_HOPS && memcmp(m->chaddr, zero, 6) != 0;
+}
+
+void dhcp_server_input(struct dhcp_server *srv, const struct dhcp_rx *rx, const uint8_t *buf,
+		       size_t len, mono_t now, int64_t wall_now)
+{
+	struct dhcp_msg *m = malloc(sizeof(*m));
+	struct dhcp_req r = {.rx = rx, .m = m, .now = now, .wall_now = wall_now};
+	char peer[NETADDR_STRLEN];
+
+	srv->stats.received++;
+	if (m == NULL)
+		return;
+	if (dhcp_parse(buf, len, m) < 0 || !sane(m)) {
+		srv->stats.malformed++;
+		log_limited(&srv->rl_bad, now, LOG_LVL_INFO, "dhcp: %s: malformed request dropped",
+			    netaddr_str(&rx->peer, peer));
+		goto out;
+	}
+	r.subnet = subnet_for(srv, rx, m);
+	if (r.subnet == NULL) {
+		srv->stats.no_subnet++;
+		goto out;
+	}
+	r.server_ip = rx->local_ip;
+	r.node = inventory_by_mac(srv->inv, m->chaddr);
+	switch (m->type) {
+	case DHCPDISCOVER: handle_discover(srv, &r); break;
+	case DHCPREQUEST: handle_request(srv, &r); break;
+	case DHCPDECLINE: handle_decline(srv, &r); break;
+	case DHCPRELEASE: handle_release(srv, &r); break;
+	case DHCPINFORM: handle_inform(srv, &r); break;
+	case DHCP_BOOTP: handle_bootp(srv, &r); break;
+	default: srv->stats.ignored++; break;
+	}
+out:
+	free(m);
+}
+
+const char *dhcp_server_name_of(struct dhcp_server *srv, uint32_t ip, char buf[32])
+{
+	const struct inv_node *n = inventory_by_ip(srv->inv, ip);
+	struct lease *l;
+
+	if (n)
+		return n->name;
+	l = srv->leases ? lease_at(srv->leases, ip) : NULL;
+	if (l && l->state == LEASE_BOUND) {
+		pool_name(l->mac, buf);
+		return buf;
+	}
+	return NULL;
+}
+
+const struct dhcp_stats *dhcp_server_stats(const struct dhcp_server *srv)
+{
+	return &srv->stats;
+}
+
+struct dhcp_server *dhcp_server_new(const struct conf_dhcp *cfg, const struct inventory *inv,
+				    struct lease_table *leases, const struct dhcp_tx *tx)
+{
+	struct dhcp_server *srv = calloc(1, sizeof(*srv));
+
+	if (srv == NULL)
+		return NULL;
+	srv->cfg = cfg;
+	srv->inv = inv;
+	srv->leases = leases;
+	srv->tx = *tx;
+	srv->rl_info = (struct ratelimit)RATELIMIT_INIT(MONO_SEC(1), 50);
+	srv->rl_bad = (struct ratelimit)RATELIMIT_INIT(MONO_SEC(10), 5);
+	return srv;
+}
+
+void dhcp_server_free(struct dhcp_server *srv)
+{
+	free(srv);
+}

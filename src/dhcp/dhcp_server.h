@@ -1,0 +1,72 @@
+/* The DHCP/PXE server's protocol logic: a request is parsed into a typed
+ * message, then one handler per message type decides the address, the
+ * options and where the reply goes. No sockets, no clock: the I/O layer (or
+ * a test) passes the receiving interface, the bytes and the time, and gets
+ * every reply through struct dhcp_tx. */
+#ifndef HERD_DHCP_SERVER_H
+#define HERD_DHCP_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf/conf.h"
+#include "core/clock.h"
+#include "core/net.h"
+#include "dhcp/lease.h"
+#include "inventory/inventory.h"
+
+/* Where a request came in. */
+struct dhcp_rx {
+	int ifindex;
+	uint32_t local_ip; /* herd's address on that interface (network order) */
+	struct netaddr peer;
+};
+
+/* One reply out. via_link: send as a link-layer frame to `mac` on ifindex
+ * (a client without an address cannot answer ARP); otherwise a normal UDP
+ * datagram to dst_ip:dst_port. */
+struct dhcp_out {
+	int ifindex;
+	uint32_t src_ip, dst_ip; /* network order */
+	uint16_t dst_port;
+	bool via_link;
+	uint8_t mac[6];
+	const uint8_t *buf;
+	size_t len;
+};
+
+struct dhcp_tx {
+	void *ctx;
+	void (*send)(void *ctx, const struct dhcp_out *out);
+};
+
+/* Tells the boot chain which node an address belongs to (logs, files). */
+struct dhcp_bound {
+	uint32_t ip;
+	uint8_t mac[6];
+	const char *name;
+};
+
+struct dhcp_stats {
+	uint64_t received, malformed, ignored, no_subnet, unknown_ignored, pool_exhausted;
+	uint64_t offers, acks, naks, declines, releases, informs, bootp;
+	uint64_t lease_write_errors;
+};
+
+struct dhcp_server;
+
+struct dhcp_server *dhcp_server_new(const struct conf_dhcp *cfg, const struct inventory *inv,
+				    struct lease_table *leases, const struct dhcp_tx *tx);
+void dhcp_server_free(struct dhcp_server *srv);
+
+void dhcp_server_input(struct dhcp_server *srv, const struct dhcp_rx *rx, const uint8_t *buf,
+		       size_t len, mono_t now, int64_t wall_now);
+
+const struct dhcp_stats *dhcp_server_stats(const struct dhcp_server *srv);
+
+/* The name herd knows a client address by: the inventory's node name, or
+ * "node-<mac>" for a pool lease; NULL if unknown. buf holds 32 bytes. */
+const char *dhcp_server_name_of(struct dhcp_server *srv, uint32_t ip, char buf[32]);
+
+#endif

@@ -1,0 +1,310 @@
+#include "dhcp/lease.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "inventory/inventory.h"
+
+struct pool {
+	uint32_t start, end; /* host order */
+	uint32_t cursor;     /* next index to try */
+	struct lease *slots;
+};
+
+struct lease_table {
+	struct pool pools[CONF_MAX_SUBNETS];
+	unsigned npools;
+	char path[CONF_PATH_MAX];
+	int fd;
+};
+
+static uint32_t crc32(const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	uint32_t crc = 0xffffffffu;
+
+	while (len--) {
+		crc ^= *p++;
+		for (int k = 0; k < 8; k++)
+			crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1)));
+	}
+	return ~crc;
+}
+
+static struct pool *pool_of(struct lease_table *t, uint32_t ip_be, uint32_t *index)
+{
+	uint32_t ip = ntohl(ip_be);
+
+	for (unsigned i = 0; i < t->npools; i++) {
+		struct pool *p = &t->pools[i];
+		if (ip >= p->start && ip <= p->end) {
+			*index = ip - p->start;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+struct lease *lease_at(struct lease_table *t, uint32_t ip)
+{
+	uint32_t i;
+	struct pool *p = pool_of(t, ip, &i);
+
+	return p ? &p->slots[i] : NULL;
+}
+
+static bool lease_live(const struct lease *l, int64_t wall_now, mono_t now)
+{
+	switch (l->state) {
+	case LEASE_OFFERED: return l->hold_until > now;
+	case LEASE_BOUND:
+	case LEASE_DECLINED: return l->expires > wall_now;
+	}
+	return false;
+}
+
+/* A scan of the pools: the table is small (a pool per subnet) and this runs
+ * once per DISCOVER of an unknown MAC only. */
+uint32_t lease_find_mac(struct lease_table *t, const uint8_t mac[6], int64_t wall_now,
+			mono_t now)
+{
+	for (unsigned i = 0; i < t->npools; i++) {
+		struct pool *p = &t->pools[i];
+		for (uint32_t j = 0; j <= p->end - p->start; j++) {
+			struct lease *l = &p->slots[j];
+			if (l->state != LEASE_FREE && l->state != LEASE_DECLINED &&
+			    memcmp(l->mac, mac, 6) == 0 && lease_live(l, wall_now, now))
+				return htonl(p->start + j);
+		}
+	}
+	return 0;
+}
+
+uint32_t lease_pick(struct lease_table *t, const struct conf_subnet *sn, const uint8_t mac[6],
+		    int64_t wall_now, mono_t now)
+{
+	uint32_t idx;
+	struct pool *p = sn->pool_start ? pool_of(t, htonl(sn->pool_start), &idx) : NULL;
+	uint32_t size;
+
+	if (p == NULL)
+		return 0;
+	/* An expired lease of the same MAC is handed back to it. */
+	size = p->end - p->start + 1;
+	for (uint32_t j = 0; j < size; j++)
+		if (memcmp(p->slots[j].mac, mac, 6) == 0 && !lease_live(&p->slots[j], wall_now, now) &&
+		    p->slots[j].state != LEASE_DECLINED)
+			return htonl(p->start + j);
+	for (uint32_t n = 0; n < size; n++) {
+		uint32_t j = (p->cursor + n) % size;
+		if (!lease_live(&p->slots[j], wall_now, now)) {
+			p->cursor = (j + 1) % size;
+			return htonl(p->start + j);
+		}
+	}
+	return 0;
+}
+
+void lease_offer(struct lease_table *t, uint32_t ip, const uint8_t mac[6], mono_t until)
+{
+	struct lease *l = lease_at(t, ip);
+
+	if (l == NULL)
+		return;
+	memcpy(l->mac, mac, 6);
+	l->state = LEASE_OFFERED;
+	l->hold_until = until;
+}
+
+static int journal(struct lease_table *t, uint32_t ip, const uint8_t mac[6], int64_t expires)
+{
+	char line[128], a[INET_ADDRSTRLEN], m[18];
+	int n;
+
+	if (t->fd < 0)
+		return 0;
+	n = snprintf(line, sizeof(line), "L %s %s %" PRId64,
+		     inet_ntop(AF_INET, &ip, a, sizeof(a)), mac_str(mac, ':', m), expires);
+	n += snprintf(line + n, sizeof(line) - (size_t)n, " %08x\n", crc32(line, (size_t)n));
+	if (write(t->fd, line, (size_t)n) != n)
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
+int lease_bind(struct lease_table *t, uint32_t ip, const uint8_t mac[6], int64_t expires)
+{
+	struct lease *l = lease_at(t, ip);
+	int err;
+
+	if (l == NULL)
+		return -EINVAL;
+	err = journal(t, ip, mac, expires);
+	if (err < 0)
+		return err;
+	memcpy(l->mac, mac, 6);
+	l->state = LEASE_BOUND;
+	l->expires = expires;
+	return 0;
+}
+
+int lease_release(struct lease_table *t, uint32_t ip)
+{
+	struct lease *l = lease_at(t, ip);
+
+	if (l == NULL)
+		return -EINVAL;
+	l->state = LEASE_FREE;
+	l->expires = 0;
+	return journal(t, ip, l->mac, 0);
+}
+
+int lease_decline(struct lease_table *t, uint32_t ip, int64_t until)
+{
+	struct lease *l = lease_at(t, ip);
+	static const uint8_t none[6];
+
+	if (l == NULL)
+		return -EINVAL;
+	memset(l->mac, 0, 6);
+	l->state = LEASE_DECLINED;
+	l->expires = until;
+	return journal(t, ip, none, -until); /* negative: declined until */
+}
+
+/* Applies one journal line; false if it is damaged. */
+static bool replay_line(struct lease_table *t, char *line)
+{
+	char ip_s[32], mac_s[32];
+	int64_t expires;
+	unsigned crc;
+	int body;
+	uint32_t ip;
+	uint8_t mac[6];
+
+	if (sscanf(line, "L %31s %31s %" SCNd64 "%n %x", ip_s, mac_s, &expires, &body, &crc) != 4)
+		return false;
+	if (crc32(line, (size_t)body) != crc || inet_pton(AF_INET, ip_s, &ip) != 1 ||
+	    mac_parse(mac_s, mac) < 0)
+		return false;
+	struct lease *l = lease_at(t, ip);
+	if (l == NULL)
+		return true; /* the pool shrank: forget it */
+	memcpy(l->mac, mac, 6);
+	l->state = expires > 0 ? LEASE_BOUND : expires < 0 ? LEASE_DECLINED : LEASE_FREE;
+	l->expires = expires < 0 ? -expires : expires;
+	return true;
+}
+
+static void replay(struct lease_table *t, FILE *f)
+{
+	char line[256];
+	unsigned bad = 0;
+
+	while (fgets(line, sizeof(line), f))
+		if (!replay_line(t, line))
+			bad++;
+	if (bad)
+		log_warn("%s: skipped %u damaged lease record%s", t->path, bad, bad == 1 ? "" : "s");
+}
+
+/* Rewrites the journal with only the live leases, atomically. */
+static int compact(struct lease_table *t, int64_t wall_now)
+{
+	char tmp[CONF_PATH_MAX + 8];
+	int err = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.new", t->path);
+	t->fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (t->fd < 0)
+		return -errno;
+	for (unsigned i = 0; i < t->npools && err == 0; i++) {
+		struct pool *p = &t->pools[i];
+		for (uint32_t j = 0; j <= p->end - p->start && err == 0; j++) {
+			struct lease *l = &p->slots[j];
+			if (l->state == LEASE_BOUND && l->expires > wall_now)
+				err = journal(t, htonl(p->start + j), l->mac, l->expires);
+		}
+	}
+	if (err == 0 && fsync(t->fd) < 0)
+		err = -errno;
+	if (err == 0 && rename(tmp, t->path) < 0)
+		err = -errno;
+	if (err < 0) {
+		close(t->fd);
+		t->fd = -1;
+	}
+	return err;
+}
+
+struct lease_table *lease_table_open(const struct conf_dhcp *cfg, const char *path,
+				     int64_t wall_now, int *err)
+{
+	struct lease_table *t = calloc(1, sizeof(*t));
+
+	*err = -ENOMEM;
+	if (t == NULL)
+		return NULL;
+	t->fd = -1;
+	for (unsigned i = 0; i < cfg->nsubnets; i++) {
+		const struct conf_subnet *sn = &cfg->subnets[i];
+		if (sn->pool_start == 0)
+			continue;
+		struct pool *p = &t->pools[t->npools++];
+		p->start = sn->pool_start;
+		p->end = sn->pool_end;
+		p->slots = calloc(p->end - p->start + 1, sizeof(*p->slots));
+		if (p->slots == NULL)
+			goto fail;
+	}
+	snprintf(t->path, sizeof(t->path), "%s", path);
+	if (path[0] == '\0')
+		return t;
+	FILE *f = fopen(path, "re");
+	if (f) {
+		replay(t, f);
+		fclose(f);
+	} else if (errno != ENOENT) {
+		*err = -errno;
+		goto fail;
+	}
+	*err = compact(t, wall_now);
+	if (*err < 0)
+		goto fail;
+	return t;
+fail:
+	lease_table_close(t);
+	return NULL;
+}
+
+void lease_table_close(struct lease_table *t)
+{
+	if (t == NULL)
+		return;
+	if (t->fd >= 0)
+		close(t->fd);
+	for (unsigned i = 0; i < t->npools; i++)
+		free(t->pools[i].slots);
+	free(t);
+}
+
+void lease_dump(struct lease_table *t, FILE *out, int64_t wall_now)
+{
+	char a[INET_ADDRSTRLEN], m[18];
+
+	for (unsigned i = 0; i < t->npools; i++) {
+		struct pool *p = &t->pools[i];
+		for (uint32_t j = 0; j <= p->end - p->start; j++) {
+			struct lease *l = &p->slots[j];
+			uint32_t ip = htonl(p->start + j);
+			if (l->state == LEASE_BOUND && l->expires > wall_now)
+				fprintf(out, "%s %s %" PRId64 "\n", inet_ntop(AF_INET, &ip, a, sizeof(a)),
+					mac_str(l->mac, ':', m), l->expires);
+		}
+	}
+}

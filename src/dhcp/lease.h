@@ -1,0 +1,57 @@
+/* Leases of pool addresses: an in-memory table per pool, and a journal on
+ * disk so they survive a restart.
+ *
+ * The journal is a text file, one record per change:
+ *   L <ip> <mac> <expires-unix-seconds> <crc32-hex>
+ * replayed at start (the last record of an address wins; a bad checksum or a
+ * torn last line is skipped), then compacted by writing the live leases to a
+ * new file and renaming it over the old one. Inventory nodes have fixed
+ * addresses and no leases. */
+#ifndef HERD_DHCP_LEASE_H
+#define HERD_DHCP_LEASE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "conf/conf.h"
+#include "core/clock.h"
+
+enum lease_state { LEASE_FREE, LEASE_OFFERED, LEASE_BOUND, LEASE_DECLINED };
+
+struct lease {
+	uint8_t mac[6];
+	uint8_t state;
+	int64_t expires; /* wall clock, unix seconds (BOUND, DECLINED) */
+	mono_t hold_until; /* monotonic (OFFERED) */
+};
+
+struct lease_table;
+
+/* Creates the table for the pools of cfg and replays `path` ("" = no
+ * journal: leases live in memory only). Returns NULL with *err set. */
+struct lease_table *lease_table_open(const struct conf_dhcp *cfg, const char *path,
+				     int64_t wall_now, int *err);
+void lease_table_close(struct lease_table *t);
+
+/* The lease of ip (network order), or NULL if ip is in no pool. */
+struct lease *lease_at(struct lease_table *t, uint32_t ip);
+/* The pool address leased or offered to mac, or 0. */
+uint32_t lease_find_mac(struct lease_table *t, const uint8_t mac[6], int64_t wall_now,
+			mono_t now);
+/* A free address of the subnet's pool for mac: its previous one if free,
+ * else the next free one. 0 if the pool is exhausted. */
+uint32_t lease_pick(struct lease_table *t, const struct conf_subnet *sn, const uint8_t mac[6],
+		    int64_t wall_now, mono_t now);
+
+void lease_offer(struct lease_table *t, uint32_t ip, const uint8_t mac[6], mono_t until);
+/* Binds ip to mac until `expires` and journals it. Returns 0 or -errno (the
+ * lease is then not durable, and must not be acknowledged). */
+int lease_bind(struct lease_table *t, uint32_t ip, const uint8_t mac[6], int64_t expires);
+int lease_release(struct lease_table *t, uint32_t ip);
+int lease_decline(struct lease_table *t, uint32_t ip, int64_t until);
+
+/* Writes every bound lease as "ip mac expires" lines (tests, status). */
+void lease_dump(struct lease_table *t, FILE *out, int64_t wall_now);
+
+#endif

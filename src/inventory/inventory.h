@@ -1,0 +1,51 @@
+/* The node inventory: one node per line, in a table an administrator can
+ * read, diff and generate for thousands of nodes:
+ *
+ *   # name     mac                ip           group     [key=value ...]
+ *   node0001   52:54:00:12:34:01  10.0.0.101   compute
+ *   node0002   52:54:00:12:34:02  10.0.0.102   compute   cmdline="quiet nfsroot=..."
+ *
+ * Per-node keys override the group: loader, kernel, initrd, cmdline.
+ * Lookups by MAC and by address are hash lookups. */
+#ifndef HERD_INVENTORY_H
+#define HERD_INVENTORY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "conf/conf.h"
+
+struct inv_node {
+	char name[CONF_NAME_MAX];
+	uint8_t mac[6];
+	uint32_t ip; /* network byte order */
+	const struct conf_group *group;
+	char *loader, *kernel, *initrd, *cmdline; /* NULL: the group's */
+	int line;
+};
+
+struct inventory;
+
+/* Reads `path`, checking each line against the subnets and groups of cfg.
+ * Problems go to errs as "path:line: reason"; returns their count (0 =
+ * usable), or -errno if the file cannot be read. *out is set either way
+ * (free it with inventory_free). */
+int inventory_load(struct inventory **out, const char *path, const struct conf_dhcp *cfg,
+		   FILE *errs);
+/* Same from a string, for tests and the fuzzer. */
+int inventory_load_string(struct inventory **out, const char *name, const char *text,
+			  const struct conf_dhcp *cfg, FILE *errs);
+void inventory_free(struct inventory *inv);
+
+size_t inventory_count(const struct inventory *inv);
+const struct inv_node *inventory_node(const struct inventory *inv, size_t i);
+const struct inv_node *inventory_by_mac(const struct inventory *inv, const uint8_t mac[6]);
+const struct inv_node *inventory_by_ip(const struct inventory *inv, uint32_t ip);
+
+/* Parses "aa:bb:cc:dd:ee:ff" (or with '-'). Returns 0 or -EINVAL. */
+int mac_parse(const char *s, uint8_t mac[6]);
+/* "aa:bb:cc:dd:ee:ff" with the given separator; buf of 18 bytes. */
+const char *mac_str(const uint8_t mac[6], char sep, char buf[18]);
+
+#endif

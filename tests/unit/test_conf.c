@@ -1,0 +1,641 @@
+/* Unit tests for the configuration parser (conf/conf.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <cmocka.h>
+
+#include "conf/conf.h"
+
+/* The result of one parse: the configuration and what was reported. */
+struct parsed {
+	struct herd_config cfg;
+	int problems;
+	char *errs; /* every reported line */
+	size_t errs_len;
+};
+
+static struct parsed *parse(const char *text)
+{
+	struct parsed *r = calloc(1, sizeof(*r));
+	assert_non_null(r);
+	FILE *errs = open_memstream(&r->errs, &r->errs_len);
+	assert_non_null(errs);
+	conf_defaults(&r->cfg);
+	r->problems = conf_load_string(&r->cfg, "t.conf", text, errs);
+	assert_int_equal(fclose(errs), 0);
+	return r;
+}
+
+static struct herd_config *new_config(void)
+{
+	/* Configurations are large (every DHCP group is in them): not on the stack. */
+	struct herd_config *cfg = calloc(1, sizeof(*cfg));
+	assert_non_null(cfg);
+	return cfg;
+}
+
+static void parsed_free(struct parsed *r)
+{
+	free(r->errs);
+	free(r);
+}
+
+/* Parses text that must be valid. */
+static struct parsed *parse_ok(const char *text)
+{
+	struct parsed *r = parse(text);
+	if (r->problems != 0)
+		fail_msg("unexpected problems:\n%s", r->errs);
+	return r;
+}
+
+/* Asserts that exactly `problems` were reported and that the report
+ * contains `want` (a "t.conf:LINE: reason" fragment). */
+static void expect_error(const char *text, int problems, const char *want)
+{
+	struct parsed *r = parse(text);
+	if (r->problems != problems || strstr(r->errs, want) == NULL)
+		fail_msg("want %d problem(s) with \"%s\", got %d:\n%s", problems, want, r->problems,
+			 r->errs);
+	/* One line per problem, each naming the file. */
+	unsigned lines = 0;
+	for (const char *s = r->errs; (s = strstr(s, "t.conf:")) != NULL; s++)
+		lines++;
+	assert_int_equal(lines, problems);
+	parsed_free(r);
+}
+
+static uint32_t ip(const char *dotted)
+{
+	struct in_addr in;
+	assert_int_equal(inet_pton(AF_INET, dotted, &in), 1);
+	return in.s_addr;
+}
+
+static void assert_listen_equal(const struct conf_listen *a, const struct conf_listen *b)
+{
+	assert_int_equal(a->count, b->count);
+	for (unsigned i = 0; i < a->count; i++) {
+		assert_int_equal(a->addrs[i].ip, b->addrs[i].ip);
+		assert_int_equal(a->addrs[i].port, b->addrs[i].port);
+	}
+}
+
+/* Field by field: the structs may differ in padding and in the bytes after
+ * a string's NUL. */
+static void assert_conf_equal(const struct herd_config *a, const struct herd_config *b)
+{
+	assert_string_equal(a->server.user, b->server.user);
+	assert_int_equal(a->server.log_level, b->server.log_level);
+	assert_int_equal(a->server.rcvbuf, b->server.rcvbuf);
+	assert_int_equal(a->server.max_open_files, b->server.max_open_files);
+
+	assert_int_equal(a->tftp.enabled, b->tftp.enabled);
+	assert_listen_equal(&a->tftp.listen, &b->tftp.listen);
+	assert_string_equal(a->tftp.root, b->tftp.root);
+	assert_int_equal(a->tftp.max_transfers, b->tftp.max_transfers);
+	assert_int_equal(a->tftp.blksize_max, b->tftp.blksize_max);
+	assert_int_equal(a->tftp.windowsize_max, b->tftp.windowsize_max);
+	assert_int_equal(a->tftp.retries, b->tftp.retries);
+	assert_int_equal(a->tftp.rto_min_ms, b->tftp.rto_min_ms);
+	assert_int_equal(a->tftp.rto_max_ms, b->tftp.rto_max_ms);
+	assert_int_equal(a->tftp.rto_initial_ms, b->tftp.rto_initial_ms);
+	assert_int_equal(a->tftp.transfer_sockets, b->tftp.transfer_sockets);
+	assert_int_equal(a->tftp.file_cache_ms, b->tftp.file_cache_ms);
+
+	assert_int_equal(a->logrx.enabled, b->logrx.enabled);
+	assert_listen_equal(&a->logrx.syslog, &b->logrx.syslog);
+	assert_listen_equal(&a->logrx.netconsole, &b->logrx.netconsole);
+	assert_string_equal(a->logrx.dir, b->logrx.dir);
+	assert_int_equal(a->logrx.max_file_bytes, b->logrx.max_file_bytes);
+	assert_int_equal(a->logrx.rotate_keep, b->logrx.rotate_keep);
+	assert_int_equal(a->logrx.line_max, b->logrx.line_max);
+	assert_int_equal(a->logrx.rate_lines, b->logrx.rate_lines);
+	assert_int_equal(a->logrx.burst_lines, b->logrx.burst_lines);
+	assert_int_equal(a->logrx.max_senders, b->logrx.max_senders);
+}
+
+static void test_defaults(void **state)
+{
+	(void)state;
+	struct herd_config *d = new_config();
+
+	conf_defaults(d);
+	assert_string_equal(d->server.user, "");
+	assert_int_equal(d->server.log_level, LOG_LVL_INFO);
+	assert_int_equal(d->server.rcvbuf, 8 << 20);
+	assert_true(d->tftp.enabled);
+	assert_int_equal(d->tftp.listen.count, 1);
+	assert_int_equal(d->tftp.listen.addrs[0].ip, 0);
+	assert_int_equal(d->tftp.listen.addrs[0].port, 69);
+	assert_string_equal(d->tftp.root, "/srv/herd/tftp");
+	assert_int_equal(d->tftp.blksize_max, 1468);
+	assert_true(d->tftp.rto_min_ms <= d->tftp.rto_initial_ms);
+	assert_true(d->tftp.rto_initial_ms <= d->tftp.rto_max_ms);
+	assert_true(d->logrx.enabled);
+	assert_int_equal(d->logrx.syslog.addrs[0].port, 514);
+	assert_int_equal(d->logrx.netconsole.addrs[0].port, 6666);
+	assert_int_equal(d->logrx.max_file_bytes, 64u << 20);
+
+	/* An empty file, or one of comments, leaves the defaults. */
+	struct parsed *r = parse_ok("");
+	assert_conf_equal(&r->cfg, d);
+	assert_string_equal(r->cfg.path, "t.conf");
+	parsed_free(r);
+	r = parse_ok("; nothing\n# here\n\n[tftp]\n");
+	assert_conf_equal(&r->cfg, d);
+	parsed_free(r);
+	free(d);
+}
+
+/* The shipped example must load cleanly and match the built-in defaults
+ * wherever it sets something the defaults also set. */
+static void test_example_file(void **state)
+{
+	(void)state;
+	const char *path = "etc/herd.conf.example";
+
+	if (access(path, R_OK) != 0) {
+		print_message("%s not found (run from the source tree); skipped\n", path);
+		skip();
+	}
+	struct herd_config *cfg = new_config(), *d = new_config();
+	conf_defaults(cfg);
+	assert_int_equal(conf_load(cfg, path, stderr), 0);
+	assert_string_equal(cfg->path, path);
+	conf_defaults(d);
+	assert_string_equal(cfg->server.user, "herd");
+	strcpy(d->server.user, "herd");
+	assert_conf_equal(cfg, d);
+	free(cfg);
+	free(d);
+}
+
+static void test_bool(void **state)
+{
+	(void)state;
+	static const char *const yes[] = {"yes", "YES", "true", "True", "on", "1"};
+	static const char *const no[] = {"no", "No", "false", "FALSE", "off", "0"};
+	char text[128];
+
+	for (unsigned i = 0; i < 6; i++) {
+		snprintf(text, sizeof(text), "[tftp]\nenabled = %s\n[log]\nenabled=%s\n", no[i],
+			 yes[i]);
+		struct parsed *r = parse_ok(text);
+		assert_false(r->cfg.tftp.enabled);
+		assert_true(r->cfg.logrx.enabled);
+		parsed_free(r);
+	}
+	expect_error("[tftp]\nenabled = maybe\n", 1, "t.conf:2: enabled: 'maybe' is not yes or no");
+	expect_error("[tftp]\nenabled =\n", 1, "t.conf:2: enabled:");
+}
+
+static void test_uint(void **state)
+{
+	(void)state;
+	struct parsed *r = parse_ok("[tftp]\nmax_transfers = 1\nblksize_max=65464\nretries : 100\n"
+				    "file_cache_ms = 0\n[server]\nmax_open_files = 1048576\n");
+	assert_int_equal(r->cfg.tftp.max_transfers, 1);
+	assert_int_equal(r->cfg.tftp.blksize_max, 65464);
+	assert_int_equal(r->cfg.tftp.retries, 100);
+	assert_int_equal(r->cfg.tftp.file_cache_ms, 0);
+	assert_int_equal(r->cfg.server.max_open_files, 1048576);
+	parsed_free(r);
+
+	expect_error("[tftp]\nblksize_max = 511\n", 1,
+		     "t.conf:2: blksize_max: 511 is outside 512..65464");
+	expect_error("[tftp]\nblksize_max = 65465\n", 1, "outside 512..65464");
+	expect_error("[tftp]\nretries = -1\n", 1, "t.conf:2: retries: '-1' is not a number");
+	expect_error("[tftp]\nretries = +1\n", 1, "is not a number");
+	expect_error("[tftp]\nretries = 0x10\n", 1, "is not a number");
+	expect_error("[tftp]\nretries = 5 tries\n", 1, "is not a number");
+	expect_error("[tftp]\nretries = 4K\n", 1, "is not a number"); /* no suffix on counts */
+	expect_error("[tftp]\nretries =\n", 1, "is not a number");
+	expect_error("[tftp]\nmax_transfers = 99999999999999999999999\n", 1, "max_transfers:");
+	/* 2^32 + 1 must not wrap into range. */
+	expect_error("[tftp]\nretries = 4294967297\n", 1, "outside 1..100");
+}
+
+static void test_sizes(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text;
+		uint64_t bytes;
+	} cases[] = {
+	    {"4096", 4096},
+	    {"64K", 64u << 10},
+	    {"64k", 64u << 10},
+	    {"8M", 8u << 20},
+	    {"3m", 3u << 20},
+	    {"1G", 1u << 30},
+	    {"4G", UINT64_C(4) << 30}, /* past 32 bits */
+	    {"1024G", UINT64_C(1) << 40},
+	};
+	char text[128];
+
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "[log]\nmax_file_size = %s\n", cases[i].text);
+		struct parsed *r = parse_ok(text);
+		assert_int_equal(r->cfg.logrx.max_file_bytes, cases[i].bytes);
+		parsed_free(r);
+	}
+	struct parsed *r = parse_ok("[server]\nrcvbuf = 64K\n");
+	assert_int_equal(r->cfg.server.rcvbuf, 65536);
+	parsed_free(r);
+	r = parse_ok("[server]\nrcvbuf = 1G\n");
+	assert_int_equal(r->cfg.server.rcvbuf, 1 << 30);
+	parsed_free(r);
+
+	expect_error("[server]\nrcvbuf = 2G\n", 1, "t.conf:2: rcvbuf: 2147483648 is outside");
+	expect_error("[server]\nrcvbuf = 63K\n", 1, "outside 65536..");
+	expect_error("[log]\nmax_file_size = 1025G\n", 1,
+		     "max_file_size: 1100585369600 is outside");
+	expect_error("[log]\nmax_file_size = 1T\n", 1, "is not a size");
+	expect_error("[log]\nmax_file_size = 64KB\n", 1, "is not a size");
+	expect_error("[log]\nmax_file_size = K\n", 1, "is not a size");
+	expect_error("[log]\nmax_file_size = -1M\n", 1, "is not a size");
+	/* The shift must not overflow into a small number. */
+	expect_error("[log]\nmax_file_size = 17179869184G\n", 1, "max_file_size:");
+}
+
+static void test_strings(void **state)
+{
+	(void)state;
+	struct parsed *r = parse_ok("[server]\nuser = nobody\n[tftp]\nroot = /var/lib/tftp boot\n"
+				    "[log]\ndir=/x ; a comment\n");
+	assert_string_equal(r->cfg.server.user, "nobody");
+	assert_string_equal(r->cfg.tftp.root, "/var/lib/tftp boot");
+	assert_string_equal(r->cfg.logrx.dir, "/x");
+	parsed_free(r);
+
+	r = parse_ok("[server]\nuser =\n"); /* empty: stay as we are */
+	assert_string_equal(r->cfg.server.user, "");
+	parsed_free(r);
+
+	expect_error("[tftp]\nroot = srv/tftp\n", 1,
+		     "t.conf:2: root: 'srv/tftp' must be an absolute path");
+	expect_error("[log]\ndir =\n", 1, "dir: '' must be an absolute path");
+	expect_error("[server]\nuser = a b\n", 1, "t.conf:2: user: 'a b' is not a user name");
+	expect_error("[server]\nuser = ../root\n", 1, "is not a user name");
+	expect_error("[server]\nuser = "
+		     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+		     1, "is not a user name");
+}
+
+static void test_log_level(void **state)
+{
+	(void)state;
+	static const char *const names[] = {"error", "warning", "info", "debug"};
+	static const enum log_level levels[] = {LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO,
+						LOG_LVL_DEBUG};
+	char text[64];
+
+	for (unsigned i = 0; i < 4; i++) {
+		snprintf(text, sizeof(text), "[server]\nlog_level = %s\n", names[i]);
+		struct parsed *r = parse_ok(text);
+		assert_int_equal(r->cfg.server.log_level, levels[i]);
+		parsed_free(r);
+	}
+	expect_error("[server]\nlog_level = verbose\n", 1,
+		     "t.conf:2: log_level: 'verbose' is not one of error, warning, info, debug");
+}
+
+static void test_listen(void **state)
+{
+	(void)state;
+	struct parsed *r = parse_ok("[tftp]\nlisten = 10.0.0.1, 10.0.0.2:6969\t*:1069 :7069\n"
+				    "[log]\nsyslog = 192.168.1.1\nnetconsole =\n");
+	const struct conf_listen *l = &r->cfg.tftp.listen;
+	assert_int_equal(l->count, 4);
+	assert_int_equal(l->addrs[0].ip, ip("10.0.0.1"));
+	assert_int_equal(l->addrs[0].port, 69); /* the setting's default port */
+	assert_int_equal(l->addrs[1].ip, ip("10.0.0.2"));
+	assert_int_equal(l->addrs[1].port, 6969);
+	assert_int_equal(l->addrs[2].ip, 0);
+	assert_int_equal(l->addrs[2].port, 1069);
+	assert_int_equal(l->addrs[3].ip, 0);
+	assert_int_equal(l->addrs[3].port, 7069);
+	assert_int_equal(r->cfg.logrx.syslog.count, 1);
+	assert_int_equal(r->cfg.logrx.syslog.addrs[0].port, 514);
+	assert_int_equal(r->cfg.logrx.netconsole.count, 0); /* syslog alone is enough */
+	parsed_free(r);
+
+	r = parse_ok(
+	    "[tftp]\nlisten = 1.1.1.1 1.1.1.2 1.1.1.3 1.1.1.4 1.1.1.5 1.1.1.6 1.1.1.7 1.1.1.8\n");
+	assert_int_equal(r->cfg.tftp.listen.count, CONF_MAX_LISTEN);
+	parsed_free(r);
+}
+
+static void test_bad_listen(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {
+	    "1.2.3.256", "localhost", "1.2.3.4:0",     "1.2.3.4:65536", "1.2.3.4:",   "1.2.3.4:x",
+	    "1.2.3",	 "::1",	      "1.2.3.4:69:69", "[1.2.3.4]:69",	"1.2.3.4:-1",
+	};
+	char text[128], want[128];
+
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[tftp]\n\nlisten = 10.0.0.1 %s\n", bad[i]);
+		snprintf(want, sizeof(want),
+			 "t.conf:3: listen: '%s' is not an IPv4 address with an optional :port",
+			 bad[i]);
+		/* One problem: a rejected list leaves the old one, so there is no
+		 * second complaint that listen is empty. */
+		expect_error(text, 1, want);
+	}
+	struct parsed *r = parse("[tftp]\nlisten = 10.9.9.9:99 bogus\n");
+	assert_int_equal(r->cfg.tftp.listen.count, 1);
+	assert_int_equal(r->cfg.tftp.listen.addrs[0].port, 69); /* the default kept */
+	parsed_free(r);
+
+	expect_error("[tftp]\nlisten = 1.1.1.1 1.1.1.2 1.1.1.3 1.1.1.4 1.1.1.5 1.1.1.6 1.1.1.7 "
+		     "1.1.1.8 1.1.1.9\n",
+		     1, "t.conf:2: listen: at most 8 addresses");
+}
+
+static void test_unknown_names(void **state)
+{
+	(void)state;
+	expect_error("[tftp]\nroot = /srv\n\n; comment\nfrobnicate = 3\n", 1,
+		     "t.conf:5: unknown setting 'frobnicate' in [tftp]");
+	expect_error("[server]\nuser = herd\n[dhcpx]\nrange = 1\n", 1,
+		     "t.conf:4: unknown section [dhcpx]");
+	/* A key from another section is unknown where it stands. */
+	expect_error("[log]\nroot = /srv\n", 1, "t.conf:2: unknown setting 'root' in [log]");
+	/* Names are case-sensitive. */
+	expect_error("[TFTP]\nroot = /srv\n", 1, "t.conf:2: unknown section [TFTP]");
+	expect_error("retries = 3\n[tftp]\n", 1, "t.conf:1: 'retries' is set before any [section]");
+	/* Every problem is reported, not just the first. */
+	expect_error("[tftp]\na = 1\nb = 2\n[x]\nc = 3\n", 3, "t.conf:5: unknown section [x]");
+}
+
+static void test_duplicate(void **state)
+{
+	(void)state;
+	expect_error("[tftp]\nretries = 3\nroot = /a\nretries = 4\n", 1,
+		     "t.conf:4: retries: set twice in [tftp] (first on line 2)");
+	/* Reopening a section is fine; setting a key twice through it is not. */
+	struct parsed *r = parse_ok("[tftp]\nretries = 3\n[log]\ndir = /l\n[tftp]\nroot = /r\n");
+	assert_int_equal(r->cfg.tftp.retries, 3);
+	assert_string_equal(r->cfg.tftp.root, "/r");
+	parsed_free(r);
+	expect_error("[tftp]\nretries = 3\n[log]\n[tftp]\nretries = 3\n", 1,
+		     "t.conf:5: retries: set twice");
+	/* The same name in two sections is two settings. */
+	r = parse_ok("[tftp]\nenabled = no\n[log]\nenabled = no\n");
+	parsed_free(r);
+}
+
+static void test_syntax_errors(void **state)
+{
+	(void)state;
+	expect_error("[tftp]\nretries = 3\nthis is not a setting\nroot = /srv\n", 1,
+		     "t.conf:3: expected 'name = value' or '[section]'");
+	expect_error("[tftp]\nretries ; = 3\n", 1, "t.conf:2: expected 'name = value'");
+	/* A broken header is reported once, not again for every key under it. */
+	expect_error("[server]\nuser = herd\n[tftp\nretries = 3\nroot = /x\n", 1,
+		     "t.conf:3: expected 'name = value' or '[section]'");
+	expect_error("[tftp ; ]\nretries = 3\n", 1, "t.conf:1: expected");
+	/* Later sections are read normally again. */
+	expect_error("[tftp\nretries = 3\n[log]\nbogus = 1\n", 2,
+		     "t.conf:4: unknown setting 'bogus'");
+	/* Several syntax errors: each one has its own line. */
+	struct parsed *r = parse("oops\n[tftp]\nalso oops\n");
+	assert_int_equal(r->problems, 2);
+	assert_non_null(strstr(r->errs, "t.conf:1: expected"));
+	assert_non_null(strstr(r->errs, "t.conf:3: expected"));
+	parsed_free(r);
+}
+
+static void test_layout(void **state)
+{
+	(void)state;
+	/* Indented keys are keys, not continuations of the previous value. */
+	struct parsed *r = parse_ok("  [tftp]\n\tlisten = 10.0.0.1\n    root = /srv/tftp\n"
+				    "\tretries = 5\n   ; indented comment\n");
+	assert_int_equal(r->cfg.tftp.listen.count, 1);
+	assert_string_equal(r->cfg.tftp.root, "/srv/tftp");
+	assert_int_equal(r->cfg.tftp.retries, 5);
+	parsed_free(r);
+
+	/* CRLF line ends, a UTF-8 byte order mark, ':' as separator, inline
+	 * comments, and a last line without a newline. */
+	r = parse_ok("\xef\xbb\xbf[server]\r\nuser: herd ; the service user\r\n\r\n"
+		     "[tftp]\r\nretries=7");
+	assert_string_equal(r->cfg.server.user, "herd");
+	assert_int_equal(r->cfg.tftp.retries, 7);
+	parsed_free(r);
+
+	expect_error("\xef\xbb\xbf[tftp]\nbogus = 1\n", 1, "t.conf:2: unknown setting 'bogus'");
+	/* A ';' inside a value, not after whitespace, is part of the value. */
+	r = parse_ok("[tftp]\nroot = /a;b\n");
+	assert_string_equal(r->cfg.tftp.root, "/a;b");
+	parsed_free(r);
+}
+
+static void test_overlong_line(void **state)
+{
+	(void)state;
+	char text[1024];
+	char path[512];
+
+	/* "root = /aaa...": 198 characters is the longest line read. */
+	memset(path, 'a', sizeof(path));
+	path[0] = '/';
+	path[198 - 7] = '\0';
+	snprintf(text, sizeof(text), "[tftp]\nroot = %s\nretries = 2\n", path);
+	struct parsed *r = parse_ok(text);
+	assert_int_equal(strlen(r->cfg.tftp.root), 198 - 7);
+	parsed_free(r);
+
+	path[198 - 7] = 'a';
+	path[199 - 7] = '\0';
+	snprintf(text, sizeof(text), "[tftp]\nroot = %s\nretries = 2\nbogus = 1\n", path);
+	/* Reported on its own line; later lines keep their numbers. */
+	expect_error(text, 2, "t.conf:2: line longer than 198 characters");
+	expect_error(text, 2, "t.conf:4: unknown setting 'bogus'");
+	r = parse(text);
+	assert_string_equal(r->cfg.tftp.root, "/srv/herd/tftp"); /* not half-read */
+	assert_int_equal(r->cfg.tftp.retries, 2);
+	parsed_free(r);
+
+	/* A very long line is one problem, not one per buffer-full. */
+	char *huge = malloc(100000);
+	assert_non_null(huge);
+	strcpy(huge, "[tftp]\n");
+	memset(huge + 7, 'x', 90000);
+	strcpy(huge + 7 + 90000, "\nretries = 2\n");
+	expect_error(huge, 1, "t.conf:2: line longer than");
+	free(huge);
+}
+
+static void test_rto_bounds(void **state)
+{
+	(void)state;
+	expect_error("[tftp]\nrto_min_ms = 5000\n\nrto_max_ms = 1000\n", 1,
+		     "t.conf:4: [tftp] rto_min_ms (5000) is above rto_max_ms (1000)");
+	/* Against the default maximum (8000): reported on the line that set it. */
+	expect_error("[tftp]\nretries = 3\nrto_min_ms = 9000\n", 1,
+		     "t.conf:3: [tftp] rto_min_ms (9000) is above rto_max_ms (8000)");
+	struct parsed *r = parse_ok("[tftp]\nrto_min_ms = 700\nrto_max_ms = 700\n");
+	assert_int_equal(r->cfg.tftp.rto_min_ms, 700);
+	parsed_free(r);
+}
+
+static void test_cross_checks(void **state)
+{
+	(void)state;
+	expect_error("[tftp]\nlisten =\n", 1, "t.conf:2: [tftp] listen is empty");
+	struct parsed *r = parse_ok("[tftp]\nlisten =\nenabled = no\n");
+	assert_int_equal(r->cfg.tftp.listen.count, 0);
+	parsed_free(r);
+	expect_error("[log]\nsyslog =\nnetconsole =\n", 1,
+		     "t.conf:3: [log] has neither syslog nor netconsole addresses");
+	r = parse_ok("[log]\nsyslog =\nnetconsole =\nenabled = no\n");
+	parsed_free(r);
+}
+
+static void test_load_file(void **state)
+{
+	(void)state;
+	struct herd_config *cfg = new_config();
+	char *errs = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&errs, &len);
+
+	conf_defaults(cfg);
+	assert_int_equal(conf_load(cfg, "/nonexistent/herd.conf", f), -ENOENT);
+	fclose(f);
+	assert_non_null(strstr(errs, "/nonexistent/herd.conf: cannot open"));
+	free(errs);
+
+	char path[] = "/tmp/herd-test-conf-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	const char text[] = "[tftp]\nretries = 9\nbogus = 1\n";
+	assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)sizeof(text) - 1);
+	close(fd);
+	errs = NULL;
+	f = open_memstream(&errs, &len);
+	assert_int_equal(conf_load(cfg, path, f), 1);
+	fclose(f);
+	char want[128];
+	snprintf(want, sizeof(want), "%s:3: unknown setting 'bogus' in [tftp]", path);
+	assert_non_null(strstr(errs, want));
+	assert_int_equal(cfg->tftp.retries, 9);
+	assert_string_equal(cfg->path, path);
+	free(errs);
+	unlink(path);
+	free(cfg);
+}
+
+static void test_check_paths(void **state)
+{
+	(void)state;
+	struct herd_config *cfg = new_config();
+	char dir[] = "/tmp/herd-test-root-XXXXXX";
+	FILE *devnull = fopen("/dev/null", "w");
+
+	assert_non_null(mkdtemp(dir));
+	conf_defaults(cfg);
+	strcpy(cfg->tftp.root, dir);
+	assert_int_equal(conf_check_paths(cfg, devnull), 0);
+	strcpy(cfg->tftp.root, "/nonexistent/root");
+	assert_int_equal(conf_check_paths(cfg, devnull), 1);
+	cfg->tftp.enabled = false; /* not serving: not checked */
+	assert_int_equal(conf_check_paths(cfg, devnull), 0);
+	cfg->tftp.enabled = true;
+	strcpy(cfg->tftp.root, "/dev/null");
+	assert_int_equal(conf_check_paths(cfg, devnull), 1);
+	rmdir(dir);
+	fclose(devnull);
+	free(cfg);
+}
+
+/* conf_print() writes text that parses back into the same configuration. */
+static void assert_round_trip(const struct herd_config *cfg)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	conf_print(cfg, out);
+	fclose(out);
+	struct parsed *r = parse(text);
+	if (r->problems != 0)
+		fail_msg("printed configuration does not load:\n%s\n%s", text, r->errs);
+	assert_conf_equal(&r->cfg, cfg);
+	parsed_free(r);
+	free(text);
+}
+
+static void test_print_round_trip(void **state)
+{
+	(void)state;
+	struct herd_config *cfg = new_config();
+
+	conf_defaults(cfg);
+	assert_round_trip(cfg);
+
+	/* Every setting away from its default. */
+	struct parsed *r =
+	    parse_ok("[server]\nuser = svc\nlog_level = debug\nrcvbuf = 1G\n"
+		     "max_open_files = 1024\n"
+		     "[tftp]\nenabled = no\nlisten = 10.0.0.1:1069 *:2069 10.1.2.3\n"
+		     "root = /export/boot dir\nmax_transfers = 7\nblksize_max = 512\n"
+		     "windowsize_max = 1\nretries = 1\nrto_min_ms = 1\nrto_max_ms = 2\n"
+		     "rto_initial_ms = 255000\ntransfer_sockets = 256\n"
+		     "file_cache_ms = 0\n"
+		     "[log]\nenabled = no\nsyslog =\nnetconsole = 127.0.0.1:1\n"
+		     "dir = /l\nmax_file_size = 1024G\nrotate_keep = 0\n"
+		     "line_max = 64\nrate_lines = 1000000\nburst_lines = 1\n"
+		     "max_senders = 1\n");
+	assert_round_trip(&r->cfg);
+
+	/* Sizes are printed as plain numbers, which the size keys accept. */
+	r->cfg.logrx.max_file_bytes = 4097;
+	r->cfg.server.rcvbuf = 65537;
+	assert_round_trip(&r->cfg);
+	parsed_free(r);
+
+	/* The example file survives too. */
+	conf_defaults(cfg);
+	if (conf_load(cfg, "etc/herd.conf.example", NULL) == 0)
+		assert_round_trip(cfg);
+	free(cfg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_example_file),
+	    cmocka_unit_test(test_bool),
+	    cmocka_unit_test(test_uint),
+	    cmocka_unit_test(test_sizes),
+	    cmocka_unit_test(test_strings),
+	    cmocka_unit_test(test_log_level),
+	    cmocka_unit_test(test_listen),
+	    cmocka_unit_test(test_bad_listen),
+	    cmocka_unit_test(test_unknown_names),
+	    cmocka_unit_test(test_duplicate),
+	    cmocka_unit_test(test_syntax_errors),
+	    cmocka_unit_test(test_layout),
+	    cmocka_unit_test(test_overlong_line),
+	    cmocka_unit_test(test_rto_bounds),
+	    cmocka_unit_test(test_cross_checks),
+	    cmocka_unit_test(test_load_file),
+	    cmocka_unit_test(test_check_paths),
+	    cmocka_unit_test(test_print_round_trip),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

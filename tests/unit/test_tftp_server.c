@@ -1,0 +1,423 @@
+/* The TFTP protocol logic driven in-process: a fake transmitter records
+ * every datagram, the clock is a variable, files live in a temp root. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf/conf.h"
+#include "tftp/tftp_server.h"
+#include "tftp/tftp_wire.h"
+
+#define MAX_SENT 256
+
+struct sent {
+	unsigned sock;
+	struct netaddr peer;
+	uint8_t buf[70000];
+	size_t len;
+};
+
+struct fixture {
+	char root[64];
+	char outside[96];
+	int rootfd;
+	struct herd_config cfg;
+	struct tftp_files *files;
+	struct tftp_server *srv;
+	mono_t now;
+	struct sent *sent;
+	unsigned nsent;
+};
+
+static void fake_send(void *ctx, unsigned sock, const struct netaddr *peer, uint32_t local_ip,
+		      const uint8_t *hdr, size_t hdr_len, const uint8_t *payload, size_t payload_len)
+{
+	struct fixture *f = ctx;
+	struct sent *s;
+
+	(void)local_ip;
+	assert_true(f->nsent < MAX_SENT);
+	s = &f->sent[f->nsent++];
+	s->sock = sock;
+	s->peer = *peer;
+	memcpy(s->buf, hdr, hdr_len);
+	if (payload_len)
+		memcpy(s->buf + hdr_len, payload, payload_len);
+	s->len = hdr_len + payload_len;
+}
+
+static void write_file(struct fixture *f, const char *name, size_t size)
+{
+	char path[256];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", f->root, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	for (size_t i = 0; i < size; i++) {
+		uint8_t b = (uint8_t)(i * 7 + i / 251);
+		assert_int_equal(write(fd, &b, 1), 1);
+	}
+	close(fd);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct tftp_tx tx;
+	char path[256];
+
+	f->sent = calloc(MAX_SENT, sizeof(*f->sent));
+	strcpy(f->root, "/tmp/herd-test-XXXXXX");
+	assert_non_null(mkdtemp(f->root));
+	snprintf(f->outside, sizeof(f->outside), "%s.secret", f->root);
+	int fd = open(f->outside, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "secret\n", 7), 7);
+	close(fd);
+	write_file(f, "small", 1000);
+	write_file(f, "empty", 0);
+	write_file(f, "block", 512);
+	snprintf(path, sizeof(path), "%s/dir", f->root);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/escape", f->root);
+	assert_int_equal(symlink(f->outside, path), 0);
+	snprintf(path, sizeof(path), "%s/text", f->root);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_int_equal(write(fd, "a\nb\rc", 5), 5);
+	close(fd);
+	f->rootfd = open(f->root, O_PATH | O_DIRECTORY);
+	conf_defaults(&f->cfg);
+	f->cfg.tftp.retries = 3;
+	f->cfg.tftp.max_transfers = 4;
+	f->files = tftp_files_new(f->rootfd, MONO_SEC(1));
+	tx.ctx = f;
+	tx.send = fake_send;
+	f->srv = tftp_server_new(&f->cfg.tftp, f->files, &tx);
+	f->now = MONO_SEC(100);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[256];
+
+	tftp_server_free(f->srv, f->now);
+	tftp_files_free(f->files);
+	close(f->rootfd);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", f->root, f->outside);
+	assert_int_equal(system(cmd), 0);
+	free(f->sent);
+	free(f);
+	return 0;
+}
+
+static const struct netaddr client = {0x0100000a, 2000};
+
+static void rrq(struct fixture *f, const struct netaddr *peer, const char *name,
+		const struct tftp_opts *o)
+{
+	uint8_t buf[1024];
+	size_t n = tftp_build_rrq(buf, sizeof(buf), name, TFTP_MODE_OCTET, o);
+
+	f->nsent = 0;
+	tftp_server_request(f->srv, peer, 0, buf, n, f->now);
+}
+
+static void ack(struct fixture *f, unsigned sock, uint16_t block)
+{
+	uint8_t buf[4];
+
+	f->nsent = 0;
+	tftp_build_ack(buf, sizeof(buf), block);
+	tftp_server_input(f->srv, sock, &client, buf, 4, f->now);
+}
+
+static struct tftp_pkt last(struct fixture *f)
+{
+	struct tftp_pkt p;
+
+	assert_true(f->nsent > 0);
+	assert_int_equal(tftp_parse(f->sent[f->nsent - 1].buf, f->sent[f->nsent - 1].len, &p), 0);
+	return p;
+}
+
+static void test_plain_transfer(void **state)
+{
+	struct fixture *f = *state;
+	struct tftp_pkt p;
+
+	rrq(f, &client, "small", NULL);
+	p = last(f);
+	assert_int_equal(p.op, TFTP_DATA); /* no options: no OACK */
+	assert_int_equal(p.data.block, 1);
+	assert_int_equal(p.data.len, 512);
+	unsigned sock = f->sent[0].sock;
+	f->now += MONO_MS(1);
+	ack(f, sock, 1);
+	p = last(f);
+	assert_int_equal(p.data.block, 2);
+	assert_int_equal(p.data.len, 1000 - 512);
+	ack(f, sock, 2);
+	assert_int_equal(f->nsent, 0);
+	assert_int_equal(tftp_server_stats(f->srv)->completed, 1);
+	assert_int_equal(tftp_server_stats(f->srv)->active, 0);
+}
+
+static void test_exact_block_ends_with_empty(void **state)
+{
+	struct fixture *f = *state;
+
+	rrq(f, &client, "/block", NULL); /* leading '/' is the root */
+	assert_int_equal(last(f).data.len, 512);
+	ack(f, f->sent[0].sock, 1);
+	assert_int_equal(last(f).data.block, 2);
+	assert_int_equal(last(f).data.len, 0);
+}
+
+static void test_oack_only_asked_and_capped(void **state)
+{
+	struct fixture *f = *state;
+	struct tftp_opts o = {.has_blksize = true, .blksize = 65464, .has_tsize = true,
+			      .has_timeout = true, .timeout = 5};
+	struct tftp_pkt p;
+
+	rrq(f, &client, "small", &o);
+	p = last(f);
+	assert_int_equal(p.op, TFTP_OACK);
+	assert_true(p.oack.has_blksize);
+	assert_int_equal(p.oack.blksize, 1468);
+	assert_int_equal(p.oack.tsize, 1000);
+	assert_int_equal(p.oack.timeout, 5); /* echoed unchanged (U-Boot) */
+	assert_false(p.oack.has_windowsize);
+	ack(f, f->sent[0].sock, 0);
+	p = last(f);
+	assert_int_equal(p.data.block, 1);
+	assert_int_equal(p.data.len, 1000);
+}
+
+static void test_timer_retransmits_then_gives_up(void **state)
+{
+	struct fixture *f = *state;
+
+	rrq(f, &client, "small", NULL);
+	for (unsigned i = 0; i < f->cfg.tftp.retries; i++) {
+		f->now = tftp_server_next_deadline(f->srv);
+		f->nsent = 0;
+		tftp_server_tick(f->srv, f->now);
+		assert_int_equal(last(f).data.block, 1);
+	}
+	f->now = tftp_server_next_deadline(f->srv);
+	f->nsent = 0;
+	tftp_server_tick(f->srv, f->now);
+	assert_int_equal(last(f).op, TFTP_ERROR);
+	assert_int_equal(tftp_server_stats(f->srv)->timed_out, 1);
+	assert_int_equal(tftp_server_stats(f->srv)->active, 0);
+}
+
+static void test_repeated_ack_resends_once(void **state)
+{
+	struct fixture *f = *state;
+	unsigned sock;
+
+	rrq(f, &client, "small", NULL);
+	sock = f->sent[0].sock;
+	f->now += MONO_MS(2);
+	ack(f, sock, 1); /* DATA 2 goes out */
+	ack(f, sock, 1); /* an echo right away: ignored (Sorcerer's Apprentice) */
+	assert_int_equal(f->nsent, 0);
+	f->now += MONO_MS(300);
+	ack(f, sock, 1); /* the client timed out: one quick resend */
+	assert_int_equal(last(f).data.block, 2);
+	f->now += MONO_MS(300);
+	ack(f, sock, 1); /* and not again until the timer */
+	assert_int_equal(f->nsent, 0);
+}
+
+static void test_window_restarts_after_gap(void **state)
+{
+	struct fixture *f = *state;
+	struct tftp_opts o = {.has_blksize = true, .blksize = 100, .has_windowsize = true,
+			      .windowsize = 4};
+	unsigned sock;
+
+	rrq(f, &client, "small", &o);
+	sock = f->sent[0].sock;
+	ack(f, sock, 0);
+	assert_int_equal(f->nsent, 4);
+	ack(f, sock, 2); /* block 3 lost: restart from 3 */
+	assert_int_equal(f->nsent, 4);
+	struct tftp_pkt p;
+	tftp_parse(f->sent[0].buf, f->sent[0].len, &p);
+	assert_int_equal(p.data.block, 3);
+}
+
+static void test_block_numbers_wrap(void **state)
+{
+	struct fixture *f = *state;
+	struct tftp_opts o = {.has_blksize = true, .blksize = 8};
+	unsigned sock;
+	uint64_t blocks;
+
+	write_file(f, "big", 8 * 70000 + 3);
+	rrq(f, &client, "big", &o);
+	sock = f->sent[0].sock;
+	ack(f, sock, 0);
+	for (blocks = 1;; blocks++) {
+		struct tftp_pkt p = last(f);
+		assert_int_equal(p.data.block, (uint16_t)blocks);
+		if (p.data.len < 8)
+			break;
+		ack(f, sock, p.data.block);
+	}
+	assert_int_equal(blocks, 70001);
+	ack(f, sock, (uint16_t)blocks);
+	assert_int_equal(tftp_server_stats(f->srv)->completed, 1);
+}
+
+static void expect_refused(struct fixture *f, const char *name, uint16_t code)
+{
+	rrq(f, &client, name, NULL);
+	struct tftp_pkt p = last(f);
+	assert_int_equal(p.op, TFTP_ERROR);
+	assert_int_equal(p.error.code, code);
+	assert_int_equal(tftp_server_stats(f->srv)->active, 0);
+}
+
+static void test_escapes_refused(void **state)
+{
+	struct fixture *f = *state;
+	char longname[700];
+
+	expect_refused(f, "../x", TFTP_EACCESS);
+	expect_refused(f, "dir/../../x", TFTP_EACCESS);
+	expect_refused(f, "/etc/passwd", TFTP_ENOTFOUND);
+	expect_refused(f, "escape", TFTP_EACCESS);
+	expect_refused(f, "dir", TFTP_EACCESS);
+	expect_refused(f, "missing", TFTP_ENOTFOUND);
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	expect_refused(f, longname, TFTP_EACCESS);
+}
+
+static void test_wrq_and_garbage(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t wrq[] = {0, 2, 'f', 0, 'o', 'c', 't', 'e', 't', 0};
+	static const uint8_t junk[] = {0, 9, 1};
+
+	f->nsent = 0;
+	tftp_server_request(f->srv, &client, 0, wrq, sizeof(wrq), f->now);
+	assert_int_equal(last(f).op, TFTP_ERROR);
+	f->nsent = 0;
+	tftp_server_request(f->srv, &client, 0, junk, sizeof(junk), f->now);
+	assert_int_equal(last(f).op, TFTP_ERROR);
+	assert_int_equal(tftp_server_stats(f->srv)->malformed, 1);
+}
+
+static void test_wrong_tid_and_client_error(void **state)
+{
+	struct fixture *f = *state;
+	struct netaddr stranger = {0x0200000a, 3000};
+	uint8_t buf[64];
+	unsigned sock;
+	size_t n;
+
+	rrq(f, &client, "small", NULL);
+	sock = f->sent[0].sock;
+	tftp_build_ack(buf, sizeof(buf), 1);
+	f->nsent = 0;
+	tftp_server_input(f->srv, sock, &stranger, buf, 4, f->now);
+	assert_int_equal(last(f).error.code, TFTP_EBADID);
+	assert_true(netaddr_eq(&f->sent[0].peer, &stranger));
+	ack(f, sock, 1); /* the real transfer goes on */
+	assert_int_equal(last(f).data.block, 2);
+	n = tftp_build_error(buf, sizeof(buf), TFTP_EOPTNEG, "User aborted");
+	f->nsent = 0;
+	tftp_server_input(f->srv, sock, &client, buf, n, f->now);
+	assert_int_equal(f->nsent, 0);
+	assert_int_equal(tftp_server_stats(f->srv)->aborted, 1);
+	assert_int_equal(tftp_server_stats(f->srv)->active, 0);
+}
+
+static void test_repeated_rrq_answered_again(void **state)
+{
+	struct fixture *f = *state;
+	struct tftp_opts o = {.has_tsize = true};
+
+	rrq(f, &client, "small", &o);
+	assert_int_equal(last(f).op, TFTP_OACK);
+	f->now += MONO_SEC(1);
+	rrq(f, &client, "small", &o);
+	assert_int_equal(last(f).op, TFTP_OACK);
+	assert_int_equal(tftp_server_stats(f->srv)->started, 1);
+}
+
+static void test_busy_is_silent(void **state)
+{
+	struct fixture *f = *state;
+
+	for (uint16_t i = 0; i < 5; i++) {
+		struct netaddr p = {client.ip, (uint16_t)(4000 + i)};
+		rrq(f, &p, "small", NULL);
+		assert_int_equal(f->nsent, i < 4 ? 1 : 0);
+	}
+	assert_int_equal(tftp_server_stats(f->srv)->busy, 1);
+}
+
+static void test_netascii(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t buf[64];
+	size_t n = tftp_build_rrq(buf, sizeof(buf), "text", TFTP_MODE_NETASCII, NULL);
+
+	f->nsent = 0;
+	tftp_server_request(f->srv, &client, 0, buf, n, f->now);
+	struct tftp_pkt p = last(f);
+	assert_int_equal(p.data.len, 7);
+	assert_memory_equal(p.data.data, "a\r\nb\r\0c", 7);
+}
+
+static void test_empty_file(void **state)
+{
+	struct fixture *f = *state;
+	struct tftp_pkt p;
+
+	rrq(f, &client, "empty", NULL);
+	p = last(f);
+	assert_int_equal(p.data.block, 1);
+	assert_int_equal(p.data.len, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_plain_transfer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exact_block_ends_with_empty, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_oack_only_asked_and_capped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timer_retransmits_then_gives_up, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_repeated_ack_resends_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_window_restarts_after_gap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_block_numbers_wrap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_escapes_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wrq_and_garbage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_tid_and_client_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_repeated_rrq_answered_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_busy_is_silent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_netascii, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty_file, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("tftp_server", tests, NULL, NULL);
+}
