@@ -6,6 +6,7 @@
 
 #include "cmd/cmd.h"
 #include "conf/conf.h"
+#include "inventory/inventory.h"
 
 int cmd_load_config(struct herd_config *cfg, const char *path)
 {
@@ -17,6 +18,13 @@ int cmd_load_config(struct herd_config *cfg, const char *path)
 		return 1;
 	if (problems == 0)
 		problems = conf_check_paths(cfg, stderr);
+	if (problems == 0 && cfg->dhcp.inventory[0]) {
+		struct inventory *inv;
+		problems = inventory_load(&inv, cfg->dhcp.inventory, &cfg->dhcp, stderr);
+		if (problems < 0)
+			problems = 1;
+		inventory_free(inv);
+	}
 	if (problems > 0)
 		fprintf(stderr, "herd: %s: %d problem%s\n", path, problems,
 			problems == 1 ? "" : "s");

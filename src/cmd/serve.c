@@ -11,6 +11,7 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd/cmd.h"
@@ -18,6 +19,10 @@
 #include "conf/conf.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "boot/boot.h"
+#include "dhcp/dhcp_io.h"
+#include "dhcp/lease.h"
+#include "inventory/inventory.h"
 #include "syslog/logrx.h"
 #include "syslog/logrx_io.h"
 #include "tftp/tftp_files.h"
@@ -35,6 +40,10 @@ struct serve {
 	struct tftp_io *tftp;
 	struct logrx *logrx;
 	struct logrx_io *logrx_io;
+	struct inventory *inventory;
+	struct lease_table *leases;
+	struct dhcp_io *dhcp;
+	char namebuf[32];
 };
 
 static void print_stats(struct serve *s)
@@ -51,6 +60,22 @@ static void print_stats(struct serve *s)
 			 (unsigned long long)t->retransmits, (unsigned long long)t->quick_resends,
 			 (unsigned long long)tftp_io_rx_drops(s->tftp));
 	}
+}
+
+static void print_dhcp_stats(struct serve *s)
+{
+	const struct dhcp_stats *d;
+
+	if (s->dhcp == NULL)
+		return;
+	d = dhcp_server_stats(dhcp_io_server(s->dhcp));
+	log_info("dhcp: %llu received, %llu offers, %llu acks, %llu naks, %llu malformed, "
+		 "%llu unknown ignored, %llu lease write errors, %llu rx drops",
+		 (unsigned long long)d->received, (unsigned long long)d->offers,
+		 (unsigned long long)d->acks, (unsigned long long)d->naks,
+		 (unsigned long long)d->malformed, (unsigned long long)d->unknown_ignored,
+		 (unsigned long long)d->lease_write_errors,
+		 (unsigned long long)dhcp_io_rx_drops(s->dhcp));
 }
 
 static void on_signal(struct loop_io *io, uint32_t events, mono_t now)
@@ -73,6 +98,7 @@ static void on_signal(struct loop_io *io, uint32_t events, mono_t now)
 			break;
 		case SIGUSR1:
 			print_stats(s);
+			print_dhcp_stats(s);
 			break;
 		}
 	}
@@ -122,15 +148,73 @@ static int open_dirs(struct serve *s)
 	return 0;
 }
 
+/* The inventory and the lease journal are read (and the journal kept open)
+ * before the privilege drop. */
+static int open_boot(struct serve *s)
+{
+	const struct conf_dhcp *d = &s->cfg.dhcp;
+	int err;
+
+	if (!d->enabled)
+		return 0;
+	if (d->inventory[0]) {
+		err = inventory_load(&s->inventory, d->inventory, d, stderr);
+		if (err != 0)
+			return err < 0 ? err : -EINVAL;
+	}
+	s->leases = lease_table_open(d, d->lease_file, (int64_t)time(NULL), &err);
+	if (s->leases == NULL) {
+		log_err("lease file %s: %s", d->lease_file, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
 static int open_sockets(struct serve *s)
 {
 	int err = 0;
 
-	if (s->cfg.tftp.enabled)
+	if (s->cfg.dhcp.enabled)
+		err = dhcp_io_open(&s->dhcp, &s->cfg.dhcp, s->cfg.server.rcvbuf);
+	if (err == 0 && s->cfg.tftp.enabled)
 		err = tftp_io_open(&s->tftp, &s->cfg.tftp, s->cfg.server.rcvbuf);
 	if (err == 0 && s->cfg.logrx.enabled)
 		err = logrx_io_open(&s->logrx_io, &s->cfg.logrx, s->cfg.server.rcvbuf);
 	return err;
+}
+
+/* The node a generated boot file is for: from the inventory, else a pool
+ * client of the default group. */
+static int render_boot_file(void *ctx, const char *name, uint32_t server_ip, uint32_t client_ip,
+			    char **data, size_t *len)
+{
+	struct serve *s = ctx;
+	struct boot_node bn = {.server = server_ip, .ip = client_ip};
+	char pool[32];
+
+	if (boot_generated_mac(name, bn.mac) < 0)
+		return -ENOENT;
+	bn.inv = inventory_by_mac(s->inventory, bn.mac);
+	if (bn.inv) {
+		bn.name = bn.inv->name;
+		bn.ip = bn.inv->ip;
+		bn.group = bn.inv->group;
+	} else if (s->cfg.dhcp.unknown == CONF_UNKNOWN_POOL) {
+		snprintf(pool, sizeof(pool), "node-%02x%02x%02x%02x%02x%02x", bn.mac[0], bn.mac[1],
+			 bn.mac[2], bn.mac[3], bn.mac[4], bn.mac[5]);
+		bn.name = pool;
+		bn.group = conf_group_find(&s->cfg.dhcp, s->cfg.dhcp.default_group);
+	}
+	if (bn.group == NULL)
+		return -ENOENT;
+	return boot_render(&bn, name, data, len);
+}
+
+static const char *name_node(void *ctx, uint32_t ip)
+{
+	struct serve *s = ctx;
+
+	return s->dhcp ? dhcp_server_name_of(dhcp_io_server(s->dhcp), ip, s->namebuf) : NULL;
 }
 
 static int start_services(struct serve *s)
@@ -144,10 +228,19 @@ static int start_services(struct serve *s)
 	err = open_signals(s);
 	if (err < 0)
 		return err;
+	if (s->dhcp) {
+		err = dhcp_io_start(s->dhcp, s->loop, s->inventory, s->leases);
+		if (err < 0)
+			return err;
+	}
 	if (s->tftp) {
 		s->files = tftp_files_new(s->rootfd, keep);
 		if (s->files == NULL)
 			return -ENOMEM;
+		if (s->cfg.dhcp.enabled) {
+			struct tftp_generator gen = {s, boot_is_generated, render_boot_file};
+			tftp_files_set_generator(s->files, &gen);
+		}
 		err = tftp_io_start(s->tftp, s->loop, s->files);
 		if (err < 0)
 			return err;
@@ -156,6 +249,7 @@ static int start_services(struct serve *s)
 		s->logrx = logrx_new(&s->cfg.logrx, s->logdirfd);
 		if (s->logrx == NULL)
 			return -ENOMEM;
+		logrx_set_namer(s->logrx, name_node, s);
 		err = logrx_io_start(s->logrx_io, s->loop, s->logrx);
 	}
 	return err;
@@ -166,6 +260,10 @@ static void stop_services(struct serve *s)
 	mono_t now = s->loop ? loop_now(s->loop) : 0;
 
 	print_stats(s);
+	print_dhcp_stats(s);
+	dhcp_io_close(s->dhcp);
+	lease_table_close(s->leases);
+	inventory_free(s->inventory);
 	tftp_io_close(s->tftp, now);
 	tftp_files_free(s->files);
 	logrx_io_close(s->logrx_io);
@@ -195,7 +293,7 @@ static int serve_run(struct serve *s)
 			err == -ENOENT ? "no such user" : strerror(-err));
 		return err;
 	}
-	if ((err = open_dirs(s)) < 0)
+	if ((err = open_dirs(s)) < 0 || (err = open_boot(s)) < 0)
 		return err;
 	confine_raise_nofile(s->cfg.server.max_open_files);
 	if ((err = open_sockets(s)) < 0)

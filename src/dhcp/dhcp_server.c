@@ -154,8 +154,8 @@ static void add_pxe_opts(const struct dhcp_req *r, struct dhcp_builder *b)
 	dhcp_build_str(b, DHO_VENDOR_CLASS,
 		       dhcp_opt_prefix(r->m, DHO_VENDOR_CLASS, "HTTPClient") ? "HTTPClient"
 									       : "PXEClient");
-	if (!is_ipxe(r->m))
-		dhcp_build_opt(b, DHO_VENDOR, discovery, sizeof(discovery));
+	/* iPXE too: without it, it waits ~3 s for ProxyDHCP offers. */
+	dhcp_build_opt(b, DHO_VENDOR, discovery, sizeof(discovery));
 	if (uuid != NULL && len == 17)
 		dhcp_build_opt(b, DHO_UUID, uuid, len);
 }

@@ -25,17 +25,17 @@
 
 /* Per-sender state: about 140 bytes, up to cfg->max_senders of them. */
 struct logrx_sender {
-	struct logrx_sender *hnext;		 /* hash chain */
+	struct logrx_sender *hnext;		  /* hash chain */
 	struct logrx_sender *lru_prev, *lru_next; /* lru_head: most recently heard */
-	uint32_t ip;				 /* network order */
-	int fd;					 /* -1: opened at the next write */
-	uint64_t size;				 /* bytes in the current file */
-	uint64_t tokens;			 /* in LINE_TOKENS per line */
-	mono_t refill_at;			 /* when tokens were last topped up */
-	mono_t retry_at;			 /* no open before this, after a failure */
-	uint32_t dropped;			 /* lines dropped since the last written */
-	bool partial;				 /* a short write ended mid-line */
-	char name[LOGRX_NAME_MAX + 1];		 /* "" until the file is opened */
+	uint32_t ip;				  /* network order */
+	int fd;					  /* -1: opened at the next write */
+	uint64_t size;				  /* bytes in the current file */
+	uint64_t tokens;			  /* in LINE_TOKENS per line */
+	mono_t refill_at;			  /* when tokens were last topped up */
+	mono_t retry_at;			  /* no open before this, after a failure */
+	uint32_t dropped;			  /* lines dropped since the last written */
+	bool partial;				  /* a short write ended mid-line */
+	char name[LOGRX_NAME_MAX + 1];		  /* "" until the file is opened */
 };
 
 struct logrx {
@@ -50,9 +50,9 @@ struct logrx {
 	uint32_t hash_seed;
 	struct logrx_sender *lru_head, *lru_tail;
 
-	char *line;	  /* one rendered line: line_cap bytes */
+	char *line; /* one rendered line: line_cap bytes */
 	size_t line_cap;
-	char *wbuf;	  /* lines waiting for one write() */
+	char *wbuf; /* lines waiting for one write() */
 	size_t wlen, wcap;
 	uint64_t wlines; /* lines in wbuf */
 
@@ -406,13 +406,12 @@ static const char *wall_now(struct logrx *rx, mono_t now)
 	return rx->wall;
 }
 
-static void put_dropped_note(struct logrx *rx, struct logrx_sender *s, const char *wall,
-			     mono_t now)
+static void put_dropped_note(struct logrx *rx, struct logrx_sender *s, const char *wall, mono_t now)
 {
 	char text[160];
 
-	snprintf(text, sizeof(text), "%u lines dropped (over %u lines/s, burst %u)", s->dropped,
-		 rx->cfg.rate_lines, rx->cfg.burst_lines);
+	snprintf(text, sizeof(text), "%u line%s dropped (rate limit %u lines/s, burst %u)",
+		 s->dropped, s->dropped == 1 ? "" : "s", rx->cfg.rate_lines, rx->cfg.burst_lines);
 	s->dropped = 0;
 	sender_put(rx, s, syslog_format_note(wall, text, rx->line_cap - 1, rx->line), now);
 }

@@ -42,7 +42,8 @@ static const char *source_name(enum logrx_source src)
 
 static void sock_readable(struct loop_io *lio, uint32_t events, mono_t now)
 {
-	struct logrx_sock *sk = (struct logrx_sock *)((char *)lio - offsetof(struct logrx_sock, io));
+	struct logrx_sock *sk =
+	    (struct logrx_sock *)((char *)lio - offsetof(struct logrx_sock, io));
 	struct logrx_io *io = sk->owner;
 	char addr[NETADDR_STRLEN];
 
@@ -51,7 +52,8 @@ static void sock_readable(struct loop_io *lio, uint32_t events, mono_t now)
 		int n = udp_recv_batch(sk->io.fd, &sk->batch);
 		if (n < 0)
 			log_limited(&io->err_rl, now, LOG_LVL_WARN, "log: receive on %s %s: %s",
-				    source_name(sk->src), netaddr_str(&sk->addr, addr), strerror(-n));
+				    source_name(sk->src), netaddr_str(&sk->addr, addr),
+				    strerror(-n));
 		if (n <= 0)
 			return;
 		for (int i = 0; i < n; i++) {

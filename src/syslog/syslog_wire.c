@@ -155,7 +155,7 @@ static bool parse_5424(struct wire *w, struct syslog_msg *m)
 	    !take_field(&t, SYSLOG_PROCID_MAX, &m->procid) || !take_field(&t, 32, &m->msgid) ||
 	    !take_sd(&t, &m->sd)) {
 		m->timestamp = m->host = m->app = m->procid = m->msgid = m->sd =
-			(struct syslog_span){NULL, 0};
+		    (struct syslog_span){NULL, 0};
 		return false;
 	}
 	read_char(&t, ' ');
@@ -263,24 +263,42 @@ static bool parse_tag(struct wire *w, struct syslog_msg *m)
 	return true;
 }
 
+static bool is_host_byte(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '.' ||
+	       c == '-' || c == '_' || c == ':';
+}
+
+/* "HOST TAG[PID]:" with HOST a plausible host name or address. */
+static bool parse_host_tag(struct wire *w, struct syslog_msg *m)
+{
+	struct wire t = *w;
+	size_t n = 0;
+
+	while (is_host_byte(wire_at(&t, n)))
+		n++;
+	if (n == 0 || n > 255 || wire_at(&t, n) != ' ')
+		return false;
+	struct syslog_span host = wire_take(&t, n);
+	wire_skip(&t, 1);
+	if (!parse_tag(&t, m))
+		return false;
+	m->host = host;
+	*w = t;
+	return true;
+}
+
 /* HOST is only believed when a tag follows it: busybox and glibc omit it,
- * and a word taken for a host would vanish from the line. */
+ * and a word taken for a host would vanish from the line. iPXE sends
+ * "<PRI>HOST ipxe: msg" without a timestamp (src/net/udp/syslog.c). */
 static void parse_3164(struct wire *w, struct syslog_msg *m)
 {
 	bool has_time = parse_3164_time(w, &m->timestamp);
 
-	m->format = has_time ? SYSLOG_FMT_3164 : SYSLOG_FMT_RAW;
-	if (parse_tag(w, m)) {
+	if (parse_tag(w, m) || parse_host_tag(w, m))
 		m->format = SYSLOG_FMT_3164;
-	} else if (has_time) {
-		struct wire t = *w;
-		size_t n = wire_span_to(&t, ' ');
-		struct syslog_span host = wire_take(&t, n);
-		if (n > 0 && n <= 255 && read_char(&t, ' ') && parse_tag(&t, m)) {
-			m->host = host;
-			*w = t;
-		}
-	}
+	else
+		m->format = has_time ? SYSLOG_FMT_3164 : SYSLOG_FMT_RAW;
 	m->msg = wire_rest(w);
 }
 
@@ -366,9 +384,9 @@ int syslog_parse_netconsole(const uint8_t *buf, size_t len, struct syslog_msg *o
 const char *syslog_facility_name(unsigned facility)
 {
 	static const char *const names[24] = {
-		"kern",	  "user",   "mail",   "daemon", "auth",	  "syslog", "lpr",    "news",
-		"uucp",	  "cron",   "authpriv", "ftp",	"ntp",	  "audit",  "alert",  "clock",
-		"local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+	    "kern",   "user",	"mail",	    "daemon", "auth",	"syslog", "lpr",    "news",
+	    "uucp",   "cron",	"authpriv", "ftp",    "ntp",	"audit",  "alert",  "clock",
+	    "local0", "local1", "local2",   "local3", "local4", "local5", "local6", "local7",
 	};
 
 	return facility < 24 ? names[facility] : "unknown";
@@ -376,7 +394,7 @@ const char *syslog_facility_name(unsigned facility)
 
 const char *syslog_severity_name(unsigned severity)
 {
-	static const char *const names[8] = {"emerg",	"alert", "crit", "err",
+	static const char *const names[8] = {"emerg",	"alert",  "crit", "err",
 					     "warning", "notice", "info", "debug"};
 
 	return severity < 8 ? names[severity] : "unknown";

@@ -22,7 +22,9 @@
  * the full prefix, so that every line of the file can be grepped on its own.
  * Empty lines and trailing CR/NUL are dropped. Other control bytes, invalid
  * UTF-8 and C1 controls are written as \xHH, so the file is safe to `cat` to
- * a terminal. A line longer than line_max is cut and ends in SYSLOG_CUT_MARK. */
+ * a terminal. A line longer than line_max is cut and ends in SYSLOG_CUT_MARK.
+ * Datagrams are not reassembled: a console line the kernel sent in pieces
+ * (pr_cont, or past netconsole's 1000-byte chunks) gives several lines. */
 #ifndef HERD_SYSLOG_WIRE_H
 #define HERD_SYSLOG_WIRE_H
 
@@ -52,9 +54,9 @@ struct syslog_span {
 
 struct syslog_msg {
 	enum syslog_format format;
-	bool has_pri;	  /* false: facility and severity are the defaults */
-	uint8_t facility; /* 0..23 */
-	uint8_t severity; /* 0..7 */
+	bool has_pri;		      /* false: facility and severity are the defaults */
+	uint8_t facility;	      /* 0..23 */
+	uint8_t severity;	      /* 0..7 */
 	struct syslog_span timestamp; /* the sender's, as sent; not trusted */
 	struct syslog_span host;      /* the sender's claim; never a file name */
 	struct syslog_span app;	      /* RFC 5424 APP-NAME or RFC 3164 TAG */

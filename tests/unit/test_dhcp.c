@@ -1,0 +1,337 @@
+/* DHCP codec and server handlers, in-process: requests built with the
+ * codec's own client builder, replies captured from the fake transmitter. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/conf.h"
+#include "dhcp/dhcp_server.h"
+#include "dhcp/dhcp_wire.h"
+#include "inventory/inventory.h"
+
+struct fixture {
+	struct herd_config cfg;
+	struct inventory *inv;
+	struct lease_table *leases;
+	struct dhcp_server *srv;
+	struct dhcp_out out;
+	uint8_t outbuf[DHCP_MAX_LEN];
+	unsigned nout;
+	struct dhcp_msg reply;
+	mono_t now;
+};
+
+static uint32_t ip(const char *s)
+{
+	struct in_addr a;
+
+	inet_pton(AF_INET, s, &a);
+	return a.s_addr;
+}
+
+static void capture(void *ctx, const struct dhcp_out *o)
+{
+	struct fixture *f = ctx;
+
+	f->out = *o;
+	memcpy(f->outbuf, o->buf, o->len);
+	f->out.buf = f->outbuf;
+	f->nout++;
+	assert_int_equal(dhcp_parse(o->buf, o->len, &f->reply), 0);
+}
+
+static const char conf_text[] =
+	"[dhcp]\nenabled = yes\nlease_file =\nunknown = pool\n"
+	"[subnet a]\nnetwork = 10.1.0.0/24\npool = 10.1.0.100 - 10.1.0.101\nrouter = 10.1.0.1\n"
+	"dns = 10.1.0.1\ndomain = lab.example\n"
+	"[group default]\nkernel = vmlinuz\ninitrd = initrd.img\ncmdline = ip=dhcp\n"
+	"[group nfs]\nloader_bios = pxelinux.0\nkernel = k\n"
+	"cmdline = root=/dev/nfs nfsroot=%{server}:/srv/%{name}\ncmdline = ip=dhcp\n";
+
+static const char inv_text[] = "# test rack\n"
+			       "n1 02:00:00:00:00:01 10.1.0.11 default\n"
+			       "n2 02:00:00:00:00:02 10.1.0.12 nfs\n";
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct dhcp_tx tx = {f, capture};
+	int err;
+
+	conf_defaults(&f->cfg);
+	assert_int_equal(conf_load_string(&f->cfg, "t.conf", conf_text, stderr), 0);
+	assert_int_equal(inventory_load_string(&f->inv, "t.tab", inv_text, &f->cfg.dhcp, stderr), 0);
+	f->leases = lease_table_open(&f->cfg.dhcp, "", 1000, &err);
+	assert_non_null(f->leases);
+	f->srv = dhcp_server_new(&f->cfg.dhcp, f->inv, f->leases, &tx);
+	f->now = MONO_SEC(10);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	dhcp_server_free(f->srv);
+	lease_table_close(f->leases);
+	inventory_free(f->inv);
+	free(f);
+	return 0;
+}
+
+static const uint8_t mac1[6] = {2, 0, 0, 0, 0, 1};
+static const uint8_t mac2[6] = {2, 0, 0, 0, 0, 2};
+static const uint8_t mac9[6] = {2, 0, 0, 0, 0, 9};
+
+static void send_req(struct fixture *f, enum dhcp_type t, const uint8_t mac[6], uint32_t ciaddr,
+		     uint32_t requested, uint32_t sid, uint16_t arch, const char *vc,
+		     const char *uc)
+{
+	uint8_t buf[DHCP_MAX_LEN];
+	size_t n = dhcp_build_request(buf, sizeof(buf), t, 42, mac, ciaddr, requested, sid, arch,
+				      vc, uc);
+	struct dhcp_rx rx = {.ifindex = 3, .local_ip = ip("10.1.0.1"), .peer = {0, 68}};
+
+	f->nout = 0;
+	dhcp_server_input(f->srv, &rx, buf, n, f->now, 1000);
+}
+
+static uint8_t reply_type(struct fixture *f)
+{
+	uint8_t t = 0;
+
+	assert_int_equal(f->nout, 1);
+	dhcp_opt_u8(&f->reply, DHO_MSG_TYPE, &t);
+	return t;
+}
+
+static void test_inventory_node_gets_its_address_and_name(void **state)
+{
+	struct fixture *f = *state;
+	size_t len;
+	uint32_t v;
+
+	send_req(f, DHCPDISCOVER, mac1, 0, 0, 0, 0, "PXEClient:Arch:00000:UNDI:002001", NULL);
+	assert_int_equal(reply_type(f), DHCPOFFER);
+	assert_int_equal(f->reply.yiaddr, ip("10.1.0.11"));
+	assert_int_equal(f->reply.siaddr, ip("10.1.0.1"));
+	assert_string_equal(f->reply.file, "undionly.kpxe");
+	const uint8_t *host = dhcp_opt(&f->reply, DHO_HOSTNAME, &len);
+	assert_int_equal(len, 2);
+	assert_memory_equal(host, "n1", 2);
+	assert_true(dhcp_opt_ip(&f->reply, DHO_LOG_SERVER, &v));
+	assert_int_equal(v, ip("10.1.0.1")); /* herd is the log host */
+	assert_true(dhcp_opt_prefix(&f->reply, DHO_VENDOR_CLASS, "PXEClient"));
+	assert_non_null(dhcp_opt(&f->reply, DHO_VENDOR, &len));
+	/* No ARP for a client without an address: a frame to its MAC. */
+	assert_true(f->out.via_link);
+	assert_memory_equal(f->out.mac, mac1, 6);
+	assert_int_equal(f->out.dst_ip, ip("10.1.0.11"));
+
+	send_req(f, DHCPREQUEST, mac1, 0, ip("10.1.0.11"), ip("10.1.0.1"), 0, NULL, NULL);
+	assert_int_equal(reply_type(f), DHCPACK);
+	assert_true(dhcp_opt_u32(&f->reply, DHO_LEASE_TIME, &v));
+	assert_int_equal(v, 3600);
+}
+
+static void test_boot_file_by_arch_and_ipxe(void **state)
+{
+	struct fixture *f = *state;
+
+	send_req(f, DHCPDISCOVER, mac1, 0, 0, 0, 7, "PXEClient:Arch:00007:UNDI:003000", NULL);
+	assert_string_equal(f->reply.file, "ipxe.efi");
+	send_req(f, DHCPDISCOVER, mac1, 0, 0, 0, 0, "PXEClient", "iPXE");
+	assert_string_equal(f->reply.file, "herd/ipxe/02-00-00-00-00-01.ipxe");
+	send_req(f, DHCPDISCOVER, mac2, 0, 0, 0, 0, "PXEClient", NULL);
+	assert_string_equal(f->reply.file, "pxelinux.0");
+	send_req(f, DHCPDISCOVER, mac2, 0, 0, 0, 11, "PXEClient", NULL);
+	assert_string_equal(f->reply.file, ""); /* no ARM64 loader in that group */
+}
+
+static void test_pool_and_exhaustion(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t mac[6] = {2, 0, 0, 0, 1, 0};
+
+	send_req(f, DHCPDISCOVER, mac9, 0, 0, 0, 0xffff, NULL, NULL);
+	assert_int_equal(f->reply.yiaddr, ip("10.1.0.100"));
+	send_req(f, DHCPREQUEST, mac9, 0, ip("10.1.0.100"), ip("10.1.0.1"), 0xffff, NULL, NULL);
+	assert_int_equal(reply_type(f), DHCPACK);
+	/* The same MAC asks again: same address. */
+	send_req(f, DHCPDISCOVER, mac9, 0, 0, 0, 0xffff, NULL, NULL);
+	assert_int_equal(f->reply.yiaddr, ip("10.1.0.100"));
+	mac[5] = 1;
+	send_req(f, DHCPDISCOVER, mac, 0, 0, 0, 0xffff, NULL, NULL);
+	assert_int_equal(f->reply.yiaddr, ip("10.1.0.101"));
+	mac[5] = 2;
+	send_req(f, DHCPDISCOVER, mac, 0, 0, 0, 0xffff, NULL, NULL);
+	assert_int_equal(f->nout, 0); /* the pool of two is spent (one held by an offer) */
+	assert_int_equal(dhcp_server_stats(f->srv)->pool_exhausted, 1);
+}
+
+static void test_request_for_wrong_address_is_naked(void **state)
+{
+	struct fixture *f = *state;
+
+	send_req(f, DHCPREQUEST, mac1, 0, ip("10.1.0.50"), 0, 0xffff, NULL, NULL);
+	assert_int_equal(reply_type(f), DHCPNAK);
+	assert_true(f->out.via_link);
+	assert_int_equal(f->out.dst_ip, 0xffffffff);
+}
+
+static void test_renew_unicast_and_other_server(void **state)
+{
+	struct fixture *f = *state;
+
+	send_req(f, DHCPREQUEST, mac1, ip("10.1.0.11"), 0, 0, 0xffff, NULL, NULL);
+	assert_int_equal(reply_type(f), DHCPACK);
+	assert_false(f->out.via_link);
+	assert_int_equal(f->out.dst_ip, ip("10.1.0.11"));
+	/* SELECTING another server: herd stays silent. */
+	send_req(f, DHCPREQUEST, mac1, 0, ip("10.1.0.11"), ip("10.1.0.2"), 0xffff, NULL, NULL);
+	assert_int_equal(f->nout, 0);
+}
+
+static void test_release_inform_decline(void **state)
+{
+	struct fixture *f = *state;
+
+	send_req(f, DHCPDISCOVER, mac9, 0, 0, 0, 0xffff, NULL, NULL);
+	send_req(f, DHCPREQUEST, mac9, 0, ip("10.1.0.100"), ip("10.1.0.1"), 0xffff, NULL, NULL);
+	send_req(f, DHCPRELEASE, mac9, ip("10.1.0.100"), 0, ip("10.1.0.1"), 0xffff, NULL, NULL);
+	assert_int_equal(f->nout, 0);
+	assert_int_equal(lease_at(f->leases, ip("10.1.0.100"))->state, LEASE_FREE);
+	send_req(f, DHCPINFORM, mac9, ip("10.1.0.200"), 0, 0, 0xffff, NULL, NULL);
+	assert_int_equal(reply_type(f), DHCPACK);
+	assert_int_equal(f->reply.yiaddr, 0);
+	send_req(f, DHCPDECLINE, mac9, 0, ip("10.1.0.100"), ip("10.1.0.1"), 0xffff, NULL, NULL);
+	assert_int_equal(lease_at(f->leases, ip("10.1.0.100"))->state, LEASE_DECLINED);
+	send_req(f, DHCPDISCOVER, mac9, 0, 0, 0, 0xffff, NULL, NULL);
+	assert_int_equal(f->reply.yiaddr, ip("10.1.0.101"));
+}
+
+static void test_relay_and_broadcast(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t buf[DHCP_MAX_LEN];
+	size_t n = dhcp_build_request(buf, sizeof(buf), DHCPDISCOVER, 1, mac1, 0, 0, 0, 0xffff,
+				      NULL, NULL);
+	struct dhcp_rx rx = {.ifindex = 3, .local_ip = ip("10.9.9.9"), .peer = {0, 67}};
+
+	memcpy(buf + 24, &(uint32_t){ip("10.1.0.254")}, 4); /* giaddr */
+	f->nout = 0;
+	dhcp_server_input(f->srv, &rx, buf, n, f->now, 1000);
+	assert_int_equal(reply_type(f), DHCPOFFER);
+	assert_int_equal(f->out.dst_ip, ip("10.1.0.254"));
+	assert_int_equal(f->out.dst_port, 67);
+	memset(buf + 24, 0, 4);
+	buf[10] = 0x80; /* broadcast flag */
+	rx.local_ip = ip("10.1.0.1");
+	dhcp_server_input(f->srv, &rx, buf, n, f->now, 1000);
+	assert_true(f->out.via_link);
+	assert_int_equal(f->out.dst_ip, 0xffffffff);
+}
+
+static void test_malformed_counted(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t buf[DHCP_MAX_LEN];
+	size_t n = dhcp_build_request(buf, sizeof(buf), DHCPDISCOVER, 1, mac1, 0, 0, 0, 0xffff,
+				      NULL, NULL);
+	struct dhcp_rx rx = {.ifindex = 3, .local_ip = ip("10.1.0.1")};
+	uint8_t bad[DHCP_MAX_LEN];
+
+	memcpy(bad, buf, n);
+	bad[3] = 200; /* hops */
+	dhcp_server_input(f->srv, &rx, bad, n, f->now, 1000);
+	dhcp_server_input(f->srv, &rx, buf, 100, f->now, 1000); /* truncated */
+	memcpy(bad, buf, n);
+	bad[240] = 53;
+	bad[241] = 200; /* option past the end */
+	dhcp_server_input(f->srv, &rx, bad, n, f->now, 1000);
+	memcpy(bad, buf, n);
+	bad[0] = 2; /* a reply */
+	dhcp_server_input(f->srv, &rx, bad, n, f->now, 1000);
+	assert_int_equal(dhcp_server_stats(f->srv)->malformed, 4);
+	f->nout = 0;
+	dhcp_server_input(f->srv, &rx, buf, n, f->now, 1000);
+	assert_int_equal(reply_type(f), DHCPOFFER);
+}
+
+static void test_overload_and_split_options(void **state)
+{
+	uint8_t buf[400] = {1, 1, 6, 0};
+	struct dhcp_msg *m = malloc(sizeof(*m));
+	size_t len;
+
+	(void)state;
+	buf[28] = 2;
+	memcpy(buf + 236, "\x63\x82\x53\x63", 4);
+	/* options: 53=1, 52=3 (file and sname), 60 split in two parts */
+	memcpy(buf + 240, "\x35\x01\x01\x34\x01\x03\x3c\x03PXE\xff", 13);
+	memcpy(buf + 108, "\x3c\x06" "Client\xff", 9); /* file */
+	memcpy(buf + 44, "\x0c\x02hh\x34\x01\x03\xff", 8); /* sname, with a nested 52 */
+	assert_int_equal(dhcp_parse(buf, 300, m), 0);
+	const uint8_t *vc = dhcp_opt(m, DHO_VENDOR_CLASS, &len);
+	assert_int_equal(len, 9);
+	assert_memory_equal(vc, "PXEClient", 9);
+	assert_non_null(dhcp_opt(m, DHO_HOSTNAME, &len));
+	assert_string_equal(m->file, "");
+	free(m);
+}
+
+static void test_inventory_errors(void **state)
+{
+	struct fixture *f = *state;
+	struct inventory *inv;
+	char *text = NULL;
+	size_t size = 0;
+	FILE *errs = open_memstream(&text, &size);
+	int problems = inventory_load_string(&inv, "n.tab",
+					     "a 02:00:00:00:00:01 10.1.0.11 default\n"
+					     "b 02:00:00:00:00:01 10.1.0.12 default\n"
+					     "c 02:00:00:00:00:03 10.1.0.11 default\n"
+					     "d 02:00:00:00:00:04 10.2.0.1 default\n"
+					     "e 02:00:00:00:00:05 10.1.0.15 nosuch\n"
+					     "f zz:00:00:00:00:06 10.1.0.16 default\n"
+					     "g 02:00:00:00:00:07\n",
+					     &f->cfg.dhcp, errs);
+	fclose(errs);
+	assert_int_equal(problems, 6);
+	assert_non_null(strstr(text, "n.tab:2: MAC 02:00:00:00:00:01 is also on line 1"));
+	assert_non_null(strstr(text, "n.tab:3: address 10.1.0.11 is also on line 1"));
+	assert_non_null(strstr(text, "n.tab:4: 10.2.0.1 is outside every [subnet]"));
+	assert_non_null(strstr(text, "n.tab:5: group 'nosuch' does not exist"));
+	assert_non_null(strstr(text, "n.tab:6: 'zz:00:00:00:00:06' is not a MAC address"));
+	assert_non_null(strstr(text, "n.tab:7: expected: name mac ip group"));
+	free(text);
+	inventory_free(inv);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_inventory_node_gets_its_address_and_name,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_boot_file_by_arch_and_ipxe, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pool_and_exhaustion, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_request_for_wrong_address_is_naked, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_renew_unicast_and_other_server, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_release_inform_decline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relay_and_broadcast, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_counted, setup, teardown),
+		cmocka_unit_test(test_overload_and_split_options),
+		cmocka_unit_test_setup_teardown(test_inventory_errors, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("dhcp", tests, NULL, NULL);
+}
