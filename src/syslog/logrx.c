@@ -21,6 +21,10 @@
  * a full disk is not retried for every datagram. */
 #define RETRY_DELAY MONO_SEC(1)
 
+/* At most one "N lines dropped" note per sender per interval: under a
+ * steady flood every returning token would otherwise bring its own note. */
+#define NOTE_INTERVAL MONO_SEC(1)
+
 #define HASH_MIN_BUCKETS 64u
 
 /* Per-sender state: about 140 bytes, up to cfg->max_senders of them. */
@@ -33,6 +37,7 @@ struct logrx_sender {
 	uint64_t tokens;			  /* in LINE_TOKENS per line */
 	mono_t refill_at;			  /* when tokens were last topped up */
 	mono_t retry_at;			  /* no open before this, after a failure */
+	mono_t note_at;				  /* last "lines dropped" note */
 	uint32_t dropped;			  /* lines dropped since the last written */
 	bool partial;				  /* a short write ended mid-line */
 	char name[LOGRX_NAME_MAX + 1];		  /* "" until the file is opened */
@@ -179,6 +184,7 @@ static struct logrx_sender *sender_get(struct logrx *rx, uint32_t ip, mono_t now
 	s->fd = -1;
 	s->tokens = (uint64_t)rx->cfg.burst_lines * LINE_TOKENS;
 	s->refill_at = now;
+	s->note_at = now - NOTE_INTERVAL;
 	if (rx->stats.senders >= rx->nbuckets)
 		hash_grow(rx);
 	uint32_t h = sender_hash(rx, ip);
@@ -413,6 +419,7 @@ static void put_dropped_note(struct logrx *rx, struct logrx_sender *s, const cha
 	snprintf(text, sizeof(text), "%u line%s dropped (rate limit %u lines/s, burst %u)",
 		 s->dropped, s->dropped == 1 ? "" : "s", rx->cfg.rate_lines, rx->cfg.burst_lines);
 	s->dropped = 0;
+	s->note_at = now;
 	sender_put(rx, s, syslog_format_note(wall, text, rx->line_cap - 1, rx->line), now);
 }
 
@@ -440,7 +447,7 @@ void logrx_input(struct logrx *rx, enum logrx_source src, const struct netaddr *
 			rx->stats.rate_dropped++;
 			continue;
 		}
-		if (s->dropped > 0)
+		if (s->dropped > 0 && now - s->note_at >= NOTE_INTERVAL)
 			put_dropped_note(rx, s, wall, now);
 		sender_put(rx, s, syslog_format_line(&msg, &line, wall, rx->line_cap - 1, rx->line),
 			   now);

@@ -6,12 +6,13 @@
  * from the namer, or the sender's dotted address. Every line starts with the
  * receive time (see syslog_wire.h for the line format). Per sender: a token
  * bucket (cfg->rate_lines per second, cfg->burst_lines deep), so one noisy
- * node cannot starve the others, and a size cap with rotation
- * (NAME.log -> NAME.log.1 -> ... NAME.log.<rotate_keep>). At most
- * cfg->max_senders senders have state (and an open file); the least recently
- * heard is closed first. Write errors are counted and reported (rate-limited);
- * the lines are lost, the sender's state stays valid and the next datagram
- * tries again. Nothing is fsync'ed. */
+ * node cannot starve the others (when it resumes, a line "herd: N lines
+ * dropped ..." comes first, at most one such note a second), and a size cap
+ * with rotation (NAME.log -> NAME.log.1 -> ... NAME.log.<rotate_keep>).
+ * At most cfg->max_senders senders have state (and an open file); the least
+ * recently heard is forgotten first. Write errors are counted and reported
+ * (rate-limited); the lines are lost, the sender's state stays valid and a
+ * later datagram (after 1 s) tries again. Nothing is fsync'ed. */
 #ifndef HERD_SYSLOG_LOGRX_H
 #define HERD_SYSLOG_LOGRX_H
 

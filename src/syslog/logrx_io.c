@@ -20,7 +20,7 @@
 #define LOGRX_BATCHES_PER_WAKE 64
 
 struct logrx_sock {
-	struct loop_io io; /* first: the loop hands back &io */
+	struct loop_io io; /* the loop hands back &io; see sock_readable() */
 	enum logrx_source src;
 	struct netaddr addr;
 	struct udp_batch batch;

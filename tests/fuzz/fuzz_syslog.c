@@ -46,7 +46,8 @@ static void render(const struct syslog_msg *m, size_t line_max)
 	unsigned count = 0;
 
 	while (syslog_line_next(m, &pos, &sp)) {
-		check_line(line, syslog_format_line(m, &sp, "2026-11-23T22:41:07.123Z", line_max, line),
+		check_line(line,
+			   syslog_format_line(m, &sp, "2026-11-23T22:41:07.123Z", line_max, line),
 			   line_max);
 		if (++count > 70000) /* more lines than bytes: a loop that never ends */
 			__builtin_trap();
@@ -78,13 +79,13 @@ static void fuzz_cleanup(void)
 static void fuzz_init(void)
 {
 	struct conf_logrx cfg = {
-		.enabled = true,
-		.max_file_bytes = 4096,
-		.rotate_keep = 2,
-		.line_max = 128,
-		.rate_lines = 100,
-		.burst_lines = 50,
-		.max_senders = 2,
+	    .enabled = true,
+	    .max_file_bytes = 4096,
+	    .rotate_keep = 2,
+	    .line_max = 128,
+	    .rate_lines = 100,
+	    .burst_lines = 50,
+	    .max_senders = 2,
 	};
 
 	log_set_level(LOG_LVL_ERR); /* write warnings are expected here */

@@ -129,13 +129,13 @@ static int setup(void **state)
 	f->dirfd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	assert_true(f->dirfd >= 0);
 	f->cfg = (struct conf_logrx){
-		.enabled = true,
-		.max_file_bytes = 1 << 20,
-		.rotate_keep = 3,
-		.line_max = 4096,
-		.rate_lines = 1000,
-		.burst_lines = 1000,
-		.max_senders = 100,
+	    .enabled = true,
+	    .max_file_bytes = 1 << 20,
+	    .rotate_keep = 3,
+	    .line_max = 4096,
+	    .rate_lines = 1000,
+	    .burst_lines = 1000,
+	    .max_senders = 100,
 	};
 	*state = f;
 	return 0;
@@ -172,7 +172,7 @@ static void test_per_sender_files(void **state)
 	assert_int_equal(st.lines, 3);
 	assert_int_equal(st.senders, 2);
 	assert_int_equal(st.bytes, strlen(slurp(f->dirfd, "10.0.0.5.log")) +
-					   strlen(slurp(f->dirfd, "10.0.0.6.log")));
+				       strlen(slurp(f->dirfd, "10.0.0.6.log")));
 }
 
 static void test_both_sources_one_file(void **state)
@@ -219,8 +219,8 @@ static void test_rate_limit(void **state)
 	/* 100 ms later one token is back: the note, then the line. */
 	feed(f, LOGRX_SYSLOG, "10.0.0.8", "<14>a: resumed", MONO_SEC(10) + MONO_MS(100));
 	const char *s = slurp(f->dirfd, "10.0.0.8.log");
-	assert_non_null(strstr(s, T " herd: 15 lines dropped (over 10 lines/s, burst 5)\n" T
-				  " user.info a: resumed\n"));
+	assert_non_null(strstr(s, T " herd: 15 lines dropped (rate limit 10 lines/s, burst 5)\n" T
+				    " user.info a: resumed\n"));
 	assert_int_equal(count_lines(s), 7);
 	feed(f, LOGRX_SYSLOG, "10.0.0.8", "<14>a: too soon", MONO_SEC(10) + MONO_MS(150));
 	logrx_stats(f->rx, &st);
@@ -230,6 +230,17 @@ static void test_rate_limit(void **state)
 		feed(f, LOGRX_SYSLOG, "10.0.0.8", "<14>a: x", MONO_SEC(3600));
 	logrx_stats(f->rx, &st);
 	assert_int_equal(st.rate_dropped, 18);
+	assert_non_null(strstr(slurp(f->dirfd, "10.0.0.8.log"), " herd: 1 line dropped (rate"));
+
+	/* A steady flood: one note per second, not one per returning token. */
+	for (int i = 0; i < 300; i++)
+		feed(f, LOGRX_SYSLOG, "10.0.0.10", "<14>a: flood", MONO_SEC(20) + MONO_MS(10 * i));
+	s = slurp(f->dirfd, "10.0.0.10.log");
+	int notes = 0;
+	for (const char *p = s; (p = strstr(p, " herd: ")) != NULL; p++)
+		notes++;
+	assert_int_equal(count_lines(s) - notes, 5 + 29);
+	assert_true(notes >= 2 && notes <= 3);
 	assert_int_equal(count_lines(slurp(f->dirfd, "10.0.0.8.log")), 7 + 1 + 5);
 }
 
@@ -333,9 +344,14 @@ static void test_eviction(void **state)
 static const char *hostile_namer(void *ctx, uint32_t ip)
 {
 	static const char *const names[] = {
-		"../../etc/passwd", ".hidden", "a b\n\x1b", "", "..", NULL,
-		"node-01.rack_2",
-		"0123456789012345678901234567890123456789012345678901234567890123456789",
+	    "../../etc/passwd",
+	    ".hidden",
+	    "a b\n\x1b",
+	    "",
+	    "..",
+	    NULL,
+	    "node-01.rack_2",
+	    "0123456789012345678901234567890123456789012345678901234567890123456789",
 	};
 	(void)ctx;
 	return names[ntohl(ip) & 0xff];
@@ -356,10 +372,11 @@ static void test_namer_sanitised(void **state)
 	assert_true(file_exists(f->dirfd, "_hidden.log"));
 	assert_true(file_exists(f->dirfd, "a_b__.log"));
 	assert_true(file_exists(f->dirfd, "10.0.2.3.log")); /* "" */
-	assert_true(file_exists(f->dirfd, "_..log"));	     /* ".." */
+	assert_true(file_exists(f->dirfd, "_..log"));	    /* ".." */
 	assert_true(file_exists(f->dirfd, "10.0.2.5.log")); /* NULL */
 	assert_true(file_exists(f->dirfd, "node-01.rack_2.log"));
-	assert_true(file_exists(f->dirfd, "0123456789012345678901234567890123456789012345678901234567890123.log"));
+	assert_true(file_exists(
+	    f->dirfd, "0123456789012345678901234567890123456789012345678901234567890123.log"));
 	assert_int_equal(count_files(f->dirfd), 8);
 	assert_false(file_exists(AT_FDCWD, "/etc/passwd.log"));
 }
@@ -488,6 +505,7 @@ static void test_emfile(void **state)
 
 int main(void)
 {
+	/* clang-format off */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_per_sender_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_both_sources_one_file, setup, teardown),
@@ -502,6 +520,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_write_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_emfile, setup, teardown),
 	};
+	/* clang-format on */
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -49,7 +49,8 @@ static const char *render_all(const struct syslog_msg *m, size_t line_max)
 	out[0] = '\0';
 	while (syslog_line_next(m, &pos, &sp)) {
 		size_t n = syslog_format_line(m, &sp, T, line_max, line);
-		assert_true(n >= 1 && n - 1 <= (line_max < SYSLOG_LINE_MIN ? SYSLOG_LINE_MIN : line_max));
+		assert_true(n >= 1 &&
+			    n - 1 <= (line_max < SYSLOG_LINE_MIN ? SYSLOG_LINE_MIN : line_max));
 		assert_int_equal(line[n - 1], '\n');
 		assert_true(len + n < sizeof(out));
 		memcpy(out + len, line, n);
@@ -69,10 +70,11 @@ static const char *render(const char *dgram, size_t line_max)
 static void test_5424_full(void **state)
 {
 	(void)state;
-	struct syslog_msg m = parse("<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 "
-				    "[exampleSDID@32473 iut=\"3\" eventSource=\"Application\"] "
-				    "\xef\xbb\xbf"
-				    "An application event");
+	struct syslog_msg m =
+	    parse("<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 "
+		  "[exampleSDID@32473 iut=\"3\" eventSource=\"Application\"] "
+		  "\xef\xbb\xbf"
+		  "An application event");
 	assert_int_equal(m.format, SYSLOG_FMT_5424);
 	assert_true(m.has_pri);
 	assert_int_equal(m.facility, 20);
@@ -109,9 +111,10 @@ static void test_5424_nil(void **state)
 static void test_5424_util_linux(void **state)
 {
 	(void)state;
-	struct syslog_msg m = parse("<13>1 2026-11-23T22:41:07.123456+00:00 node1 root 4321 - "
-				    "[timeQuality tzKnown=\"1\" isSynced=\"1\" syncAccuracy=\"212000\"] "
-				    "hello world");
+	struct syslog_msg m =
+	    parse("<13>1 2026-11-23T22:41:07.123456+00:00 node1 root 4321 - "
+		  "[timeQuality tzKnown=\"1\" isSynced=\"1\" syncAccuracy=\"212000\"] "
+		  "hello world");
 	assert_int_equal(m.format, SYSLOG_FMT_5424);
 	assert_span(m.app, "root");
 	assert_span(m.procid, "4321");
@@ -122,7 +125,8 @@ static void test_5424_util_linux(void **state)
 static void test_5424_sd_escapes(void **state)
 {
 	(void)state;
-	struct syslog_msg m = parse("<13>1 - h a - - [id k=\"a\\]b\" q=\"x\\\"]y\"][id2 u=\"]\"] msg");
+	struct syslog_msg m =
+	    parse("<13>1 - h a - - [id k=\"a\\]b\" q=\"x\\\"]y\"][id2 u=\"]\"] msg");
 	assert_int_equal(m.format, SYSLOG_FMT_5424);
 	assert_span(m.sd, "[id k=\"a\\]b\" q=\"x\\\"]y\"][id2 u=\"]\"]");
 	assert_span(m.msg, "msg");
@@ -202,9 +206,19 @@ static void test_3164_ambiguous(void **state)
 	assert_span(m.app, "tag");
 	assert_span(m.msg, "msg");
 
-	m = parse("<13>just text: here we go");
+	/* iPXE: "<PRI>[HOST ]ipxe: msg", no timestamp. */
+	m = parse("<14>node12.cluster ipxe: Configuring (net0 52:54:00:12:34:56)... ok");
+	assert_int_equal(m.format, SYSLOG_FMT_3164);
+	assert_span(m.host, "node12.cluster");
+	assert_span(m.app, "ipxe");
+	assert_span(m.msg, "Configuring (net0 52:54:00:12:34:56)... ok");
+	m = parse("<14>ipxe: no hostname");
+	assert_span(m.app, "ipxe");
+
+	m = parse("<13>hello world, this is not a tag: at all");
+	assert_int_equal(m.format, SYSLOG_FMT_RAW);
 	assert_span(m.app, NULL);
-	assert_span(m.msg, "just text: here we go");
+	assert_span(m.msg, "hello world, this is not a tag: at all");
 
 	m = parse("<13>Nov 23 22:41:07 app[12] no colon");
 	assert_span(m.app, "app");
@@ -290,7 +304,8 @@ static void test_lines(void **state)
 {
 	(void)state;
 	assert_string_equal(render("<14>a: one\r\ntwo\n\n\nthree\r\n\0", 4096),
-			    T " user.info a: one\n" T " user.info a: two\n" T " user.info a: three\n");
+			    T " user.info a: one\n" T " user.info a: two\n" T
+			      " user.info a: three\n");
 	struct syslog_msg m = parse_nc("a\nb\n\0\0");
 	assert_string_equal(render_all(&m, 4096), T " kern: a\n" T " kern: b\n");
 	/* Trailing NULs some senders add are dropped; a NUL inside is shown. */
@@ -305,7 +320,8 @@ static void test_prefixes(void **state)
 	(void)state;
 	assert_string_equal(render("<0>1 - h - 77 - - x", 4096), T " kern.emerg -[77]: x\n");
 	assert_string_equal(render("<191>1 - h app - - - x", 4096), T " local7.debug app: x\n");
-	assert_string_equal(render("<86>Nov 23 22:41:07 h sudo: x", 4096), T " authpriv.info sudo: x\n");
+	assert_string_equal(render("<86>Nov 23 22:41:07 h sudo: x", 4096),
+			    T " authpriv.info sudo: x\n");
 	assert_string_equal(render("plain", 4096), T " user.notice: plain\n");
 	assert_string_equal(syslog_facility_name(99), "unknown");
 	assert_string_equal(syslog_severity_name(8), "unknown");
@@ -320,7 +336,10 @@ static void test_escaping(void **state)
 			    T " user.info a: \\x1b[31mred\\x7f\tx\n");
 	assert_string_equal(render("<14>a: caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xa7", 4096),
 			    T " user.info a: caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xa7\n");
-	assert_string_equal(render("<14>a: \xc2\x9b" "1m", 4096), T " user.info a: \\xc2\\x9b1m\n");
+	assert_string_equal(render("<14>a: \xc2\x9b"
+				   "1m",
+				   4096),
+			    T " user.info a: \\xc2\\x9b1m\n");
 	assert_string_equal(render("<14>a: \xff\xc0\xaf\xed\xa0\x80\xe2\x82", 4096),
 			    T " user.info a: \\xff\\xc0\\xaf\\xed\\xa0\\x80\\xe2\\x82\n");
 	/* Escaping applies to the tag and pid as well. */
@@ -376,7 +395,8 @@ static void test_cut(void **state)
 		assert_ptr_equal(mark + strlen(SYSLOG_CUT_MARK), line + n - 1);
 		char *before = mark;
 		/* Ends after a whole "\x1b" or a whole euro sign. */
-		assert_true(memcmp(before - 4, "\\x1b", 4) == 0 || memcmp(before - 3, "\xe2\x82\xac", 3) == 0 ||
+		assert_true(memcmp(before - 4, "\\x1b", 4) == 0 ||
+			    memcmp(before - 3, "\xe2\x82\xac", 3) == 0 ||
 			    memcmp(before - 2, ": ", 2) == 0);
 	}
 
@@ -387,6 +407,7 @@ static void test_cut(void **state)
 
 int main(void)
 {
+	/* clang-format off */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_5424_full),
 		cmocka_unit_test(test_5424_nil),
@@ -401,6 +422,7 @@ int main(void)
 		cmocka_unit_test(test_escaping),
 		cmocka_unit_test(test_cut),
 	};
+	/* clang-format on */
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
