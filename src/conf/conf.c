@@ -12,7 +12,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-enum conf_type { T_BOOL, T_UINT, T_SIZE, T_PATH, T_NAME, T_LISTEN, T_LOGLEVEL };
+enum conf_type { T_BOOL, T_UINT, T_SIZE, T_RATE, T_PATH, T_NAME, T_LISTEN, T_LOGLEVEL };
 
 struct conf_key {
 	const char *section;
@@ -49,6 +49,12 @@ static const struct conf_key conf_keys[] = {
 	K("tftp", "transfer_sockets", T_UINT, tftp.transfer_sockets, 1, 256, 0,
 	  "server ports shared by all transfers"),
 	K("tftp", "file_cache_ms", T_UINT, tftp.file_cache_ms, 0, 3600000, 0, NULL),
+	K("tftp", "link_rate", T_RATE, tftp.link_rate, 0, UINT64_C(400000000000), 0,
+	  "bits/s to pace all transfers at (like 1G, 950M); 0 = unpaced"),
+	K("tftp", "pacing_burst", T_SIZE, tftp.pacing_burst, 1500, 16u << 20, 0,
+	  "most bytes sent back to back; keep well under the switch buffer"),
+	K("tftp", "client_timeout_ms", T_UINT, tftp.client_timeout_ms, 50, 60000, 0,
+	  "a client's retry timer when it does not send `timeout`"),
 	K("log", "enabled", T_BOOL, logrx.enabled, 0, 0, 0, NULL),
 	K("log", "syslog", T_LISTEN, logrx.syslog, 0, 0, 514, "syslog (RFC 3164/5424) over UDP"),
 	K("log", "netconsole", T_LISTEN, logrx.netconsole, 0, 0, 6666,
@@ -86,6 +92,9 @@ void conf_defaults(struct herd_config *cfg)
 	cfg->tftp.rto_initial_ms = 1000;
 	cfg->tftp.transfer_sockets = 8;
 	cfg->tftp.file_cache_ms = 30000;
+	cfg->tftp.link_rate = 0;
+	cfg->tftp.pacing_burst = 16384;
+	cfg->tftp.client_timeout_ms = 1000;
 
 	cfg->logrx.enabled = true;
 	netaddr_parse("0.0.0.0", 514, &cfg->logrx.syslog.addrs[0]);
@@ -238,6 +247,30 @@ static int parse_uint(const char *v, uint64_t *out, bool size_suffix)
 	return 0;
 }
 
+/* A rate in bits/s with a decimal suffix: 950M, 1G, 10g, 100k. */
+static int parse_rate(const char *v, uint64_t *out)
+{
+	char *end;
+	double n;
+	double mult = 1;
+
+	if (*v == '\0' || *v == '-' || *v == '+')
+		return -EINVAL;
+	errno = 0;
+	n = strtod(v, &end);
+	if (errno || end == v)
+		return -EINVAL;
+	switch (*end) {
+	case 'k': case 'K': mult = 1e3; end++; break;
+	case 'm': case 'M': mult = 1e6; end++; break;
+	case 'g': case 'G': mult = 1e9; end++; break;
+	}
+	if (*end != '\0' || n * mult > 1e15)
+		return -EINVAL;
+	*out = (uint64_t)(n * mult);
+	return 0;
+}
+
 static int parse_bool(const char *v, bool *out)
 {
 	static const char *const yes[] = {"yes", "true", "on", "1"};
@@ -311,6 +344,15 @@ static void set_value(struct conf_parse *p, const struct conf_key *k, const char
 		} else {
 			*(unsigned *)field = (unsigned)n;
 		}
+		break;
+	case T_RATE:
+		if (parse_rate(v, &n) < 0)
+			problem(p, "%s: '%s' is not a rate in bits/s (like 0, 950M, 1G, 10G)",
+				k->name, v);
+		else if (n > k->max)
+			problem(p, "%s: %s is above %llu", k->name, v, (unsigned long long)k->max);
+		else
+			*(uint64_t *)field = n;
 		break;
 	case T_PATH:
 		if (v[0] != '/')
@@ -523,6 +565,10 @@ void conf_print(const struct herd_config *cfg, FILE *out)
 			else
 				fprintf(out, "%s = %llu\n", k->name,
 					(unsigned long long)*(const uint64_t *)field);
+			break;
+		case T_RATE:
+			fprintf(out, "%s = %llu\n", k->name,
+				(unsigned long long)*(const uint64_t *)field);
 			break;
 		case T_PATH:
 		case T_NAME:

@@ -38,6 +38,9 @@ struct conf_tftp {
 	unsigned rto_initial_ms;
 	unsigned transfer_sockets;  /* server ports shared by transfers (TIDs) */
 	unsigned file_cache_ms;	    /* keep an unused mapping this long */
+	uint64_t link_rate;	    /* bits/s the pacer sends at; 0 = unpaced */
+	uint64_t pacing_burst;	    /* token bucket depth, bytes */
+	unsigned client_timeout_ms; /* a client's retry timer, when it does not say */
 };
 
 struct conf_logrx {

@@ -7,9 +7,11 @@
 
 #include "core/log.h"
 #include "core/timerq.h"
+#include "tftp/tftp_sched.h"
 #include "tftp/tftp_wire.h"
 
-enum xfer_state { XS_OACK, XS_DATA };
+/* PENDING: admitted later, when the link has room (the request is kept). */
+enum xfer_state { XS_PENDING, XS_OACK, XS_DATA };
 
 /* One transfer. Small on purpose: the file content is shared. */
 struct tftp_xfer {
@@ -26,10 +28,18 @@ struct tftp_xfer {
 	uint64_t nblocks; /* blocks in the file: size / blksize + 1 */
 	uint64_t acked;	  /* blocks acknowledged (unwrapped) */
 	uint64_t sent;	  /* highest block sent (unwrapped) */
+	uint64_t owe_next, owe_end; /* blocks queued for the pacer (owe_next > owe_end: none) */
+	bool owe_oack;		    /* the OACK is queued */
 	mono_t sent_at;	  /* when the outstanding window (or OACK) went out */
 	mono_t rto, srtt, rttvar;
+	mono_t client_timeout; /* when the client retries if it hears nothing */
 	struct tftp_opts oack; /* what the OACK said, to resend it */
 	struct timer timer;
+	struct sched_item sched;
+	uint8_t *request;	 /* PENDING: the RRQ, replayed on admission */
+	uint16_t request_len;
+	mono_t requested_at;
+	struct tftp_xfer *pending_next;
 	struct tftp_server *srv;
 	struct tftp_xfer *hnext;
 	struct tftp_xfer *retired_next;
@@ -43,6 +53,9 @@ struct tftp_server {
 	struct tftp_xfer **buckets;
 	uint32_t nbuckets; /* power of two */
 	struct tftp_xfer *retired;
+	struct tftp_xfer *pending_head, **pending_tail; /* admission FIFO */
+	struct tftp_sched sched;
+	mono_t admit_limit; /* most queueing delay a new transfer may add */
 	struct tftp_stats stats;
 	struct ratelimit rl_refuse;
 	struct ratelimit rl_bad;
@@ -80,6 +93,31 @@ static void xfer_unlink(struct tftp_server *srv, struct tftp_xfer *x)
 	}
 }
 
+static size_t block_cost(const struct tftp_xfer *x)
+{
+	return sched_wire_cost(TFTP_HDR + x->blksize);
+}
+
+/* Bytes still queued for the pacer (an estimate: full blocks). */
+static uint64_t owed_bytes(const struct tftp_xfer *x)
+{
+	uint64_t n = x->owe_next <= x->owe_end ? x->owe_end - x->owe_next + 1 : 0;
+
+	return n * block_cost(x) + (x->owe_oack ? sched_wire_cost(64) : 0);
+}
+
+static void pending_unlink(struct tftp_server *srv, struct tftp_xfer *x)
+{
+	for (struct tftp_xfer **pp = &srv->pending_head; *pp; pp = &(*pp)->pending_next) {
+		if (*pp == x) {
+			*pp = x->pending_next;
+			if (srv->pending_tail == &x->pending_next)
+				srv->pending_tail = pp;
+			return;
+		}
+	}
+}
+
 /* Ends a transfer now; its memory is freed at the end of the tick or input,
  * never inside the code still using it. */
 static void xfer_retire(struct tftp_xfer *x, mono_t now)
@@ -87,7 +125,17 @@ static void xfer_retire(struct tftp_xfer *x, mono_t now)
 	struct tftp_server *srv = x->srv;
 
 	timerq_cancel(&srv->timers, &x->timer);
+	sched_remove(&srv->sched, &x->sched);
+	srv->sched.backlog -= owed_bytes(x);
+	x->owe_next = x->owe_end + 1;
 	xfer_unlink(srv, x);
+	if (x->state == XS_PENDING) {
+		pending_unlink(srv, x);
+		srv->stats.pending--;
+		x->retired_next = srv->retired;
+		srv->retired = x;
+		return;
+	}
 	tftp_files_put(srv->files, x->file, now);
 	if (srv->next_expire == MONO_NEVER)
 		srv->next_expire = now + MONO_SEC(1);
@@ -101,6 +149,7 @@ static void reap(struct tftp_server *srv)
 	while (srv->retired) {
 		struct tftp_xfer *x = srv->retired;
 		srv->retired = x->retired_next;
+		free(x->request);
 		free(x);
 	}
 }
@@ -134,38 +183,95 @@ static void send_block(struct tftp_xfer *x, uint64_t block)
 static void arm(struct tftp_xfer *x, mono_t now)
 {
 	x->sent_at = now;
-	x->quick_spent = false;
 	timerq_set(&x->srv->timers, &x->timer, now + x->rto);
 }
 
-/* Sends blocks acked+1 .. acked+window (RFC 7440; window 1 is RFC 1350). */
-static void send_window(struct tftp_xfer *x, mono_t now)
+/* Hands what a transfer owes to the pacer: a client that retried (or whose
+ * packet we know was lost) goes to the retry queue, ahead of all fresh
+ * data; fresh data is ordered by when its client's timer would fire. */
+static void enqueue(struct tftp_xfer *x, bool retry, mono_t now)
+{
+	struct tftp_server *srv = x->srv;
+
+	timerq_cancel(&srv->timers, &x->timer);
+	srv->sched.backlog += owed_bytes(x);
+	sched_push(&srv->sched, &x->sched, retry, now + x->client_timeout);
+}
+
+/* Queues blocks acked+1 .. acked+window (RFC 7440; window 1 is RFC 1350). */
+static void send_window(struct tftp_xfer *x, bool retry, mono_t now)
 {
 	uint64_t last = x->acked + x->window;
 
 	if (last > x->nblocks)
 		last = x->nblocks;
-	for (uint64_t b = x->acked + 1; b <= last; b++)
-		send_block(x, b);
-	x->sent = last;
-	arm(x, now);
+	x->srv->sched.backlog -= owed_bytes(x);
+	x->owe_next = x->acked + 1;
+	x->owe_end = last;
+	enqueue(x, retry, now);
 }
 
-static void send_oack(struct tftp_xfer *x, mono_t now)
+static void send_first(struct tftp_xfer *x, bool retry, mono_t now)
 {
-	uint8_t buf[128];
-	size_t n = tftp_build_oack(buf, sizeof(buf), &x->oack);
-
-	x->srv->tx.send(x->srv->tx.ctx, x->sock, &x->peer, x->local_ip, buf, n, NULL, 0);
-	arm(x, now);
+	if (x->state == XS_OACK) {
+		x->srv->sched.backlog -= owed_bytes(x);
+		x->owe_oack = true;
+		enqueue(x, retry, now);
+	} else {
+		send_window(x, retry, now);
+	}
 }
 
-static void send_first(struct tftp_xfer *x, mono_t now)
+static size_t next_cost(const struct tftp_xfer *x)
 {
-	if (x->state == XS_OACK)
-		send_oack(x, now);
-	else
-		send_window(x, now);
+	if (x->owe_oack)
+		return sched_wire_cost(64);
+	uint64_t off = (x->owe_next - 1) * x->blksize;
+	size_t len = off < x->file->size ? x->file->size - off : 0;
+
+	return sched_wire_cost(TFTP_HDR + (len < x->blksize ? len : x->blksize));
+}
+
+/* Sends the transfer's next owed packet; when its window is out, starts the
+ * retransmit timer (from when the last packet actually left). */
+static void send_next(struct tftp_xfer *x, mono_t now)
+{
+	struct tftp_server *srv = x->srv;
+
+	if (x->owe_oack) {
+		uint8_t buf[128];
+		size_t n = tftp_build_oack(buf, sizeof(buf), &x->oack);
+		srv->sched.backlog -= sched_wire_cost(64);
+		x->owe_oack = false;
+		srv->tx.send(srv->tx.ctx, x->sock, &x->peer, x->local_ip, buf, n, NULL, 0);
+	} else {
+		srv->sched.backlog -= block_cost(x);
+		send_block(x, x->owe_next);
+		if (x->owe_next > x->sent)
+			x->sent = x->owe_next;
+		x->owe_next++;
+	}
+	if (!x->owe_oack && x->owe_next > x->owe_end) {
+		sched_remove(&srv->sched, &x->sched);
+		arm(x, now);
+	}
+}
+
+static void admit_pending(struct tftp_server *srv, mono_t now);
+
+/* The pacer: one packet at a time, while the token bucket allows. */
+static void pacer_run(struct tftp_server *srv, mono_t now)
+{
+	struct sched_item *it;
+
+	while ((it = sched_peek(&srv->sched)) != NULL) {
+		struct tftp_xfer *x =
+			(struct tftp_xfer *)((char *)it - offsetof(struct tftp_xfer, sched));
+		if (!sched_take(&srv->sched, next_cost(x), now))
+			break;
+		send_next(x, now);
+	}
+	admit_pending(srv, now);
 }
 
 /* Jacobson/Karels, RFC 6298: rto = srtt + 4 rttvar, within the bounds. */
@@ -206,7 +312,7 @@ static void xfer_timeout(struct timer *t, mono_t now)
 	x->rto = x->rto * 2 > hi ? hi : x->rto * 2;
 	x->rexmitted = true;
 	srv->stats.retransmits++;
-	send_first(x, now);
+	send_first(x, true, now);
 }
 
 /* Picks the options the OACK answers: only those asked, never larger than
@@ -260,11 +366,16 @@ static struct tftp_xfer *xfer_new(struct tftp_server *srv, const struct netaddr 
 	x->blksize = x->oack.has_blksize ? (uint16_t)x->oack.blksize : TFTP_BLKSIZE_DEFAULT;
 	x->window = x->oack.has_windowsize ? (uint16_t)x->oack.windowsize : 1;
 	x->nblocks = f->size / x->blksize + 1;
-	/* The client's own timeout (RFC 2349) bounds our first guess. */
+	/* The client's own timeout (RFC 2349) bounds our first guess, and
+	 * tells the scheduler when that client would retry. */
 	if (ask->has_timeout && MONO_SEC(ask->timeout) < rto)
 		rto = MONO_SEC(ask->timeout);
 	x->rto = rto;
+	x->client_timeout = ask->has_timeout ? MONO_SEC(ask->timeout)
+					     : MONO_MS(srv->cfg->client_timeout_ms);
+	x->owe_next = 1;
 	timer_init(&x->timer, xfer_timeout);
+	sched_item_init(&x->sched);
 	x->hnext = *bucket(srv, peer);
 	*bucket(srv, peer) = x;
 	srv->stats.active++;
@@ -303,35 +414,18 @@ static bool repeated_request(struct tftp_xfer *x, mono_t now)
 		return false;
 	if (now - x->sent_at >= (x->srtt ? x->srtt : MONO_MS(x->srv->cfg->rto_min_ms))) {
 		x->srv->stats.quick_resends++;
-		send_first(x, now);
+		send_first(x, true, now);
 	}
 	return true;
 }
 
-static void handle_rrq(struct tftp_server *srv, const struct netaddr *peer, uint32_t local_ip,
-		       const struct tftp_pkt *pkt, mono_t now)
+static void start_transfer(struct tftp_server *srv, const struct netaddr *peer,
+			   uint32_t local_ip, const struct tftp_pkt *pkt, mono_t now)
 {
 	const struct tftp_file *f;
-	struct tftp_xfer *x = xfer_find(srv, peer);
+	struct tftp_xfer *x;
 	int err;
 
-	srv->stats.requests++;
-	if (x != NULL) {
-		if (repeated_request(x, now))
-			return;
-		xfer_retire(x, now);
-	}
-	if (pkt->req.mode == TFTP_MODE_OTHER) {
-		srv->stats.refused++;
-		send_error(srv, 0, peer, local_ip, TFTP_EBADOP, "only octet and netascii modes");
-		return;
-	}
-	if (srv->stats.active >= srv->cfg->max_transfers) {
-		/* Silence, not an ERROR: a PXE ROM retries a silent request but
-		 * gives up for good on an error. */
-		srv->stats.busy++;
-		return;
-	}
 	err = tftp_files_open(srv->files, pkt->req.name, pkt->req.name_len,
 			      pkt->req.mode == TFTP_MODE_NETASCII, local_ip, peer->ip, &f);
 	if (err < 0) {
@@ -344,7 +438,83 @@ static void handle_rrq(struct tftp_server *srv, const struct netaddr *peer, uint
 		send_error(srv, 0, peer, local_ip, TFTP_EUNDEF, "out of memory");
 		return;
 	}
-	send_first(x, now);
+	send_first(x, false, now);
+}
+
+/* Admission (docs/TFTP-SCHEDULER.md): a new transfer starts only while the
+ * data already queued drains within half a client timeout, so every
+ * admitted client keeps meeting its deadline. The others wait, unanswered,
+ * in arrival order: an unanswered RRQ costs a client a cheap retry, a
+ * stalled transfer costs it the boot. */
+static bool must_defer(const struct tftp_server *srv)
+{
+	return srv->pending_head != NULL || sched_backlog_time(&srv->sched) > srv->admit_limit;
+}
+
+static void defer(struct tftp_server *srv, const struct netaddr *peer, uint32_t local_ip,
+		  const uint8_t *buf, size_t len, mono_t now)
+{
+	struct tftp_xfer *x = calloc(1, sizeof(*x));
+
+	if (x == NULL || (x->request = malloc(len)) == NULL) {
+		free(x);
+		srv->stats.busy++;
+		return;
+	}
+	memcpy(x->request, buf, len);
+	x->request_len = (uint16_t)len;
+	x->srv = srv;
+	x->peer = *peer;
+	x->local_ip = local_ip;
+	x->state = XS_PENDING;
+	x->requested_at = now;
+	timer_init(&x->timer, xfer_timeout);
+	sched_item_init(&x->sched);
+	x->hnext = *bucket(srv, peer);
+	*bucket(srv, peer) = x;
+	*srv->pending_tail = x;
+	srv->pending_tail = &x->pending_next;
+	srv->stats.pending++;
+	srv->stats.deferred++;
+}
+
+static void admit_pending(struct tftp_server *srv, mono_t now)
+{
+	while (srv->pending_head && sched_backlog_time(&srv->sched) <= srv->admit_limit) {
+		struct tftp_xfer *x = srv->pending_head;
+		struct tftp_pkt pkt;
+		xfer_retire(x, now); /* unlinks it; freed at the safe point */
+		if (tftp_parse(x->request, x->request_len, &pkt) == 0)
+			start_transfer(srv, &x->peer, x->local_ip, &pkt, now);
+	}
+}
+
+static void handle_rrq(struct tftp_server *srv, const struct netaddr *peer, uint32_t local_ip,
+		       const struct tftp_pkt *pkt, const uint8_t *buf, size_t len, mono_t now)
+{
+	struct tftp_xfer *x = xfer_find(srv, peer);
+
+	srv->stats.requests++;
+	if (x != NULL) {
+		if (x->state == XS_PENDING || repeated_request(x, now))
+			return;
+		xfer_retire(x, now);
+	}
+	if (pkt->req.mode == TFTP_MODE_OTHER) {
+		srv->stats.refused++;
+		send_error(srv, 0, peer, local_ip, TFTP_EBADOP, "only octet and netascii modes");
+		return;
+	}
+	if (srv->stats.active + srv->stats.pending >= srv->cfg->max_transfers) {
+		/* Silence, not an ERROR: a PXE ROM retries a silent request but
+		 * gives up for good on an error. */
+		srv->stats.busy++;
+		return;
+	}
+	if (must_defer(srv))
+		defer(srv, peer, local_ip, buf, len, now);
+	else
+		start_transfer(srv, peer, local_ip, pkt, now);
 }
 
 void tftp_server_request(struct tftp_server *srv, const struct netaddr *peer, uint32_t local_ip,
@@ -366,7 +536,8 @@ void tftp_server_request(struct tftp_server *srv, const struct netaddr *peer, ui
 		send_error(srv, 0, peer, local_ip, TFTP_EACCESS, "this server is read-only");
 		return;
 	}
-	handle_rrq(srv, peer, local_ip, &pkt, now);
+	handle_rrq(srv, peer, local_ip, &pkt, buf, len, now);
+	pacer_run(srv, now);
 	reap(srv);
 }
 
@@ -396,7 +567,7 @@ static void handle_data_ack(struct tftp_xfer *x, uint16_t ack, mono_t now)
 		if (!x->quick_spent && now - x->sent_at >= guard && x->sent > x->acked) {
 			srv->stats.quick_resends++;
 			x->rexmitted = true;
-			send_window(x, now);
+			send_window(x, true, now);
 			x->quick_spent = true;
 		}
 		return;
@@ -406,14 +577,16 @@ static void handle_data_ack(struct tftp_xfer *x, uint16_t ack, mono_t now)
 	x->acked = b;
 	x->tries = 0;
 	x->rexmitted = false;
+	x->quick_spent = false;
 	if (x->acked == x->nblocks) {
 		srv->stats.completed++;
 		xfer_retire(x, now);
 		return;
 	}
 	/* Either the window is done, or the client acknowledged up to a gap
-	 * and the window restarts after it (RFC 7440). */
-	send_window(x, now);
+	 * and the window restarts after it (RFC 7440): a loss, so served
+	 * ahead of fresh data. */
+	send_window(x, b < x->sent, now);
 }
 
 static void handle_ack(struct tftp_xfer *x, uint16_t ack, mono_t now)
@@ -426,7 +599,7 @@ static void handle_ack(struct tftp_xfer *x, uint16_t ack, mono_t now)
 		x->state = XS_DATA;
 		x->tries = 0;
 		x->rexmitted = false;
-		send_window(x, now);
+		send_window(x, false, now);
 		return;
 	}
 	handle_data_ack(x, ack, now);
@@ -442,7 +615,7 @@ void tftp_server_input(struct tftp_server *srv, unsigned sock, const struct neta
 		srv->stats.malformed++;
 		return;
 	}
-	if (x == NULL || x->sock != sock) {
+	if (x == NULL || x->sock != sock || x->state == XS_PENDING) {
 		/* RFC 1350: a wrong TID gets ERROR 5; the real transfer goes on. */
 		srv->stats.unknown_tid++;
 		if (pkt.op != TFTP_ERROR)
@@ -463,12 +636,14 @@ void tftp_server_input(struct tftp_server *srv, unsigned sock, const struct neta
 		send_error(srv, sock, peer, x->local_ip, TFTP_EBADOP, "unexpected packet");
 		break;
 	}
+	pacer_run(srv, now);
 	reap(srv);
 }
 
 void tftp_server_tick(struct tftp_server *srv, mono_t now)
 {
 	timerq_run(&srv->timers, now);
+	pacer_run(srv, now);
 	if (now >= srv->next_expire) {
 		tftp_files_expire(srv->files, now);
 		srv->next_expire = tftp_files_count(srv->files) ? now + MONO_SEC(1) : MONO_NEVER;
@@ -479,7 +654,10 @@ void tftp_server_tick(struct tftp_server *srv, mono_t now)
 mono_t tftp_server_next_deadline(const struct tftp_server *srv)
 {
 	mono_t t = timerq_next(&srv->timers);
+	mono_t w = sched_wake(&srv->sched);
 
+	if (w < t)
+		t = w;
 	return t < srv->next_expire ? t : srv->next_expire;
 }
 
@@ -511,6 +689,9 @@ struct tftp_server *tftp_server_new(const struct conf_tftp *cfg, struct tftp_fil
 	srv->rl_refuse = (struct ratelimit)RATELIMIT_INIT(MONO_SEC(10), 20);
 	srv->rl_bad = (struct ratelimit)RATELIMIT_INIT(MONO_SEC(10), 5);
 	srv->next_expire = MONO_NEVER;
+	srv->pending_tail = &srv->pending_head;
+	sched_init(&srv->sched, cfg->link_rate, cfg->pacing_burst);
+	srv->admit_limit = MONO_MS(cfg->client_timeout_ms) / 2;
 	return srv;
 }
 
@@ -523,6 +704,7 @@ void tftp_server_free(struct tftp_server *srv, mono_t now)
 			xfer_retire(srv->buckets[i], now);
 	reap(srv);
 	timerq_fini(&srv->timers);
+	sched_fini(&srv->sched);
 	free(srv->buckets);
 	free(srv);
 }

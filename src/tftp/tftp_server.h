@@ -40,7 +40,9 @@ struct tftp_stats {
 	uint64_t retransmits;	/* DATA or OACK resent by the timer */
 	uint64_t quick_resends; /* resent at once on a client's repeated ACK */
 	uint64_t bytes_sent;	/* payload bytes */
+	uint64_t deferred;	/* requests held back by admission control */
 	uint32_t active;
+	uint32_t pending;	/* requests waiting for admission */
 };
 
 struct tftp_server;

@@ -1,0 +1,100 @@
+#include "tftp/tftp_sched.h"
+
+static void nop(struct timer *t, mono_t now)
+{
+	(void)t, (void)now;
+}
+
+void sched_init(struct tftp_sched *s, uint64_t rate_bps, size_t burst)
+{
+	s->bytes_per_us = (double)rate_bps / 8e6;
+	s->burst = (double)burst;
+	s->tokens = s->burst;
+	s->last = 0;
+	timerq_init(&s->fresh);
+	s->retry.prev = s->retry.next = &s->retry;
+	s->backlog = 0;
+	s->wake = MONO_NEVER;
+}
+
+void sched_fini(struct tftp_sched *s)
+{
+	timerq_fini(&s->fresh);
+}
+
+void sched_item_init(struct sched_item *it)
+{
+	timer_init(&it->node, nop);
+	it->prev = it->next = NULL;
+	it->queue = SCHED_NONE;
+}
+
+void sched_remove(struct tftp_sched *s, struct sched_item *it)
+{
+	if (it->queue == SCHED_FRESH) {
+		timerq_cancel(&s->fresh, &it->node);
+	} else if (it->queue == SCHED_RETRY) {
+		it->prev->next = it->next;
+		it->next->prev = it->prev;
+		it->prev = it->next = NULL;
+	}
+	it->queue = SCHED_NONE;
+}
+
+void sched_push(struct tftp_sched *s, struct sched_item *it, bool retry, mono_t deadline)
+{
+	if (it->queue == SCHED_RETRY && retry)
+		return; /* keep its place */
+	sched_remove(s, it);
+	if (retry) {
+		it->prev = s->retry.prev;
+		it->next = &s->retry;
+		s->retry.prev->next = it;
+		s->retry.prev = it;
+		it->queue = SCHED_RETRY;
+	} else {
+		timerq_set(&s->fresh, &it->node, deadline);
+		it->queue = SCHED_FRESH;
+	}
+}
+
+struct sched_item *sched_peek(const struct tftp_sched *s)
+{
+	if (s->retry.next != &s->retry)
+		return s->retry.next;
+	if (s->fresh.count)
+		return (struct sched_item *)((char *)s->fresh.heap[0] -
+					     offsetof(struct sched_item, node));
+	return NULL;
+}
+
+bool sched_take(struct tftp_sched *s, size_t cost, mono_t now)
+{
+	if (s->bytes_per_us <= 0)
+		return true;
+	if (now > s->last) {
+		s->tokens += (double)(now - s->last) * s->bytes_per_us;
+		if (s->tokens > s->burst)
+			s->tokens = s->burst;
+		s->last = now;
+	}
+	if (s->tokens >= (double)cost) {
+		s->tokens -= (double)cost;
+		s->wake = MONO_NEVER;
+		return true;
+	}
+	s->wake = now + (mono_t)(((double)cost - s->tokens) / s->bytes_per_us) + 1;
+	return false;
+}
+
+mono_t sched_wake(const struct tftp_sched *s)
+{
+	return sched_peek(s) ? s->wake : MONO_NEVER;
+}
+
+mono_t sched_backlog_time(const struct tftp_sched *s)
+{
+	if (s->bytes_per_us <= 0)
+		return 0;
+	return (mono_t)((double)s->backlog / s->bytes_per_us);
+}

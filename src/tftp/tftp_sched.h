@@ -1,0 +1,65 @@
+/* The TFTP scheduler: one pacer for every transfer.
+ *
+ * Transfers that owe packets wait in two queues: the retry queue (a client
+ * that has just retried, or whose packet we know was lost: served first, in
+ * arrival order) and the fresh queue (new data, earliest client deadline
+ * first). A token bucket at the link rate releases one packet at a time, so
+ * a window is paced out rather than burst into a switch's buffer. The
+ * scheduler owns no transfer: it orders `struct sched_item`s embedded in
+ * them and tells the caller when tokens allow the next packet. */
+#ifndef HERD_TFTP_SCHED_H
+#define HERD_TFTP_SCHED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/clock.h"
+#include "core/timerq.h"
+
+enum sched_queue { SCHED_NONE, SCHED_RETRY, SCHED_FRESH };
+
+struct sched_item {
+	struct timer node; /* fresh queue: keyed by deadline */
+	struct sched_item *prev, *next; /* retry queue */
+	uint8_t queue;
+};
+
+struct tftp_sched {
+	double bytes_per_us; /* 0: unpaced */
+	double burst;	     /* bucket depth, bytes */
+	double tokens;
+	mono_t last;
+	struct timerq fresh;
+	struct sched_item retry; /* sentinel of a circular list */
+	uint64_t backlog;	 /* bytes owed by queued transfers (caller-maintained) */
+	mono_t wake;		 /* when tokens will allow the next packet */
+};
+
+void sched_init(struct tftp_sched *s, uint64_t rate_bps, size_t burst);
+void sched_fini(struct tftp_sched *s);
+
+void sched_item_init(struct sched_item *it);
+/* Queues it (moving it if already queued); the retry queue wins. */
+void sched_push(struct tftp_sched *s, struct sched_item *it, bool retry, mono_t deadline);
+void sched_remove(struct tftp_sched *s, struct sched_item *it);
+/* The item to serve next, or NULL. */
+struct sched_item *sched_peek(const struct tftp_sched *s);
+
+/* Takes `cost` bytes of tokens if the bucket holds them at `now`; otherwise
+ * records when it will (sched_wake) and returns false. */
+bool sched_take(struct tftp_sched *s, size_t cost, mono_t now);
+/* When the pacer must run again: MONO_NEVER if nothing waits. */
+mono_t sched_wake(const struct tftp_sched *s);
+
+/* Time for the backlog to drain at the link rate (0 when unpaced). */
+mono_t sched_backlog_time(const struct tftp_sched *s);
+
+/* Bytes a packet occupies on an Ethernet link: the UDP payload plus UDP,
+ * IPv4 and Ethernet headers (what a switch port's buffer and tbf count). */
+static inline size_t sched_wire_cost(size_t udp_payload)
+{
+	return udp_payload + 8 + 20 + 14;
+}
+
+#endif
