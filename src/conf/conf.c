@@ -50,7 +50,7 @@ static const struct conf_key conf_keys[] = {
 	  "server ports shared by all transfers"),
 	K("tftp", "file_cache_ms", T_UINT, tftp.file_cache_ms, 0, 3600000, 0, NULL),
 	K("tftp", "link_rate", T_RATE, tftp.link_rate, 0, UINT64_C(400000000000), 0,
-	  "bits/s to pace all transfers at (like 1G, 950M); 0 = unpaced"),
+	  "bits/s to pace all transfers at (like 1G, 950M); auto = learned; 0 = unpaced"),
 	K("tftp", "pacing_burst", T_SIZE, tftp.pacing_burst, 1500, 16u << 20, 0,
 	  "most bytes sent back to back; keep well under the switch buffer"),
 	K("tftp", "client_timeout_ms", T_UINT, tftp.client_timeout_ms, 50, 60000, 0,
@@ -92,7 +92,7 @@ void conf_defaults(struct herd_config *cfg)
 	cfg->tftp.rto_initial_ms = 1000;
 	cfg->tftp.transfer_sockets = 8;
 	cfg->tftp.file_cache_ms = 30000;
-	cfg->tftp.link_rate = 0;
+	cfg->tftp.link_rate = UINT64_MAX; /* auto */
 	cfg->tftp.pacing_burst = 16384;
 	cfg->tftp.client_timeout_ms = 1000;
 
@@ -254,6 +254,10 @@ static int parse_rate(const char *v, uint64_t *out)
 	double n;
 	double mult = 1;
 
+	if (strcmp(v, "auto") == 0) {
+		*out = UINT64_MAX;
+		return 0;
+	}
 	if (*v == '\0' || *v == '-' || *v == '+')
 		return -EINVAL;
 	errno = 0;
@@ -349,7 +353,7 @@ static void set_value(struct conf_parse *p, const struct conf_key *k, const char
 		if (parse_rate(v, &n) < 0)
 			problem(p, "%s: '%s' is not a rate in bits/s (like 0, 950M, 1G, 10G)",
 				k->name, v);
-		else if (n > k->max)
+		else if (n > k->max && n != UINT64_MAX)
 			problem(p, "%s: %s is above %llu", k->name, v, (unsigned long long)k->max);
 		else
 			*(uint64_t *)field = n;
@@ -567,8 +571,11 @@ void conf_print(const struct herd_config *cfg, FILE *out)
 					(unsigned long long)*(const uint64_t *)field);
 			break;
 		case T_RATE:
-			fprintf(out, "%s = %llu\n", k->name,
-				(unsigned long long)*(const uint64_t *)field);
+			if (*(const uint64_t *)field == UINT64_MAX)
+				fprintf(out, "%s = auto\n", k->name);
+			else
+				fprintf(out, "%s = %llu\n", k->name,
+					(unsigned long long)*(const uint64_t *)field);
 			break;
 		case T_PATH:
 		case T_NAME:

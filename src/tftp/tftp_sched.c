@@ -5,8 +5,19 @@ static void nop(struct timer *t, mono_t now)
 	(void)t, (void)now;
 }
 
+#define ADAPT_INTERVAL MONO_MS(50)
+#define AUTO_START_BPS 1e9 /* a 1 GbE port: a safe first guess */
+#define AUTO_MIN_BPS 10e6
+
 void sched_init(struct tftp_sched *s, uint64_t rate_bps, size_t burst)
 {
+	s->learning = rate_bps == SCHED_RATE_AUTO;
+	s->slow_start = s->learning;
+	s->acked_bytes = s->losses = 0;
+	s->limited = false;
+	s->interval_start = 0;
+	if (s->learning)
+		rate_bps = (uint64_t)AUTO_START_BPS;
 	s->bytes_per_us = (double)rate_bps / 8e6;
 	s->burst = (double)burst;
 	s->tokens = s->burst;
@@ -84,7 +95,56 @@ bool sched_take(struct tftp_sched *s, size_t cost, mono_t now)
 		return true;
 	}
 	s->wake = now + (mono_t)(((double)cost - s->tokens) / s->bytes_per_us) + 1;
+	s->limited = true;
 	return false;
+}
+
+void sched_on_acked(struct tftp_sched *s, size_t bytes)
+{
+	s->acked_bytes += bytes;
+}
+
+void sched_on_loss(struct tftp_sched *s)
+{
+	s->losses++;
+}
+
+uint64_t sched_rate_bps(const struct tftp_sched *s)
+{
+	return (uint64_t)(s->bytes_per_us * 8e6);
+}
+
+/* AIMD on what the clients confirm: grow while nothing is lost and the
+ * pacer is what limits us (x1.25 per interval until the first loss, then
+ * +2%); on loss, fall to 90% of the rate the clients actually received
+ * (never below 70% of the current rate in one step). */
+mono_t sched_adapt(struct tftp_sched *s, mono_t now)
+{
+	double rate = s->bytes_per_us;
+	mono_t span = now - s->interval_start;
+
+	if (!s->learning)
+		return MONO_NEVER;
+	if (span < ADAPT_INTERVAL)
+		return s->interval_start + ADAPT_INTERVAL;
+	if (s->interval_start != 0) {
+		double delivered = (double)s->acked_bytes / (double)span;
+		if (s->losses > 0) {
+			double target = delivered * 0.9;
+			rate = target > rate * 0.7 ? target : rate * 0.7;
+			rate = rate < s->bytes_per_us ? rate : s->bytes_per_us;
+			s->slow_start = false;
+		} else if (s->limited) {
+			rate *= s->slow_start ? 1.25 : 1.02;
+		}
+		if (rate < AUTO_MIN_BPS / 8e6)
+			rate = AUTO_MIN_BPS / 8e6;
+		s->bytes_per_us = rate;
+	}
+	s->interval_start = now;
+	s->acked_bytes = s->losses = 0;
+	s->limited = false;
+	return now + ADAPT_INTERVAL;
 }
 
 mono_t sched_wake(const struct tftp_sched *s)

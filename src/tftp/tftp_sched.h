@@ -34,7 +34,25 @@ struct tftp_sched {
 	struct sched_item retry; /* sentinel of a circular list */
 	uint64_t backlog;	 /* bytes owed by queued transfers (caller-maintained) */
 	mono_t wake;		 /* when tokens will allow the next packet */
+	/* Learned rate (link_rate = auto): what the clients acknowledged and
+	 * what was lost in the current interval. */
+	bool learning;
+	bool slow_start;
+	uint64_t acked_bytes;
+	uint64_t losses;
+	bool limited; /* the pacer had to wait during the interval */
+	mono_t interval_start;
 };
+
+/* Learned rate: call with each acknowledged payload, each loss signal
+ * (retransmission, repeated ACK, short window), and periodically. */
+void sched_on_acked(struct tftp_sched *s, size_t bytes);
+void sched_on_loss(struct tftp_sched *s);
+/* Adapts the rate once per interval; returns the next time to call. */
+mono_t sched_adapt(struct tftp_sched *s, mono_t now);
+uint64_t sched_rate_bps(const struct tftp_sched *s);
+
+#define SCHED_RATE_AUTO UINT64_MAX
 
 void sched_init(struct tftp_sched *s, uint64_t rate_bps, size_t burst);
 void sched_fini(struct tftp_sched *s);

@@ -56,6 +56,7 @@ struct tftp_server {
 	struct tftp_xfer *pending_head, **pending_tail; /* admission FIFO */
 	struct tftp_sched sched;
 	mono_t admit_limit; /* most queueing delay a new transfer may add */
+	mono_t next_adapt;  /* learned link rate: next adaptation */
 	struct tftp_stats stats;
 	struct ratelimit rl_refuse;
 	struct ratelimit rl_bad;
@@ -312,6 +313,7 @@ static void xfer_timeout(struct timer *t, mono_t now)
 	x->rto = x->rto * 2 > hi ? hi : x->rto * 2;
 	x->rexmitted = true;
 	srv->stats.retransmits++;
+	sched_on_loss(&srv->sched);
 	send_first(x, true, now);
 }
 
@@ -438,6 +440,8 @@ static void start_transfer(struct tftp_server *srv, const struct netaddr *peer,
 		send_error(srv, 0, peer, local_ip, TFTP_EUNDEF, "out of memory");
 		return;
 	}
+	if (srv->next_adapt == MONO_NEVER && srv->cfg->link_rate == SCHED_RATE_AUTO)
+		srv->next_adapt = now;
 	send_first(x, false, now);
 }
 
@@ -566,6 +570,7 @@ static void handle_data_ack(struct tftp_xfer *x, uint16_t ack, mono_t now)
 		mono_t guard = x->srtt ? x->srtt : MONO_MS(srv->cfg->rto_min_ms);
 		if (!x->quick_spent && now - x->sent_at >= guard && x->sent > x->acked) {
 			srv->stats.quick_resends++;
+			sched_on_loss(&srv->sched);
 			x->rexmitted = true;
 			send_window(x, true, now);
 			x->quick_spent = true;
@@ -574,6 +579,9 @@ static void handle_data_ack(struct tftp_xfer *x, uint16_t ack, mono_t now)
 	}
 	if (b == x->sent && !x->rexmitted)
 		rtt_sample(x, now - x->sent_at);
+	sched_on_acked(&srv->sched, (size_t)(b - x->acked) * x->blksize);
+	if (b < x->sent)
+		sched_on_loss(&srv->sched); /* the window stopped short: a gap */
 	x->acked = b;
 	x->tries = 0;
 	x->rexmitted = false;
@@ -643,6 +651,8 @@ void tftp_server_input(struct tftp_server *srv, unsigned sock, const struct neta
 void tftp_server_tick(struct tftp_server *srv, mono_t now)
 {
 	timerq_run(&srv->timers, now);
+	if (now >= srv->next_adapt)
+		srv->next_adapt = srv->stats.active ? sched_adapt(&srv->sched, now) : MONO_NEVER;
 	pacer_run(srv, now);
 	if (now >= srv->next_expire) {
 		tftp_files_expire(srv->files, now);
@@ -658,7 +668,14 @@ mono_t tftp_server_next_deadline(const struct tftp_server *srv)
 
 	if (w < t)
 		t = w;
+	if (srv->next_adapt < t)
+		t = srv->next_adapt;
 	return t < srv->next_expire ? t : srv->next_expire;
+}
+
+uint64_t tftp_server_rate(const struct tftp_server *srv)
+{
+	return sched_rate_bps(&srv->sched);
 }
 
 const struct tftp_stats *tftp_server_stats(const struct tftp_server *srv)
@@ -692,6 +709,7 @@ struct tftp_server *tftp_server_new(const struct conf_tftp *cfg, struct tftp_fil
 	srv->pending_tail = &srv->pending_head;
 	sched_init(&srv->sched, cfg->link_rate, cfg->pacing_burst);
 	srv->admit_limit = MONO_MS(cfg->client_timeout_ms) / 2;
+	srv->next_adapt = cfg->link_rate == SCHED_RATE_AUTO ? 0 : MONO_NEVER;
 	return srv;
 }
 

@@ -64,5 +64,7 @@ void tftp_server_tick(struct tftp_server *srv, mono_t now);
 mono_t tftp_server_next_deadline(const struct tftp_server *srv);
 
 const struct tftp_stats *tftp_server_stats(const struct tftp_server *srv);
+/* The rate the pacer sends at now (configured or learned), bits/s. */
+uint64_t tftp_server_rate(const struct tftp_server *srv);
 
 #endif

@@ -99,6 +99,7 @@ static int setup(void **state)
 	conf_defaults(&f->cfg);
 	f->cfg.tftp.retries = 3;
 	f->cfg.tftp.max_transfers = 4;
+	f->cfg.tftp.link_rate = 0; /* unpaced: every packet leaves at once */
 	f->files = tftp_files_new(f->rootfd, MONO_SEC(1));
 	tx.ctx = f;
 	tx.send = fake_send;

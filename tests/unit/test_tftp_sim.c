@@ -375,6 +375,29 @@ static void test_loss_every_client_finishes(void **state)
 	free(s);
 }
 
+/* No link rate configured: herd learns it from what the clients confirm
+ * and what they lose, and every client still finishes. */
+static void test_learned_rate(void **state)
+{
+	struct sim *s = malloc(sizeof(*s));
+
+	(void)state;
+	sim_setup(s, 300, 512 * 1024, SCHED_RATE_AUTO, 128 * 1024, 0);
+	s->rate = 200000000 / 8e6; /* the real link: 200 Mbit/s */
+	sim_run(s, MONO_SEC(120));
+	double ideal = (double)s->n * 512 * 1024 * 8 / 200e6;
+	double makespan = (double)(s->makespan - MONO_SEC(1)) / 1e6;
+	printf("learned: %llu done, %llu failed, %llu overflow, %llu client retries, makespan "
+	       "%.2f s (ideal %.2f s), rate now %.0f Mbit/s\n",
+	       (unsigned long long)s->done, (unsigned long long)s->failed,
+	       (unsigned long long)s->overflow, (unsigned long long)s->client_retries, makespan,
+	       ideal, (double)tftp_server_rate(s->srv) / 1e6);
+	assert_int_equal(s->done, s->n);
+	assert_true(makespan < ideal * 1.5);
+	sim_teardown(s);
+	free(s);
+}
+
 /* The scheduler's order: a transfer that retried goes before fresh data,
  * fresh data goes earliest deadline first. */
 static void test_retry_served_first(void **state)
@@ -408,6 +431,7 @@ int main(void)
 		cmocka_unit_test(test_burst_never_overflows_the_switch),
 		cmocka_unit_test(test_unpaced_burst_overflows),
 		cmocka_unit_test(test_loss_every_client_finishes),
+		cmocka_unit_test(test_learned_rate),
 	};
 	return cmocka_run_group_tests_name("tftp_sim", tests, NULL, NULL);
 }

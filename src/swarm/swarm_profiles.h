@@ -1,0 +1,52 @@
+/* What each emulated firmware asks for and how its timers behave: the one
+ * table of client numbers (docs: /work/shared/REFERENCE.md, "What the
+ * clients do"). Every number can be overridden by `herd swarm --set`. */
+#ifndef HERD_SWARM_PROFILES_H
+#define HERD_SWARM_PROFILES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* What a client does with a DATA block it did not expect. */
+enum swarm_gap_ack {
+	SWARM_GAP_IGNORE, /* say nothing (GRUB) */
+	SWARM_GAP_ONCE,	  /* one ACK of the last good block per loss (U-Boot) */
+	SWARM_GAP_EVERY,  /* ACK the last good block on every one (EDK2, iPXE) */
+};
+
+struct swarm_profile {
+	char name[16];
+	/* The request. 0 means "not asked". */
+	uint32_t blksize;
+	uint32_t windowsize;
+	uint32_t timeout_opt; /* RFC 2349 `timeout`, seconds */
+	bool tsize;	      /* asks `tsize 0` */
+	bool size_probe;      /* EDK2: probe RRQ, ERROR 8, real RRQ from a new port */
+	/* The retransmit timer. */
+	uint32_t timeout_ms;	 /* first timeout, and the floor of an adaptive one */
+	uint32_t max_timeout_ms; /* ceiling of the backed-off timer */
+	uint32_t backoff_pct;	 /* each timeout multiplies the timer (100: fixed) */
+	uint32_t step_ms;	 /* ... and adds this (GRUB: 400 + 20 i ms) */
+	bool adaptive;		 /* iPXE: smoothed round-trip estimate (retry.c) */
+	bool data_resend;	 /* re-sends its ACK on a timeout in the data phase */
+	/* Giving up. 0 means "no such limit". */
+	uint32_t retries;   /* re-sends in a row before the next timeout is fatal */
+	uint32_t giveup_ms; /* silence (no progress) before giving up */
+	uint32_t restarts;  /* U-Boot: instead of failing, start over (new RRQ) */
+	/* Loss handling in the data phase. */
+	bool dup_ack;		   /* re-ACKs on a block it already has */
+	enum swarm_gap_ack gap_ack; /* ... and on a block beyond a gap */
+};
+
+/* The built-in profile called `name`, or NULL. */
+const struct swarm_profile *swarm_profile_find(const char *name);
+
+/* The built-in profiles' names, comma separated, for usage messages. */
+const char *swarm_profile_names(void);
+
+/* Applies "KEY=VALUE" (blksize, windowsize, timeout_ms, max_timeout_ms,
+ * retries, giveup_ms, tsize=0/1, backoff, step_ms, timeout, restarts) to p.
+ * Returns 0 or -EINVAL. */
+int swarm_profile_set(struct swarm_profile *p, const char *assignment);
+
+#endif
