@@ -21,6 +21,8 @@
 
 struct dhcp_io {
 	struct loop_io io; /* first: the loop hands us &io */
+	struct loop_io commit; /* the lease journal's group commit */
+	struct lease_table *leases;
 	const struct conf_dhcp *cfg;
 	struct loop *loop;
 	struct dhcp_server *srv;
@@ -215,17 +217,40 @@ fail:
 	return err;
 }
 
+/* Lease records reached the disk: the ACKs waiting for them may leave. */
+static void on_committed(struct loop_io *lio, uint32_t events, mono_t now)
+{
+	struct dhcp_io *io = (struct dhcp_io *)((char *)lio - offsetof(struct dhcp_io, commit));
+	uint64_t synced = lease_synced(io->leases);
+	int err = lease_error(io->leases);
+
+	(void)events;
+	if (err < 0)
+		log_limited(&io->rl_tx, now, LOG_LVL_ERR,
+			    "dhcp: lease journal failed (%s): pool clients get no ACK",
+			    strerror(-err));
+	dhcp_server_release(io->srv, synced, err);
+}
+
 int dhcp_io_start(struct dhcp_io *io, struct loop *loop, const struct inventory *inv,
 		  struct lease_table *leases)
 {
 	struct dhcp_tx tx = {io, tx_send};
+	int err;
 
 	io->loop = loop;
+	io->leases = leases;
 	io->srv = dhcp_server_new(io->cfg, inv, leases, &tx);
 	if (io->srv == NULL)
 		return -ENOMEM;
 	io->io.fn = on_readable;
-	return loop_io_add(loop, &io->io, EPOLLIN);
+	err = loop_io_add(loop, &io->io, EPOLLIN);
+	if (err == 0 && leases && lease_eventfd(leases) >= 0) {
+		io->commit.fd = lease_eventfd(leases);
+		io->commit.fn = on_committed;
+		err = loop_io_add(loop, &io->commit, EPOLLIN);
+	}
+	return err;
 }
 
 struct dhcp_server *dhcp_io_server(struct dhcp_io *io)
@@ -244,6 +269,8 @@ void dhcp_io_close(struct dhcp_io *io)
 		return;
 	if (io->loop && io->io.fd >= 0)
 		loop_io_del(io->loop, &io->io);
+	if (io->loop && io->commit.fn)
+		loop_io_del(io->loop, &io->commit);
 	if (io->io.fd >= 0)
 		close(io->io.fd);
 	if (io->linkfd >= 0)

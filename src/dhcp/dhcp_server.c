@@ -12,8 +12,17 @@
 #define DECLINE_HOLD_SEC 600
 #define BOOTP_LEASE_SEC (365 * 24 * 3600)
 
+/* A reply waiting for its lease record to reach the disk. */
+struct held_reply {
+	uint64_t seq;
+	struct dhcp_out out;
+	struct held_reply *next;
+	uint8_t buf[];
+};
+
 struct dhcp_server {
 	const struct conf_dhcp *cfg;
+	struct held_reply *held, **held_tail;
 	const struct inventory *inv;
 	struct lease_table *leases;
 	struct dhcp_tx tx;
@@ -161,8 +170,23 @@ static void add_pxe_opts(const struct dhcp_req *r, struct dhcp_builder *b)
 }
 
 /* Where a reply goes, RFC 2131 4.1. */
+static void hold(struct dhcp_server *srv, const struct dhcp_out *o, uint64_t seq)
+{
+	struct held_reply *h = malloc(sizeof(*h) + o->len);
+
+	if (h == NULL)
+		return; /* the client will ask again */
+	h->seq = seq;
+	h->out = *o;
+	memcpy(h->buf, o->buf, o->len);
+	h->out.buf = h->buf;
+	h->next = NULL;
+	*srv->held_tail = h;
+	srv->held_tail = &h->next;
+}
+
 static void send_reply(struct dhcp_server *srv, const struct dhcp_req *r, const uint8_t *buf,
-		       size_t len, uint32_t yiaddr, enum dhcp_type type)
+		       size_t len, uint32_t yiaddr, enum dhcp_type type, int64_t seq)
 {
 	const struct dhcp_msg *m = r->m;
 	struct dhcp_out o = {.ifindex = r->rx->ifindex, .src_ip = r->server_ip, .buf = buf,
@@ -185,11 +209,24 @@ static void send_reply(struct dhcp_server *srv, const struct dhcp_req *r, const 
 		o.via_link = true;
 		memcpy(o.mac, m->chaddr, 6);
 	}
-	srv->tx.send(srv->tx.ctx, &o);
+	if (seq > 0)
+		hold(srv, &o, (uint64_t)seq);
+	else
+		srv->tx.send(srv->tx.ctx, &o);
 }
+
+static void reply_after(struct dhcp_server *srv, const struct dhcp_req *r, enum dhcp_type type,
+			uint32_t yiaddr, int64_t seq);
 
 static void reply(struct dhcp_server *srv, const struct dhcp_req *r, enum dhcp_type type,
 		  uint32_t yiaddr)
+{
+	reply_after(srv, r, type, yiaddr, 0);
+}
+
+/* Sends now, or (seq > 0) once the lease record `seq` is on disk. */
+static void reply_after(struct dhcp_server *srv, const struct dhcp_req *r, enum dhcp_type type,
+			uint32_t yiaddr, int64_t seq)
 {
 	uint8_t buf[DHCP_MAX_LEN];
 	struct dhcp_builder b;
@@ -231,7 +268,7 @@ static void reply(struct dhcp_server *srv, const struct dhcp_req *r, enum dhcp_t
 			    "dhcp: reply does not fit the client's %u bytes", maxsize);
 		return;
 	}
-	send_reply(srv, r, buf, len, yiaddr, type);
+	send_reply(srv, r, buf, len, yiaddr, type, seq);
 }
 
 static void log_reply(struct dhcp_server *srv, const struct dhcp_req *r, const char *what,
@@ -259,30 +296,32 @@ static void handle_discover(struct dhcp_server *srv, const struct dhcp_req *r)
 	reply(srv, r, DHCPOFFER, ip);
 }
 
-/* Binds a pool address on disk before the ACK can leave. */
-static bool commit(struct dhcp_server *srv, const struct dhcp_req *r, uint32_t ip)
+/* Records a pool address; the ACK may leave once the returned commit
+ * sequence is durable (0: at once). -errno: no ACK at all. */
+static int64_t commit(struct dhcp_server *srv, const struct dhcp_req *r, uint32_t ip)
 {
-	int err;
+	int64_t seq;
 
 	if (r->node)
-		return true; /* fixed address: nothing to remember */
-	err = lease_bind(srv->leases, ip, r->m->chaddr, r->wall_now + lease_secs(srv, r));
-	if (err < 0) {
+		return 0; /* fixed address: nothing to remember */
+	seq = lease_bind(srv->leases, ip, r->m->chaddr, r->wall_now + lease_secs(srv, r));
+	if (seq < 0) {
 		srv->stats.lease_write_errors++;
 		log_limited(&srv->rl_bad, r->now, LOG_LVL_ERR,
-			    "dhcp: cannot record lease, not acknowledging: %s", strerror(-err));
-		return false;
+			    "dhcp: cannot record lease, not acknowledging: %s", strerror((int)-seq));
 	}
-	return true;
+	return seq;
 }
 
 static void ack(struct dhcp_server *srv, const struct dhcp_req *r, uint32_t ip)
 {
-	if (!commit(srv, r, ip))
+	int64_t seq = commit(srv, r, ip);
+
+	if (seq < 0)
 		return;
 	srv->stats.acks++;
 	log_reply(srv, r, "ACK", ip);
-	reply(srv, r, DHCPACK, ip);
+	reply_after(srv, r, DHCPACK, ip, seq);
 }
 
 static void nak(struct dhcp_server *srv, const struct dhcp_req *r)
@@ -360,10 +399,12 @@ static void handle_bootp(struct dhcp_server *srv, const struct dhcp_req *r)
 {
 	uint32_t ip = address_for(srv, r);
 
+	int64_t seq;
+
 	srv->stats.bootp++;
-	if (ip == 0 || !commit(srv, r, ip))
+	if (ip == 0 || (seq = commit(srv, r, ip)) < 0)
 		return;
-	reply(srv, r, DHCP_BOOTP, ip);
+	reply_after(srv, r, DHCP_BOOTP, ip, seq);
 }
 
 /* Which of our subnets a request is for: the relay's (giaddr), else the
@@ -433,6 +474,21 @@ const char *dhcp_server_name_of(struct dhcp_server *srv, uint32_t ip, char buf[3
 	return NULL;
 }
 
+void dhcp_server_release(struct dhcp_server *srv, uint64_t synced, int error)
+{
+	while (srv->held && (srv->held->seq <= synced || error < 0)) {
+		struct held_reply *h = srv->held;
+		srv->held = h->next;
+		if (srv->held == NULL)
+			srv->held_tail = &srv->held;
+		if (error < 0)
+			srv->stats.lease_write_errors++;
+		else
+			srv->tx.send(srv->tx.ctx, &h->out);
+		free(h);
+	}
+}
+
 const struct dhcp_stats *dhcp_server_stats(const struct dhcp_server *srv)
 {
 	return &srv->stats;
@@ -449,6 +505,7 @@ struct dhcp_server *dhcp_server_new(const struct conf_dhcp *cfg, const struct in
 	srv->inv = inv;
 	srv->leases = leases;
 	srv->tx = *tx;
+	srv->held_tail = &srv->held;
 	srv->rl_info = (struct ratelimit)RATELIMIT_INIT(MONO_SEC(1), 50);
 	srv->rl_bad = (struct ratelimit)RATELIMIT_INIT(MONO_SEC(10), 5);
 	return srv;
@@ -456,5 +513,12 @@ struct dhcp_server *dhcp_server_new(const struct conf_dhcp *cfg, const struct in
 
 void dhcp_server_free(struct dhcp_server *srv)
 {
+	if (srv == NULL)
+		return;
+	while (srv->held) {
+		struct held_reply *h = srv->held;
+		srv->held = h->next;
+		free(h);
+	}
 	free(srv);
 }

@@ -63,6 +63,10 @@ void dhcp_server_free(struct dhcp_server *srv);
 void dhcp_server_input(struct dhcp_server *srv, const struct dhcp_rx *rx, const uint8_t *buf,
 		       size_t len, mono_t now, int64_t wall_now);
 
+/* Sends the ACKs held for lease records up to `synced`, now on disk; with
+ * error < 0 (the journal failed) drops them all instead. */
+void dhcp_server_release(struct dhcp_server *srv, uint64_t synced, int error);
+
 const struct dhcp_stats *dhcp_server_stats(const struct dhcp_server *srv);
 
 /* The name herd knows a client address by: the inventory's node name, or

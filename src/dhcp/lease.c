@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/gcommit.h"
 #include "core/log.h"
 #include "inventory/inventory.h"
 
@@ -21,7 +22,8 @@ struct lease_table {
 	struct pool pools[CONF_MAX_SUBNETS];
 	unsigned npools;
 	char path[CONF_PATH_MAX];
-	int fd;
+	int fd;		    /* while compacting at start */
+	struct gcommit *gc; /* afterwards: group commit by the writer thread */
 };
 
 static uint32_t crc32(const void *data, size_t len)
@@ -122,35 +124,59 @@ void lease_offer(struct lease_table *t, uint32_t ip, const uint8_t mac[6], mono_
 	l->hold_until = until;
 }
 
-static int journal(struct lease_table *t, uint32_t ip, const uint8_t mac[6], int64_t expires)
+/* Records a change. Returns the commit sequence to wait for (> 0), 0 if it
+ * is already as durable as it will be, or -errno. */
+static int64_t journal(struct lease_table *t, uint32_t ip, const uint8_t mac[6], int64_t expires)
 {
 	char line[128], a[INET_ADDRSTRLEN], m[18];
 	int n;
+	uint64_t seq;
 
-	if (t->fd < 0)
+	if (t->fd < 0 && t->gc == NULL)
 		return 0;
 	n = snprintf(line, sizeof(line), "L %s %s %" PRId64,
 		     inet_ntop(AF_INET, &ip, a, sizeof(a)), mac_str(mac, ':', m), expires);
 	n += snprintf(line + n, sizeof(line) - (size_t)n, " %08x\n", crc32(line, (size_t)n));
-	if (write(t->fd, line, (size_t)n) != n)
-		return errno ? -errno : -EIO;
-	return 0;
+	if (t->gc == NULL) {
+		if (write(t->fd, line, (size_t)n) != n)
+			return errno ? -errno : -EIO;
+		return 0;
+	}
+	if (gcommit_error(t->gc) < 0)
+		return gcommit_error(t->gc);
+	seq = gcommit_append(t->gc, line, (size_t)n);
+	return seq ? (int64_t)seq : -ENOMEM;
 }
 
-int lease_bind(struct lease_table *t, uint32_t ip, const uint8_t mac[6], int64_t expires)
+int64_t lease_bind(struct lease_table *t, uint32_t ip, const uint8_t mac[6], int64_t expires)
 {
 	struct lease *l = lease_at(t, ip);
-	int err;
+	int64_t seq;
 
 	if (l == NULL)
 		return -EINVAL;
-	err = journal(t, ip, mac, expires);
-	if (err < 0)
-		return err;
+	seq = journal(t, ip, mac, expires);
+	if (seq < 0)
+		return seq;
 	memcpy(l->mac, mac, 6);
 	l->state = LEASE_BOUND;
 	l->expires = expires;
-	return 0;
+	return seq;
+}
+
+int lease_eventfd(const struct lease_table *t)
+{
+	return t->gc ? gcommit_eventfd(t->gc) : -1;
+}
+
+uint64_t lease_synced(struct lease_table *t)
+{
+	return t->gc ? gcommit_synced(t->gc) : 0;
+}
+
+int lease_error(const struct lease_table *t)
+{
+	return t->gc ? gcommit_error(t->gc) : 0;
 }
 
 int lease_release(struct lease_table *t, uint32_t ip)
@@ -161,7 +187,7 @@ int lease_release(struct lease_table *t, uint32_t ip)
 		return -EINVAL;
 	l->state = LEASE_FREE;
 	l->expires = 0;
-	return journal(t, ip, l->mac, 0);
+	return journal(t, ip, l->mac, 0) < 0 ? -EIO : 0;
 }
 
 int lease_decline(struct lease_table *t, uint32_t ip, int64_t until)
@@ -174,7 +200,7 @@ int lease_decline(struct lease_table *t, uint32_t ip, int64_t until)
 	memset(l->mac, 0, 6);
 	l->state = LEASE_DECLINED;
 	l->expires = until;
-	return journal(t, ip, none, -until); /* negative: declined until */
+	return journal(t, ip, none, -until) < 0 ? -EIO : 0; /* negative: declined until */
 }
 
 /* Applies one journal line; false if it is damaged. */
@@ -213,6 +239,30 @@ static void replay(struct lease_table *t, FILE *f)
 		log_warn("%s: skipped %u damaged lease record%s", t->path, bad, bad == 1 ? "" : "s");
 }
 
+/* Makes a rename durable: sync the directory that holds the file. */
+static int sync_dir(const char *path)
+{
+	char dir[CONF_PATH_MAX];
+	char *slash;
+	int fd, err = 0;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
 /* Rewrites the journal with only the live leases, atomically. */
 static int compact(struct lease_table *t, int64_t wall_now)
 {
@@ -228,17 +278,22 @@ static int compact(struct lease_table *t, int64_t wall_now)
 		for (uint32_t j = 0; j <= p->end - p->start && err == 0; j++) {
 			struct lease *l = &p->slots[j];
 			if (l->state == LEASE_BOUND && l->expires > wall_now)
-				err = journal(t, htonl(p->start + j), l->mac, l->expires);
+				err = (int)journal(t, htonl(p->start + j), l->mac, l->expires);
 		}
 	}
 	if (err == 0 && fsync(t->fd) < 0)
 		err = -errno;
 	if (err == 0 && rename(tmp, t->path) < 0)
 		err = -errno;
-	if (err < 0) {
-		close(t->fd);
-		t->fd = -1;
+	if (err == 0)
+		err = sync_dir(t->path);
+	if (err == 0) {
+		t->gc = gcommit_start(t->fd);
+		err = t->gc ? 0 : -ENOMEM;
 	}
+	if (err < 0)
+		close(t->fd);
+	t->fd = -1;
 	return err;
 }
 
@@ -288,6 +343,7 @@ void lease_table_close(struct lease_table *t)
 		return;
 	if (t->fd >= 0)
 		close(t->fd);
+	gcommit_stop(t->gc);
 	for (unsigned i = 0; i < t->npools; i++)
 		free(t->pools[i].slots);
 	free(t);

@@ -5,8 +5,10 @@
  *   L <ip> <mac> <expires-unix-seconds> <crc32-hex>
  * replayed at start (the last record of an address wins; a bad checksum or a
  * torn last line is skipped), then compacted by writing the live leases to a
- * new file and renaming it over the old one. Inventory nodes have fixed
- * addresses and no leases. */
+ * new file and renaming it over the old one. Afterwards records go through a
+ * group commit (core/gcommit.h): one fdatasync per batch, off the reply
+ * path; an ACK waits for its record. Inventory nodes have fixed addresses
+ * and no leases. */
 #ifndef HERD_DHCP_LEASE_H
 #define HERD_DHCP_LEASE_H
 
@@ -45,9 +47,18 @@ uint32_t lease_pick(struct lease_table *t, const struct conf_subnet *sn, const u
 		    int64_t wall_now, mono_t now);
 
 void lease_offer(struct lease_table *t, uint32_t ip, const uint8_t mac[6], mono_t until);
-/* Binds ip to mac until `expires` and journals it. Returns 0 or -errno (the
- * lease is then not durable, and must not be acknowledged). */
-int lease_bind(struct lease_table *t, uint32_t ip, const uint8_t mac[6], int64_t expires);
+/* Binds ip to mac until `expires` and journals it. Returns the commit
+ * sequence the lease is durable at once lease_synced() reaches it (> 0),
+ * 0 if there is nothing to wait for (no journal), or -errno (the lease is
+ * then not durable, and must not be acknowledged). */
+int64_t lease_bind(struct lease_table *t, uint32_t ip, const uint8_t mac[6], int64_t expires);
+
+/* Group commit: readable when more records reached the disk; -1 if none. */
+int lease_eventfd(const struct lease_table *t);
+/* Reads the eventfd; the highest durable commit sequence. */
+uint64_t lease_synced(struct lease_table *t);
+/* 0, or the -errno that stopped the journal (nothing after it is durable). */
+int lease_error(const struct lease_table *t);
 int lease_release(struct lease_table *t, uint32_t ip);
 int lease_decline(struct lease_table *t, uint32_t ip, int64_t until);
 

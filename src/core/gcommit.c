@@ -1,0 +1,157 @@
+#include "core/gcommit.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+struct gcommit {
+	int fd, efd;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	char *buf; /* appended, not yet taken by the writer */
+	size_t len, cap;
+	uint64_t appended;	 /* sequence of the last record in buf */
+	bool stopping;
+	_Atomic uint64_t synced; /* highest sequence durable on disk */
+	_Atomic int error;
+};
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static void *writer(void *arg)
+{
+	struct gcommit *g = arg;
+	char *mine = NULL;
+	size_t mine_cap = 0;
+
+	pthread_mutex_lock(&g->lock);
+	for (;;) {
+		while (g->len == 0 && !g->stopping)
+			pthread_cond_wait(&g->wake, &g->lock);
+		if (g->len == 0 && g->stopping)
+			break;
+		/* Take the whole batch: swap buffers, write outside the lock. */
+		char *batch = g->buf;
+		size_t n = g->len;
+		uint64_t upto = g->appended;
+		g->buf = mine;
+		g->cap = mine_cap;
+		g->len = 0;
+		pthread_mutex_unlock(&g->lock);
+		int err = atomic_load(&g->error);
+		if (err == 0)
+			err = write_all(g->fd, batch, n);
+		if (err == 0 && fdatasync(g->fd) < 0)
+			err = -errno;
+		if (err == 0) {
+			atomic_store(&g->synced, upto);
+			uint64_t one = 1;
+			(void)!write(g->efd, &one, sizeof(one));
+		} else {
+			atomic_store(&g->error, err);
+		}
+		mine = batch;
+		mine_cap = n > mine_cap ? n : mine_cap;
+		pthread_mutex_lock(&g->lock);
+	}
+	pthread_mutex_unlock(&g->lock);
+	free(mine);
+	return NULL;
+}
+
+struct gcommit *gcommit_start(int fd)
+{
+	struct gcommit *g = calloc(1, sizeof(*g));
+
+	if (g == NULL)
+		return NULL;
+	g->fd = fd;
+	g->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	pthread_mutex_init(&g->lock, NULL);
+	pthread_cond_init(&g->wake, NULL);
+	if (g->efd < 0 || pthread_create(&g->thread, NULL, writer, g) != 0) {
+		if (g->efd >= 0)
+			close(g->efd);
+		free(g);
+		return NULL;
+	}
+	return g;
+}
+
+uint64_t gcommit_append(struct gcommit *g, const void *data, size_t len)
+{
+	uint64_t seq = 0;
+
+	pthread_mutex_lock(&g->lock);
+	if (g->len + len > g->cap) {
+		size_t cap = g->cap ? g->cap : 4096;
+		while (cap < g->len + len)
+			cap *= 2;
+		char *buf = realloc(g->buf, cap);
+		if (buf == NULL)
+			goto out;
+		g->buf = buf;
+		g->cap = cap;
+	}
+	memcpy(g->buf + g->len, data, len);
+	g->len += len;
+	seq = ++g->appended;
+	pthread_cond_signal(&g->wake);
+out:
+	pthread_mutex_unlock(&g->lock);
+	return seq;
+}
+
+int gcommit_eventfd(const struct gcommit *g)
+{
+	return g->efd;
+}
+
+uint64_t gcommit_synced(struct gcommit *g)
+{
+	uint64_t n;
+
+	(void)!read(g->efd, &n, sizeof(n));
+	return atomic_load(&g->synced);
+}
+
+int gcommit_error(const struct gcommit *g)
+{
+	return atomic_load(&g->error);
+}
+
+void gcommit_stop(struct gcommit *g)
+{
+	if (g == NULL)
+		return;
+	pthread_mutex_lock(&g->lock);
+	g->stopping = true;
+	pthread_cond_signal(&g->wake);
+	pthread_mutex_unlock(&g->lock);
+	pthread_join(g->thread, NULL);
+	pthread_mutex_destroy(&g->lock);
+	pthread_cond_destroy(&g->wake);
+	close(g->fd);
+	close(g->efd);
+	free(g->buf);
+	free(g);
+}

@@ -1,0 +1,435 @@
+#include "swarm/swarm_client.h"
+
+#include <string.h>
+
+#include "tftp/tftp_wire.h"
+
+/* An RRQ: the name, the mode and four options with their values. */
+#define RRQ_BUF (TFTP_NAME_MAX + 128)
+
+const char *swarm_fail_name(enum swarm_fail f)
+{
+	switch (f) {
+	case SWARM_FAIL_NONE: return "none";
+	case SWARM_FAIL_TIMEOUT: return "timeout";
+	case SWARM_FAIL_ERROR: return "error";
+	case SWARM_FAIL_MISMATCH: return "mismatch";
+	case SWARM_FAIL_OACK: return "bad_oack";
+	case SWARM_FAIL_LOCAL: return "local";
+	case SWARM_FAIL_UNFINISHED: return "unfinished";
+	case SWARM_FAIL_COUNT: break;
+	}
+	return "?";
+}
+
+void swarm_client_init(struct swarm_client *c, const struct swarm_profile *prof, mono_t start)
+{
+	memset(c, 0, sizeof(*c));
+	c->prof = prof;
+	c->stage = SWARM_IDLE;
+	c->deadline = start;
+	c->rto_us = (uint32_t)MONO_MS(prof->timeout_ms);
+}
+
+/* ---- endings ---------------------------------------------------------- */
+
+static void finish(struct swarm *sw, struct swarm_client *c, enum swarm_stage stage,
+		   enum swarm_fail why, mono_t now)
+{
+	if (swarm_client_finished(c))
+		return;
+	if (c->stage != SWARM_IDLE)
+		sw->running--;
+	c->stage = (uint8_t)stage;
+	c->fail = (uint8_t)why;
+	c->t_done = now;
+	c->deadline = MONO_NEVER;
+}
+
+static void fail(struct swarm *sw, struct swarm_client *c, enum swarm_fail why, mono_t now)
+{
+	finish(sw, c, SWARM_FAILED, why, now);
+}
+
+void swarm_client_abandon(struct swarm *sw, struct swarm_client *c, mono_t now)
+{
+	fail(sw, c, SWARM_FAIL_UNFINISHED, now);
+}
+
+/* ---- timers ----------------------------------------------------------- */
+
+static uint32_t clamp_rto(const struct swarm_profile *p, uint64_t rto)
+{
+	uint64_t lo = (uint64_t)MONO_MS(p->timeout_ms);
+	uint64_t hi = (uint64_t)MONO_MS(p->max_timeout_ms);
+
+	if (hi < lo)
+		hi = lo;
+	return (uint32_t)(rto < lo ? lo : rto > hi ? hi : rto);
+}
+
+/* Sets the next deadline: the retransmit timer (none in GRUB's data
+ * phase), or the give-up moment if that comes first. */
+static void arm(struct swarm_client *c)
+{
+	const struct swarm_profile *p = c->prof;
+	mono_t d = MONO_NEVER;
+
+	if (c->stage != SWARM_DATA || p->data_resend)
+		d = c->timer_start + c->rto_us;
+	if (p->giveup_ms && c->last_progress + MONO_MS(p->giveup_ms) < d)
+		d = c->last_progress + MONO_MS(p->giveup_ms);
+	c->deadline = d;
+}
+
+/* A packet was sent in answer to one received: iPXE's stop_timer() +
+ * start_timer(): the round trip feeds t = 7t/8 + rtt/2, except that each
+ * earlier expiry first cancels one sample (Karn). */
+static void timer_restart(struct swarm_client *c, mono_t now)
+{
+	if (c->prof->adaptive && c->stage == SWARM_DATA) {
+		if (c->rtt_backoffs > 0) {
+			c->rtt_backoffs--;
+		} else {
+			uint64_t rtt = (uint64_t)(now - c->timer_start);
+			c->rto_us = clamp_rto(c->prof, c->rto_us - c->rto_us / 8 + rtt / 2);
+		}
+	}
+	c->timer_start = now;
+	arm(c);
+}
+
+/* The transfer moved forward: the give-up clock and the retry count start
+ * over; a table-driven timer (pxelinux) starts again from its first entry. */
+static void progress(struct swarm_client *c, mono_t now)
+{
+	c->last_progress = now;
+	c->tries = 0;
+	if (!c->prof->adaptive)
+		c->rto_us = (uint32_t)MONO_MS(c->prof->timeout_ms);
+}
+
+static void backoff(struct swarm_client *c)
+{
+	const struct swarm_profile *p = c->prof;
+	uint64_t next = (uint64_t)c->rto_us * p->backoff_pct / 100 + (uint64_t)MONO_MS(p->step_ms);
+
+	c->rto_us = clamp_rto(p, next);
+	if (c->rtt_backoffs < UINT8_MAX)
+		c->rtt_backoffs++;
+}
+
+/* ---- sending ---------------------------------------------------------- */
+
+static void send_pkt(struct swarm *sw, struct swarm_client *c, uint16_t port, const uint8_t *buf,
+		     size_t len)
+{
+	/* A failed send is a lost packet: the client's timer deals with it,
+	 * as it would on a real wire. */
+	if (len == 0 || sw->tx.send(sw->tx.ctx, c, port, buf, len) < 0)
+		sw->n.tx_errors++;
+}
+
+/* The options this firmware asks for; the probe always asks tsize. */
+static void request_opts(const struct swarm_profile *p, bool probe, struct tftp_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	if (p->blksize) {
+		o->has_blksize = true;
+		o->blksize = p->blksize;
+	}
+	if (p->tsize || probe) {
+		o->has_tsize = true;
+		o->tsize = 0;
+	}
+	if (p->timeout_opt && !probe) {
+		o->has_timeout = true;
+		o->timeout = p->timeout_opt;
+	}
+	if (p->windowsize) {
+		o->has_windowsize = true;
+		o->windowsize = p->windowsize;
+	}
+}
+
+static void send_request(struct swarm *sw, struct swarm_client *c)
+{
+	uint8_t buf[RRQ_BUF];
+	struct tftp_opts o;
+	size_t len;
+
+	request_opts(c->prof, c->stage == SWARM_PROBE, &o);
+	len = tftp_build_rrq(buf, sizeof(buf), sw->remote_name, TFTP_MODE_OCTET, &o);
+	sw->n.rrqs++;
+	send_pkt(sw, c, sw->server.port, buf, len);
+}
+
+static void send_ack(struct swarm *sw, struct swarm_client *c, uint16_t block)
+{
+	uint8_t buf[TFTP_HDR];
+
+	sw->n.acks++;
+	send_pkt(sw, c, c->tid, buf, tftp_build_ack(buf, sizeof(buf), block));
+}
+
+/* Sends this stage's first packet and starts its timer afresh. */
+static void enter_request(struct swarm *sw, struct swarm_client *c, enum swarm_stage stage,
+			  mono_t now)
+{
+	c->stage = (uint8_t)stage;
+	c->tid_locked = false;
+	c->got_oack = false;
+	c->blocks = 0;
+	c->last_block = 0;
+	c->win_count = 0;
+	c->rto_us = (uint32_t)MONO_MS(c->prof->timeout_ms);
+	c->rtt_backoffs = 0;
+	progress(c, now);
+	send_request(sw, c);
+	c->timer_start = now;
+	arm(c);
+}
+
+static void start(struct swarm *sw, struct swarm_client *c, mono_t now)
+{
+	sw->running++;
+	c->t_start = now;
+	enter_request(sw, c, c->prof->size_probe ? SWARM_PROBE : SWARM_RRQ, now);
+}
+
+/* The give-up rule struck: U-Boot starts over from a new port while it has
+ * restarts left; everyone else fails. */
+static void give_up(struct swarm *sw, struct swarm_client *c, mono_t now)
+{
+	if (c->restarts >= c->prof->restarts) {
+		fail(sw, c, SWARM_FAIL_TIMEOUT, now);
+		return;
+	}
+	c->restarts++;
+	sw->n.restarts++;
+	if (sw->tx.new_port(sw->tx.ctx, c) < 0) {
+		fail(sw, c, SWARM_FAIL_LOCAL, now);
+		return;
+	}
+	enter_request(sw, c, SWARM_RRQ, now);
+}
+
+void swarm_client_timeout(struct swarm *sw, struct swarm_client *c, mono_t now)
+{
+	const struct swarm_profile *p = c->prof;
+
+	if (c->stage == SWARM_IDLE) {
+		start(sw, c, now);
+		return;
+	}
+	if (swarm_client_finished(c)) {
+		c->deadline = MONO_NEVER;
+		return;
+	}
+	if (p->giveup_ms && now >= c->last_progress + MONO_MS(p->giveup_ms)) {
+		give_up(sw, c, now);
+		return;
+	}
+	if (c->stage == SWARM_DATA && !p->data_resend) {
+		arm(c); /* GRUB: only the give-up clock runs */
+		return;
+	}
+	if (p->retries && c->tries >= p->retries) {
+		give_up(sw, c, now);
+		return;
+	}
+	c->tries++;
+	backoff(c);
+	sw->n.retransmits++;
+	if (c->stage == SWARM_DATA)
+		send_ack(sw, c, c->last_block); /* the ACK 0 of an OACK included */
+	else
+		send_request(sw, c);
+	c->timer_start = now;
+	arm(c);
+}
+
+/* ---- receiving -------------------------------------------------------- */
+
+static void first_reply(struct swarm_client *c, mono_t now)
+{
+	if (c->t_first_reply == 0)
+		c->t_first_reply = now;
+}
+
+/* An OACK names only what was asked, never a larger blksize or windowsize,
+ * `timeout` unchanged (U-Boot), tsize the file's size (RFC 2347-2349,
+ * 7440). Returns SWARM_FAIL_NONE or why this firmware would stop. */
+static enum swarm_fail check_oack(const struct swarm *sw, const struct swarm_client *c,
+				  const struct tftp_opts *got)
+{
+	struct tftp_opts ask;
+
+	request_opts(c->prof, c->stage == SWARM_PROBE, &ask);
+	if (got->unknown || (got->has_blksize && (!ask.has_blksize || got->blksize > ask.blksize)) ||
+	    (got->has_windowsize && (!ask.has_windowsize || got->windowsize > ask.windowsize)) ||
+	    (got->has_timeout && (!ask.has_timeout || got->timeout != ask.timeout)) ||
+	    (got->has_tsize && !ask.has_tsize))
+		return SWARM_FAIL_OACK;
+	if (got->has_tsize && got->tsize != sw->file_size)
+		return SWARM_FAIL_MISMATCH;
+	return SWARM_FAIL_NONE;
+}
+
+static void enter_data(struct swarm_client *c, uint32_t blksize, uint32_t windowsize)
+{
+	c->stage = SWARM_DATA;
+	c->blksize = (uint16_t)blksize;
+	c->windowsize = (uint16_t)windowsize;
+	c->blocks = 0;
+	c->last_block = 0;
+	c->win_count = 0;
+	c->gap_acked = false;
+}
+
+/* EDK2 has its size: it aborts the probe (ERROR 8, RFC 2347) and asks
+ * again from a new port. `o` is NULL if the server answered with DATA. */
+static void probe_answered(struct swarm *sw, struct swarm_client *c, const struct tftp_opts *o,
+			   mono_t now)
+{
+	uint8_t buf[64];
+	enum swarm_fail why = o ? check_oack(sw, c, o) : SWARM_FAIL_NONE;
+
+	if (why != SWARM_FAIL_NONE) {
+		fail(sw, c, why, now);
+		return;
+	}
+	send_pkt(sw, c, c->tid, buf, tftp_build_error(buf, sizeof(buf), TFTP_EOPTNEG, "User aborted"));
+	if (sw->tx.new_port(sw->tx.ctx, c) < 0) {
+		fail(sw, c, SWARM_FAIL_LOCAL, now);
+		return;
+	}
+	enter_request(sw, c, SWARM_RRQ, now);
+}
+
+/* An ACK of the last in-order block, sent because of a block out of place
+ * (RFC 7440: the sender goes on from there). */
+static void reack(struct swarm *sw, struct swarm_client *c, mono_t now)
+{
+	sw->n.reacks++;
+	c->win_count = 0;
+	send_ack(sw, c, c->last_block);
+	timer_restart(c, now);
+}
+
+static void on_oack(struct swarm *sw, struct swarm_client *c, const struct tftp_opts *o,
+		    mono_t now)
+{
+	enum swarm_fail why;
+
+	first_reply(c, now);
+	if (c->stage == SWARM_PROBE) {
+		probe_answered(sw, c, o, now);
+		return;
+	}
+	if (c->stage == SWARM_DATA) {
+		/* Our ACK 0 was lost and the server re-sent its OACK. */
+		if (c->got_oack && c->blocks == 0 && c->prof->dup_ack)
+			reack(sw, c, now);
+		return;
+	}
+	why = check_oack(sw, c, o);
+	if (why != SWARM_FAIL_NONE) {
+		fail(sw, c, why, now);
+		return;
+	}
+	enter_data(c, o->has_blksize ? o->blksize : TFTP_BLKSIZE_DEFAULT,
+		   o->has_windowsize ? o->windowsize : 1);
+	c->got_oack = true;
+	progress(c, now);
+	send_ack(sw, c, 0);
+	timer_restart(c, now);
+}
+
+/* The next block in order: check it against the file, then ACK it if it
+ * ends a window or the file. */
+static void in_order(struct swarm *sw, struct swarm_client *c, uint16_t block, const uint8_t *data,
+		     size_t len, mono_t now)
+{
+	uint64_t off = (uint64_t)c->blocks * c->blksize;
+	bool last = len < c->blksize;
+
+	if (len > c->blksize || off + len > sw->file_size ||
+	    (last && off + len != sw->file_size) ||
+	    (len > 0 && memcmp(sw->file + off, data, len) != 0)) {
+		fail(sw, c, SWARM_FAIL_MISMATCH, now);
+		return;
+	}
+	c->blocks++;
+	c->last_block = block;
+	c->win_count++;
+	c->gap_acked = false;
+	sw->n.bytes += len;
+	progress(c, now);
+	if (last || c->win_count >= c->windowsize) {
+		c->win_count = 0;
+		send_ack(sw, c, block);
+		timer_restart(c, now);
+	} else {
+		arm(c);
+	}
+	if (last)
+		finish(sw, c, SWARM_DONE, SWARM_FAIL_NONE, now);
+}
+
+static void on_data(struct swarm *sw, struct swarm_client *c, uint16_t block, const uint8_t *data,
+		    size_t len, mono_t now)
+{
+	uint16_t expect;
+
+	first_reply(c, now);
+	if (c->stage == SWARM_PROBE) {
+		probe_answered(sw, c, NULL, now);
+		return;
+	}
+	if (c->stage == SWARM_RRQ) /* no OACK: the server ignored the options */
+		enter_data(c, TFTP_BLKSIZE_DEFAULT, 1);
+	sw->n.data++;
+	expect = (uint16_t)(c->last_block + 1); /* 65535 -> 0 */
+	if (block == expect) {
+		in_order(sw, c, block, data, len, now);
+	} else if ((uint16_t)(block - expect) < 0x8000) {
+		sw->n.out_of_order++;
+		if (c->prof->gap_ack == SWARM_GAP_EVERY ||
+		    (c->prof->gap_ack == SWARM_GAP_ONCE && !c->gap_acked)) {
+			c->gap_acked = true;
+			reack(sw, c, now);
+		}
+	} else {
+		sw->n.duplicate_data++;
+		if (c->prof->dup_ack)
+			reack(sw, c, now);
+	}
+}
+
+void swarm_client_input(struct swarm *sw, struct swarm_client *c, const struct netaddr *peer,
+			const uint8_t *buf, size_t len, mono_t now)
+{
+	struct tftp_pkt pkt;
+
+	if (c->stage == SWARM_IDLE || swarm_client_finished(c))
+		return;
+	if (peer->ip != sw->server.ip || (c->tid_locked && peer->port != c->tid)) {
+		sw->n.unexpected_tid++;
+		return;
+	}
+	if (len == 0 || tftp_parse(buf, len, &pkt) < 0 ||
+	    (pkt.op != TFTP_OACK && pkt.op != TFTP_DATA && pkt.op != TFTP_ERROR)) {
+		sw->n.malformed++;
+		return;
+	}
+	if (!c->tid_locked) { /* the first reply names the server's TID */
+		c->tid_locked = true;
+		c->tid = peer->port;
+	}
+	switch (pkt.op) {
+	case TFTP_OACK: on_oack(sw, c, &pkt.oack, now); break;
+	case TFTP_DATA: on_data(sw, c, pkt.data.block, pkt.data.data, pkt.data.len, now); break;
+	default: fail(sw, c, SWARM_FAIL_ERROR, now); break;
+	}
+}

@@ -1,0 +1,233 @@
+#include "swarm/swarm_io.h"
+
+#include <errno.h>
+#include <linux/sock_diag.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+/* Any UDP datagram fits, so a block larger than asked is seen (and fails
+ * the client) rather than truncated. One batch serves every socket. */
+#define SWARM_RX_BUF 65536
+
+struct swarm_node {
+	struct loop_io io; /* first: the loop hands us &io */
+	struct swarm_io *owner;
+	struct timer timer;
+	struct swarm_client client;
+	uint32_t bind_ip;
+	uint32_t kernel_drops; /* this socket's SO_RXQ_OVFL counter, last seen */
+	bool counted;	       /* its ending is in ok/failed */
+};
+
+struct swarm_io {
+	struct loop *loop;
+	struct swarm *sw;
+	struct swarm_node *nodes;
+	unsigned n;
+	unsigned ok, failed;
+	struct udp_batch batch;
+	uint64_t closed_drops; /* drops on sockets closed before their next datagram */
+};
+
+#define NODE_OF_TIMER(t) ((struct swarm_node *)((char *)(t) - offsetof(struct swarm_node, timer)))
+#define NODE_OF_CLIENT(c)                                                                          \
+	((struct swarm_node *)((char *)(c) - offsetof(struct swarm_node, client)))
+
+static void on_readable(struct loop_io *lio, uint32_t events, mono_t now);
+
+static int sock_open(struct swarm_io *io, struct swarm_node *n)
+{
+	struct netaddr bind = {n->bind_ip, 0};
+	int fd = udp_open(&bind, 0);
+	int err;
+
+	if (fd < 0)
+		return fd;
+	n->io.fd = fd;
+	n->io.fn = on_readable;
+	n->kernel_drops = 0;
+	err = loop_io_add(io->loop, &n->io, EPOLLIN);
+	if (err < 0) {
+		close(fd);
+		n->io.fd = -1;
+	}
+	return err;
+}
+
+/* Drops the kernel counted after the last datagram we read carry no
+ * SO_RXQ_OVFL message: read the same counter (sk_drops) once more. */
+static void sock_close(struct swarm_io *io, struct swarm_node *n)
+{
+	uint32_t mem[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mem);
+
+	if (n->io.fd < 0)
+		return;
+	if (getsockopt(n->io.fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 &&
+	    len > SK_MEMINFO_DROPS * sizeof(uint32_t))
+		io->closed_drops += (uint32_t)(mem[SK_MEMINFO_DROPS] - n->kernel_drops);
+	loop_io_del(io->loop, &n->io);
+	close(n->io.fd);
+	n->io.fd = -1;
+}
+
+/* After every call into a client: follow its deadline with the loop timer,
+ * and once it has ended, close its socket and count it. */
+static void sync_node(struct swarm_io *io, struct swarm_node *n)
+{
+	struct swarm_client *c = &n->client;
+
+	if (swarm_client_finished(c)) {
+		loop_timer_cancel(io->loop, &n->timer);
+		sock_close(io, n);
+		if (!n->counted) {
+			n->counted = true;
+			if (c->stage == SWARM_DONE)
+				io->ok++;
+			else
+				io->failed++;
+			if (io->ok + io->failed == io->n)
+				loop_stop(io->loop);
+		}
+		return;
+	}
+	if (c->deadline == MONO_NEVER)
+		loop_timer_cancel(io->loop, &n->timer);
+	else if (!timer_armed(&n->timer) || n->timer.when != c->deadline)
+		loop_timer_set(io->loop, &n->timer, c->deadline);
+}
+
+static void on_readable(struct loop_io *lio, uint32_t events, mono_t now)
+{
+	struct swarm_node *n = (struct swarm_node *)lio;
+	struct swarm_io *io = n->owner;
+	int fd = n->io.fd, cnt;
+
+	(void)events;
+	io->batch.kernel_drops = n->kernel_drops;
+	while ((cnt = udp_recv_batch(fd, &io->batch)) > 0) {
+		n->kernel_drops = io->batch.kernel_drops;
+		for (int i = 0; i < cnt; i++) {
+			struct udp_pkt *p = &io->batch.pkts[i];
+			swarm_client_input(io->sw, &n->client, &p->peer, p->data,
+					   p->truncated ? 0 : p->len, now);
+			/* Ended, or moved to a new port: the rest of this
+			 * socket's queue is for nobody. */
+			if (n->io.fd != fd || swarm_client_finished(&n->client)) {
+				sync_node(io, n);
+				return;
+			}
+		}
+		if (cnt < UDP_BATCH)
+			break;
+	}
+	sync_node(io, n);
+}
+
+static void on_timer(struct timer *t, mono_t now)
+{
+	struct swarm_node *n = NODE_OF_TIMER(t);
+
+	swarm_client_timeout(n->owner->sw, &n->client, now);
+	sync_node(n->owner, n);
+}
+
+static int tx_send(void *ctx, struct swarm_client *c, uint16_t port, const uint8_t *buf,
+		   size_t len)
+{
+	struct swarm_io *io = ctx;
+	struct swarm_node *n = NODE_OF_CLIENT(c);
+	struct netaddr peer = {io->sw->server.ip, port};
+	struct iovec iov = {(void *)buf, len};
+
+	if (n->io.fd < 0)
+		return -EBADF;
+	return udp_sendv(n->io.fd, &peer, 0, &iov, 1);
+}
+
+static int tx_new_port(void *ctx, struct swarm_client *c)
+{
+	struct swarm_io *io = ctx;
+	struct swarm_node *n = NODE_OF_CLIENT(c);
+
+	sock_close(io, n);
+	return sock_open(io, n);
+}
+
+int swarm_io_open(struct swarm_io **out, struct loop *loop, struct swarm *sw, unsigned n,
+		  const uint32_t *binds, unsigned nbind)
+{
+	struct swarm_io *io = calloc(1, sizeof(*io));
+	int err = -ENOMEM;
+
+	if (io == NULL)
+		return -ENOMEM;
+	io->loop = loop;
+	io->sw = sw;
+	io->nodes = calloc(n ? n : 1, sizeof(*io->nodes));
+	if (io->nodes == NULL || udp_batch_init(&io->batch, SWARM_RX_BUF) < 0)
+		goto fail;
+	for (unsigned i = 0; i < n; i++)
+		io->nodes[i].io.fd = -1;
+	for (io->n = 0; io->n < n; io->n++) {
+		struct swarm_node *node = &io->nodes[io->n];
+		node->owner = io;
+		node->bind_ip = nbind ? binds[io->n % nbind] : 0;
+		timer_init(&node->timer, on_timer);
+		err = sock_open(io, node);
+		if (err < 0)
+			goto fail;
+	}
+	sw->tx.ctx = io;
+	sw->tx.send = tx_send;
+	sw->tx.new_port = tx_new_port;
+	*out = io;
+	return 0;
+fail:
+	swarm_io_close(io);
+	return err;
+}
+
+void swarm_io_close(struct swarm_io *io)
+{
+	if (io == NULL)
+		return;
+	for (unsigned i = 0; i < io->n; i++) {
+		loop_timer_cancel(io->loop, &io->nodes[i].timer);
+		sock_close(io, &io->nodes[i]);
+	}
+	udp_batch_fini(&io->batch);
+	free(io->nodes);
+	free(io);
+}
+
+struct swarm_client *swarm_io_client(struct swarm_io *io, unsigned i)
+{
+	return &io->nodes[i].client;
+}
+
+void swarm_io_start(struct swarm_io *io)
+{
+	for (unsigned i = 0; i < io->n; i++)
+		sync_node(io, &io->nodes[i]);
+	if (io->n == 0)
+		loop_stop(io->loop);
+}
+
+void swarm_io_abandon(struct swarm_io *io, mono_t now)
+{
+	for (unsigned i = 0; i < io->n; i++) {
+		swarm_client_abandon(io->sw, &io->nodes[i].client, now);
+		sync_node(io, &io->nodes[i]);
+	}
+}
+
+void swarm_io_counts(const struct swarm_io *io, struct swarm_io_counts *out)
+{
+	out->ok = io->ok;
+	out->failed = io->failed;
+	out->rx_drops = io->batch.drops + io->closed_drops;
+}
