@@ -4,6 +4,7 @@
 
 int cmd_serve(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_swarm(int argc, char **argv);
 
 /* Loads `path` over the defaults; reports problems on stderr. Returns 0 if
  * the configuration is usable. Shared by serve and check. */

@@ -47,12 +47,16 @@ int confine_raise_nofile(unsigned want)
 	return 0;
 }
 
-int confine_drop(const char *user, uid_t uid, gid_t gid)
+int confine_drop(const char *user, uid_t uid, gid_t gid, bool keep_net_admin)
 {
 	if (geteuid() == 0 && user[0] == '\0')
 		log_warn("running as root: set [server] user to drop privileges");
 	if (geteuid() == 0 && user[0] != '\0') {
 		capng_clear(CAPNG_SELECT_BOTH);
+		/* rtnetlink checks the sender's CAP_NET_ADMIN on every request,
+		 * so neighbour pinning needs it kept (and nothing else). */
+		if (keep_net_admin)
+			capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_NET_ADMIN);
 		if (capng_change_id((int)uid, (int)gid,
 				    CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_BOUNDING) != 0) {
 			log_err("cannot drop privileges to user %s", user);

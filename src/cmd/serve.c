@@ -105,17 +105,32 @@ static void on_signal(struct loop_io *io, uint32_t events, mono_t now)
 	}
 }
 
-static int open_signals(struct serve *s)
+static void handled_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
+}
+
+/* Blocked first thing, before any thread exists (the lease writer), so
+ * that every thread inherits the mask and only the loop's signalfd sees
+ * them. */
+static void block_signals(void)
 {
 	sigset_t set;
 
 	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
+	handled_signals(&set);
 	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+static int open_signals(struct serve *s)
+{
+	sigset_t set;
+
+	handled_signals(&set);
 	s->sig.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (s->sig.fd < 0)
 		return -errno;
@@ -299,7 +314,8 @@ static int serve_run(struct serve *s)
 	confine_raise_nofile(s->cfg.server.max_open_files);
 	if ((err = open_sockets(s)) < 0)
 		return err;
-	if ((err = confine_drop(s->cfg.server.user, s->uid, s->gid)) < 0)
+	if ((err = confine_drop(s->cfg.server.user, s->uid, s->gid,
+				s->cfg.dhcp.enabled && s->cfg.dhcp.pin_neighbours)) < 0)
 		return err;
 	if ((err = start_services(s)) < 0) {
 		log_err("cannot start: %s", strerror(-err));
@@ -340,6 +356,7 @@ int cmd_serve(int argc, char **argv)
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return 1;
+	block_signals();
 	s->rootfd = s->logdirfd = -1;
 	if (cmd_load_config(&s->cfg, path) != 0) {
 		free(s);

@@ -101,6 +101,7 @@ struct conf_dhcp {
 	char default_group[CONF_NAME_MAX];
 	unsigned lease_time;	  /* seconds */
 	unsigned offer_hold_ms;	  /* an offered pool address is held this long */
+	bool pin_neighbours;	  /* permanent ARP entries for booting clients */
 	struct conf_subnet subnets[CONF_MAX_SUBNETS];
 	unsigned nsubnets;
 	struct conf_group groups[CONF_MAX_GROUPS];

@@ -18,6 +18,7 @@ void conf_boot_defaults(struct herd_config *cfg)
 	strcpy(d->default_group, "default");
 	d->lease_time = 3600;
 	d->offer_hold_ms = 30000;
+	d->pin_neighbours = true;
 }
 
 const struct conf_group *conf_group_find(const struct conf_dhcp *d, const char *name)
@@ -203,6 +204,9 @@ static bool dhcp_set(struct conf_dhcp *d, const char *name, const char *v, char 
 		ok = copy(d->default_group, sizeof(d->default_group), v);
 	} else if (strcmp(name, "lease_time") == 0) {
 		ok = parse_uint(v, 60, 100000000, &d->lease_time);
+	} else if (strcmp(name, "pin_neighbours") == 0) {
+		ok = !strcasecmp(v, "yes") || !strcasecmp(v, "no");
+		d->pin_neighbours = !strcasecmp(v, "yes");
 	} else if (strcmp(name, "offer_hold_ms") == 0) {
 		ok = parse_uint(v, 100, 600000, &d->offer_hold_ms);
 	} else {
@@ -384,9 +388,10 @@ void conf_boot_print(const struct herd_config *cfg, FILE *out)
 	if (d->inventory[0])
 		fprintf(out, "inventory = %s\n", d->inventory);
 	fprintf(out, "lease_file = %s\nunknown = %s\ndefault_group = %s\nlease_time = %u\n"
-		     "offer_hold_ms = %u\n",
+		     "offer_hold_ms = %u\npin_neighbours = %s\n",
 		d->lease_file, d->unknown == CONF_UNKNOWN_POOL ? "pool" : "ignore",
-		d->default_group, d->lease_time, d->offer_hold_ms);
+		d->default_group, d->lease_time, d->offer_hold_ms,
+		d->pin_neighbours ? "yes" : "no");
 	for (unsigned i = 0; i < d->nsubnets; i++)
 		print_subnet(out, &d->subnets[i]);
 	for (unsigned i = 0; i < d->ngroups; i++) {

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/neigh.h"
+#include "dhcp/pins.h"
 #include "core/wire.h"
 #include "dhcp/dhcp_wire.h"
 
@@ -22,6 +24,11 @@
 struct dhcp_io {
 	struct loop_io io; /* first: the loop hands us &io */
 	struct loop_io commit; /* the lease journal's group commit */
+	struct loop_io nlio;   /* the neighbour table's answers */
+	struct neigh *neigh;
+	struct pins *pins;
+	struct timer sweep;
+	uint64_t pin_errors;
 	struct lease_table *leases;
 	const struct conf_dhcp *cfg;
 	struct loop *loop;
@@ -129,6 +136,35 @@ static void tx_send(void *ctx, const struct dhcp_out *o)
 	}
 }
 
+static void tx_pin(void *ctx, int ifindex, uint32_t ip, const uint8_t mac[6], unsigned secs)
+{
+	struct dhcp_io *io = ctx;
+
+	pins_set(io->pins, ifindex, ip, mac, secs, loop_now(io->loop));
+}
+
+static void on_neigh(struct loop_io *lio, uint32_t events, mono_t now)
+{
+	struct dhcp_io *io = (struct dhcp_io *)((char *)lio - offsetof(struct dhcp_io, nlio));
+	int err = 0;
+	unsigned n = neigh_drain(io->neigh, &err);
+
+	(void)events;
+	if (n) {
+		io->pin_errors += n;
+		log_limited(&io->rl_tx, now, LOG_LVL_WARN, "dhcp: neighbour table: %s",
+			    strerror(-err));
+	}
+}
+
+static void on_sweep(struct timer *t, mono_t now)
+{
+	struct dhcp_io *io = (struct dhcp_io *)((char *)t - offsetof(struct dhcp_io, sweep));
+
+	pins_sweep(io->pins, now);
+	loop_timer_set(io->loop, &io->sweep, now + MONO_SEC(10));
+}
+
 static bool iface_served(const struct dhcp_io *io, int ifindex)
 {
 	if (io->nifaces == 0)
@@ -209,6 +245,14 @@ int dhcp_io_open(struct dhcp_io **out, const struct conf_dhcp *cfg, int rcvbuf)
 	}
 	if ((err = udp_batch_init(&io->batch, DHCP_RX_BUF)) < 0)
 		goto fail;
+	if (cfg->pin_neighbours) {
+		io->neigh = neigh_open(&err);
+		if (io->neigh == NULL) {
+			log_err("dhcp: cannot open rtnetlink for neighbour pinning: %s",
+				strerror(-err));
+			goto fail;
+		}
+	}
 	io->rl_tx = (struct ratelimit)RATELIMIT_INIT(MONO_SEC(10), 5);
 	*out = io;
 	return 0;
@@ -235,11 +279,23 @@ static void on_committed(struct loop_io *lio, uint32_t events, mono_t now)
 int dhcp_io_start(struct dhcp_io *io, struct loop *loop, const struct inventory *inv,
 		  struct lease_table *leases)
 {
-	struct dhcp_tx tx = {io, tx_send};
+	struct dhcp_tx tx = {io, tx_send, NULL};
 	int err;
 
 	io->loop = loop;
 	io->leases = leases;
+	if (io->neigh) {
+		io->pins = pins_new(io->neigh);
+		if (io->pins == NULL)
+			return -ENOMEM;
+		tx.pin = tx_pin;
+		io->nlio.fd = neigh_fd(io->neigh);
+		io->nlio.fn = on_neigh;
+		if ((err = loop_io_add(loop, &io->nlio, EPOLLIN)) < 0)
+			return err;
+		timer_init(&io->sweep, on_sweep);
+		loop_timer_set(loop, &io->sweep, loop_now(loop) + MONO_SEC(10));
+	}
 	io->srv = dhcp_server_new(io->cfg, inv, leases, &tx);
 	if (io->srv == NULL)
 		return -ENOMEM;
@@ -271,6 +327,12 @@ void dhcp_io_close(struct dhcp_io *io)
 		loop_io_del(io->loop, &io->io);
 	if (io->loop && io->commit.fn)
 		loop_io_del(io->loop, &io->commit);
+	if (io->loop && io->nlio.fn) {
+		loop_io_del(io->loop, &io->nlio);
+		loop_timer_cancel(io->loop, &io->sweep);
+	}
+	pins_free(io->pins); /* lets go of every pinned entry */
+	neigh_close(io->neigh);
 	if (io->io.fd >= 0)
 		close(io->io.fd);
 	if (io->linkfd >= 0)

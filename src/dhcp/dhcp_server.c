@@ -313,12 +313,21 @@ static int64_t commit(struct dhcp_server *srv, const struct dhcp_req *r, uint32_
 	return seq;
 }
 
+/* A client on one of our own segments is about to download: its address
+ * and MAC go into the neighbour table now, so no ARP is ever needed. */
+static void pin(struct dhcp_server *srv, const struct dhcp_req *r, uint32_t ip, unsigned secs)
+{
+	if (srv->tx.pin && r->m->giaddr == 0 && r->rx->ifindex > 0)
+		srv->tx.pin(srv->tx.ctx, r->rx->ifindex, ip, r->m->chaddr, secs);
+}
+
 static void ack(struct dhcp_server *srv, const struct dhcp_req *r, uint32_t ip)
 {
 	int64_t seq = commit(srv, r, ip);
 
 	if (seq < 0)
 		return;
+	pin(srv, r, ip, lease_secs(srv, r));
 	srv->stats.acks++;
 	log_reply(srv, r, "ACK", ip);
 	reply_after(srv, r, DHCPACK, ip, seq);
@@ -385,6 +394,8 @@ static void handle_release(struct dhcp_server *srv, const struct dhcp_req *r)
 	srv->stats.releases++;
 	if (l && l->state == LEASE_BOUND && memcmp(l->mac, r->m->chaddr, 6) == 0)
 		lease_release(srv->leases, r->m->ciaddr);
+	if (r->node ? r->node->ip == r->m->ciaddr : l != NULL)
+		pin(srv, r, r->m->ciaddr, 0);
 }
 
 static void handle_inform(struct dhcp_server *srv, const struct dhcp_req *r)

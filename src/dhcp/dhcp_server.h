@@ -39,6 +39,9 @@ struct dhcp_out {
 struct dhcp_tx {
 	void *ctx;
 	void (*send)(void *ctx, const struct dhcp_out *out);
+	/* Optional: keep (ip, mac) in the neighbour table of ifindex for
+	 * `secs` (the lease); secs == 0 lets it go. */
+	void (*pin)(void *ctx, int ifindex, uint32_t ip, const uint8_t mac[6], unsigned secs);
 };
 
 /* Tells the boot chain which node an address belongs to (logs, files). */

@@ -1,0 +1,330 @@
+#include "swarm/swarm_report.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sample {
+	double v;
+	unsigned group;
+};
+
+struct swarm_report {
+	struct sample *completion; /* seconds, clients that finished OK */
+	double *first_reply;	   /* seconds, clients that had a reply */
+	unsigned ncompletion, nfirst, cap;
+	unsigned clients, ok, failed;
+	unsigned fail_by[SWARM_FAIL_COUNT];
+	mono_t first_start, last_done;
+	unsigned ngroups;
+	struct swarm_group groups[SWARM_REPORT_GROUPS];
+};
+
+struct swarm_report *swarm_report_new(unsigned nclients)
+{
+	struct swarm_report *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->cap = nclients ? nclients : 1;
+	r->completion = calloc(r->cap, sizeof(*r->completion));
+	r->first_reply = calloc(r->cap, sizeof(*r->first_reply));
+	if (r->completion == NULL || r->first_reply == NULL) {
+		swarm_report_free(r);
+		return NULL;
+	}
+	r->first_start = MONO_NEVER;
+	return r;
+}
+
+void swarm_report_free(struct swarm_report *r)
+{
+	if (r == NULL)
+		return;
+	free(r->completion);
+	free(r->first_reply);
+	free(r);
+}
+
+static unsigned group_of(struct swarm_report *r, const struct swarm_profile *prof)
+{
+	for (unsigned i = 0; i < r->ngroups; i++)
+		if (r->groups[i].prof == prof)
+			return i;
+	if (r->ngroups == SWARM_REPORT_GROUPS)
+		return SWARM_REPORT_GROUPS - 1; /* cannot happen: a mix names each profile once */
+	r->groups[r->ngroups].prof = prof;
+	return r->ngroups++;
+}
+
+static double seconds(mono_t us)
+{
+	return (double)us / 1e6;
+}
+
+void swarm_report_add(struct swarm_report *r, const struct swarm_client *c)
+{
+	unsigned g = group_of(r, c->prof);
+
+	if (r->clients == r->cap)
+		return;
+	r->clients++;
+	r->groups[g].clients++;
+	if (c->stage != SWARM_IDLE && c->t_start < r->first_start)
+		r->first_start = c->t_start;
+	if (c->t_first_reply)
+		r->first_reply[r->nfirst++] = seconds(c->t_first_reply - c->t_start);
+	if (c->stage == SWARM_DONE) {
+		r->ok++;
+		r->groups[g].ok++;
+		r->completion[r->ncompletion++] = (struct sample){seconds(c->t_done - c->t_start), g};
+		if (c->t_done > r->last_done)
+			r->last_done = c->t_done;
+	} else {
+		r->failed++;
+		r->groups[g].failed++;
+		r->fail_by[c->fail < SWARM_FAIL_COUNT ? c->fail : SWARM_FAIL_UNFINISHED]++;
+	}
+}
+
+double swarm_percentile(const double *sorted, size_t n, double pct)
+{
+	double x = pct / 100.0 * (double)n;
+	size_t rank = (size_t)x;
+
+	if (n == 0)
+		return -1;
+	if ((double)rank < x) /* ceil() without libm */
+		rank++;
+	if (rank < 1)
+		rank = 1;
+	if (rank > n)
+		rank = n;
+	return sorted[rank - 1];
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int cmp_sample(const void *a, const void *b)
+{
+	return cmp_double(&((const struct sample *)a)->v, &((const struct sample *)b)->v);
+}
+
+/* Percentiles of one group's completions, from the sorted samples. */
+static void group_percentiles(struct swarm_report *r, unsigned g, double *scratch)
+{
+	size_t n = 0;
+
+	for (unsigned i = 0; i < r->ncompletion; i++)
+		if (r->completion[i].group == g)
+			scratch[n++] = r->completion[i].v;
+	r->groups[g].completion_p50_s = swarm_percentile(scratch, n, 50);
+	r->groups[g].completion_p99_s = swarm_percentile(scratch, n, 99);
+}
+
+void swarm_report_finish(struct swarm_report *r, const struct swarm *sw, uint64_t rx_drops,
+			 double link_bps, const char *profile, struct swarm_summary *out)
+{
+	double *v = calloc(r->cap, sizeof(*v));
+	size_t n = r->ncompletion;
+
+	memset(out, 0, sizeof(*out));
+	out->profile = profile;
+	out->clients = r->clients;
+	out->ok = r->ok;
+	out->failed = r->failed;
+	memcpy(out->fail_by, r->fail_by, sizeof(out->fail_by));
+	out->n = sw->n;
+	out->rx_drops = rx_drops;
+
+	qsort(r->completion, n, sizeof(*r->completion), cmp_sample);
+	for (size_t i = 0; v && i < n; i++)
+		v[i] = r->completion[i].v;
+	if (v == NULL)
+		n = 0;
+	out->completion_p50_s = swarm_percentile(v, n, 50);
+	out->completion_p90_s = swarm_percentile(v, n, 90);
+	out->completion_p99_s = swarm_percentile(v, n, 99);
+	out->completion_max_s = swarm_percentile(v, n, 100);
+
+	qsort(r->first_reply, r->nfirst, sizeof(double), cmp_double);
+	out->first_reply_p50_s = swarm_percentile(r->first_reply, r->nfirst, 50);
+	out->first_reply_p99_s = swarm_percentile(r->first_reply, r->nfirst, 99);
+	out->first_reply_max_s = swarm_percentile(r->first_reply, r->nfirst, 100);
+
+	if (r->ok && r->last_done > r->first_start)
+		out->makespan_s = seconds(r->last_done - r->first_start);
+	if (out->makespan_s > 0)
+		out->goodput_mbps = (double)sw->n.bytes * 8 / out->makespan_s / 1e6;
+	out->link_bps = link_bps;
+	out->link_share = link_bps > 0 ? out->goodput_mbps * 1e6 / link_bps : -1;
+
+	for (unsigned g = 0; v && g < r->ngroups; g++)
+		group_percentiles(r, g, v);
+	out->ngroups = r->ngroups;
+	memcpy(out->groups, r->groups, sizeof(out->groups));
+	free(v);
+}
+
+static void print_secs(FILE *out, const char *label, double s)
+{
+	if (s < 0)
+		fprintf(out, "  %s -", label);
+	else
+		fprintf(out, "  %s %.3f", label, s);
+}
+
+static void print_rate(FILE *out, double bps)
+{
+	if (bps >= 1e9)
+		fprintf(out, "%g Gbit/s", bps / 1e9);
+	else
+		fprintf(out, "%g Mbit/s", bps / 1e6);
+}
+
+void swarm_report_print(const struct swarm_summary *s, FILE *out)
+{
+	const struct swarm_counters *n = &s->n;
+
+	fprintf(out, "%-26s %s\n", "profile", s->profile);
+	fprintf(out, "%-26s %u\n", "clients", s->clients);
+	fprintf(out, "%-26s %u\n", "ok", s->ok);
+	fprintf(out, "%-26s %u", "failed", s->failed);
+	if (s->failed) {
+		const char *sep = "  (";
+		for (int f = SWARM_FAIL_TIMEOUT; f < SWARM_FAIL_COUNT; f++) {
+			if (s->fail_by[f] == 0)
+				continue;
+			fprintf(out, "%s%s %u", sep, swarm_fail_name((enum swarm_fail)f), s->fail_by[f]);
+			sep = ", ";
+		}
+		fputc(')', out);
+	}
+	fputc('\n', out);
+	fprintf(out, "%-26s %" PRIu64 "  (of %" PRIu64 " RRQs and %" PRIu64 " ACKs sent)\n",
+		"client retransmissions", n->retransmits, n->rrqs, n->acks);
+	fprintf(out, "%-26s %" PRIu64 "\n", "re-ACKs on loss", n->reacks);
+	fprintf(out, "%-26s %" PRIu64 "  (out of order: %" PRIu64 ")\n", "duplicate DATA",
+		n->duplicate_data, n->out_of_order);
+	fprintf(out, "%-26s %" PRIu64 "\n", "unexpected-TID packets", n->unexpected_tid);
+	if (n->malformed || n->restarts || n->tx_errors)
+		fprintf(out, "%-26s %" PRIu64 " malformed, %" PRIu64 " restarts, %" PRIu64
+			     " send errors\n",
+			"other", n->malformed, n->restarts, n->tx_errors);
+	fprintf(out, "%-26s", "completion (s)");
+	print_secs(out, "p50", s->completion_p50_s);
+	print_secs(out, "p90", s->completion_p90_s);
+	print_secs(out, "p99", s->completion_p99_s);
+	print_secs(out, "max", s->completion_max_s);
+	fprintf(out, "\n%-26s", "first reply (s)");
+	print_secs(out, "p50", s->first_reply_p50_s);
+	print_secs(out, "p99", s->first_reply_p99_s);
+	print_secs(out, "max", s->first_reply_max_s);
+	fprintf(out, "\n%-26s %.3f\n", "makespan (s)", s->makespan_s);
+	fprintf(out, "%-26s %" PRIu64 "\n", "bytes", n->bytes);
+	fprintf(out, "%-26s %.1f Mbit/s", "goodput", s->goodput_mbps);
+	if (s->link_share >= 0) {
+		fprintf(out, "  (%.1f%% of a ", s->link_share * 100);
+		print_rate(out, s->link_bps);
+		fprintf(out, " link)");
+	}
+	fprintf(out, "\n%-26s %" PRIu64 "\n", "swarm rx drops", s->rx_drops);
+	if (s->ngroups > 1) {
+		for (unsigned g = 0; g < s->ngroups; g++) {
+			const struct swarm_group *gr = &s->groups[g];
+			fprintf(out, "  %-24s %u clients, %u ok, %u failed,", gr->prof->name, gr->clients,
+				gr->ok, gr->failed);
+			print_secs(out, "p50", gr->completion_p50_s);
+			print_secs(out, "p99", gr->completion_p99_s);
+			fputc('\n', out);
+		}
+	}
+}
+
+static void json_num(FILE *out, const char *key, double v)
+{
+	if (v < 0)
+		fprintf(out, ",\"%s\":null", key);
+	else
+		fprintf(out, ",\"%s\":%.6f", key, v);
+}
+
+static void json_u64(FILE *out, const char *key, uint64_t v)
+{
+	fprintf(out, ",\"%s\":%" PRIu64, key, v);
+}
+
+/* Profile names and the mix text are [a-z0-9:,] (checked by the CLI). */
+void swarm_report_json(const struct swarm_summary *s, FILE *out)
+{
+	const struct swarm_counters *n = &s->n;
+
+	fprintf(out, "{\"profile\":\"%s\"", s->profile);
+	json_u64(out, "clients", s->clients);
+	json_u64(out, "ok", s->ok);
+	json_u64(out, "failed", s->failed);
+	for (int f = SWARM_FAIL_TIMEOUT; f < SWARM_FAIL_COUNT; f++) {
+		char key[32];
+		snprintf(key, sizeof(key), "failed_%s", swarm_fail_name((enum swarm_fail)f));
+		json_u64(out, key, s->fail_by[f]);
+	}
+	json_u64(out, "client_retransmits", n->retransmits);
+	json_u64(out, "reacks", n->reacks);
+	json_u64(out, "rrqs", n->rrqs);
+	json_u64(out, "acks", n->acks);
+	json_u64(out, "duplicate_data", n->duplicate_data);
+	json_u64(out, "out_of_order_data", n->out_of_order);
+	json_u64(out, "unexpected_tid", n->unexpected_tid);
+	json_u64(out, "malformed", n->malformed);
+	json_u64(out, "restarts", n->restarts);
+	json_u64(out, "tx_errors", n->tx_errors);
+	json_num(out, "completion_p50_s", s->completion_p50_s);
+	json_num(out, "completion_p90_s", s->completion_p90_s);
+	json_num(out, "completion_p99_s", s->completion_p99_s);
+	json_num(out, "completion_max_s", s->completion_max_s);
+	json_num(out, "first_reply_p50_s", s->first_reply_p50_s);
+	json_num(out, "first_reply_p99_s", s->first_reply_p99_s);
+	json_num(out, "first_reply_max_s", s->first_reply_max_s);
+	json_num(out, "makespan_s", s->makespan_s);
+	json_u64(out, "bytes", n->bytes);
+	json_num(out, "goodput_mbps", s->goodput_mbps);
+	json_num(out, "link_share", s->link_share);
+	json_u64(out, "rx_drops", s->rx_drops);
+	fprintf(out, ",\"profiles\":{");
+	for (unsigned g = 0; g < s->ngroups; g++) {
+		const struct swarm_group *gr = &s->groups[g];
+		fprintf(out, "%s\"%s\":{\"clients\":%u,\"ok\":%u,\"failed\":%u", g ? "," : "",
+			gr->prof->name, gr->clients, gr->ok, gr->failed);
+		json_num(out, "completion_p50_s", gr->completion_p50_s);
+		json_num(out, "completion_p99_s", gr->completion_p99_s);
+		fputc('}', out);
+	}
+	fprintf(out, "}}\n");
+}
+
+int swarm_parse_rate(const char *s, double *bps)
+{
+	char *end;
+	double v, mul = 1;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	v = strtod(s, &end);
+	switch (*end) {
+	case 'k': case 'K': mul = 1e3; end++; break;
+	case 'm': case 'M': mul = 1e6; end++; break;
+	case 'g': case 'G': mul = 1e9; end++; break;
+	case 't': case 'T': mul = 1e12; end++; break;
+	}
+	if (*end != '\0' || v <= 0 || !isfinite(v))
+		return -EINVAL;
+	*bps = v * mul;
+	return 0;
+}
