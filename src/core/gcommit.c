@@ -51,7 +51,7 @@ static void *writer(void *arg)
 			break;
 		/* Take the whole batch: swap buffers, write outside the lock. */
 		char *batch = g->buf;
-		size_t n = g->len;
+		size_t n = g->len, batch_cap = g->cap;
 		uint64_t upto = g->appended;
 		g->buf = mine;
 		g->cap = mine_cap;
@@ -70,7 +70,7 @@ static void *writer(void *arg)
 			atomic_store(&g->error, err);
 		}
 		mine = batch;
-		mine_cap = n > mine_cap ? n : mine_cap;
+		mine_cap = batch_cap;
 		pthread_mutex_lock(&g->lock);
 	}
 	pthread_mutex_unlock(&g->lock);
