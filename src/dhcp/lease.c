@@ -24,7 +24,48 @@ struct lease_table {
 	char path[CONF_PATH_MAX];
 	int fd;		    /* while compacting at start */
 	struct gcommit *gc; /* afterwards: group commit by the writer thread */
+	/* MAC -> the address it last held (network order), open addressing.
+	 * Entries may be stale (the slot since went to another MAC): every
+	 * lookup checks the slot. Rebuilt from the slots when it fills. */
+	struct mac_ref {
+		uint8_t mac[6];
+		uint32_t ip;
+	} *by_mac;
+	uint32_t nby_mac, by_mac_used;
 };
+
+static uint32_t mac_hash(const uint8_t mac[6])
+{
+	uint32_t h = 2166136261u;
+
+	for (int i = 0; i < 6; i++)
+		h = (h ^ mac[i]) * 16777619u;
+	return h;
+}
+
+static struct mac_ref *mac_slot(struct lease_table *t, const uint8_t mac[6])
+{
+	uint32_t i = mac_hash(mac) & (t->nby_mac - 1);
+
+	while (t->by_mac[i].ip != 0 && memcmp(t->by_mac[i].mac, mac, 6) != 0)
+		i = (i + 1) & (t->nby_mac - 1);
+	return &t->by_mac[i];
+}
+
+static void remember_all(struct lease_table *t);
+
+static void remember(struct lease_table *t, const uint8_t mac[6], uint32_t ip)
+{
+	struct mac_ref *r;
+
+	if ((t->by_mac_used + 1) * 2 > t->nby_mac)
+		remember_all(t); /* drops the stale entries */
+	r = mac_slot(t, mac);
+	if (r->ip == 0)
+		t->by_mac_used++;
+	memcpy(r->mac, mac, 6);
+	r->ip = ip;
+}
 
 static uint32_t crc32(const void *data, size_t len)
 {
@@ -71,20 +112,27 @@ static bool lease_live(const struct lease *l, int64_t wall_now, mono_t now)
 	return false;
 }
 
-/* A scan of the pools: the table is small (a pool per subnet) and this runs
- * once per DISCOVER of an unknown MAC only. */
+/* The slot this MAC last held, if it still holds it (in any state). */
+static struct lease *last_of(struct lease_table *t, const uint8_t mac[6], uint32_t *ip)
+{
+	struct mac_ref *r = t->nby_mac ? mac_slot(t, mac) : NULL;
+	struct lease *l = r && r->ip ? lease_at(t, r->ip) : NULL;
+
+	if (l == NULL || memcmp(l->mac, mac, 6) != 0)
+		return NULL;
+	*ip = r->ip;
+	return l;
+}
+
 uint32_t lease_find_mac(struct lease_table *t, const uint8_t mac[6], int64_t wall_now,
 			mono_t now)
 {
-	for (unsigned i = 0; i < t->npools; i++) {
-		struct pool *p = &t->pools[i];
-		for (uint32_t j = 0; j <= p->end - p->start; j++) {
-			struct lease *l = &p->slots[j];
-			if (l->state != LEASE_FREE && l->state != LEASE_DECLINED &&
-			    memcmp(l->mac, mac, 6) == 0 && lease_live(l, wall_now, now))
-				return htonl(p->start + j);
-		}
-	}
+	uint32_t ip;
+	struct lease *l = last_of(t, mac, &ip);
+
+	if (l && l->state != LEASE_FREE && l->state != LEASE_DECLINED &&
+	    lease_live(l, wall_now, now))
+		return ip;
 	return 0;
 }
 
@@ -98,11 +146,12 @@ uint32_t lease_pick(struct lease_table *t, const struct conf_subnet *sn, const u
 	if (p == NULL)
 		return 0;
 	/* An expired lease of the same MAC is handed back to it. */
+	uint32_t ip;
+	struct lease *l = last_of(t, mac, &ip);
+	if (l && !lease_live(l, wall_now, now) && l->state != LEASE_DECLINED &&
+	    pool_of(t, ip, &idx) == p)
+		return ip;
 	size = p->end - p->start + 1;
-	for (uint32_t j = 0; j < size; j++)
-		if (memcmp(p->slots[j].mac, mac, 6) == 0 && !lease_live(&p->slots[j], wall_now, now) &&
-		    p->slots[j].state != LEASE_DECLINED)
-			return htonl(p->start + j);
 	for (uint32_t n = 0; n < size; n++) {
 		uint32_t j = (p->cursor + n) % size;
 		if (!lease_live(&p->slots[j], wall_now, now)) {
@@ -122,6 +171,7 @@ void lease_offer(struct lease_table *t, uint32_t ip, const uint8_t mac[6], mono_
 	memcpy(l->mac, mac, 6);
 	l->state = LEASE_OFFERED;
 	l->hold_until = until;
+	remember(t, mac, ip);
 }
 
 /* Records a change. Returns the commit sequence to wait for (> 0), 0 if it
@@ -161,6 +211,7 @@ int64_t lease_bind(struct lease_table *t, uint32_t ip, const uint8_t mac[6], int
 	memcpy(l->mac, mac, 6);
 	l->state = LEASE_BOUND;
 	l->expires = expires;
+	remember(t, mac, ip);
 	return seq;
 }
 
@@ -223,6 +274,7 @@ static bool replay_line(struct lease_table *t, char *line)
 		return true; /* the pool shrank: forget it */
 	memcpy(l->mac, mac, 6);
 	l->state = expires > 0 ? LEASE_BOUND : expires < 0 ? LEASE_DECLINED : LEASE_FREE;
+	remember(t, mac, ip);
 	l->expires = expires < 0 ? -expires : expires;
 	return true;
 }
@@ -297,6 +349,40 @@ static int compact(struct lease_table *t, int64_t wall_now)
 	return err;
 }
 
+/* Rebuilds the MAC index from the slots (the truth), at twice the size
+ * needed. */
+static void remember_all(struct lease_table *t)
+{
+	uint32_t n = 64, used = 0;
+	struct mac_ref *old = t->by_mac;
+
+	for (unsigned i = 0; i < t->npools; i++)
+		used += t->pools[i].end - t->pools[i].start + 1;
+	while (n < used * 4 + 64)
+		n <<= 1;
+	t->by_mac = calloc(n, sizeof(*t->by_mac));
+	if (t->by_mac == NULL) {
+		t->by_mac = old; /* keep the old index; lookups stay correct */
+		return;
+	}
+	free(old);
+	t->nby_mac = n;
+	t->by_mac_used = 0;
+	for (unsigned i = 0; i < t->npools; i++) {
+		struct pool *p = &t->pools[i];
+		for (uint32_t j = 0; j <= p->end - p->start; j++) {
+			static const uint8_t zero[6];
+			if (memcmp(p->slots[j].mac, zero, 6) == 0)
+				continue;
+			struct mac_ref *r = mac_slot(t, p->slots[j].mac);
+			if (r->ip == 0)
+				t->by_mac_used++;
+			memcpy(r->mac, p->slots[j].mac, 6);
+			r->ip = htonl(p->start + j);
+		}
+	}
+}
+
 struct lease_table *lease_table_open(const struct conf_dhcp *cfg, const char *path,
 				     int64_t wall_now, int *err)
 {
@@ -317,6 +403,9 @@ struct lease_table *lease_table_open(const struct conf_dhcp *cfg, const char *pa
 		if (p->slots == NULL)
 			goto fail;
 	}
+	remember_all(t);
+	if (t->by_mac == NULL)
+		goto fail;
 	snprintf(t->path, sizeof(t->path), "%s", path);
 	if (path[0] == '\0')
 		return t;
@@ -346,6 +435,7 @@ void lease_table_close(struct lease_table *t)
 	gcommit_stop(t->gc);
 	for (unsigned i = 0; i < t->npools; i++)
 		free(t->pools[i].slots);
+	free(t->by_mac);
 	free(t);
 }
 
