@@ -31,6 +31,8 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "check") == 0)
 		return cmd_check(argc - 1, argv + 1);
+	if (strcmp(argv[1], "swarm") == 0)
+		return cmd_swarm(argc - 1, argv + 1);
 	fprintf(stderr, "herd: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;

@@ -188,3 +188,69 @@ int udp_sendv(int fd, const struct netaddr *peer, uint32_t src_ip, const struct 
 		return -errno;
 	return 0;
 }
+
+void udp_sendq_init(struct udp_sendq *q, int fd)
+{
+	q->fd = fd;
+	q->n = 0;
+	q->sent = q->errors = 0;
+	q->last_error = 0;
+}
+
+int udp_sendq_add(struct udp_sendq *q, const struct netaddr *peer, uint32_t src_ip,
+		  const uint8_t *hdr, size_t hdr_len, const uint8_t *payload, size_t payload_len)
+{
+	struct msghdr *mh;
+	unsigned i;
+
+	if (hdr_len > UDP_SENDQ_HDR)
+		return -EMSGSIZE;
+	if (q->n == UDP_SENDQ)
+		udp_sendq_flush(q);
+	i = q->n++;
+	memcpy(q->hdrs[i], hdr, hdr_len);
+	q->iov[i][0] = (struct iovec){q->hdrs[i], hdr_len};
+	q->iov[i][1] = (struct iovec){(void *)payload, payload_len};
+	to_sockaddr(peer, &q->addrs[i]);
+	mh = &q->msgs[i].msg_hdr;
+	memset(mh, 0, sizeof(*mh));
+	mh->msg_name = &q->addrs[i];
+	mh->msg_namelen = sizeof(q->addrs[i]);
+	mh->msg_iov = q->iov[i];
+	mh->msg_iovlen = payload_len ? 2 : 1;
+	if (src_ip != 0) {
+		struct in_pktinfo pi = {.ipi_spec_dst.s_addr = src_ip};
+		mh->msg_control = q->ctrl[i].buf;
+		mh->msg_controllen = CMSG_SPACE(sizeof(pi));
+		struct cmsghdr *c = CMSG_FIRSTHDR(mh);
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	}
+	return 0;
+}
+
+unsigned udp_sendq_flush(struct udp_sendq *q)
+{
+	unsigned done = 0, failed = 0;
+
+	while (done < q->n) {
+		int r = sendmmsg(q->fd, q->msgs + done, q->n - done, MSG_DONTWAIT);
+		if (r > 0) {
+			done += (unsigned)r;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		/* This datagram cannot go (a full buffer, an unreachable peer):
+		 * count it and go on with the rest; retransmission covers it. */
+		q->last_error = r < 0 ? -errno : -EIO;
+		failed++;
+		done++;
+	}
+	q->sent += q->n - failed;
+	q->errors += failed;
+	q->n = 0;
+	return failed;
+}

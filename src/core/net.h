@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -68,5 +69,33 @@ int udp_recv_batch(int fd, struct udp_batch *b);
  * the kernel choose). Returns 0 or -errno. */
 int udp_sendv(int fd, const struct netaddr *peer, uint32_t src_ip, const struct iovec *iov,
 	      int iovcnt);
+
+/* Outgoing datagrams gathered for one sendmmsg(): each a small header
+ * (copied) and a payload that must stay valid until the flush. */
+#define UDP_SENDQ 64
+#define UDP_SENDQ_HDR 128
+
+struct udp_sendq {
+	int fd;
+	unsigned n;
+	uint64_t sent, errors;
+	int last_error; /* -errno of the last failure */
+	struct mmsghdr msgs[UDP_SENDQ];
+	struct iovec iov[UDP_SENDQ][2];
+	struct sockaddr_in addrs[UDP_SENDQ];
+	union {
+		char buf[64];
+		struct cmsghdr align;
+	} ctrl[UDP_SENDQ];
+	uint8_t hdrs[UDP_SENDQ][UDP_SENDQ_HDR];
+};
+
+void udp_sendq_init(struct udp_sendq *q, int fd);
+/* Queues one datagram (flushing first if the queue is full). hdr_len must
+ * be at most UDP_SENDQ_HDR. Returns 0 or -EMSGSIZE. */
+int udp_sendq_add(struct udp_sendq *q, const struct netaddr *peer, uint32_t src_ip,
+		  const uint8_t *hdr, size_t hdr_len, const uint8_t *payload, size_t payload_len);
+/* Sends what is queued; returns how many datagrams could not be sent. */
+unsigned udp_sendq_flush(struct udp_sendq *q);
 
 #endif

@@ -266,7 +266,8 @@ static enum swarm_fail check_oack(const struct swarm *sw, const struct swarm_cli
 	struct tftp_opts ask;
 
 	request_opts(c->prof, c->stage == SWARM_PROBE, &ask);
-	if (got->unknown || (got->has_blksize && (!ask.has_blksize || got->blksize > ask.blksize)) ||
+	if (got->unknown ||
+	    (got->has_blksize && (!ask.has_blksize || got->blksize > ask.blksize)) ||
 	    (got->has_windowsize && (!ask.has_windowsize || got->windowsize > ask.windowsize)) ||
 	    (got->has_timeout && (!ask.has_timeout || got->timeout != ask.timeout)) ||
 	    (got->has_tsize && !ask.has_tsize))
@@ -294,12 +295,14 @@ static void probe_answered(struct swarm *sw, struct swarm_client *c, const struc
 {
 	uint8_t buf[64];
 	enum swarm_fail why = o ? check_oack(sw, c, o) : SWARM_FAIL_NONE;
+	size_t len;
 
 	if (why != SWARM_FAIL_NONE) {
 		fail(sw, c, why, now);
 		return;
 	}
-	send_pkt(sw, c, c->tid, buf, tftp_build_error(buf, sizeof(buf), TFTP_EOPTNEG, "User aborted"));
+	len = tftp_build_error(buf, sizeof(buf), TFTP_EOPTNEG, "User aborted");
+	send_pkt(sw, c, c->tid, buf, len);
 	if (sw->tx.new_port(sw->tx.ctx, c) < 0) {
 		fail(sw, c, SWARM_FAIL_LOCAL, now);
 		return;

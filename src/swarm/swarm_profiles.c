@@ -167,7 +167,7 @@ int swarm_profile_set(struct swarm_profile *p, const char *assignment)
 		{"timeout_ms", offsetof(struct swarm_profile, timeout_ms), 1, 3600000},
 		{"max_timeout_ms", offsetof(struct swarm_profile, max_timeout_ms), 1, 3600000},
 		{"step_ms", offsetof(struct swarm_profile, step_ms), 0, 3600000},
-		{"retries", offsetof(struct swarm_profile, retries), 0, 100000},
+		{"retries", offsetof(struct swarm_profile, retries), 0, 65535},
 		{"giveup_ms", offsetof(struct swarm_profile, giveup_ms), 0, 86400000},
 		{"restarts", offsetof(struct swarm_profile, restarts), 0, 255},
 	};

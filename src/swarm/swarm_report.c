@@ -72,14 +72,15 @@ void swarm_report_add(struct swarm_report *r, const struct swarm_client *c)
 		return;
 	r->clients++;
 	r->groups[g].clients++;
-	if (c->stage != SWARM_IDLE && c->t_start < r->first_start)
+	if (c->t_start != 0 && c->t_start < r->first_start) /* 0: never started */
 		r->first_start = c->t_start;
 	if (c->t_first_reply)
 		r->first_reply[r->nfirst++] = seconds(c->t_first_reply - c->t_start);
 	if (c->stage == SWARM_DONE) {
 		r->ok++;
 		r->groups[g].ok++;
-		r->completion[r->ncompletion++] = (struct sample){seconds(c->t_done - c->t_start), g};
+		r->completion[r->ncompletion++] =
+			(struct sample){seconds(c->t_done - c->t_start), g};
 		if (c->t_done > r->last_done)
 			r->last_done = c->t_done;
 	} else {
@@ -202,7 +203,8 @@ void swarm_report_print(const struct swarm_summary *s, FILE *out)
 		for (int f = SWARM_FAIL_TIMEOUT; f < SWARM_FAIL_COUNT; f++) {
 			if (s->fail_by[f] == 0)
 				continue;
-			fprintf(out, "%s%s %u", sep, swarm_fail_name((enum swarm_fail)f), s->fail_by[f]);
+			fprintf(out, "%s%s %u", sep, swarm_fail_name((enum swarm_fail)f),
+				s->fail_by[f]);
 			sep = ", ";
 		}
 		fputc(')', out);
@@ -239,8 +241,8 @@ void swarm_report_print(const struct swarm_summary *s, FILE *out)
 	if (s->ngroups > 1) {
 		for (unsigned g = 0; g < s->ngroups; g++) {
 			const struct swarm_group *gr = &s->groups[g];
-			fprintf(out, "  %-24s %u clients, %u ok, %u failed,", gr->prof->name, gr->clients,
-				gr->ok, gr->failed);
+			fprintf(out, "  %-24s %u clients, %u ok, %u failed,", gr->prof->name,
+				gr->clients, gr->ok, gr->failed);
 			print_secs(out, "p50", gr->completion_p50_s);
 			print_secs(out, "p99", gr->completion_p99_s);
 			fputc('\n', out);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -17,6 +18,7 @@ struct tftp_sock {
 	struct tftp_io *owner;
 	int index;	   /* transfer socket index, or -1 for a listening socket */
 	struct udp_batch batch;
+	struct udp_sendq *out; /* transfer sockets: batched sends */
 };
 
 struct tftp_io {
@@ -47,10 +49,19 @@ static int sock_open(struct tftp_sock *s, struct tftp_io *io, int index,
 	s->io.fd = fd;
 	s->owner = io;
 	s->index = index;
-	if (udp_batch_init(&s->batch, TFTP_RX_BUF) < 0) {
+	if (udp_batch_init(&s->batch, TFTP_RX_BUF) < 0 ||
+	    (index >= 0 && (s->out = malloc(sizeof(*s->out))) == NULL)) {
+		udp_batch_fini(&s->batch);
 		close(fd);
 		s->io.fd = -1;
 		return -ENOMEM;
+	}
+	if (s->out) {
+		/* Room for an unpaced burst of windows without EAGAIN. */
+		int sndbuf = 4 << 20;
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf)) < 0)
+			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+		udp_sendq_init(s->out, fd);
 	}
 	return 0;
 }
@@ -88,19 +99,33 @@ fail:
 	return err;
 }
 
+/* Datagrams are gathered per transfer socket and leave in one sendmmsg()
+ * when the server's entry point returns (tx_flush). */
 static void tx_send(void *ctx, unsigned sock, const struct netaddr *peer, uint32_t local_ip,
 		    const uint8_t *hdr, size_t hdr_len, const uint8_t *payload, size_t payload_len)
 {
 	struct tftp_io *io = ctx;
-	struct iovec iov[2] = {{(void *)hdr, hdr_len}, {(void *)payload, payload_len}};
-	int fd = io->xfer[sock < io->nxfer ? sock : 0].io.fd;
-	int err = udp_sendv(fd, peer, local_ip, iov, payload_len ? 2 : 1);
+	struct tftp_sock *s = &io->xfer[sock < io->nxfer ? sock : 0];
 
-	if (err < 0) {
-		char p[NETADDR_STRLEN];
+	if (udp_sendq_add(s->out, peer, local_ip, hdr, hdr_len, payload, payload_len) < 0)
 		io->tx_errors++;
-		log_limited(&io->rl_tx, loop_now(io->loop), LOG_LVL_WARN, "tftp: send to %s: %s",
-			    netaddr_str(peer, p), strerror(-err));
+}
+
+static void tx_flush(void *ctx)
+{
+	struct tftp_io *io = ctx;
+
+	for (unsigned i = 0; i < io->nxfer; i++) {
+		struct udp_sendq *q = io->xfer[i].out;
+		if (q->n == 0)
+			continue;
+		unsigned failed = udp_sendq_flush(q);
+		if (failed) {
+			io->tx_errors += failed;
+			log_limited(&io->rl_tx, loop_now(io->loop), LOG_LVL_WARN,
+				    "tftp: %u datagrams not sent: %s", failed,
+				    strerror(-q->last_error));
+		}
 	}
 }
 
@@ -150,7 +175,7 @@ static void on_post(struct loop_post *p, mono_t now)
 
 int tftp_io_start(struct tftp_io *io, struct loop *loop, struct tftp_files *files)
 {
-	struct tftp_tx tx = {io, tx_send};
+	struct tftp_tx tx = {io, tx_send, tx_flush};
 	int err;
 
 	io->loop = loop;
@@ -199,6 +224,7 @@ static void sock_close(struct tftp_io *io, struct tftp_sock *s)
 		loop_io_del(io->loop, &s->io);
 	close(s->io.fd);
 	udp_batch_fini(&s->batch);
+	free(s->out);
 }
 
 void tftp_io_close(struct tftp_io *io, mono_t now)

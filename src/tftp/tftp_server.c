@@ -155,6 +155,12 @@ static void reap(struct tftp_server *srv)
 	}
 }
 
+static void flush(struct tftp_server *srv)
+{
+	if (srv->tx.flush)
+		srv->tx.flush(srv->tx.ctx);
+}
+
 static void send_error(struct tftp_server *srv, unsigned sock, const struct netaddr *peer,
 		       uint32_t local_ip, enum tftp_errcode code, const char *msg)
 {
@@ -521,8 +527,8 @@ static void handle_rrq(struct tftp_server *srv, const struct netaddr *peer, uint
 		start_transfer(srv, peer, local_ip, pkt, now);
 }
 
-void tftp_server_request(struct tftp_server *srv, const struct netaddr *peer, uint32_t local_ip,
-			 const uint8_t *buf, size_t len, mono_t now)
+static void request(struct tftp_server *srv, const struct netaddr *peer, uint32_t local_ip,
+		    const uint8_t *buf, size_t len, mono_t now)
 {
 	struct tftp_pkt pkt;
 	char p[NETADDR_STRLEN];
@@ -541,8 +547,22 @@ void tftp_server_request(struct tftp_server *srv, const struct netaddr *peer, ui
 		return;
 	}
 	handle_rrq(srv, peer, local_ip, &pkt, buf, len, now);
+}
+
+/* Every entry point ends the same way: the pacer sends what the tokens
+ * allow, batched sends go out, retired transfers are freed. */
+static void finish(struct tftp_server *srv, mono_t now)
+{
 	pacer_run(srv, now);
+	flush(srv);
 	reap(srv);
+}
+
+void tftp_server_request(struct tftp_server *srv, const struct netaddr *peer, uint32_t local_ip,
+			 const uint8_t *buf, size_t len, mono_t now)
+{
+	request(srv, peer, local_ip, buf, len, now);
+	finish(srv, now);
 }
 
 /* Maps a 16-bit ACK onto the unwrapped block range [acked, sent]. */
@@ -613,8 +633,8 @@ static void handle_ack(struct tftp_xfer *x, uint16_t ack, mono_t now)
 	handle_data_ack(x, ack, now);
 }
 
-void tftp_server_input(struct tftp_server *srv, unsigned sock, const struct netaddr *peer,
-		       const uint8_t *buf, size_t len, mono_t now)
+static void input(struct tftp_server *srv, unsigned sock, const struct netaddr *peer,
+		  const uint8_t *buf, size_t len, mono_t now)
 {
 	struct tftp_xfer *x = xfer_find(srv, peer);
 	struct tftp_pkt pkt;
@@ -644,8 +664,13 @@ void tftp_server_input(struct tftp_server *srv, unsigned sock, const struct neta
 		send_error(srv, sock, peer, x->local_ip, TFTP_EBADOP, "unexpected packet");
 		break;
 	}
-	pacer_run(srv, now);
-	reap(srv);
+}
+
+void tftp_server_input(struct tftp_server *srv, unsigned sock, const struct netaddr *peer,
+		       const uint8_t *buf, size_t len, mono_t now)
+{
+	input(srv, sock, peer, buf, len, now);
+	finish(srv, now);
 }
 
 void tftp_server_tick(struct tftp_server *srv, mono_t now)
@@ -653,12 +678,11 @@ void tftp_server_tick(struct tftp_server *srv, mono_t now)
 	timerq_run(&srv->timers, now);
 	if (now >= srv->next_adapt)
 		srv->next_adapt = srv->stats.active ? sched_adapt(&srv->sched, now) : MONO_NEVER;
-	pacer_run(srv, now);
 	if (now >= srv->next_expire) {
 		tftp_files_expire(srv->files, now);
 		srv->next_expire = tftp_files_count(srv->files) ? now + MONO_SEC(1) : MONO_NEVER;
 	}
-	reap(srv);
+	finish(srv, now);
 }
 
 mono_t tftp_server_next_deadline(const struct tftp_server *srv)

@@ -24,6 +24,9 @@ struct tftp_tx {
 	void (*send)(void *ctx, unsigned sock, const struct netaddr *peer, uint32_t local_ip,
 		     const uint8_t *hdr, size_t hdr_len, const uint8_t *payload,
 		     size_t payload_len);
+	/* Optional: called at the end of every entry point; payloads handed to
+	 * send() stay valid until then, so the callee may batch them. */
+	void (*flush)(void *ctx);
 };
 
 struct tftp_stats {

@@ -73,7 +73,7 @@ static void write_file(struct fixture *f, const char *name, size_t size)
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct tftp_tx tx;
+	struct tftp_tx tx = {0};
 	char path[256];
 
 	f->sent = calloc(MAX_SENT, sizeof(*f->sent));
