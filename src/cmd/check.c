@@ -1,6 +1,7 @@
 /* `herd check -c FILE`: validates the configuration and prints the
  * effective settings, or every problem as FILE:LINE: reason. */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -8,7 +9,7 @@
 #include "conf/conf.h"
 #include "inventory/inventory.h"
 
-int cmd_load_config(struct herd_config *cfg, const char *path)
+int cmd_load_config(struct herd_config *cfg, const char *path, bool summary)
 {
 	int problems;
 
@@ -25,7 +26,7 @@ int cmd_load_config(struct herd_config *cfg, const char *path)
 			problems = 1;
 		inventory_free(inv);
 	}
-	if (problems > 0)
+	if (problems > 1 || (problems > 0 && summary))
 		fprintf(stderr, "herd: %s: %d problem%s\n", path, problems,
 			problems == 1 ? "" : "s");
 	return problems ? 1 : 0;
@@ -53,7 +54,7 @@ int cmd_check(int argc, char **argv)
 		fprintf(stderr, "usage: herd check -c FILE [-q]\n");
 		return 2;
 	}
-	if (cmd_load_config(&cfg, path) != 0)
+	if (cmd_load_config(&cfg, path, true) != 0)
 		return 1;
 	if (!quiet)
 		conf_print(&cfg, stdout);

@@ -49,7 +49,7 @@ struct serve {
 
 static void print_stats(struct serve *s)
 {
-	if (s->tftp) {
+	if (s->tftp && tftp_io_server(s->tftp)) {
 		const struct tftp_stats *t = tftp_server_stats(tftp_io_server(s->tftp));
 		log_info("tftp: %llu requests, %llu completed, %llu timed out, %llu aborted, "
 			 "%llu refused, %llu busy, %llu malformed, %u active, %llu retransmits, "
@@ -67,7 +67,7 @@ static void print_dhcp_stats(struct serve *s)
 {
 	const struct dhcp_stats *d;
 
-	if (s->dhcp == NULL)
+	if (s->dhcp == NULL || dhcp_io_server(s->dhcp) == NULL)
 		return;
 	d = dhcp_server_stats(dhcp_io_server(s->dhcp));
 	log_info("dhcp: %llu received, %llu offers, %llu acks, %llu naks, %llu malformed, "
@@ -358,7 +358,7 @@ int cmd_serve(int argc, char **argv)
 		return 1;
 	block_signals();
 	s->rootfd = s->logdirfd = -1;
-	if (cmd_load_config(&s->cfg, path) != 0) {
+	if (cmd_load_config(&s->cfg, path, false) != 0) {
 		free(s);
 		return 1;
 	}

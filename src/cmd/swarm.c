@@ -81,6 +81,7 @@ struct swarm_run {
 	struct loop_io sig;
 	struct timer stop_timer, progress_timer;
 	mono_t t0;
+	mono_t last_tick; /* of the progress line */
 	uint64_t last_bytes;
 	bool tty;
 	bool progress_shown;
@@ -323,14 +324,16 @@ static void progress_line(struct swarm_run *r, mono_t now, bool last)
 {
 	struct swarm_io_counts k;
 	double secs = (double)(now - r->t0) / 1e6;
-	double mbps = (double)(r->sw.n.bytes - r->last_bytes) * 8 / 1e6;
+	mono_t span = now - r->last_tick;
+	double mbps = span > 0 ? (double)(r->sw.n.bytes - r->last_bytes) * 8 / (double)span : 0;
 
 	swarm_io_counts(r->io, &k);
 	r->last_bytes = r->sw.n.bytes;
+	r->last_tick = now;
 	fprintf(stderr,
 		"%s[%5.1fs] running %u  ok %u  failed %u  %.0f Mbit/s  retx %llu  dup %llu  "
 		"drops %llu%s",
-		r->tty ? "\r" : "", secs, r->sw.running, k.ok, k.failed, last ? 0.0 : mbps,
+		r->tty ? "\r" : "", secs, r->sw.running, k.ok, k.failed, mbps,
 		(unsigned long long)r->sw.n.retransmits, (unsigned long long)r->sw.n.duplicate_data,
 		(unsigned long long)k.rx_drops, r->tty && !last ? "   " : "\n");
 	r->progress_shown = true;
@@ -436,6 +439,7 @@ static int run(struct swarm_run *r)
 		return err;
 	}
 	r->t0 = clock_mono_now();
+	r->last_tick = r->t0;
 	assign_clients(r);
 	err = open_signals(r);
 	if (err < 0) {

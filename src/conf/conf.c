@@ -472,6 +472,7 @@ int conf_load_string(struct herd_config *cfg, const char *name, const char *text
 		problem(&p, "syntax error");
 	}
 	conf_validate(&p);
+	cfg->tftp_root_line = last_set_line(&p, CONF_OFF(tftp.root), CONF_OFF(tftp.root));
 	return p.problems;
 }
 
@@ -509,19 +510,25 @@ int conf_load(struct herd_config *cfg, const char *path, FILE *errs)
 	return rc;
 }
 
-static int check_dir(const char *file, const char *what, const char *path, FILE *errs)
+static int check_dir(const char *file, int line, const char *what, const char *path, FILE *errs)
 {
 	struct stat st;
+	const char *why = NULL;
+	char where[CONF_PATH_MAX + 16];
 
-	if (stat(path, &st) < 0) {
-		fprintf(errs, "%s: %s %s: %s\n", file, what, path, strerror(errno));
-		return 1;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		fprintf(errs, "%s: %s %s: not a directory\n", file, what, path);
-		return 1;
-	}
-	return 0;
+	if (stat(path, &st) < 0)
+		why = strerror(errno);
+	else if (!S_ISDIR(st.st_mode))
+		why = "not a directory";
+	if (why == NULL)
+		return 0;
+	if (line > 0)
+		snprintf(where, sizeof(where), "%s:%d", file, line);
+	else
+		snprintf(where, sizeof(where), "%s", file);
+	fprintf(errs, "%s: %s %s%s: %s\n", where, what, path, line > 0 ? "" : " (the default)",
+		why);
+	return 1;
 }
 
 int conf_check_paths(const struct herd_config *cfg, FILE *errs)
@@ -529,7 +536,8 @@ int conf_check_paths(const struct herd_config *cfg, FILE *errs)
 	int problems = 0;
 
 	if (cfg->tftp.enabled)
-		problems += check_dir(cfg->path, "[tftp] root", cfg->tftp.root, errs);
+		problems += check_dir(cfg->path, cfg->tftp_root_line, "[tftp] root", cfg->tftp.root,
+				      errs);
 	return problems;
 }
 

@@ -110,6 +110,7 @@ struct conf_dhcp {
 
 struct herd_config {
 	char path[CONF_PATH_MAX];
+	int tftp_root_line; /* where [tftp] root was set; 0 = the default */
 	struct conf_server server;
 	struct conf_tftp tftp;
 	struct conf_logrx logrx;

@@ -410,6 +410,22 @@ static void on_data(struct swarm *sw, struct swarm_client *c, uint16_t block, co
 	}
 }
 
+/* Keeps the server's last ERROR for the report, printable only (it goes
+ * into a JSON string too). */
+static void note_error(struct swarm *sw, uint16_t code, const char *msg, size_t len)
+{
+	size_t i, n = 0;
+
+	sw->n.last_error_code = code;
+	for (i = 0; msg && i < len && n + 1 < sizeof(sw->n.last_error); i++) {
+		char ch = msg[i];
+		bool plain = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			     (ch >= '0' && ch <= '9') || (ch && strchr(" .,:;_-+/()'", ch));
+		sw->n.last_error[n++] = plain ? ch : '?';
+	}
+	sw->n.last_error[n] = '\0';
+}
+
 void swarm_client_input(struct swarm *sw, struct swarm_client *c, const struct netaddr *peer,
 			const uint8_t *buf, size_t len, mono_t now)
 {
@@ -433,6 +449,9 @@ void swarm_client_input(struct swarm *sw, struct swarm_client *c, const struct n
 	switch (pkt.op) {
 	case TFTP_OACK: on_oack(sw, c, &pkt.oack, now); break;
 	case TFTP_DATA: on_data(sw, c, pkt.data.block, pkt.data.data, pkt.data.len, now); break;
-	default: fail(sw, c, SWARM_FAIL_ERROR, now); break;
+	default:
+		note_error(sw, pkt.error.code, pkt.error.msg, pkt.error.msg_len);
+		fail(sw, c, SWARM_FAIL_ERROR, now);
+		break;
 	}
 }

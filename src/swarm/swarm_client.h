@@ -54,6 +54,9 @@ struct swarm_counters {
 	uint64_t bytes;		 /* verified payload bytes */
 	uint64_t restarts;	 /* U-Boot's start-overs */
 	uint64_t tx_errors;
+	/* The last ERROR a server sent, for the report ("" if none). */
+	uint16_t last_error_code;
+	char last_error[40]; /* printable ASCII only */
 };
 
 /* What every client shares: the server, the file, the sender. */

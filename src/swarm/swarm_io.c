@@ -148,13 +148,19 @@ static int tx_send(void *ctx, struct swarm_client *c, uint16_t port, const uint8
 	return udp_sendv(n->io.fd, &peer, 0, &iov, 1);
 }
 
+/* The new socket is bound before the old one closes: otherwise the kernel
+ * often hands back the very port just freed, and the server would see the
+ * "new" request from the old TID (which EDK2 never does). */
 static int tx_new_port(void *ctx, struct swarm_client *c)
 {
 	struct swarm_io *io = ctx;
 	struct swarm_node *n = NODE_OF_CLIENT(c);
+	struct swarm_node old = *n;
+	int err;
 
-	sock_close(io, n);
-	return sock_open(io, n);
+	err = sock_open(io, n);
+	sock_close(io, &old);
+	return err;
 }
 
 int swarm_io_open(struct swarm_io **out, struct loop *loop, struct swarm *sw, unsigned n,

@@ -210,6 +210,9 @@ void swarm_report_print(const struct swarm_summary *s, FILE *out)
 		fputc(')', out);
 	}
 	fputc('\n', out);
+	if (s->fail_by[SWARM_FAIL_ERROR])
+		fprintf(out, "%-26s %u \"%s\"\n", "last server ERROR", n->last_error_code,
+			n->last_error);
 	fprintf(out, "%-26s %" PRIu64 "  (of %" PRIu64 " RRQs and %" PRIu64 " ACKs sent)\n",
 		"client retransmissions", n->retransmits, n->rrqs, n->acks);
 	fprintf(out, "%-26s %" PRIu64 "\n", "re-ACKs on loss", n->reacks);
@@ -287,6 +290,7 @@ void swarm_report_json(const struct swarm_summary *s, FILE *out)
 	json_u64(out, "malformed", n->malformed);
 	json_u64(out, "restarts", n->restarts);
 	json_u64(out, "tx_errors", n->tx_errors);
+	fprintf(out, ",\"last_error\":\"%s\"", n->last_error); /* printable, no quotes */
 	json_num(out, "completion_p50_s", s->completion_p50_s);
 	json_num(out, "completion_p90_s", s->completion_p90_s);
 	json_num(out, "completion_p99_s", s->completion_p99_s);

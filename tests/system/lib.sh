@@ -16,6 +16,7 @@
 # "NAME: N passed, N failed" and exits 0 (all passed), 1 (a check failed) or
 # 77 (skipped: not root, or a tool missing).
 
+# shellcheck disable=SC2034 # variables here are read by the tests
 set -u
 [ "${V:-0}" = 1 ] && set -x
 
@@ -96,7 +97,12 @@ cleanup() {
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
+	# Anything still inside our namespaces was started by this test (a
+	# client, a forked in.tftpd): end it by PID before the namespace goes.
 	for ns in "${NS_CLIENTS[@]}" "$NS_SRV"; do
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -KILL "$pid" 2>/dev/null
+		done
 		ip netns del "$ns" 2>/dev/null
 	done
 	if [ -n "$WORK" ] && [ -d "$WORK" ]; then
@@ -115,7 +121,10 @@ setup_work() {
 	WORK=$(mktemp -d "${TMPDIR:-/tmp}/herd-$TEST_NAME.XXXXXX")
 	chmod 755 "$WORK"
 	trap cleanup EXIT
-	trap 'exit 130' INT TERM
+	trap 'exit 129' HUP
+	trap 'exit 130' INT
+	trap 'exit 141' PIPE
+	trap 'exit 143' TERM
 }
 
 # bg_start COMMAND...: runs a command in the background and remembers its PID
@@ -235,7 +244,7 @@ herd_start() {
 	if [ "${HERD_REF:-}" = tftpd-hpa ]; then
 		chmod -R a+rX "$TFTP_ROOT"
 		bg_start ip netns exec "$NS_SRV" in.tftpd -L -v -v -s "$TFTP_ROOT" -a "$SRV_IP:69" \
-			-B 1468 2>"$HERD_ERR"
+			-B 1468 >/dev/null 2>"$HERD_ERR"
 		HERD_PID=$BG_PID
 		wait_udp_listen "$NS_SRV" 69 || die "in.tftpd did not start: $(cat "$HERD_ERR")"
 		return 0

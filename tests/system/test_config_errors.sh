@@ -1,0 +1,362 @@
+#!/bin/bash
+# herd's answers to bad configurations and start-up failures:
+#  - `herd check` names every problem as FILE:LINE: reason, with the line
+#    the problem is on, and exits 1; a valid file prints the effective
+#    configuration (which is itself a valid file that prints the same) and
+#    exits 0;
+#  - `herd serve` that cannot start (TFTP or syslog port taken, TFTP root
+#    missing, unknown user) exits non-zero with ONE clear line on stderr;
+#  - never a crash or a sanitizer report.
+
+. "$(dirname "$0")/lib.sh"
+
+require_root
+require_tools ip ss python3 timeout
+require_herd
+[ -z "${HERD_REF:-}" ] || skip "herd only"
+
+setup_work
+herd_san_env
+ROOT=$WORK/root
+mkdir -p "$ROOT"
+chmod 755 "$ROOT"
+
+# --- herd check ---------------------------------------------------------------
+
+# run_check NAME: herd check -c $WORK/NAME.conf; sets RC, OUT, ERR (files).
+run_check() {
+	CONF=$WORK/$1.conf
+	OUT=$WORK/$1.out
+	ERR=$WORK/$1.err
+	timeout 20 "$HERD" check -c "$CONF" >"$OUT" 2>"$ERR"
+	RC=$?
+}
+
+no_sanitizer() { # NAME
+	if sanitizer_clean "$ERR"; then return 0; fi
+	sed 's/^/  /' "$ERR" | head -40
+	fail "$1: sanitizer report"
+	return 1
+}
+
+# expect_error NAME LINE REASON_REGEX: the config on stdin has exactly one
+# problem, on LINE (a regex: "4|5" accepts either).
+expect_error() {
+	local name=$1 line=$2 reason=$3 bad
+	cat >"$WORK/$name.conf"
+	run_check "$name"
+	no_sanitizer "$name" || return
+	if [ "$RC" -ne 1 ]; then
+		fail "$name: herd check exit status $RC, expected 1"
+		sed 's/^/  /' "$ERR" | head -5
+		return
+	fi
+	# every line of stderr is FILE:LINE: reason, or the closing count
+	bad=$(grep -vE "^$CONF:[0-9]+: |^herd: $CONF: [0-9]+ problems?\$" "$ERR")
+	if [ -n "$bad" ]; then
+		fail "$name: stderr line not in FILE:LINE: form: '$(echo "$bad" | head -1)'"
+		return
+	fi
+	if ! grep -qE "^$CONF:($line): .*($reason)" "$ERR"; then
+		fail "$name: expected '$CONF:$line: ...$reason...', got: $(grep -v '^herd: ' "$ERR" | head -3 | tr '\n' ' ')"
+		return
+	fi
+	if [ "$(grep -c "^$CONF:" "$ERR")" -ne 1 ]; then
+		fail "$name: expected one problem, got: $(tr '\n' ' ' <"$ERR")"
+		return
+	fi
+	if [ -s "$OUT" ]; then
+		fail "$name: printed a configuration although it is broken"
+		return
+	fi
+	pass "$name: $(grep "^$CONF:" "$ERR" | sed "s|^$WORK/||")"
+}
+
+# The valid file; the broken ones below differ from it in one place.
+cat >"$WORK/valid.conf" <<EOF
+[server]
+user = nobody
+log_level = warning
+
+[tftp]
+listen = 10.99.0.1:69, 10.99.1.1:1069
+root = $ROOT
+blksize_max = 1400
+windowsize_max = 32
+
+[log]
+syslog = 10.99.0.1:514
+netconsole = 10.99.0.1
+dir = $WORK/logs
+max_file_size = 16M
+EOF
+run_check valid
+if no_sanitizer valid; then
+	check "valid config: exit 0, nothing on stderr" [ "$RC" -eq 0 -a ! -s "$ERR" ]
+	for want in "user = nobody" "log_level = warning" "listen = 10.99.0.1:69 10.99.1.1:1069" \
+		"root = $ROOT" "blksize_max = 1400" "windowsize_max = 32" "netconsole = 10.99.0.1:6666" \
+		"max_file_size = 16777216" "retries = 8"; do
+		check "valid config prints '$want'" grep -qxF "$want" "$OUT"
+	done
+	# The effective configuration is itself a valid file, printed the same.
+	grep -v '^#' "$OUT" >"$WORK/effective.conf"
+	run_check effective
+	check "the printed configuration is valid and prints the same" \
+		eval "[ $RC -eq 0 ] && diff <(grep -v '^#' '$WORK/valid.out') <(grep -v '^#' '$OUT') >/dev/null"
+fi
+
+expect_error unknown_key 6 "unknown setting 'bogus'" <<EOF
+[server]
+user = nobody
+
+[tftp]
+root = $ROOT
+bogus = 1
+EOF
+
+expect_error unknown_section "3|4" "unknown section \\[nosuch\\]" <<EOF
+[tftp]
+root = $ROOT
+[nosuch]
+a = 1
+EOF
+
+expect_error key_before_section 1 "section|setting" <<EOF
+retries = 3
+[tftp]
+root = $ROOT
+EOF
+
+expect_error out_of_range 4 "blksize_max.*70000.*512\\.\\.65464" <<EOF
+[tftp]
+root = $ROOT
+
+blksize_max = 70000
+EOF
+
+expect_error not_a_number 3 "retries.*not a number" <<EOF
+[tftp]
+root = $ROOT
+retries = many
+EOF
+
+expect_error negative 3 "retries" <<EOF
+[tftp]
+root = $ROOT
+retries = -1
+EOF
+
+expect_error bad_listen 3 "not an IPv4 address" <<EOF
+[tftp]
+root = $ROOT
+listen = 10.99.0.300:69
+EOF
+
+expect_error bad_port 3 "not an IPv4 address|port" <<EOF
+[tftp]
+root = $ROOT
+listen = 10.99.0.1:70000
+EOF
+
+expect_error relative_root 2 "absolute path" <<EOF
+[tftp]
+root = srv/tftp
+EOF
+
+expect_error empty_root 2 "absolute path" <<EOF
+[tftp]
+root =
+EOF
+
+expect_error junk_line 4 "expected 'name = value'" <<EOF
+[tftp]
+root = $ROOT
+
+this line is not INI
+EOF
+
+expect_error set_twice 5 "retries.*twice" <<EOF
+[tftp]
+retries = 3
+root = $ROOT
+
+retries = 4
+EOF
+
+expect_error bad_log_level 2 "log_level.*loud" <<EOF
+[server]
+log_level = loud
+[tftp]
+root = $ROOT
+EOF
+
+expect_error bad_bool 3 "enabled.*yes or no" <<EOF
+[tftp]
+root = $ROOT
+enabled = maybe
+EOF
+
+expect_error bad_size 2 "rcvbuf.*size" <<EOF
+[server]
+rcvbuf = 8Q
+[tftp]
+root = $ROOT
+EOF
+
+expect_error bad_user 2 "user" <<EOF
+[server]
+user = no/body
+[tftp]
+root = $ROOT
+EOF
+
+expect_error rto_order "3|4" "rto_min_ms.*rto_max_ms" <<EOF
+[tftp]
+root = $ROOT
+rto_min_ms = 5000
+rto_max_ms = 100
+EOF
+
+{
+	printf '[tftp]\nroot = %s\n' "$ROOT"
+	printf 'retries = %s\n' "$(printf '1%.0s' $(seq 5000))"
+} | expect_error long_line 3 "longer than"
+
+# Paths are checked after the syntax: the line is that of `root =`.
+expect_error missing_root 3 "$WORK/nonexistent.*No such file" <<EOF
+[tftp]
+listen = 10.99.0.1:69
+root = $WORK/nonexistent
+EOF
+
+expect_error root_is_a_file 2 "not a directory" <<EOF
+[tftp]
+root = $WORK/valid.conf
+EOF
+
+# Several problems: each is reported, each on its own line.
+cat >"$WORK/many.conf" <<EOF
+[tftp]
+root = $ROOT
+rto_min_ms = 5000
+rto_max_ms = 100
+[nosuch]
+a = 1
+this is junk
+[tftp]
+retries = 3
+retries = 4
+listen = 1.2.3:69
+blksize_max = 70000
+[server]
+log_level = loud
+EOF
+run_check many
+if no_sanitizer many; then
+	missing=
+	for l in 7 10 11 12 14; do
+		grep -q "^$CONF:$l: " "$ERR" || missing+=" $l"
+	done
+	grep -qE "^$CONF:(5|6): " "$ERR" || missing+=" 5/6"
+	grep -qE "^$CONF:(3|4): " "$ERR" || missing+=" 3/4"
+	check "7 problems in one file: all reported with their lines, exit 1${missing:+ (missing lines:$missing)}" \
+		[ "$RC" -eq 1 -a -z "$missing" -a "$(grep -c "^$CONF:" "$ERR")" -eq 7 ]
+fi
+
+# A file that cannot be read: one line, exit 1.
+CONF=$WORK/absent.conf ERR=$WORK/absent.err
+timeout 20 "$HERD" check -c "$CONF" >/dev/null 2>"$ERR"
+RC=$?
+no_sanitizer absent &&
+	check "missing file: exit 1, one line naming it ($(head -1 "$ERR"))" \
+		[ "$RC" -eq 1 -a "$(wc -l <"$ERR")" -eq 1 -a -n "$(grep -F "$CONF" "$ERR")" ]
+
+# Bytes that are not text: no crash, a clean verdict.
+printf '[tftp]\nroot = %s\nretries = 5\0junk\n\0\0[\0]\n' "$ROOT" >"$WORK/nul.conf"
+run_check nul
+no_sanitizer nul && check "NUL bytes in the file: exit 0 or 1 (got $RC)" [ "$RC" -le 1 ]
+head -c 8192 /dev/urandom >"$WORK/garbage.conf"
+run_check garbage
+no_sanitizer garbage && check "random bytes as config: exit 1 (got $RC)" [ "$RC" -eq 1 ]
+
+# Command line.
+timeout 10 "$HERD" --version >"$WORK/version.out" 2>&1
+RC=$?
+check "herd --version: exit 0, prints $(cat "$TOP/VERSION" 2>/dev/null)" \
+	[ "$RC" -eq 0 -a -n "$(grep -F "$(cat "$TOP/VERSION" 2>/dev/null)" "$WORK/version.out")" ]
+timeout 10 "$HERD" check >/dev/null 2>"$WORK/usage.err"
+RC=$?
+check "herd check without -c: usage, exit 2 (got $RC)" [ "$RC" -eq 2 ]
+
+# --- herd serve that cannot start ----------------------------------------------
+
+net_setup
+TFTP_ROOT=$ROOT
+herd_dirs
+
+# serve_fails NAME REGEX: herd serve -c $WORK/herd.conf must exit non-zero
+# within 10 s with exactly one line on stderr, matching REGEX.
+serve_fails() {
+	local name=$1 want=$2 rc lines
+	HERD_ERR=$WORK/serve-$name.err
+	timeout 10 ip netns exec "$NS_SRV" "$HERD" serve -c "$WORK/herd.conf" 2>"$HERD_ERR"
+	rc=$?
+	if [ "$rc" -eq 124 ]; then
+		fail "$name: herd serve kept running (it should have refused to start)"
+		return
+	fi
+	if ! sanitizer_clean "$HERD_ERR"; then
+		sed 's/^/  /' "$HERD_ERR" | head -40
+		fail "$name: sanitizer report"
+		return
+	fi
+	lines=$(grep -c . "$HERD_ERR")
+	if [ "$rc" -ne 0 ] && [ "$rc" -lt 128 ] && [ "$lines" -eq 1 ] && grep -qE "$want" "$HERD_ERR"; then
+		pass "$name: exit $rc, one line: $(cat "$HERD_ERR")"
+	else
+		fail "$name: exit $rc, $lines line(s) on stderr (want one matching '$want'):"
+		sed 's/^/  | /' "$HERD_ERR" | head -10
+	fi
+}
+
+# port_taken PORT NAME REGEX: a plain UDP socket holds SRV_IP:PORT meanwhile.
+port_taken() {
+	local port=$1 holder
+	bg_start ip netns exec "$NS_SRV" python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+print("bound", flush=True)
+time.sleep(60)' "$SRV_IP" "$port" >"$WORK/holder.out"
+	holder=$BG_PID
+	wait_udp_listen "$NS_SRV" "$port" 5 || die "could not bind $SRV_IP:$port with python"
+	serve_fails "$2" "$3"
+	kill "$holder"
+	wait "$holder" 2>/dev/null
+	bg_forget "$holder"
+}
+
+herd_config "$WORK/herd.conf"
+port_taken 69 "TFTP port in use" "$SRV_IP:69.*(in use|EADDRINUSE)|(in use|EADDRINUSE).*$SRV_IP:69"
+port_taken 514 "syslog port in use" "$SRV_IP:514.*(in use|EADDRINUSE)|(in use|EADDRINUSE).*$SRV_IP:514"
+
+TFTP_ROOT=$WORK/no-such-root herd_config "$WORK/herd.conf"
+serve_fails "missing TFTP root" "$WORK/no-such-root.*(No such file|not found|does not exist)"
+
+HERD_SERVER_EXTRA="" herd_config "$WORK/herd.conf"
+sed -i 's/^user = nobody$/user = herd-no-such-user/' "$WORK/herd.conf"
+serve_fails "unknown user" "herd-no-such-user"
+
+# And the same configuration, fixed, starts and stops cleanly.
+herd_config "$WORK/herd.conf"
+herd_san_env
+bg_start ip netns exec "$NS_SRV" "$HERD" serve -c "$WORK/herd.conf" 2>"$WORK/herd.stderr"
+HERD_PID=$BG_PID HERD_ERR=$WORK/herd.stderr
+if wait_udp_listen "$NS_SRV" 69; then
+	pass "with the port free and the root present, herd serves"
+	herd_stop
+else
+	fail "herd did not start with a good configuration: $(head -3 "$WORK/herd.stderr")"
+fi
+
+finish
