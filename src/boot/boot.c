@@ -57,15 +57,20 @@ int boot_expand(const struct boot_node *n, const char *tmpl, char *out, size_t s
 	return (int)len;
 }
 
+/* iPXE images by their Debian names: undionly.kpxe, ipxe.efi, snponly.efi,
+ * ipxe.pxe, *.kkpxe ... */
+static bool is_ipxe_image(const char *loader)
+{
+	return strcasestr(loader, "ipxe") || strcasestr(loader, "undionly") ||
+	       strcasestr(loader, "snponly") || strcasestr(loader, ".kpxe") ||
+	       strcasestr(loader, ".kkpxe");
+}
+
 int boot_file(const struct boot_node *n, uint16_t arch, bool ipxe, char *out, size_t size)
 {
 	const char *loader;
 	char mac[18];
 
-	if (ipxe) {
-		snprintf(out, size, IPXE_PREFIX "%s.ipxe", mac_str(n->mac, '-', mac));
-		return 0;
-	}
 	switch (arch) {
 	case BOOT_ARCH_BIOS:
 		loader = n->inv && n->inv->loader ? n->inv->loader : n->group->loader_bios;
@@ -80,6 +85,13 @@ int boot_file(const struct boot_node *n, uint16_t arch, bool ipxe, char *out, si
 	default:
 		loader = "";
 		break;
+	}
+	/* iPXE asking (user class "iPXE") gets its script rather than the iPXE
+	 * loader again, which would loop; a node whose loader is something
+	 * else (pxelinux.0, a GRUB image) gets that, chainloaded by iPXE. */
+	if (ipxe && (loader[0] == '\0' || is_ipxe_image(loader))) {
+		snprintf(out, size, IPXE_PREFIX "%s.ipxe", mac_str(n->mac, '-', mac));
+		return 0;
 	}
 	if (loader[0] == '\0')
 		return -ENOENT;

@@ -3,8 +3,10 @@
  *
  * Stage 1 (PXE firmware): the group's loader for the client architecture
  * (option 93). Stage 2 (iPXE, recognised by user class "iPXE" or option
- * 175): the node's generated script, so iPXE never loads itself again.
- * pxelinux asks for pxelinux.cfg/01-<mac>, which herd also generates. */
+ * 175): the node's generated script, so iPXE never loads itself again;
+ * unless the node's loader is not an iPXE image (pxelinux.0, say): iPXE
+ * then chainloads that. pxelinux asks for pxelinux.cfg/01-<mac>, which herd
+ * also generates. */
 #ifndef HERD_BOOT_H
 #define HERD_BOOT_H
 

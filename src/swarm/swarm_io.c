@@ -4,6 +4,7 @@
 #include <linux/sock_diag.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@ struct swarm_node {
 	struct swarm_client client;
 	uint32_t bind_ip;
 	uint32_t kernel_drops; /* this socket's SO_RXQ_OVFL counter, last seen */
+	uint16_t sockets;      /* sockets opened so far (the fd number may repeat) */
 	bool counted;	       /* its ending is in ok/failed */
 };
 
@@ -30,6 +32,7 @@ struct swarm_io {
 	unsigned ok, failed;
 	struct udp_batch batch;
 	uint64_t closed_drops; /* drops on sockets closed before their next datagram */
+	uint16_t port_lo, port_hi, port_next;
 };
 
 #define NODE_OF_TIMER(t) ((struct swarm_node *)((char *)(t) - offsetof(struct swarm_node, timer)))
@@ -38,10 +41,46 @@ struct swarm_io {
 
 static void on_readable(struct loop_io *lio, uint32_t events, mono_t now);
 
+/* Source ports are handed out in turn over the ephemeral range. The
+ * swarm's clients share one address (or a few, --bind) where a cluster has
+ * one per node: a port the kernel hands straight back after another client
+ * freed it would look to the server like that client again, while the
+ * server may still hold its transfer. Taking ports in turn puts the longest
+ * possible time between two uses of a port. */
+static void ports_init(struct swarm_io *io)
+{
+	unsigned lo = 32768, hi = 60999;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+
+	if (f != NULL) {
+		if (fscanf(f, "%u %u", &lo, &hi) != 2 || lo < 1024 || hi > 65535 || lo >= hi) {
+			lo = 32768;
+			hi = 60999;
+		}
+		fclose(f);
+	}
+	io->port_lo = (uint16_t)lo;
+	io->port_hi = (uint16_t)hi;
+	io->port_next = (uint16_t)(lo + (unsigned)clock_mono_now() % (hi - lo + 1));
+}
+
+/* A UDP socket on `ip` and the next free port. Returns fd or -errno. */
+static int bind_next(struct swarm_io *io, uint32_t ip)
+{
+	unsigned span = (unsigned)io->port_hi - io->port_lo + 1;
+	int fd = -EADDRINUSE;
+
+	for (unsigned i = 0; i < span && fd == -EADDRINUSE; i++) {
+		struct netaddr a = {ip, io->port_next};
+		io->port_next = io->port_next == io->port_hi ? io->port_lo : io->port_next + 1;
+		fd = udp_open(&a, 0);
+	}
+	return fd;
+}
+
 static int sock_open(struct swarm_io *io, struct swarm_node *n)
 {
-	struct netaddr bind = {n->bind_ip, 0};
-	int fd = udp_open(&bind, 0);
+	int fd = bind_next(io, n->bind_ip);
 	int err;
 
 	if (fd < 0)
@@ -49,6 +88,7 @@ static int sock_open(struct swarm_io *io, struct swarm_node *n)
 	n->io.fd = fd;
 	n->io.fn = on_readable;
 	n->kernel_drops = 0;
+	n->sockets++;
 	err = loop_io_add(io->loop, &n->io, EPOLLIN);
 	if (err < 0) {
 		close(fd);
@@ -104,6 +144,7 @@ static void on_readable(struct loop_io *lio, uint32_t events, mono_t now)
 {
 	struct swarm_node *n = (struct swarm_node *)lio;
 	struct swarm_io *io = n->owner;
+	uint16_t generation = n->sockets;
 	int fd = n->io.fd, cnt;
 
 	(void)events;
@@ -116,7 +157,7 @@ static void on_readable(struct loop_io *lio, uint32_t events, mono_t now)
 					   p->truncated ? 0 : p->len, now);
 			/* Ended, or moved to a new port: the rest of this
 			 * socket's queue is for nobody. */
-			if (n->io.fd != fd || swarm_client_finished(&n->client)) {
+			if (n->sockets != generation || swarm_client_finished(&n->client)) {
 				sync_node(io, n);
 				return;
 			}
@@ -148,19 +189,15 @@ static int tx_send(void *ctx, struct swarm_client *c, uint16_t port, const uint8
 	return udp_sendv(n->io.fd, &peer, 0, &iov, 1);
 }
 
-/* The new socket is bound before the old one closes: otherwise the kernel
- * often hands back the very port just freed, and the server would see the
- * "new" request from the old TID (which EDK2 never does). */
+/* A new port, as EDK2 takes for its real RRQ and U-Boot for a restart
+ * (never the one just left: see ports_init()). */
 static int tx_new_port(void *ctx, struct swarm_client *c)
 {
 	struct swarm_io *io = ctx;
 	struct swarm_node *n = NODE_OF_CLIENT(c);
-	struct swarm_node old = *n;
-	int err;
 
-	err = sock_open(io, n);
-	sock_close(io, &old);
-	return err;
+	sock_close(io, n);
+	return sock_open(io, n);
 }
 
 int swarm_io_open(struct swarm_io **out, struct loop *loop, struct swarm *sw, unsigned n,
@@ -176,6 +213,7 @@ int swarm_io_open(struct swarm_io **out, struct loop *loop, struct swarm *sw, un
 	io->nodes = calloc(n ? n : 1, sizeof(*io->nodes));
 	if (io->nodes == NULL || udp_batch_init(&io->batch, SWARM_RX_BUF) < 0)
 		goto fail;
+	ports_init(io);
 	for (unsigned i = 0; i < n; i++)
 		io->nodes[i].io.fd = -1;
 	for (io->n = 0; io->n < n; io->n++) {

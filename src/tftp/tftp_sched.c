@@ -81,6 +81,7 @@ struct sched_item *sched_peek(const struct tftp_sched *s)
 
 bool sched_take(struct tftp_sched *s, size_t cost, mono_t now)
 {
+	s->sent++;
 	if (s->bytes_per_us <= 0)
 		return true;
 	if (now > s->last) {
@@ -94,6 +95,7 @@ bool sched_take(struct tftp_sched *s, size_t cost, mono_t now)
 		s->wake = MONO_NEVER;
 		return true;
 	}
+	s->sent--; /* not released after all */
 	s->wake = now + (mono_t)(((double)cost - s->tokens) / s->bytes_per_us) + 1;
 	s->limited = true;
 	return false;
@@ -116,8 +118,11 @@ uint64_t sched_rate_bps(const struct tftp_sched *s)
 
 /* AIMD on what the clients confirm: grow while nothing is lost and the
  * pacer is what limits us (x1.25 per interval until the first loss, then
- * +2%); on loss, fall to 90% of the rate the clients actually received
- * (never below 70% of the current rate in one step). */
+ * +2%); on congestion, fall to 90% of the rate the clients actually
+ * received (never below 70% of the current rate in one step). Congestion is
+ * loss of more than a few packets and 0.5% of those sent in the interval:
+ * a lone loss is a slow firmware's own, and slowing everyone for it would
+ * only starve the others. */
 mono_t sched_adapt(struct tftp_sched *s, mono_t now)
 {
 	double rate = s->bytes_per_us;
@@ -129,7 +134,8 @@ mono_t sched_adapt(struct tftp_sched *s, mono_t now)
 		return s->interval_start + ADAPT_INTERVAL;
 	if (s->interval_start != 0) {
 		double delivered = (double)s->acked_bytes / (double)span;
-		if (s->losses > 0) {
+		bool congested = s->losses >= 2 && s->losses * 200 >= s->sent;
+		if (congested) {
 			double target = delivered * 0.9;
 			rate = target > rate * 0.7 ? target : rate * 0.7;
 			rate = rate < s->bytes_per_us ? rate : s->bytes_per_us;
@@ -142,7 +148,7 @@ mono_t sched_adapt(struct tftp_sched *s, mono_t now)
 		s->bytes_per_us = rate;
 	}
 	s->interval_start = now;
-	s->acked_bytes = s->losses = 0;
+	s->acked_bytes = s->losses = s->sent = 0;
 	s->limited = false;
 	return now + ADAPT_INTERVAL;
 }

@@ -40,7 +40,8 @@ struct tftp_sched {
 	bool slow_start;
 	uint64_t acked_bytes;
 	uint64_t losses;
-	bool limited; /* the pacer had to wait during the interval */
+	uint64_t sent; /* packets released in the interval */
+	bool limited;  /* the pacer had to wait during the interval */
 	mono_t interval_start;
 };
 

@@ -448,6 +448,12 @@ static void start_transfer(struct tftp_server *srv, const struct netaddr *peer,
 	}
 	if (srv->next_adapt == MONO_NEVER && srv->cfg->link_rate == SCHED_RATE_AUTO)
 		srv->next_adapt = now;
+	if (log_get_level() >= LOG_LVL_DEBUG) {
+		char p[NETADDR_STRLEN];
+		log_debug("tftp: %s: sending '%.*s' (%zu bytes, blksize %u, window %u)",
+			  netaddr_str(peer, p), (int)pkt->req.name_len, pkt->req.name,
+			  f->size, x->blksize, x->window);
+	}
 	send_first(x, false, now);
 }
 

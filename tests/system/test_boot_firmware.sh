@@ -5,9 +5,10 @@
 #
 #   bios      SeaBIOS + iPXE NIC ROM (virtio-net) -> herd's iPXE script ->
 #             vmlinuz + initrd.img -> initramfs DHCP -> syslog
-#   bios-e1000  the same on QEMU's e1000 (another iPXE and Linux driver), for
-#             a node whose inventory line says loader=pxelinux.0 (an iPXE ROM
-#             is still given the iPXE script)
+#   bios-e1000  QEMU's e1000 (another iPXE and Linux driver), for a node
+#             whose inventory line says loader=pxelinux.0: iPXE ROM ->
+#             pxelinux.0 -> herd's pxelinux.cfg/01-<mac> -> vmlinuz +
+#             initrd.img -> initramfs DHCP -> syslog
 #   uefi      OVMF's own PXE (arch 7, broadcast flag, no client id) ->
 #             ipxe.efi -> iPXE DHCP -> herd's iPXE script -> ... -> syslog
 #
@@ -156,6 +157,10 @@ check_guest() {
 	[ "$g" = uefi ] && want=3
 	check "$g: herd acknowledged $want DHCP requests from ${MAC[$g]}" \
 		test "$(grep -c "dhcp: ACK ${IP[$g]} to ${MAC[$g]}" "$HERD_ERR")" -ge "$want"
+	if [ "$g" = bios-e1000 ]; then
+		check "$g: booted through pxelinux.0 and its generated pxelinux.cfg/01-<mac>" \
+			grep -q "sending 'pxelinux.cfg/01-${MAC[$g]//:/-}'" "$HERD_ERR"
+	fi
 	if [ $ok = 0 ] && [ -n "$PCAP" ]; then
 		sleep 1
 		echo "  what crossed the bridge for ${MAC[$g]} (seconds since its QEMU started):"
