@@ -185,13 +185,15 @@ static void on_readable(struct loop_io *lio, uint32_t events, mono_t now)
 	while ((n = udp_recv_batch(io->io.fd, &io->batch)) > 0) {
 		for (int i = 0; i < n; i++) {
 			struct udp_pkt *p = &io->batch.pkts[i];
-			if (p->truncated || !iface_served(io, p->ifindex))
+			if (!iface_served(io, p->ifindex))
 				continue;
 			struct dhcp_rx rx = {p->ifindex, p->iface_ip, p->peer};
 			/* A unicast (renewal, relay) names our address itself. */
 			if (p->local_ip != INADDR_BROADCAST)
 				rx.local_ip = p->local_ip;
-			dhcp_server_input(io->srv, &rx, p->data, p->len, now, wall);
+			/* A datagram larger than the buffer is cut: counted as
+			 * malformed by the server, like any unreadable one. */
+			dhcp_server_input(io->srv, &rx, p->data, p->truncated ? 0 : p->len, now, wall);
 		}
 		if (n < UDP_BATCH)
 			break;

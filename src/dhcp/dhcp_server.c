@@ -381,9 +381,13 @@ static void handle_decline(struct dhcp_server *srv, const struct dhcp_req *r)
 	srv->stats.declines++;
 	if (!dhcp_opt_ip(r->m, DHO_REQUESTED_IP, &ip))
 		return;
-	log_warn("dhcp: %s declined %s: the address is in use by another host",
-		 mac_str(r->m->chaddr, ':', mac), inet_ntop(AF_INET, &ip, a, sizeof(a)));
-	if (r->node == NULL && srv->leases && lease_at(srv->leases, ip))
+	log_limited(&srv->rl_bad, r->now, LOG_LVL_WARN,
+		    "dhcp: %s declined %s: the address is in use by another host",
+		    mac_str(r->m->chaddr, ':', mac), inet_ntop(AF_INET, &ip, a, sizeof(a)));
+	/* Only the client the address was offered or bound to may decline it:
+	 * a forged DECLINE must not take another client's lease away. */
+	struct lease *l = srv->leases ? lease_at(srv->leases, ip) : NULL;
+	if (r->node == NULL && l && l->state != LEASE_FREE && memcmp(l->mac, r->m->chaddr, 6) == 0)
 		lease_decline(srv->leases, ip, r->wall_now + DECLINE_HOLD_SEC);
 }
 

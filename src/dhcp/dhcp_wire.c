@@ -110,8 +110,15 @@ int dhcp_parse(const uint8_t *buf, size_t len, struct dhcp_msg *m)
 	copy_str(m->file, file, strnlen((const char *)file, 128));
 	if (wire_left(&w) < 4)
 		return 0; /* BOOTP without a vendor area */
-	if (wire_u32(&w) != DHCP_COOKIE)
-		return 0; /* BOOTP with a vendor area we do not read */
+	if (wire_u32(&w) != DHCP_COOKIE) {
+		/* An empty (zeroed) vendor area is BOOTP; anything else with a
+		 * wrong cookie is not a message we can read safely. */
+		const uint8_t *v = wire_peek(&w) - 4;
+		for (size_t i = 0; i < wire_left(&w) + 4; i++)
+			if (v[i] != 0)
+				return -EBADMSG;
+		return 0;
+	}
 	m->has_cookie = true;
 	if (parse_options(m, &w, sname, file) < 0)
 		return -EBADMSG;

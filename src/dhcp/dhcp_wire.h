@@ -13,7 +13,7 @@
 #define DHCP_FIXED_LEN 236 /* BOOTP header up to the options */
 #define DHCP_COOKIE 0x63825363u
 #define DHCP_MIN_LEN 300	/* BOOTP's minimum; replies are padded to it */
-#define DHCP_MAX_LEN 1472	/* what herd accepts and builds */
+#define DHCP_MAX_LEN 1472	/* the most herd builds, and the most options it gathers */
 #define DHCP_BOOTREQUEST 1
 #define DHCP_BOOTREPLY 2
 #define DHCP_FLAG_BROADCAST 0x8000
@@ -87,8 +87,9 @@ struct dhcp_msg {
 	uint8_t optbuf[DHCP_MAX_LEN];
 };
 
-/* Returns 0, or -EBADMSG (too short, not a request's shape, bad magic with
- * trailing bytes, option running past its field, bad option 53). */
+/* Returns 0, or -EBADMSG (too short, a wrong magic cookie before a vendor
+ * area that is not empty, an option running past its field, options
+ * longer than DHCP_MAX_LEN in all, a bad option 53). */
 int dhcp_parse(const uint8_t *buf, size_t len, struct dhcp_msg *m);
 
 /* Typed getters: NULL/false unless present with a valid length. */

@@ -168,6 +168,10 @@ void lease_offer(struct lease_table *t, uint32_t ip, const uint8_t mac[6], mono_
 
 	if (l == NULL)
 		return;
+	/* A bound client that asks again (a DISCOVER after a reboot) keeps its
+	 * lease: an offer must not turn it back into a short hold. */
+	if (l->state == LEASE_BOUND && memcmp(l->mac, mac, 6) == 0)
+		return;
 	memcpy(l->mac, mac, 6);
 	l->state = LEASE_OFFERED;
 	l->hold_until = until;

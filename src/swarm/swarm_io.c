@@ -140,14 +140,14 @@ static void sync_node(struct swarm_io *io, struct swarm_node *n)
 		loop_timer_set(io->loop, &n->timer, c->deadline);
 }
 
-static void on_readable(struct loop_io *lio, uint32_t events, mono_t now)
+/* Hands everything waiting on the client's socket to the client. */
+static void drain(struct swarm_io *io, struct swarm_node *n, mono_t now)
 {
-	struct swarm_node *n = (struct swarm_node *)lio;
-	struct swarm_io *io = n->owner;
 	uint16_t generation = n->sockets;
 	int fd = n->io.fd, cnt;
 
-	(void)events;
+	if (fd < 0)
+		return;
 	io->batch.kernel_drops = n->kernel_drops;
 	while ((cnt = udp_recv_batch(fd, &io->batch)) > 0) {
 		n->kernel_drops = io->batch.kernel_drops;
@@ -157,22 +157,39 @@ static void on_readable(struct loop_io *lio, uint32_t events, mono_t now)
 					   p->truncated ? 0 : p->len, now);
 			/* Ended, or moved to a new port: the rest of this
 			 * socket's queue is for nobody. */
-			if (n->sockets != generation || swarm_client_finished(&n->client)) {
-				sync_node(io, n);
+			if (n->sockets != generation || swarm_client_finished(&n->client))
 				return;
-			}
 		}
 		if (cnt < UDP_BATCH)
 			break;
 	}
-	sync_node(io, n);
 }
 
+static void on_readable(struct loop_io *lio, uint32_t events, mono_t now)
+{
+	struct swarm_node *n = (struct swarm_node *)lio;
+
+	(void)events;
+	drain(n->owner, n, now);
+	sync_node(n->owner, n);
+}
+
+/* A real client polls its NIC before it declares a timeout. The loop hands
+ * out at most a few dozen ready sockets per wake-up and fires timers after
+ * them, so after the swarm itself was slow a reply may be waiting unread:
+ * read it first, or the swarm would blame its own lateness on the server
+ * (it did: tens of thousands of false re-sends at 1000 pxelinux clients on a
+ * busy host). The price: a reply that came after the deadline, while the
+ * swarm was not running, counts as in time. */
 static void on_timer(struct timer *t, mono_t now)
 {
 	struct swarm_node *n = NODE_OF_TIMER(t);
+	struct swarm_client *c = &n->client;
 
-	swarm_client_timeout(n->owner->sw, &n->client, now);
+	if (c->stage != SWARM_IDLE)
+		drain(n->owner, n, now);
+	if (!swarm_client_finished(c) && c->deadline <= now)
+		swarm_client_timeout(n->owner->sw, c, now);
 	sync_node(n->owner, n);
 }
 
@@ -251,6 +268,11 @@ void swarm_io_close(struct swarm_io *io)
 struct swarm_client *swarm_io_client(struct swarm_io *io, unsigned i)
 {
 	return &io->nodes[i].client;
+}
+
+int swarm_io_fd(const struct swarm_io *io, unsigned i)
+{
+	return io->nodes[i].io.fd;
 }
 
 void swarm_io_start(struct swarm_io *io)

@@ -20,6 +20,8 @@ void swarm_io_close(struct swarm_io *io);
 
 /* Client i, for swarm_client_init() before swarm_io_start(). */
 struct swarm_client *swarm_io_client(struct swarm_io *io, unsigned i);
+/* Client i's socket now (-1 once it has ended), for tests. */
+int swarm_io_fd(const struct swarm_io *io, unsigned i);
 
 /* Arms every client's timer on its deadline. The loop stops by itself
  * once every client is done or failed. */

@@ -203,12 +203,11 @@ dhclient_run() {
 		>>"$WORK/$name.out" 2>&1
 }
 
-# dhclient_daemon_pid NAME: the daemon's PID (remembered for cleanup).
+# dhclient_daemon_pid NAME: sets DPID to the daemon's PID (and remembers it
+# for cleanup; not to be called in a subshell).
 dhclient_daemon_pid() {
-	local pid
-	pid=$(cat "$WORK/$1.pid" 2>/dev/null)
-	[ -n "$pid" ] && BG_PIDS+=("$pid")
-	echo "$pid"
+	DPID=$(cat "$WORK/$1.pid" 2>/dev/null)
+	[ -n "$DPID" ] && BG_PIDS+=("$DPID")
 }
 
 # dhcpcd_start NAME NS: dhcpcd in the foreground (-B) as a background job,
@@ -304,8 +303,7 @@ dhclient_cycle() {
 		fail "$what: dhclient got no lease"
 		return 1
 	fi
-	dhclient_daemon_pid "$name" >/dev/null
-	acks=0
+	dhclient_daemon_pid "$name"
 	f=$(rec_last "$name" BOUND)
 	ip=$(env_get "$f" new_ip_address)
 	GOT_IP=$ip
@@ -319,7 +317,7 @@ dhclient_cycle() {
 	acks=$(ack_lines "$ip" "$mac")
 	sniff_mark
 	expect_renewal "$what" "$mac" "$ip" "$acks"
-	wait_for 5 test "$(rec_count "$name" RENEW)" -ge 1 ||
+	wait_for 5 eval '[ "$(rec_count "$name" RENEW)" -ge 1 ]' ||
 		fail "$what: dhclient's script did not see the renewal"
 	sniff_mark
 	dhclient_run "$name" "$DCLI_NS" "$WORK/dhclient-renew.conf" -r ||
@@ -364,7 +362,7 @@ dhcpcd_cycle() {
 	sniff_mark
 	dhcpcd_ctl "$name" "$ns" "$CPID" -N
 	expect_renewal "$what" "$mac" "$ip" "$acks"
-	wait_for 5 test "$(rec_count "$name" RENEW)" -ge 1 ||
+	wait_for 5 eval '[ "$(rec_count "$name" RENEW)" -ge 1 ]' ||
 		fail "$what: dhcpcd's script did not see the renewal"
 	sniff_mark
 	dhcpcd_ctl "$name" "$ns" "$CPID" -k
@@ -404,7 +402,8 @@ dhcp_add_client "$P_R2"
 NS_R2=$DCLI_NS
 dhcp_hook r2
 dhclient_run r2 "$NS_R2" "$WORK/dhclient.conf" -1 || { dump_client r2; fail "dhclient r2 got no lease"; }
-R2_PID=$(dhclient_daemon_pid r2)
+dhclient_daemon_pid r2
+R2_PID=$DPID
 wait_for 15 grep -q ' bound ' "$WORK/rec-r1/events" || { dump_client r1; die "udhcpc r1 got no lease"; }
 IP_R1=$(env_get "$(rec_last r1 bound)" ip)
 IP_R2=$(env_get "$(rec_last r2 BOUND)" new_ip_address)
@@ -431,7 +430,8 @@ check "after the restart the journal no longer lists the released $IP_PU $IP_PC 
 sniff_mark
 kill -USR1 "$R1_PID"
 expect_renewal "after restart, udhcpc" "$P_R1" "$IP_R1" 0
-wait_for 5 test "$(rec_count r1 renew)" -ge 1 && check "after restart, udhcpc keeps $IP_R1" \
+wait_for 5 eval '[ "$(rec_count r1 renew)" -ge 1 ]'
+check "after restart, udhcpc keeps $IP_R1" \
 	test "$(env_get "$(rec_last r1 renew)" ip)" = "$IP_R1"
 
 # dhclient, stopped without releasing and started again: INIT-REBOOT.
@@ -441,7 +441,7 @@ dhcp_client_exec "$NS_R2" - timeout -k 2 20 dhclient -x -sf "$WORK/hook-r2.sh" -
 wait_for 5 eval '! kill -0 "$R2_PID" 2>/dev/null' || fail "dhclient -x did not stop dhclient"
 check "dhclient -x sent no RELEASE" eval '! sniff_since -q "RELEASE .*mac=$P_R2"'
 if dhclient_run r2 "$NS_R2" "$WORK/dhclient.conf" -1; then
-	dhclient_daemon_pid r2 >/dev/null
+	dhclient_daemon_pid r2
 	check "after restart, dhclient did an INIT-REBOOT (REQUEST for $IP_R2, no ciaddr, no server id)" \
 		sniff_since -q "in 0.0.0.0:68>255.255.255.255:67 REQUEST op=1 mac=$P_R2 ciaddr=0.0.0.0 .* req=$IP_R2 sid=- "
 	check "after restart, herd ACKed the INIT-REBOOT of $IP_R2" \

@@ -312,6 +312,48 @@ fi
 herd_counters
 echo "--- counters: $C_received received, $C_offers offers, $C_acks acks, $C_naks naks, $C_malformed malformed, $C_drops rx drops"
 herd_stop
+
+# --- a bound client's DISCOVER that no REQUEST follows ---------------------------
+
+# A pool of two addresses, both bound; then one holder sends a DISCOVER (a
+# firmware that gives up, a lost OFFER) and nothing else. Its lease still
+# runs for an hour: once the offer's hold is over, a third client must not
+# get that address.
+echo "--- a bound client's DISCOVER without a REQUEST (pool of 2, offer_hold_ms = 300)"
+rm -f "$WORK/state/leases"
+POOL_LAST=$NET.101
+HERD_DHCP_EXTRA="offer_hold_ms = 300"
+dhcp_herd_start pool
+HOLD_A=02:bd:00:00:03:0a HOLD_B=02:bd:00:00:03:0b HOLD_C=02:bd:00:00:03:0c
+# udhcpc_once NAME MAC: a one-shot udhcpc in a new namespace (not in a
+# subshell: the namespace must be remembered for cleanup). Sets GOT_IP.
+udhcpc_once() {
+	GOT_IP=
+	dhcp_add_client "$2"
+	dhcp_hook "$1"
+	dhcp_client_exec "$DCLI_NS" - timeout -k 2 20 busybox udhcpc -q -n -f -i eth0 -s "$HOOK" \
+		-t 3 -T 1 -A 1 >"$WORK/$1.out" 2>&1 || return 1
+	GOT_IP=$(env_get "$(rec_last "$1" bound)" ip)
+}
+udhcpc_once hold-a "$HOLD_A"
+IP_a=$GOT_IP
+udhcpc_once hold-b "$HOLD_B"
+IP_b=$GOT_IP
+check "$HOLD_A and $HOLD_B hold the two pool addresses (${IP_a:-none}, ${IP_b:-none})" \
+	eval 'in_pool "$IP_a" && in_pool "$IP_b" && [ "$IP_a" != "$IP_b" ]'
+sniff_mark
+send good_discover "$HOLD_A" >/dev/null
+wait_for 3 sniff_since -q "OFFER op=2 mac=$HOLD_A ciaddr=0.0.0.0 yiaddr=$IP_a " ||
+	fail "herd did not offer $IP_a again to its holder $HOLD_A"
+sleep 1 # the offer's hold is over; the lease (an hour) is not
+if udhcpc_once hold-c "$HOLD_C"; then
+	fail "a third client ($HOLD_C) got $GOT_IP, leased to $HOLD_A for another hour (both addresses are bound)"
+else
+	pass "a third client ($HOLD_C) gets nothing while both addresses are leased"
+fi
+check "the journal still gives $IP_a to $HOLD_A" \
+	test "$(lease_state "$IP_a" | cut -d' ' -f1)" = "$HOLD_A"
+herd_stop
 check "no client hook ran in place of a stock script" test ! -s "$WORK/stray-hooks.log"
 dhcp_cleanup
 host_check

@@ -203,19 +203,31 @@ static void test_renew_unicast_and_other_server(void **state)
 static void test_release_inform_decline(void **state)
 {
 	struct fixture *f = *state;
+	uint8_t other[6] = {2, 0, 0, 0, 0, 8};
 
 	send_req(f, DHCPDISCOVER, mac9, 0, 0, 0, 0xffff, NULL, NULL);
 	send_req(f, DHCPREQUEST, mac9, 0, ip("10.1.0.100"), ip("10.1.0.1"), 0xffff, NULL, NULL);
-	send_req(f, DHCPRELEASE, mac9, ip("10.1.0.100"), 0, ip("10.1.0.1"), 0xffff, NULL, NULL);
-	assert_int_equal(f->nout, 0);
-	assert_int_equal(lease_at(f->leases, ip("10.1.0.100"))->state, LEASE_FREE);
-	send_req(f, DHCPINFORM, mac9, ip("10.1.0.200"), 0, 0, 0xffff, NULL, NULL);
-	assert_int_equal(reply_type(f), DHCPACK);
-	assert_int_equal(f->reply.yiaddr, 0);
+	/* A forged RELEASE or DECLINE from another MAC changes nothing. */
+	send_req(f, DHCPRELEASE, other, ip("10.1.0.100"), 0, ip("10.1.0.1"), 0xffff, NULL, NULL);
+	send_req(f, DHCPDECLINE, other, 0, ip("10.1.0.100"), ip("10.1.0.1"), 0xffff, NULL, NULL);
+	assert_int_equal(lease_at(f->leases, ip("10.1.0.100"))->state, LEASE_BOUND);
+	/* A bound client that DISCOVERs again keeps its lease bound. */
+	send_req(f, DHCPDISCOVER, mac9, 0, 0, 0, 0xffff, NULL, NULL);
+	assert_int_equal(f->reply.yiaddr, ip("10.1.0.100"));
+	assert_int_equal(lease_at(f->leases, ip("10.1.0.100"))->state, LEASE_BOUND);
+	/* Its own DECLINE (an address conflict it found) takes the address out. */
 	send_req(f, DHCPDECLINE, mac9, 0, ip("10.1.0.100"), ip("10.1.0.1"), 0xffff, NULL, NULL);
 	assert_int_equal(lease_at(f->leases, ip("10.1.0.100"))->state, LEASE_DECLINED);
 	send_req(f, DHCPDISCOVER, mac9, 0, 0, 0, 0xffff, NULL, NULL);
 	assert_int_equal(f->reply.yiaddr, ip("10.1.0.101"));
+	send_req(f, DHCPREQUEST, mac9, 0, ip("10.1.0.101"), ip("10.1.0.1"), 0xffff, NULL, NULL);
+	assert_int_equal(reply_type(f), DHCPACK);
+	send_req(f, DHCPRELEASE, mac9, ip("10.1.0.101"), 0, ip("10.1.0.1"), 0xffff, NULL, NULL);
+	assert_int_equal(f->nout, 0);
+	assert_int_equal(lease_at(f->leases, ip("10.1.0.101"))->state, LEASE_FREE);
+	send_req(f, DHCPINFORM, mac9, ip("10.1.0.200"), 0, 0, 0xffff, NULL, NULL);
+	assert_int_equal(reply_type(f), DHCPACK);
+	assert_int_equal(f->reply.yiaddr, 0);
 }
 
 static void test_relay_and_broadcast(void **state)
