@@ -369,7 +369,9 @@ static void print_cmdline(FILE *out, const char *s)
 			if (n == 0)
 				n = strlen(s);
 		}
-		fprintf(out, "cmdline = %.*s\n", (int)n, s);
+		/* No spaces around '=': a word that fit on the line it was read
+		 * from fits here too. */
+		fprintf(out, "cmdline=%.*s\n", (int)n, s);
 		s += n;
 		while (*s == ' ')
 			s++;
