@@ -24,6 +24,7 @@ struct tftp_xfer {
 	uint16_t blksize;
 	uint16_t window;
 	uint16_t tries;
+	uint32_t request_hash; /* of the RRQ that started it: tells a repeat from a new one */
 	const struct tftp_file *file;
 	uint64_t nblocks; /* blocks in the file: size / blksize + 1 */
 	uint64_t acked;	  /* blocks acknowledged (unwrapped) */
@@ -416,8 +417,21 @@ static void refuse_open(struct tftp_server *srv, const struct netaddr *peer, uin
 /* A repeated RRQ from the same client port means our first reply was lost
  * or is late: answer it again, once per round trip. Anything else from that
  * port is a new transfer replacing the old one. */
-static bool repeated_request(struct tftp_xfer *x, mono_t now)
+static uint32_t request_hash(const uint8_t *buf, size_t len)
 {
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ buf[i]) * 16777619u;
+	return h;
+}
+
+static bool repeated_request(struct tftp_xfer *x, uint32_t hash, mono_t now)
+{
+	/* A different request from the same port (EDK2's real RRQ after its
+	 * size probe, before the probe's ERROR 8 arrived) is a new transfer. */
+	if (hash != x->request_hash)
+		return false;
 	if (x->acked > 0 || (x->state == XS_DATA && x->sent > 1))
 		return false;
 	if (now - x->sent_at >= (x->srtt ? x->srtt : MONO_MS(x->srv->cfg->rto_min_ms))) {
@@ -428,7 +442,7 @@ static bool repeated_request(struct tftp_xfer *x, mono_t now)
 }
 
 static void start_transfer(struct tftp_server *srv, const struct netaddr *peer,
-			   uint32_t local_ip, const struct tftp_pkt *pkt, mono_t now)
+			   uint32_t local_ip, const struct tftp_pkt *pkt, uint32_t hash, mono_t now)
 {
 	const struct tftp_file *f;
 	struct tftp_xfer *x;
@@ -446,6 +460,7 @@ static void start_transfer(struct tftp_server *srv, const struct netaddr *peer,
 		send_error(srv, 0, peer, local_ip, TFTP_EUNDEF, "out of memory");
 		return;
 	}
+	x->request_hash = hash;
 	if (srv->next_adapt == MONO_NEVER && srv->cfg->link_rate == SCHED_RATE_AUTO)
 		srv->next_adapt = now;
 	if (log_get_level() >= LOG_LVL_DEBUG) {
@@ -501,7 +516,8 @@ static void admit_pending(struct tftp_server *srv, mono_t now)
 		struct tftp_pkt pkt;
 		xfer_retire(x, now); /* unlinks it; freed at the safe point */
 		if (tftp_parse(x->request, x->request_len, &pkt) == 0)
-			start_transfer(srv, &x->peer, x->local_ip, &pkt, now);
+			start_transfer(srv, &x->peer, x->local_ip, &pkt,
+				       request_hash(x->request, x->request_len), now);
 	}
 }
 
@@ -509,10 +525,11 @@ static void handle_rrq(struct tftp_server *srv, const struct netaddr *peer, uint
 		       const struct tftp_pkt *pkt, const uint8_t *buf, size_t len, mono_t now)
 {
 	struct tftp_xfer *x = xfer_find(srv, peer);
+	uint32_t hash = request_hash(buf, len);
 
 	srv->stats.requests++;
 	if (x != NULL) {
-		if (x->state == XS_PENDING || repeated_request(x, now))
+		if (x->state == XS_PENDING || repeated_request(x, hash, now))
 			return;
 		xfer_retire(x, now);
 	}
@@ -530,7 +547,7 @@ static void handle_rrq(struct tftp_server *srv, const struct netaddr *peer, uint
 	if (must_defer(srv))
 		defer(srv, peer, local_ip, buf, len, now);
 	else
-		start_transfer(srv, peer, local_ip, pkt, now);
+		start_transfer(srv, peer, local_ip, pkt, hash, now);
 }
 
 static void request(struct tftp_server *srv, const struct netaddr *peer, uint32_t local_ip,

@@ -365,6 +365,26 @@ static void test_repeated_rrq_answered_again(void **state)
 	assert_int_equal(tftp_server_stats(f->srv)->started, 1);
 }
 
+/* EDK2's real RRQ may come from the port of its size probe before the
+ * probe's ERROR 8: a different request is a new transfer, not a repeat. */
+static void test_new_request_from_same_port(void **state)
+{
+	struct fixture *f = *state;
+	struct tftp_opts probe = {.has_tsize = true, .has_blksize = true, .blksize = 1468,
+				  .has_windowsize = true, .windowsize = 4};
+	struct tftp_opts real = {.has_blksize = true, .blksize = 1468, .has_windowsize = true,
+				 .windowsize = 4};
+
+	rrq(f, &client, "small", &probe);
+	assert_int_equal(last(f).op, TFTP_OACK);
+	assert_true(last(f).oack.has_tsize);
+	rrq(f, &client, "small", &real);
+	assert_int_equal(last(f).op, TFTP_OACK);
+	assert_false(last(f).oack.has_tsize); /* the new request's answer */
+	assert_int_equal(tftp_server_stats(f->srv)->started, 2);
+	assert_int_equal(tftp_server_stats(f->srv)->active, 1);
+}
+
 static void test_busy_is_silent(void **state)
 {
 	struct fixture *f = *state;
@@ -416,6 +436,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wrq_and_garbage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_tid_and_client_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_repeated_rrq_answered_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_new_request_from_same_port, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_busy_is_silent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_netascii, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_file, setup, teardown),
