@@ -367,7 +367,7 @@ static void set_value(struct conf_parse *p, const struct conf_key *k, const char
 			strcpy(field, v);
 		break;
 	case T_NAME:
-		if (strlen(v) >= 64 || strpbrk(v, " /:\t") != NULL)
+		if (strlen(v) >= 64 || strpbrk(v, " /:\t") != NULL || v[0] == ';' || v[0] == '#')
 			problem(p, "%s: '%s' is not a user name", k->name, v);
 		else
 			strcpy(field, v);

@@ -323,6 +323,15 @@ void conf_boot_validate(const struct herd_config *cfg,
 	}
 }
 
+/* "key = value", or "key=value" when the value starts like a comment
+ * (libinih would take " ;..." after the '=' as an inline comment). */
+static void print_str(FILE *out, const char *key, const char *v)
+{
+	bool tight = v[0] == ';' || v[0] == '#';
+
+	fprintf(out, "%s%s%s\n", key, tight ? "=" : " = ", v);
+}
+
 static void print_ip(FILE *out, const char *key, uint32_t ip)
 {
 	char a[INET_ADDRSTRLEN];
@@ -350,7 +359,7 @@ static void print_subnet(FILE *out, const struct conf_subnet *sn)
 		fputc('\n', out);
 	}
 	if (sn->domain[0])
-		fprintf(out, "domain = %s\n", sn->domain);
+		print_str(out, "domain", sn->domain);
 	print_ip(out, "log_server", sn->log_server);
 	print_ip(out, "next_server", sn->next_server);
 	if (sn->lease_time)
@@ -386,23 +395,25 @@ void conf_boot_print(const struct herd_config *cfg, FILE *out)
 	fprintf(out, "\n[dhcp]\nenabled = %s\nlisten = %s\n", d->enabled ? "yes" : "no",
 		netaddr_str(&d->listen.addrs[0], a));
 	if (d->interfaces[0])
-		fprintf(out, "interfaces = %s\n", d->interfaces);
+		print_str(out, "interfaces", d->interfaces);
 	if (d->inventory[0])
-		fprintf(out, "inventory = %s\n", d->inventory);
-	fprintf(out, "lease_file = %s\nunknown = %s\ndefault_group = %s\nlease_time = %u\n"
-		     "offer_hold_ms = %u\npin_neighbours = %s\n",
-		d->lease_file, d->unknown == CONF_UNKNOWN_POOL ? "pool" : "ignore",
-		d->default_group, d->lease_time, d->offer_hold_ms,
-		d->pin_neighbours ? "yes" : "no");
+		print_str(out, "inventory", d->inventory);
+	print_str(out, "lease_file", d->lease_file);
+	fprintf(out, "unknown = %s\n", d->unknown == CONF_UNKNOWN_POOL ? "pool" : "ignore");
+	print_str(out, "default_group", d->default_group);
+	fprintf(out, "lease_time = %u\noffer_hold_ms = %u\npin_neighbours = %s\n", d->lease_time,
+		d->offer_hold_ms, d->pin_neighbours ? "yes" : "no");
 	for (unsigned i = 0; i < d->nsubnets; i++)
 		print_subnet(out, &d->subnets[i]);
 	for (unsigned i = 0; i < d->ngroups; i++) {
 		const struct conf_group *g = &d->groups[i];
-		fprintf(out, "\n[group %s]\nloader_bios = %s\nloader_efi64 = %s\n", g->name,
-			g->loader_bios, g->loader_efi64);
+		fprintf(out, "\n[group %s]\n", g->name);
+		print_str(out, "loader_bios", g->loader_bios);
+		print_str(out, "loader_efi64", g->loader_efi64);
 		if (g->loader_arm64[0])
-			fprintf(out, "loader_arm64 = %s\n", g->loader_arm64);
-		fprintf(out, "kernel = %s\ninitrd = %s\n", g->kernel, g->initrd);
+			print_str(out, "loader_arm64", g->loader_arm64);
+		print_str(out, "kernel", g->kernel);
+		print_str(out, "initrd", g->initrd);
 		print_cmdline(out, g->cmdline);
 	}
 }
