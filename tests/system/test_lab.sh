@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# The README's first command: the virtual lab serves a file and receives a
-# log line from its node (run non-interactively with --demo).
+# The README's first command: the virtual lab boots its two QEMU nodes (BIOS
+# and UEFI) from herd, and their kernel messages land in their log files
+# (run non-interactively with --demo).
 . "$(dirname "$0")/lib.sh"
 
 require_root
+[ -e /dev/net/tun ] || skip "no /dev/net/tun"
 out=$("$TOP/scripts/lab.sh" --demo 2>&1)
 rc=$?
-if [ "$rc" -eq 0 ] && grep -q "image.bin: identical" <<<"$out" &&
-	grep -q "hello from the lab node" <<<"$out"; then
-	pass "scripts/lab.sh --demo: download identical, node log line received"
+if [ "$rc" -eq 0 ] && grep -q "node01 booted" <<<"$out" && grep -q "node02 booted" <<<"$out" &&
+	grep -q "HERD-BOOT-MARKER node=node02" <<<"$out"; then
+	pass "scripts/lab.sh --demo: node01 (BIOS) and node02 (UEFI) booted and logged to herd"
 else
 	echo "$out" | tail -20 | sed 's/^/  /'
 	fail "scripts/lab.sh --demo failed (exit $rc)"
