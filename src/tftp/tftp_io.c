@@ -147,6 +147,7 @@ static void on_readable(struct loop_io *lio, uint32_t events, mono_t now)
 				tftp_server_input(io->srv, (unsigned)s->index, &p->peer, p->data,
 						  len, now);
 		}
+		tx_flush(io); /* the replies to this batch, in one sendmmsg per socket */
 		if (n < UDP_BATCH)
 			break;
 	}
@@ -167,6 +168,7 @@ static void on_post(struct loop_post *p, mono_t now)
 	mono_t next = tftp_server_next_deadline(io->srv);
 
 	(void)now;
+	tx_flush(io); /* what timers and the pacer sent this iteration */
 	if (next == MONO_NEVER)
 		loop_timer_cancel(io->loop, &io->timer);
 	else if (!timer_armed(&io->timer) || io->timer.when != next)

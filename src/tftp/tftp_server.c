@@ -122,10 +122,19 @@ static void pending_unlink(struct tftp_server *srv, struct tftp_xfer *x)
 
 /* Ends a transfer now; its memory is freed at the end of the tick or input,
  * never inside the code still using it. */
+static void flush(struct tftp_server *srv)
+{
+	if (srv->tx.flush)
+		srv->tx.flush(srv->tx.ctx);
+}
+
 static void xfer_retire(struct tftp_xfer *x, mono_t now)
 {
 	struct tftp_server *srv = x->srv;
 
+	/* Batched datagrams may still point into this transfer's file (a
+	 * generated file dies with its last transfer): send them first. */
+	flush(srv);
 	timerq_cancel(&srv->timers, &x->timer);
 	sched_remove(&srv->sched, &x->sched);
 	srv->sched.backlog -= owed_bytes(x);
@@ -156,11 +165,6 @@ static void reap(struct tftp_server *srv)
 	}
 }
 
-static void flush(struct tftp_server *srv)
-{
-	if (srv->tx.flush)
-		srv->tx.flush(srv->tx.ctx);
-}
 
 static void send_error(struct tftp_server *srv, unsigned sock, const struct netaddr *peer,
 		       uint32_t local_ip, enum tftp_errcode code, const char *msg)
@@ -573,11 +577,10 @@ static void request(struct tftp_server *srv, const struct netaddr *peer, uint32_
 }
 
 /* Every entry point ends the same way: the pacer sends what the tokens
- * allow, batched sends go out, retired transfers are freed. */
+ * allow, retired transfers are freed. */
 static void finish(struct tftp_server *srv, mono_t now)
 {
 	pacer_run(srv, now);
-	flush(srv);
 	reap(srv);
 }
 

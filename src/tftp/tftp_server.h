@@ -24,8 +24,10 @@ struct tftp_tx {
 	void (*send)(void *ctx, unsigned sock, const struct netaddr *peer, uint32_t local_ip,
 		     const uint8_t *hdr, size_t hdr_len, const uint8_t *payload,
 		     size_t payload_len);
-	/* Optional: called at the end of every entry point; payloads handed to
-	 * send() stay valid until then, so the callee may batch them. */
+	/* Optional, for a callee that batches: payloads handed to send() stay
+	 * valid until the next flush. The server flushes before it lets go of
+	 * a file a payload may point into; the caller flushes at least once per
+	 * loop iteration (or batch of datagrams). */
 	void (*flush)(void *ctx);
 };
 
