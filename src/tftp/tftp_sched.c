@@ -96,7 +96,13 @@ bool sched_take(struct tftp_sched *s, size_t cost, mono_t now)
 		return true;
 	}
 	s->sent--; /* not released after all */
-	s->wake = now + (mono_t)(((double)cost - s->tokens) / s->bytes_per_us) + 1;
+	/* Wake when half the bucket has refilled, not for every packet: a few
+	 * packets per wake-up instead of a context switch per packet (at 500
+	 * Mbit/s a packet is due every 24 us). */
+	double need = (double)cost - s->tokens;
+	if (need < s->burst / 2)
+		need = s->burst / 2;
+	s->wake = now + (mono_t)(need / s->bytes_per_us) + 1;
 	s->limited = true;
 	return false;
 }
