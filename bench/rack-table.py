@@ -21,7 +21,9 @@ def load(path, run):
         for line in f:
             line = line.strip()
             if line.startswith("{"):
-                recs.append(json.loads(line))
+                rec = json.loads(line)
+                if "run_id" in rec and "swarm" in rec:  # tftp-rack.sh's records only
+                    recs.append(rec)
     if run is None and recs:
         run = recs[-1]["run_id"]
     return [r for r in recs if r["run_id"] == run]

@@ -50,8 +50,8 @@ usage: bench/tftp-rack.sh [options] SCENARIO...
     C  500 clients x 1 MB with 1% random loss each way, and the same
        without loss (ipxe); the p99 ratio loss/no-loss per server
     D  200 clients x 8 MB at 200 Mbit/s, 128 KB buffer (ipxe)
-options (a named scenario sets its own; options given after it are ignored,
-options given before it override the scenario's values only for custom):
+options (A-D set their own clients, size, rate, buffer, loss, spread and
+profile; -S, --addrs, --max-time, --set, --herd, -o and -k apply to all):
   -S, --servers LIST   herd,dnsmasq,tftpd-hpa,atftpd (default: all four)
   -r, --rate RATE      switch port rate: 500mbit, 1gbit, 200M (default 500mbit)
   -b, --buffer BYTES   switch port buffer: 128K, 1M, 65536 (default 128K)
@@ -83,7 +83,7 @@ log() { echo "tftp-rack: $*" >&2; }
 
 # 500mbit, 500M, 1gbit, 1G, 200000000 -> bits/s
 rate_bps() {
-	local v=${1,,} n mult=1
+	local v=${1,,} mult=1
 	v=${v%bit}
 	v=${v%bps}
 	case $v in
@@ -211,7 +211,6 @@ SW_SRV_IP=10.77.1.254
 SW_CLI_IP=10.77.2.254
 CLI_NET=10.77.2
 WORK=
-RACK_UP=0
 
 nsx() {
 	local ns=$1
@@ -242,10 +241,21 @@ rack_down() {
 		ip netns del "$ns" 2>/dev/null
 	done
 	cg_remove
-	RACK_UP=0
+}
+
+# The switch-counter sampler runs in the root namespace, a child of this
+# shell: stopped by its PID after each run and on exit.
+SAMPLER=
+stop_sampler() {
+	if [ -n "$SAMPLER" ]; then
+		kill "$SAMPLER" 2>/dev/null
+		wait "$SAMPLER" 2>/dev/null
+	fi
+	SAMPLER=
 }
 
 cleanup() {
+	stop_sampler
 	rack_down
 	if [ -n "$WORK" ] && [ -d "$WORK" ]; then
 		if [ "$KEEP" = 1 ]; then
@@ -263,7 +273,6 @@ rack_up() {
 	local bps=$1 buf=$2 loss=$3 i
 	ip netns add "$NS_SRV" && ip netns add "$NS_SW" && ip netns add "$NS_CLI" ||
 		die "cannot create network namespaces"
-	RACK_UP=1
 	# veth pairs made inside the namespaces: nothing appears in the root one
 	ip link add s0 netns "$NS_SRV" type veth peer name w0 netns "$NS_SW" &&
 		ip link add w1 netns "$NS_SW" type veth peer name c0 netns "$NS_CLI" ||
@@ -286,6 +295,18 @@ rack_up() {
 	# is the limit), BUFFER bytes of queue, tail drop.
 	nsx "$NS_SW" tc qdisc add dev w1 root tbf rate "${bps}bit" burst "$TBF_BURST" limit "$buf" ||
 		die "tc tbf failed"
+	# One datagram to a closed port of the server: checks the forwarding
+	# and resolves the neighbours before the storm (the server's ICMP
+	# answer is the one packet of tbf's counters that is not TFTP).
+	nsx "$NS_CLI" bash -c "echo probe >/dev/udp/$SRV_IP/9" 2>/dev/null
+	for i in $(seq 20); do
+		nsx "$NS_SRV" awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) k[i] = $i; h = 1 }
+			else for (i = 1; i <= NF; i++) if (k[i] == "NoPorts") print $i }' \
+			/proc/net/snmp | grep -qv '^0$' && break
+		[ "$i" = 20 ] && die "the rack does not forward"
+		sleep 0.05
+	done
+	# (after the probe, which the loss rules could drop)
 	# Random loss both ways, counted per direction (per 10000 for 0.5%).
 	nsx "$NS_SW" nft -f - <<EOF || die "nft failed"
 table inet rack {
@@ -296,17 +317,6 @@ table inet rack {
 	}
 }
 EOF
-	# One datagram to a closed port of the server: checks the forwarding
-	# and resolves the neighbours before the storm (the server's ICMP
-	# answer is the one packet of tbf's counters that is not TFTP).
-	nsx "$NS_CLI" bash -c "echo probe >/dev/udp/$SRV_IP/9" 2>/dev/null
-	for i in $(seq 20); do
-		nsx "$NS_SRV" awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) k[i] = $i; h = 1 }
-			else for (i = 1; i <= NF; i++) if (k[i] == "NoPorts") print $i }' \
-			/proc/net/snmp | grep -qv '^0$' && return 0
-		sleep 0.05
-	done
-	die "the rack does not forward"
 }
 
 # Counters of one run, as KEY=VALUE lines.
@@ -477,7 +487,7 @@ run_one() {
 		rack_down
 		return 1
 	fi
-	local swarm_cmd=("$HERD_BIN" swarm -s $SRV_IP -f "$FILE_NAME" --verify "$WORK/root/$FILE_NAME"
+	local swarm_cmd=("$HERD_BIN" swarm -s "$SRV_IP" -f "$FILE_NAME" --verify "$WORK/root/$FILE_NAME"
 		-n "$N" "${prof_args[@]}" --spread "$SPREAD" --bind "$binds" --link-rate "$RATE_BPS"
 		--max-time "$MAXT" --json --quiet)
 	for i in "${SWARM_SETS[@]}"; do swarm_cmd+=(--set "$i"); done
@@ -495,17 +505,18 @@ run_one() {
 			sleep 0.5
 		done
 	) >"$WORK/sw-series-$scen-$variant-$server.txt" &
-	local sampler=$!
+	SAMPLER=$!
 	t0=$(date +%s.%N)
 	(
 		ulimit -n 20000
 		exec timeout -k 5 $((MAXT + 30)) ip netns exec "$NS_CLI" \
 			/usr/bin/time -f '%U %S' -o "$WORK/swarm-time.txt" "${swarm_cmd[@]}"
-	) >"$WORK/swarm-$scen-$variant-$server.out" 2>"$WORK/swarm-$scen-$variant-$server.err"
+	) >"$WORK/swarm-$scen-$variant-$server.out" 2>"$WORK/swarm-$scen-$variant-$server.err" &
+	# wait (unlike a foreground command) lets a signal's trap run at once
+	wait $!
 	rc=$?
 	t1=$(date +%s.%N)
-	kill "$sampler" 2>/dev/null
-	wait "$sampler" 2>/dev/null
+	stop_sampler
 	read -r busy1 tot1 < <(cpu_sample)
 	if [ -n "$CG" ]; then srv_cpu=$(cg_cpu); else srv_cpu=$(proc_cpu "$pid"); fi
 	local counters
@@ -605,27 +616,32 @@ run_variant() {
 }
 
 scenario() {
+	# every scenario starts from the command line's values
+	CLIENTS=$U_CLIENTS SIZE=$U_SIZE RATE=$U_RATE BUFFER=$U_BUFFER LOSS=$U_LOSS
+	SPREAD=$U_SPREAD PROFILE=$U_PROFILE MIX=$U_MIX
 	case $1 in
 	A)
 		CLIENTS=2000 SIZE=80K RATE=500mbit BUFFER=128K LOSS=0 SPREAD=0 MIX=
 		for PROFILE in strict ipxe edk2; do run_variant A "$PROFILE"; done ;;
 	B)
-		CLIENTS=200 SIZE=8M RATE=500mbit BUFFER=128K LOSS=0 SPREAD=0 MIX= PROFILE=ipxe
+		CLIENTS=200 SIZE=8M RATE=500mbit BUFFER=128K LOSS=0 SPREAD=0 MIX='' PROFILE=ipxe
 		run_variant B ipxe ;;
 	C)
-		CLIENTS=500 SIZE=1M RATE=500mbit BUFFER=128K SPREAD=0 MIX= PROFILE=ipxe
+		CLIENTS=500 SIZE=1M RATE=500mbit BUFFER=128K SPREAD=0 MIX='' PROFILE=ipxe
 		LOSS=1 run_variant C loss1
 		LOSS=0 run_variant C loss0
 		python3 "$BENCH_DIR/rack-table.py" --run "$RUN_ID.$START_TS" --scenario C \
 			--p99-ratio loss1:loss0 "$RESULTS" ;;
 	D)
-		CLIENTS=200 SIZE=8M RATE=200mbit BUFFER=128K LOSS=0 SPREAD=0 MIX= PROFILE=ipxe
+		CLIENTS=200 SIZE=8M RATE=200mbit BUFFER=128K LOSS=0 SPREAD=0 MIX='' PROFILE=ipxe
 		run_variant D ipxe ;;
 	custom)
 		run_variant custom "${MIX:-$PROFILE}" ;;
 	esac
 }
 
+U_CLIENTS=$CLIENTS U_SIZE=$SIZE U_RATE=$RATE U_BUFFER=$BUFFER U_LOSS=$LOSS
+U_SPREAD=$SPREAD U_PROFILE=$PROFILE U_MIX=$MIX
 need_servers
 START_TS=$(date +%Y%m%d-%H%M%S)
 MAX_TIME_ARG=$MAX_TIME

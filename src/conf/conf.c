@@ -87,7 +87,7 @@ void conf_defaults(struct herd_config *cfg)
 	cfg->tftp.blksize_max = 1468;
 	cfg->tftp.windowsize_max = 64;
 	cfg->tftp.retries = 8;
-	cfg->tftp.rto_min_ms = 250;
+	cfg->tftp.rto_min_ms = 100;
 	cfg->tftp.rto_max_ms = 8000;
 	cfg->tftp.rto_initial_ms = 1000;
 	cfg->tftp.transfer_sockets = 8;
