@@ -6,8 +6,8 @@
 #
 #   srv namespace: the server under test on s0 (10.78.0.1/24), its lease
 #                  file on disk in the work directory
-#   cli namespace: c0 (10.78.0.2/24) and the relay address 10.79.0.1/16: the
-#                  generators act as a relay agent (giaddr 10.79.0.1), so
+#   cli namespace: c0 (10.78.0.2/24) and the relay address 10.80.0.1/13: the
+#                  generators act as a relay agent (giaddr 10.80.0.1), so
 #                  replies come back unicast to port 67, as perfdhcp does
 #
 # Every measurement gets two fresh namespaces named with this shell's PID
@@ -27,7 +27,9 @@ TOP=$(cd "$BENCH_DIR/.." && pwd)
 HERD=${HERD:-$TOP/build/herd}
 SERVERS=herd,kea,dnsmasq
 PERF_SECS=10
-RATES=2000,4000,8000,12000,16000,24000,32000,48000,64000
+PERF_START=1000
+SWARM_SECS=5
+PERF_RESOLUTION=10 # percent
 PERF_CLIENTS=10000
 BURST=2000
 REPEAT=2
@@ -35,23 +37,29 @@ PROFILE=ipxe
 LOSS_MAX=0.1 # percent of DORAs that may be lost at a "sustained" rate
 RESULTS=
 KEEP=${KEEP:-0}
+SHIM=1
 
 SRV_IP=10.78.0.1
 CLI_IP=10.78.0.2
-RELAY_IP=10.79.0.1
-RELAY_NET=10.79.0.0/16
-POOL_FIRST=10.79.1.1
-POOL_LAST=10.79.255.254
+RELAY_IP=10.80.0.1
+# A /13 for the relay's clients: a sustained run of herd swarm gives every
+# DORA a MAC of its own (5 s at 40,000/s: 200,000 addresses).
+RELAY_NET=10.80.0.0/13
+RELAY_MASK=255.248.0.0
+POOL_FIRST=10.80.1.1
+POOL_LAST=10.87.255.254
 
 usage() {
 	cat <<'EOF'
 usage: bench/dhcp-rack.sh [options] [TEST...]
-  TEST: perf (perfdhcp rate steps), burst (swarm: N clients at once),
-        chain (swarm: 3 DHCP stages x N at once), all (default)
+  TEST: perf (perfdhcp: the highest sustained rate), rate (the same with herd
+        swarm as the generator, a MAC per DORA), burst (swarm: N clients at
+        once), chain (swarm: 3 DHCP stages x N at once), all (default)
 options:
   -S, --servers LIST  herd,kea,kea-mt,dnsmasq,dnsmasq-noping (default herd,kea,dnsmasq)
   -t, --time SECS     perfdhcp run per rate step (default 10)
-      --rates LIST    rates to step through, DORA/s (default 2000,4000,...,64000)
+      --start RATE    the first rate tried, DORA/s (default 1000); then doubled
+                      until one fails, then bisected to within 10%
   -R, --perf-clients N  perfdhcp's simulated clients (default 10000)
   -n, --clients N     swarm clients per burst (default 2000)
   -r, --repeat N      run every measurement N times (default 2)
@@ -59,6 +67,7 @@ options:
   -o, --results FILE  JSON lines appended here (default bench/results/dhcp-DATE.jsonl;
                       raw outputs beside it in bench/results/dhcp-DATE/)
   -k, --keep          keep the work directory (configs, logs, lease files)
+      --no-shim       leave perfdhcp's receive buffer at the kernel default
       --table FILE    print the table of a results file again, and exit
 environment: HERD (binary, default build/herd)
 EOF
@@ -99,11 +108,18 @@ loads = [r["load1"] for r in rows]
 print("\nDHCP rack: %s" % sys.argv[1])
 print("load average (1 min) at the start of each measurement: %.1f to %.1f\n" % (min(loads), max(loads)))
 line("", servers)
-if any(r["test"] == "perf" for r in rows):
-    best = {s: med([r["max_rate"] for r in runs("perf", s)]) for s in servers}
-    line("perfdhcp: max DORA/s, <0.1% lost", [fmt(best[s]) for s in servers])
+for test, title in (("perf", "perfdhcp"), ("rate", "herd swarm")):
+    if not any(r["test"] == test for r in rows):
+        continue
+    best = {s: med([r["max_rate"] for r in runs(test, s)]) for s in servers}
+    line("%s: max DORA/s, <0.1%% lost" % title, [fmt(best[s]) for s in servers])
     line("  each run", ["/".join("%d%s" % (r["max_rate"], "*" if r["generator_limited"] else "")
-                                for r in runs("perf", s)) or "-" for s in servers])
+                                for r in runs(test, s)) or "-" for s in servers])
+    if test == "rate":
+        line("  DORA p99 at that rate, s", [fmt(med([st["dora_p99_s"] for r in runs(test, s) for st in r["steps"]
+                                                     if st["rate"] == r["max_rate_asked"] and st["lost_pct"] < 0.1 and st.get("dora_p99_s") is not None]), "%.3f") for s in servers])
+    line("  server CPU s per 1000 DORAs", [fmt(med([1000 * st["srv_cpu_s"] / max(1, st["sent"]) for r in runs(test, s)
+                                                    for st in r["steps"] if st["rate"] == r["max_rate_asked"] and st["lost_pct"] < 0.1]), "%.3f") for s in servers])
     h = best.get("herd")
     line("  herd / server", [("%.1fx" % (h / best[s])) if h and best[s] else "-" for s in servers])
 for test, title in (("burst", "burst"), ("chain", "chain (3 DHCP stages)")):
@@ -129,7 +145,7 @@ for test, title in (("burst", "burst"), ("chain", "chain (3 DHCP stages)")):
     line("  server CPU s (median)", [fmt(med([r["srv_cpu_s"] for r in runs(test, s)]), "%.2f") for s in servers])
     h = spans.get("herd")
     line("  server time / herd's", [("%.1fx" % (spans[s] / h)) if h and spans[s] else "-" for s in servers])
-print("\n* perfdhcp could not send faster than that: the server was not the limit.")
+print("\n* the generator could not send faster than that: the server was not the limit.")
 EOF
 }
 
@@ -140,16 +156,17 @@ while [ $# -gt 0 ]; do
 	-h | --help) usage; exit 0 ;;
 	-S | --servers) SERVERS=$2; shift ;;
 	-t | --time) PERF_SECS=$2; shift ;;
-	--rates) RATES=$2; shift ;;
+	--start) PERF_START=$2; shift ;;
 	-R | --perf-clients) PERF_CLIENTS=$2; shift ;;
 	-n | --clients) BURST=$2; shift ;;
 	-r | --repeat) REPEAT=$2; shift ;;
 	-p | --profile) PROFILE=$2; shift ;;
 	-o | --results) RESULTS=$2; shift ;;
 	-k | --keep) KEEP=1 ;;
+	--no-shim) SHIM=0 ;;
 	--table) TABLE_ONLY=$2; shift ;;
-	perf | burst | chain) TESTS+=("$1") ;;
-	all) TESTS+=(perf burst chain) ;;
+	perf | rate | burst | chain) TESTS+=("$1") ;;
+	all) TESTS+=(perf rate burst chain) ;;
 	*) usage >&2; exit 2 ;;
 	esac
 	shift
@@ -158,11 +175,10 @@ if [ -n "$TABLE_ONLY" ]; then
 	print_table "$TABLE_ONLY"
 	exit
 fi
-[ ${#TESTS[@]} -gt 0 ] || TESTS=(perf burst chain)
-for v in "$PERF_SECS" "$PERF_CLIENTS" "$BURST" "$REPEAT"; do
+[ ${#TESTS[@]} -gt 0 ] || TESTS=(perf rate burst chain)
+for v in "$PERF_SECS" "$PERF_CLIENTS" "$BURST" "$REPEAT" "$PERF_START"; do
 	[[ $v =~ ^[0-9]+$ && $v -gt 0 ]] || die "bad number '$v'"
 done
-[[ $RATES =~ ^[0-9]+(,[0-9]+)*$ ]] || die "bad rate list '$RATES'"
 
 # --- prerequisites ---------------------------------------------------------
 
@@ -218,6 +234,34 @@ WORK=$(mktemp -d /tmp/herd-dhcp-rack.XXXXXX) || die "mktemp"
 
 NS_S= NS_C= SRV_PID= RUN=0
 
+# perfdhcp has no option for its receive buffer, and the kernel's default
+# (rmem_default, 208 KB here, read-only inside a namespace) overflows when
+# a server answers in bursts: the generator then loses replies the server
+# sent. A 10-line LD_PRELOAD wrapper raises it to 8 MB at bind(), as herd
+# swarm does for its DHCP socket; --no-shim leaves it out.
+PRELOAD=
+if [ "$SHIM" = 1 ]; then
+	command -v cc >/dev/null || die "cc is needed for the perfdhcp receive-buffer shim (or --no-shim)"
+	cat >"$WORK/rcvbuf.c" <<'EOF'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <sys/socket.h>
+int bind(int fd, const struct sockaddr *a, socklen_t len)
+{
+	static int (*real)(int, const struct sockaddr *, socklen_t);
+	int size = 8 << 20, type = 0;
+	socklen_t tl = sizeof(type);
+	if (!real)
+		real = (int (*)(int, const struct sockaddr *, socklen_t))dlsym(RTLD_NEXT, "bind");
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_DGRAM)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));
+	return real(fd, a, len);
+}
+EOF
+	cc -O2 -shared -fPIC -o "$WORK/rcvbuf.so" "$WORK/rcvbuf.c" -ldl || die "cannot build the shim"
+	PRELOAD=$WORK/rcvbuf.so
+fi
+
 # --- namespaces ------------------------------------------------------------
 
 ns_kill_all() { # NS SIG: every process in namespace NS, by PID
@@ -256,7 +300,7 @@ net_up() {
 	ip link add s0 netns "$NS_S" type veth peer name c0 netns "$NS_C" || die "veth"
 	ip -n "$NS_S" addr add "$SRV_IP/24" dev s0
 	ip -n "$NS_C" addr add "$CLI_IP/24" dev c0
-	ip -n "$NS_C" addr add "$RELAY_IP/16" dev c0
+	ip -n "$NS_C" addr add "$RELAY_IP/13" dev c0
 	ip -n "$NS_S" link set s0 up
 	ip -n "$NS_C" link set c0 up
 	ip -n "$NS_S" route add "$RELAY_NET" via "$CLI_IP"
@@ -357,8 +401,8 @@ start_server() {
 		# --quiet-dhcp: no log line per packet (herd and Kea log warnings
 		# only). dnsmasq-noping: without the ICMP check before an offer.
 		ip netns exec "$NS_S" dnsmasq -k --conf-file=/dev/null --port=0 \
-			--interface=s0 --dhcp-range="$POOL_FIRST,$POOL_LAST,255.255.0.0,1h" \
-			--dhcp-leasefile="$dir/dnsmasq.leases" --dhcp-lease-max=100000 \
+			--interface=s0 --dhcp-range="$POOL_FIRST,$POOL_LAST,$RELAY_MASK,1h" \
+			--dhcp-leasefile="$dir/dnsmasq.leases" --dhcp-lease-max=1000000 \
 			--dhcp-boot=undionly.kpxe,,"$SRV_IP" --quiet-dhcp --user=root --group=root \
 			--pid-file="$dir/dnsmasq.pid" --log-facility="$dir/server.log" \
 			$([ "$s" = dnsmasq-noping ] && echo --no-ping) 2>>"$dir/server.log" &
@@ -383,13 +427,13 @@ server_version() {
 	esac
 }
 
-# --- perfdhcp: rate steps --------------------------------------------------
+# --- perfdhcp: the sustained rate ------------------------------------------
 
 # perfdhcp_run SERVER RATE OUT: one step; prints "achieved sent lost" where
 # lost counts DORAs that did not complete (DISCOVERs sent - ACKs received).
 perfdhcp_run() {
 	local rate=$2 out=$3
-	timeout $((PERF_SECS + 30)) ip netns exec "$NS_C" perfdhcp -4 -r "$rate" \
+	timeout $((PERF_SECS + 30)) ip netns exec "$NS_C" env ${PRELOAD:+LD_PRELOAD=$PRELOAD} perfdhcp -4 -r "$rate" \
 		-R "$PERF_CLIENTS" -p "$PERF_SECS" -l "$RELAY_IP" -L 67 "$SRV_IP" >"$out" 2>&1
 	awk '
 		/^Rate:/ { rate = $2 }
@@ -398,48 +442,102 @@ perfdhcp_run() {
 		/^sent packets:/ { sent[sec] = $3 }
 		/^received packets:/ { recv[sec] = $3 }
 		END {
-			if (sent["do"] == "") { print "0 0 0"; exit }
-			printf "%.0f %d %d\n", rate, sent["do"], sent["do"] - recv["ra"]
+			if (sent["do"] == "") { print "0 0 0 null"; exit }
+			printf "%.0f %d %d null\n", rate, sent["do"], sent["do"] - recv["ra"]
 		}' "$out"
 }
 
-# One server: fresh namespaces and server per rate step (an empty lease
-# file each time); steps up until more than LOSS_MAX % is lost twice at a
-# rate, or perfdhcp cannot reach the rate asked. Appends one JSON line.
-perf_test() {
-	local s=$1 rep=$2 best=0 bestach=0 limited=false steps="" rate try res ach sent lost pct
-	local dir cpu0 cpu1 drops0 drops1 cdrops0 cdrops1 ok load
-	load=$(load1)
-	log "perf $s (run $rep), load $load"
-	for rate in ${RATES//,/ }; do
-		ok=0
-		for try in 1 2; do
-			net_up
-			dir=$WORK/$s-perf-$rep-$rate-$try
-			start_server "$s" "$dir" || { net_down; die "$s did not start"; }
-			cpu0=$(cpu_secs "$SRV_PID") drops0=$(udp_drops "$NS_S") cdrops0=$(udp_drops "$NS_C")
-			res=$(perfdhcp_run "$s" "$rate" "$dir/perfdhcp.out")
-			cpu1=$(cpu_secs "$SRV_PID") drops1=$(udp_drops "$NS_S") cdrops1=$(udp_drops "$NS_C")
-			net_down
-			cp "$dir/perfdhcp.out" "$RAW/perfdhcp-$s-$rep-$rate-$try.txt"
-			read -r ach sent lost <<<"$res"
-			pct=$(awk -v l="$lost" -v s="$sent" 'BEGIN { printf "%.3f", s ? 100 * l / s : 100 }')
-			steps+="${steps:+,}{\"rate\":$rate,\"try\":$try,\"achieved\":$ach,\"sent\":$sent,\"lost\":$lost,\"lost_pct\":$pct,\"srv_cpu_s\":$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN{printf "%.2f", b-a}'),\"srv_sock_drops\":$((drops1 - drops0)),\"cli_sock_drops\":$((cdrops1 - cdrops0))}"
-			log "  $s rate $rate try $try: achieved $ach/s, $lost of $sent lost ($pct%), server cpu $(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN{printf "%.1f", b-a}') s, sock drops srv $((drops1 - drops0)) cli $((cdrops1 - cdrops0))"
-			if awk -v p="$pct" -v m="$LOSS_MAX" 'BEGIN { exit !(p < m) }'; then
-				ok=1
-				break
-			fi
-		done
-		[ $ok = 1 ] || break
-		best=$rate bestach=$ach
-		# perfdhcp itself could not send faster: the server was not the limit.
-		if awk -v a="$ach" -v r="$rate" 'BEGIN { exit !(a < 0.95 * r) }'; then
-			limited=true
-			break
+# swarm_rate_run RATE OUT: herd swarm starting RATE clients a second for
+# SWARM_SECS seconds, each with a MAC of its own, DORA only; prints
+# "achieved sent lost": lost counts DORAs that needed a re-send or never
+# completed (with iPXE's timers, a reply later than 1 s is a re-send).
+swarm_rate_run() {
+	local rate=$1 out=$2 n=$(($1 * SWARM_SECS))
+	timeout $((SWARM_SECS + 60)) ip netns exec "$NS_C" "$HERD" swarm --dhcp-server "$SRV_IP" \
+		--bind "$RELAY_IP" --dhcp-only -n "$n" --spread "$SWARM_SECS" --profile ipxe \
+		--max-time $((SWARM_SECS + 30)) --json --quiet >"$out" 2>&1
+	tail -1 "$out" | python3 -c '
+import json, sys
+try:
+    j = json.loads(sys.stdin.read())
+except ValueError:
+    print("0 0 0"); sys.exit()
+d = j["dhcp"]
+span = d["span_s"] or 0
+p99 = d["stages"]["firmware"]["dora_p99_s"]
+print("%.0f %d %d %s" % (d["exchanges"] / span if span else 0, j["clients"],
+                         d["retransmits"] + j["failed"], "null" if p99 is None else "%.4f" % p99))'
+}
+
+# perf_step GEN SERVER RUN RATE: one generator run (perfdhcp or swarm)
+# against a fresh server (an empty lease file); appends its JSON to STEPS,
+# sets STEP_OK (under LOSS_MAX % lost, a second try if the first was over)
+# and STEP_ACH (the rate achieved).
+perf_step() {
+	local gen=$1 s=$2 rep=$3 rate=$4 try dir res ach sent lost p99 pct cpu0 cpu1 drops0 drops1 cdrops0 cdrops1
+	STEP_OK=0
+	for try in 1 2; do
+		net_up
+		dir=$WORK/$s-$gen-$rep-$rate-$try
+		start_server "$s" "$dir" || { net_down; die "$s did not start"; }
+		cpu0=$(cpu_secs "$SRV_PID") drops0=$(udp_drops "$NS_S") cdrops0=$(udp_drops "$NS_C")
+		if [ "$gen" = perf ]; then
+			res=$(perfdhcp_run "$s" "$rate" "$dir/gen.out")
+		else
+			res=$(swarm_rate_run "$rate" "$dir/gen.out")
+		fi
+		cpu1=$(cpu_secs "$SRV_PID") drops1=$(udp_drops "$NS_S") cdrops1=$(udp_drops "$NS_C")
+		net_down
+		cp "$dir/gen.out" "$RAW/$gen-$s-$rep-$rate-$try.txt"
+		read -r ach sent lost p99 <<<"$res"
+		pct=$(awk -v l="$lost" -v s="$sent" 'BEGIN { printf "%.3f", s ? 100 * l / s : 100 }')
+		cpu1=$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { printf "%.2f", b - a }')
+		STEPS+="${STEPS:+,}{\"rate\":$rate,\"try\":$try,\"achieved\":$ach,\"sent\":$sent,\"lost\":$lost,\"lost_pct\":$pct,\"dora_p99_s\":${p99:-null},\"srv_cpu_s\":$cpu1,\"srv_sock_drops\":$((drops1 - drops0)),\"cli_sock_drops\":$((cdrops1 - cdrops0))}"
+		log "  $s $rate/s (try $try): achieved $ach/s, lost $lost of $sent ($pct%), server cpu $cpu1 s, socket drops srv $((drops1 - drops0)) cli $((cdrops1 - cdrops0))"
+		STEP_ACH=$ach
+		if awk -v p="$pct" -v m="$LOSS_MAX" 'BEGIN { exit !(p < m) }'; then
+			STEP_OK=1
+			return
 		fi
 	done
-	echo "{\"test\":\"perf\",\"server\":\"$s\",\"version\":\"$(server_version "$s")\",\"run\":$rep,\"load1\":$load,\"seconds\":$PERF_SECS,\"clients\":$PERF_CLIENTS,\"max_rate\":$best,\"max_achieved\":$bestach,\"generator_limited\":$limited,\"steps\":[$steps]}" >>"$RESULTS"
+}
+
+# perf_test GEN SERVER RUN. The highest rate with under LOSS_MAX % of DORAs lost, by
+# doubling from PERF_START until a rate fails, then halving the interval
+# between the best pass and the first failure down to PERF_RESOLUTION
+# percent. A pass that perfdhcp itself could not send (under 95% of the
+# rate asked) ends the search: the generator, not the server, was the limit.
+# Appends one JSON line.
+perf_test() {
+	local gen=$1 s=$2 rep=$3 lo=0 hi=0 best=0 rate=$PERF_START limited=false load secs=$PERF_SECS
+	[ "$gen" = rate ] && secs=$SWARM_SECS
+	STEPS=
+	load=$(load1)
+	log "$gen $s (run $rep), load $load"
+	while [ "$rate" -ge 50 ]; do
+		perf_step "$gen" "$s" "$rep" "$rate"
+		if [ "$STEP_OK" = 1 ]; then
+			lo=$rate
+			# What was sustained is what perfdhcp managed to send.
+			best=$(awk -v a="$STEP_ACH" -v r="$rate" 'BEGIN { printf "%.0f", a < r ? a : r }')
+			if awk -v a="$STEP_ACH" -v r="$rate" 'BEGIN { exit !(a < 0.95 * r) }'; then
+				limited=true
+				break
+			fi
+		else
+			hi=$rate
+		fi
+		if [ "$hi" = 0 ]; then
+			rate=$((lo * 2))
+		elif [ "$lo" = 0 ]; then
+			rate=$((hi / 2))
+		else
+			[ $(((hi - lo) * 100)) -le $((lo * PERF_RESOLUTION)) ] && break
+			rate=$(((lo + hi) / 2))
+		fi
+	done
+	echo "{\"test\":\"$gen\",\"server\":\"$s\",\"version\":\"$(server_version "$s")\",\"run\":$rep,\"load1\":$load,\"seconds\":$secs,\"clients\":$PERF_CLIENTS,\"max_rate\":$best,\"max_rate_asked\":$lo,\"first_fail\":$hi,\"generator_limited\":$limited,\"steps\":[$STEPS]}" >>"$RESULTS"
+	log "$gen $s (run $rep): $best DORA/s sustained$([ $limited = true ] && echo ', the generator could not send faster')"
 }
 
 # --- herd swarm: bursts ----------------------------------------------------
@@ -483,7 +581,7 @@ for rep in $(seq "$REPEAT"); do
 	for t in "${TESTS[@]}"; do
 		for s in ${SERVERS//,/ }; do
 			case $t in
-			perf) perf_test "$s" "$rep" ;;
+			perf | rate) perf_test "$t" "$s" "$rep" ;;
 			burst | chain) burst_test "$s" "$rep" "$t" ;;
 			esac
 		done

@@ -1,9 +1,13 @@
 /* `herd swarm`: emulates N network-boot clients downloading one file over
  * TFTP from any server, each with its own socket and its firmware's timers,
- * verifies every block, and reports completion times and goodput.
+ * verifies every block, and reports completion times and goodput. With
+ * --dhcp each first does DHCP (DORA) with its own MAC through one shared
+ * socket; --chain runs the three DHCP stages of a power-on; --dhcp-only is a
+ * DHCP load test.
  *
  * Start-up order: options, profiles, the file to verify against, the
- * descriptor limit, sockets, clients, signals, timers, loop, report. */
+ * descriptor limit, sockets, the DHCP socket, clients, signals, timers,
+ * loop, report. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -25,7 +29,7 @@
 #include "swarm/swarm_report.h"
 #include "tftp/tftp_wire.h"
 
-#define SWARM_MAX_CLIENTS 100000
+#define SWARM_MAX_CLIENTS 1000000
 #define SWARM_MAX_BINDS 64
 #define SWARM_MAX_SETS 32
 #define SWARM_MAX_MIX 6
@@ -35,16 +39,21 @@ static const char usage_text[] =
 	"           [--profile NAME | --mix ipxe:50,edk2:30,strict:20]\n"
 	"           [--spread SECONDS] [--bind IP[,IP...]] [--link-rate RATE]\n"
 	"           [--set KEY=VALUE ...] [--max-time SECONDS] [--json] [--quiet]\n"
+	"       herd swarm --dhcp-server ADDR | --dhcp-broadcast IFACE  -n CLIENTS\n"
+	"           [--dhcp-only] [--chain] [-f NAME [--verify FILE]] [-s SERVER] ...\n"
 	"\n"
 	"Emulates CLIENTS network-boot clients, each with its own UDP socket, downloading\n"
 	"REMOTE_NAME over TFTP with its firmware's options, timers and give-up rule, and\n"
 	"compares every block with LOCAL_FILE.\n"
 	"\n"
-	"  -s, --server ADDR[:PORT]  the TFTP server (port 69 by default)\n"
-	"  -f, --file NAME           the file to ask for\n"
+	"  -s, --server ADDR[:PORT]  the TFTP server (port 69 by default; with --dhcp: the\n"
+	"                            one the DHCP answer names, siaddr or option 66)\n"
+	"  -f, --file NAME           the file to ask for (with --dhcp: the boot file the\n"
+	"                            answer names, option 67 or `file`)\n"
 	"      --verify FILE         the same file, locally: every block is checked\n"
 	"  -n, --clients N           how many clients\n"
-	"      --profile NAME        ipxe (default), edk2, pxelinux, uboot, grub, strict\n"
+	"      --profile NAME        ipxe (default), edk2, pxelinux, uboot, grub, strict,\n"
+	"                            busybox\n"
 	"      --mix NAME:PCT,...    several firmwares, percentages adding up to 100\n"
 	"      --spread SECONDS      start all at once (0, default) or evenly over SECONDS\n"
 	"      --bind IP[,IP...]     client source addresses, round-robin\n"
@@ -52,15 +61,38 @@ static const char usage_text[] =
 	"      --set KEY=VALUE       override a profile number (in every profile of a mix):\n"
 	"                            blksize, windowsize, timeout_ms, max_timeout_ms, retries,\n"
 	"                            giveup_ms, tsize=0/1, backoff (factor), step_ms,\n"
-	"                            timeout (RFC 2349 seconds), restarts; 0 = not asked/no limit\n"
+	"                            timeout (RFC 2349 seconds), restarts; 0 = not asked/no limit;\n"
+	"                            dhcp_timeouts=S,S,... (DHCP waits, seconds), dhcp_id=NAME\n"
+	"                            (pxe-bios, ovmf, ipxe-bios, ipxe-efi, udhcpc, uboot)\n"
 	"      --max-time SECONDS    hard stop (default 300): clients still running fail\n"
 	"      --json                also print one JSON line (the last line of stdout)\n"
 	"      --quiet               no progress line\n"
 	"\n"
-	"Exit status: 0 if every client got the whole file, 1 otherwise, 2 on usage errors.\n";
+	"DHCP (each client has its own MAC, 02:48 then 32 bits: --mac-base + its number):\n"
+	"      --dhcp                each client does DHCP (DORA) first, with its firmware's\n"
+	"                            options and timers (PXE ROM, edk2: 4 8 16 32 s; ipxe:\n"
+	"                            1 2 4 8 s); needs --dhcp-server or --dhcp-broadcast\n"
+	"      --dhcp-server ADDR    as a relay agent: requests unicast to ADDR:67 with giaddr =\n"
+	"                            the first --bind address (else the address routed towards\n"
+	"                            ADDR); replies come to port 67; the server needs a subnet\n"
+	"                            holding giaddr. One socket for every client.\n"
+	"      --dhcp-broadcast IFACE  broadcast on IFACE with the broadcast flag set (port 68)\n"
+	"      --dhcp-only           DORA only, no TFTP: a DHCP load test\n"
+	"      --chain               a whole power-on: firmware DHCP + loader (-f or the boot\n"
+	"                            file), iPXE DHCP (user class iPXE) + the file it is\n"
+	"                            given (its script, not followed further), initramfs DHCP\n"
+	"                            (udhcpc); with --dhcp-only, the three DORAs alone\n"
+	"      --mac-base N          the first client's MAC number (default 0): runs at once\n"
+	"                            or one after the other need different MACs\n"
+	"\n"
+	"Exit status: 0 if every client got the whole file (or every DORA, --dhcp-only),\n"
+	"1 otherwise, 2 on usage errors.\n";
 
 struct swarm_opts {
 	const char *server, *remote, *verify, *mix_text, *bind_text;
+	const char *dhcp_server, *dhcp_iface;
+	bool dhcp, dhcp_only, chain;
+	uint32_t mac_base;
 	unsigned clients;
 	double spread_s, max_time_s, link_bps;
 	bool json, quiet;
@@ -71,6 +103,8 @@ struct swarm_opts {
 	unsigned nprofiles;
 	uint32_t binds[SWARM_MAX_BINDS];
 	unsigned nbinds;
+	/* --chain: iPXE and the initramfs, after every --set. */
+	struct swarm_profile stage_prof[SWARM_BOOT_STAGES];
 	char label[128];
 };
 
@@ -81,6 +115,7 @@ struct swarm_run {
 	struct swarm_io *io;
 	struct loop_io sig;
 	struct timer stop_timer, progress_timer;
+	struct netaddr dhcp_server; /* relay mode: ADDR:67 */
 	mono_t t0;
 	mono_t last_tick; /* of the progress line */
 	uint64_t last_bytes;
@@ -158,13 +193,50 @@ static int parse_binds(struct swarm_opts *o, const char *text)
 	return o->nbinds ? 0 : -EINVAL;
 }
 
+/* Which options go together: without DHCP a TFTP server, a file and the
+ * copy to verify against; with it a way to reach the DHCP server. */
+static int check_modes(struct swarm_opts *o)
+{
+	o->dhcp = o->dhcp || o->dhcp_server || o->dhcp_iface || o->dhcp_only || o->chain;
+	if (!o->clients)
+		return usage_error("%s", "-n is required");
+	if (!o->dhcp && (!o->server || !o->remote || !o->verify))
+		return usage_error("%s", "-s, -f, --verify and -n are required");
+	if (o->dhcp && !o->dhcp_server == !o->dhcp_iface)
+		return usage_error("%s", "DHCP needs one of --dhcp-server and --dhcp-broadcast");
+	if (o->verify && !o->remote && !o->chain)
+		return usage_error("%s", "--verify needs -f (the file it is a copy of)");
+	if (o->remote && (strlen(o->remote) == 0 || strlen(o->remote) > TFTP_NAME_MAX))
+		return usage_error("-f: '%s' is empty or too long", o->remote);
+	return 0;
+}
+
+/* --chain: the firmware stage is a PXE ROM, even for a client whose later
+ * stage is iPXE (an iPXE NIC ROM would get its script at once and skip the
+ * loader); then iPXE and the initramfs. Before --set, which applies to all. */
+static void chain_profiles(struct swarm_opts *o)
+{
+	const struct swarm_profile *pxe = swarm_profile_find("strict");
+
+	for (unsigned k = 0; k < o->nprofiles; k++) {
+		struct swarm_profile *p = &o->profiles[k];
+		if (p->dhcp_id && p->dhcp_id->user_class) {
+			p->dhcp_id = pxe->dhcp_id;
+			memcpy(p->dhcp_timeouts_ms, pxe->dhcp_timeouts_ms, sizeof(p->dhcp_timeouts_ms));
+			p->ndhcp_timeouts = pxe->ndhcp_timeouts;
+		}
+	}
+	o->stage_prof[SWARM_BOOT_IPXE] = *swarm_profile_find("ipxe");
+	o->stage_prof[SWARM_BOOT_OS] = *swarm_profile_find("busybox");
+}
+
 /* The profiles (one, or a mix) with every --set applied, and the binds. */
 static int check_args(struct swarm_opts *o, const char *profile)
 {
-	if (!o->server || !o->remote || !o->verify || !o->clients)
-		return usage_error("%s", "-s, -f, --verify and -n are required");
-	if (strlen(o->remote) == 0 || strlen(o->remote) > TFTP_NAME_MAX)
-		return usage_error("-f: '%s' is empty or too long", o->remote);
+	int err = check_modes(o);
+
+	if (err)
+		return err;
 	if (profile && o->mix_text)
 		return usage_error("%s", "--profile and --mix exclude each other");
 	if (o->mix_text) {
@@ -184,12 +256,19 @@ static int check_args(struct swarm_opts *o, const char *profile)
 		o->nprofiles = 1;
 		snprintf(o->label, sizeof(o->label), "%s", p->name);
 	}
-	for (unsigned i = 0; i < o->nsets; i++)
+	if (o->chain)
+		chain_profiles(o);
+	for (unsigned i = 0; i < o->nsets; i++) {
+		bool ok = true;
 		for (unsigned k = 0; k < o->nprofiles; k++)
-			if (swarm_profile_set(&o->profiles[k], o->sets[i]) < 0)
-				return usage_error("--set: '%s' is not KEY=VALUE with a known key "
-						   "and a value in range",
-						   o->sets[i]);
+			ok = ok && swarm_profile_set(&o->profiles[k], o->sets[i]) == 0;
+		for (unsigned k = 1; o->chain && k < SWARM_BOOT_STAGES; k++)
+			ok = ok && swarm_profile_set(&o->stage_prof[k], o->sets[i]) == 0;
+		if (!ok)
+			return usage_error("--set: '%s' is not KEY=VALUE with a known key "
+					   "and a value in range",
+					   o->sets[i]);
+	}
 	if (o->bind_text && parse_binds(o, o->bind_text) < 0)
 		return usage_error("--bind: '%s' is not a list of IPv4 addresses", o->bind_text);
 	return 0;
@@ -206,11 +285,26 @@ static int parse_clients(struct swarm_opts *o, const char *s)
 	return 0;
 }
 
+static int parse_mac_base(struct swarm_opts *o, const char *s)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end || v > UINT32_MAX)
+		return -EINVAL;
+	o->mac_base = (uint32_t)v;
+	return 0;
+}
+
 /* Returns 0, 2 on a usage error, or -1 after --help. */
 static int parse_args(struct swarm_opts *o, int argc, char **argv)
 {
 	enum { O_VERIFY = 256, O_PROFILE, O_MIX, O_SPREAD, O_BIND, O_LINK, O_SET, O_MAXT, O_JSON,
-	       O_QUIET };
+	       O_QUIET, O_DHCP, O_DHCP_SERVER, O_DHCP_BCAST, O_DHCP_ONLY, O_CHAIN, O_MAC_BASE };
 	static const struct option longopts[] = {
 		{"server", required_argument, NULL, 's'},
 		{"file", required_argument, NULL, 'f'},
@@ -225,6 +319,12 @@ static int parse_args(struct swarm_opts *o, int argc, char **argv)
 		{"max-time", required_argument, NULL, O_MAXT},
 		{"json", no_argument, NULL, O_JSON},
 		{"quiet", no_argument, NULL, O_QUIET},
+		{"dhcp", no_argument, NULL, O_DHCP},
+		{"dhcp-server", required_argument, NULL, O_DHCP_SERVER},
+		{"dhcp-broadcast", required_argument, NULL, O_DHCP_BCAST},
+		{"dhcp-only", no_argument, NULL, O_DHCP_ONLY},
+		{"chain", no_argument, NULL, O_CHAIN},
+		{"mac-base", required_argument, NULL, O_MAC_BASE},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -266,6 +366,16 @@ static int parse_args(struct swarm_opts *o, int argc, char **argv)
 			break;
 		case O_JSON: o->json = true; break;
 		case O_QUIET: o->quiet = true; break;
+		case O_DHCP: o->dhcp = true; break;
+		case O_DHCP_SERVER: o->dhcp_server = optarg; break;
+		case O_DHCP_BCAST: o->dhcp_iface = optarg; break;
+		case O_DHCP_ONLY: o->dhcp_only = true; break;
+		case O_CHAIN: o->chain = true; break;
+		case O_MAC_BASE:
+			if (parse_mac_base(o, optarg) < 0)
+				return usage_error("--mac-base: '%s' is not a number below 2^32",
+						   optarg);
+			break;
 		case 'h': fputs(usage_text, stdout); return -1;
 		default: return usage_error("%s", "bad option");
 		}
@@ -317,7 +427,7 @@ static void assign_clients(struct swarm_run *r)
 		}
 		credit[best] -= 100;
 		mono_t start = r->t0 + (mono_t)(o->spread_s * 1e6 * i / o->clients);
-		swarm_client_init(swarm_io_client(r->io, i), &o->profiles[best], start);
+		swarm_client_init(swarm_io_client(r->io, i), &o->profiles[best], i, start);
 	}
 }
 
@@ -328,15 +438,20 @@ static void progress_line(struct swarm_run *r, mono_t now, bool last)
 	mono_t span = now - r->last_tick;
 	double mbps = span > 0 ? (double)(r->sw.n.bytes - r->last_bytes) * 8 / (double)span : 0;
 
+	uint64_t acks = 0;
+
+	for (int s = 0; s < SWARM_BOOT_STAGES; s++)
+		acks += r->sw.dhcp.n[s].acks;
 	swarm_io_counts(r->io, &k);
 	r->last_bytes = r->sw.n.bytes;
 	r->last_tick = now;
 	fprintf(stderr,
-		"%s[%5.1fs] running %u  ok %u  failed %u  %.0f Mbit/s  retx %llu  dup %llu  "
-		"drops %llu%s",
-		r->tty ? "\r" : "", secs, r->sw.running, k.ok, k.failed, mbps,
-		(unsigned long long)r->sw.n.retransmits, (unsigned long long)r->sw.n.duplicate_data,
-		(unsigned long long)k.rx_drops, r->tty && !last ? "   " : "\n");
+		"%s[%5.1fs] running %u  ok %u  failed %u  dhcp acks %llu  %.0f Mbit/s  retx %llu  "
+		"dup %llu  drops %llu%s",
+		r->tty ? "\r" : "", secs, r->sw.running, k.ok, k.failed, (unsigned long long)acks,
+		mbps, (unsigned long long)r->sw.n.retransmits,
+		(unsigned long long)r->sw.n.duplicate_data, (unsigned long long)k.rx_drops,
+		r->tty && !last ? "   " : "\n");
 	r->progress_shown = true;
 }
 
@@ -386,7 +501,8 @@ static int open_signals(struct swarm_run *r)
 	return loop_io_add(r->loop, &r->sig, EPOLLIN);
 }
 
-/* One descriptor per client, plus a few for the loop, signals, stdio. */
+/* One descriptor per client (none for --dhcp-only), plus a few for the
+ * loop, signals, stdio and the DHCP socket. */
 static int raise_nofile(unsigned clients)
 {
 	struct rlimit rl;
@@ -420,13 +536,41 @@ static void report(struct swarm_run *r, const char *server)
 		swarm_report_add(rep, swarm_io_client(r->io, i));
 	swarm_io_counts(r->io, &k);
 	swarm_report_finish(rep, &r->sw, k.rx_drops, o->link_bps, o->label, &s);
-	printf("herd swarm: %u clients, %s from %s (%llu bytes)\n", o->clients, o->remote, server,
-	       (unsigned long long)r->sw.file_size);
+	if (o->dhcp_only)
+		printf("herd swarm: %u clients, DHCP%s only, server %s\n", o->clients,
+		       o->chain ? " (3 stages)" : "", server);
+	else if (o->dhcp)
+		printf("herd swarm: %u clients, DHCP%s via %s, then %s\n", o->clients,
+		       o->chain ? " (3 stages)" : "", server,
+		       o->remote ? o->remote : "the boot file it names");
+	else
+		printf("herd swarm: %u clients, %s from %s (%llu bytes)\n", o->clients, o->remote,
+		       server, (unsigned long long)r->sw.file_size);
 	swarm_report_print(&s, stdout);
 	if (o->json)
 		swarm_report_json(&s, stdout);
 	fflush(stdout);
 	swarm_report_free(rep);
+}
+
+static int open_dhcp(struct swarm_run *r)
+{
+	struct swarm_opts *o = r->o;
+	char a[NETADDR_STRLEN];
+	int err;
+
+	if (o->dhcp_iface) {
+		err = swarm_io_dhcp_broadcast(r->io, o->dhcp_iface);
+		if (err < 0)
+			fprintf(stderr, "herd swarm: --dhcp-broadcast %s: port 68: %s\n", o->dhcp_iface,
+				strerror(-err));
+		return err;
+	}
+	err = swarm_io_dhcp_relay(r->io, &r->dhcp_server);
+	if (err < 0)
+		fprintf(stderr, "herd swarm: relay socket %s:67: %s\n",
+			ip4_str(r->sw.dhcp.giaddr, a), strerror(-err));
+	return err;
 }
 
 static int run(struct swarm_run *r)
@@ -438,6 +582,11 @@ static int run(struct swarm_run *r)
 		fprintf(stderr, "herd swarm: cannot open %u client sockets: %s\n", r->o->clients,
 			strerror(-err));
 		return err;
+	}
+	if (r->sw.dhcp.on) {
+		err = open_dhcp(r);
+		if (err < 0)
+			return err;
 	}
 	r->t0 = clock_mono_now();
 	r->last_tick = r->t0;
@@ -463,6 +612,48 @@ static int run(struct swarm_run *r)
 	return 0;
 }
 
+/* The DHCP settings every client shares: the server or interface, the
+ * relay address (giaddr), MACs, xids, the later boot stages, and room for
+ * the boot file names the ACKs will give. Returns 0 or 2 (usage). */
+static int setup_dhcp(struct swarm_run *r)
+{
+	struct swarm_opts *o = r->o;
+	struct swarm_dhcp *d = &r->sw.dhcp;
+	int err;
+
+	d->on = true;
+	d->only = o->dhcp_only;
+	d->chain = o->chain;
+	d->mac_base = o->mac_base;
+	d->nclients = o->clients;
+	d->xid_salt = (uint32_t)clock_mono_now() ^ (uint32_t)getpid() << 16;
+	for (int k = 1; k < SWARM_BOOT_STAGES; k++)
+		d->stage_prof[k] = &o->stage_prof[k];
+	if (o->dhcp_iface) {
+		d->broadcast_flag = true;
+	} else {
+		if (netaddr_parse(o->dhcp_server, 67, &r->dhcp_server) < 0 ||
+		    r->dhcp_server.ip == 0)
+			return usage_error("--dhcp-server: '%s' is not ADDRESS[:PORT]",
+					   o->dhcp_server);
+		if (o->nbinds) {
+			d->giaddr = o->binds[0];
+		} else if ((err = swarm_io_source_for(r->dhcp_server.ip, &d->giaddr)) < 0) {
+			fprintf(stderr, "herd swarm: no route to %s: %s\n", o->dhcp_server,
+				strerror(-err));
+			return 2;
+		}
+	}
+	if (!d->only && (o->remote == NULL || o->chain)) {
+		d->bootnames = calloc(o->clients, sizeof(*d->bootnames));
+		if (d->bootnames == NULL) {
+			fprintf(stderr, "herd swarm: out of memory\n");
+			return 2;
+		}
+	}
+	return 0;
+}
+
 int cmd_swarm(int argc, char **argv)
 {
 	struct swarm_opts o = {0};
@@ -475,16 +666,22 @@ int cmd_swarm(int argc, char **argv)
 	r.o = &o;
 	r.sig.fd = -1;
 	r.tty = isatty(STDERR_FILENO);
-	if (netaddr_parse(o.server, 69, &r.sw.server) < 0 || r.sw.server.ip == 0)
+	r.sw.server.port = 69;
+	if (o.server && (netaddr_parse(o.server, 69, &r.sw.server) < 0 || r.sw.server.ip == 0))
 		return usage_error("-s: '%s' is not ADDRESS[:PORT]", o.server);
+	if (o.dhcp && (rc = setup_dhcp(&r)) != 0)
+		return rc;
 	r.sw.remote_name = o.remote;
-	err = map_file(o.verify, &r.sw.file, &r.sw.file_size);
-	if (err < 0) {
-		fprintf(stderr, "herd swarm: --verify %s: %s\n", o.verify, strerror(-err));
-		return 2;
+	if (o.verify) {
+		err = map_file(o.verify, &r.sw.file, &r.sw.file_size);
+		if (err < 0) {
+			fprintf(stderr, "herd swarm: --verify %s: %s\n", o.verify, strerror(-err));
+			free(r.sw.dhcp.bootnames);
+			return 2;
+		}
 	}
 	rc = 1;
-	if (raise_nofile(o.clients) < 0)
+	if (raise_nofile(o.dhcp_only ? 0 : o.clients) < 0)
 		goto out;
 	r.loop = loop_new();
 	if (r.loop == NULL) {
@@ -493,7 +690,8 @@ int cmd_swarm(int argc, char **argv)
 	}
 	if (run(&r) == 0) {
 		struct swarm_io_counts k;
-		report(&r, netaddr_str(&r.sw.server, addr));
+		report(&r, o.dhcp ? (o.dhcp_iface ? o.dhcp_iface : o.dhcp_server)
+				  : netaddr_str(&r.sw.server, addr));
 		swarm_io_counts(r.io, &k);
 		rc = k.ok == o.clients ? 0 : 1;
 	}
@@ -504,5 +702,6 @@ out:
 	loop_free(r.loop);
 	if (r.sw.file)
 		munmap((void *)r.sw.file, (size_t)r.sw.file_size);
+	free(r.sw.dhcp.bootnames);
 	return rc;
 }

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "swarm/swarm_stage.h"
 #include "tftp/tftp_wire.h"
 
 /* An RRQ: the name, the mode and four options with their values. */
@@ -17,15 +18,21 @@ const char *swarm_fail_name(enum swarm_fail f)
 	case SWARM_FAIL_OACK: return "bad_oack";
 	case SWARM_FAIL_LOCAL: return "local";
 	case SWARM_FAIL_UNFINISHED: return "unfinished";
+	case SWARM_FAIL_DHCP: return "dhcp_timeout";
+	case SWARM_FAIL_NAK: return "dhcp_nak";
+	case SWARM_FAIL_NO_FILE: return "no_bootfile";
 	case SWARM_FAIL_COUNT: break;
 	}
 	return "?";
 }
 
-void swarm_client_init(struct swarm_client *c, const struct swarm_profile *prof, mono_t start)
+void swarm_client_init(struct swarm_client *c, const struct swarm_profile *prof, uint32_t index,
+		       mono_t start)
 {
 	memset(c, 0, sizeof(*c));
+	c->fw = prof;
 	c->prof = prof;
+	c->index = index;
 	c->stage = SWARM_IDLE;
 	c->deadline = start;
 	c->rto_us = (uint32_t)MONO_MS(prof->timeout_ms);
@@ -49,6 +56,11 @@ static void finish(struct swarm *sw, struct swarm_client *c, enum swarm_stage st
 static void fail(struct swarm *sw, struct swarm_client *c, enum swarm_fail why, mono_t now)
 {
 	finish(sw, c, SWARM_FAILED, why, now);
+}
+
+void swarm_client_fail(struct swarm *sw, struct swarm_client *c, enum swarm_fail why, mono_t now)
+{
+	fail(sw, c, why, now);
 }
 
 void swarm_client_abandon(struct swarm *sw, struct swarm_client *c, mono_t now)
@@ -124,10 +136,21 @@ static void backoff(struct swarm_client *c)
 static void send_pkt(struct swarm *sw, struct swarm_client *c, uint16_t port, const uint8_t *buf,
 		     size_t len)
 {
+	struct netaddr to = {c->tftp_ip, port};
+
 	/* A failed send is a lost packet: the client's timer deals with it,
 	 * as it would on a real wire. */
-	if (len == 0 || sw->tx.send(sw->tx.ctx, c, port, buf, len) < 0)
+	if (len == 0 || sw->tx.send(sw->tx.ctx, c, &to, buf, len) < 0)
 		sw->n.tx_errors++;
+}
+
+/* The file this download asks for: -f in the first boot stage, else the
+ * one the DHCP ACK named. */
+static const char *remote_name(const struct swarm *sw, const struct swarm_client *c)
+{
+	if (sw->remote_name && c->boot_stage == SWARM_BOOT_FIRMWARE)
+		return sw->remote_name;
+	return sw->dhcp.bootnames ? sw->dhcp.bootnames[c->index] : "";
 }
 
 /* The options this firmware asks for; the probe always asks tsize. */
@@ -159,7 +182,7 @@ static void send_request(struct swarm *sw, struct swarm_client *c)
 	size_t len;
 
 	request_opts(c->prof, c->stage == SWARM_PROBE, &o);
-	len = tftp_build_rrq(buf, sizeof(buf), sw->remote_name, TFTP_MODE_OCTET, &o);
+	len = tftp_build_rrq(buf, sizeof(buf), remote_name(sw, c), TFTP_MODE_OCTET, &o);
 	sw->n.rrqs++;
 	send_pkt(sw, c, sw->server.port, buf, len);
 }
@@ -190,11 +213,46 @@ static void enter_request(struct swarm *sw, struct swarm_client *c, enum swarm_s
 	arm(c);
 }
 
+/* The download of this boot stage: the first from the socket the client
+ * started with, a later one (iPXE's) from a socket of its own. */
+static void tftp_begin(struct swarm *sw, struct swarm_client *c, mono_t now)
+{
+	c->verify = sw->file != NULL && c->boot_stage == SWARM_BOOT_FIRMWARE;
+	if (sw->server.ip)
+		c->tftp_ip = sw->server.ip;
+	c->t_rrq = now;
+	if (c->boot_stage != SWARM_BOOT_FIRMWARE && sw->tx.new_port(sw->tx.ctx, c) < 0) {
+		fail(sw, c, SWARM_FAIL_LOCAL, now);
+		return;
+	}
+	enter_request(sw, c, c->prof->size_probe ? SWARM_PROBE : SWARM_RRQ, now);
+}
+
 static void start(struct swarm *sw, struct swarm_client *c, mono_t now)
 {
 	sw->running++;
 	c->t_start = now;
-	enter_request(sw, c, c->prof->size_probe ? SWARM_PROBE : SWARM_RRQ, now);
+	if (sw->dhcp.on)
+		swarm_dhcp_begin(sw, c, now);
+	else
+		tftp_begin(sw, c, now);
+}
+
+/* Firmware: DHCP, loader. iPXE: DHCP, script. Initramfs: DHCP. --dhcp-only
+ * leaves the downloads out; without --chain there is only the first stage. */
+void swarm_client_advance(struct swarm *sw, struct swarm_client *c, bool after_dhcp, mono_t now)
+{
+	if (after_dhcp && !sw->dhcp.only && c->boot_stage != SWARM_BOOT_OS) {
+		tftp_begin(sw, c, now);
+		return;
+	}
+	if (sw->dhcp.chain && c->boot_stage + 1 < SWARM_BOOT_STAGES) {
+		c->boot_stage++;
+		c->prof = sw->dhcp.stage_prof[c->boot_stage];
+		swarm_dhcp_begin(sw, c, now);
+		return;
+	}
+	finish(sw, c, SWARM_DONE, SWARM_FAIL_NONE, now);
 }
 
 /* The give-up rule struck: U-Boot starts over from a new port while it has
@@ -226,6 +284,10 @@ void swarm_client_timeout(struct swarm *sw, struct swarm_client *c, mono_t now)
 		c->deadline = MONO_NEVER;
 		return;
 	}
+	if (swarm_client_in_dhcp(c)) {
+		swarm_dhcp_timeout(sw, c, now);
+		return;
+	}
 	if (p->giveup_ms && now >= c->last_progress + MONO_MS(p->giveup_ms)) {
 		give_up(sw, c, now);
 		return;
@@ -253,7 +315,7 @@ void swarm_client_timeout(struct swarm *sw, struct swarm_client *c, mono_t now)
 
 static void first_reply(struct swarm_client *c, mono_t now)
 {
-	if (c->t_first_reply == 0)
+	if (c->t_first_reply == 0 && c->boot_stage == SWARM_BOOT_FIRMWARE)
 		c->t_first_reply = now;
 }
 
@@ -272,7 +334,7 @@ static enum swarm_fail check_oack(const struct swarm *sw, const struct swarm_cli
 	    (got->has_timeout && (!ask.has_timeout || got->timeout != ask.timeout)) ||
 	    (got->has_tsize && !ask.has_tsize))
 		return SWARM_FAIL_OACK;
-	if (got->has_tsize && got->tsize != sw->file_size)
+	if (got->has_tsize && c->verify && got->tsize != sw->file_size)
 		return SWARM_FAIL_MISMATCH;
 	return SWARM_FAIL_NONE;
 }
@@ -349,17 +411,30 @@ static void on_oack(struct swarm *sw, struct swarm_client *c, const struct tftp_
 	timer_restart(c, now);
 }
 
+/* Is this block what the file holds there? A download that is not
+ * verified (a generated script, a boot file named by DHCP) only has to
+ * keep to the block size. */
+static bool block_good(const struct swarm *sw, const struct swarm_client *c, const uint8_t *data,
+		       size_t len)
+{
+	uint64_t off = (uint64_t)c->blocks * c->blksize;
+
+	if (len > c->blksize)
+		return false;
+	if (!c->verify)
+		return true;
+	return off + len <= sw->file_size && (len == c->blksize || off + len == sw->file_size) &&
+	       (len == 0 || memcmp(sw->file + off, data, len) == 0);
+}
+
 /* The next block in order: check it against the file, then ACK it if it
  * ends a window or the file. */
 static void in_order(struct swarm *sw, struct swarm_client *c, uint16_t block, const uint8_t *data,
 		     size_t len, mono_t now)
 {
-	uint64_t off = (uint64_t)c->blocks * c->blksize;
 	bool last = len < c->blksize;
 
-	if (len > c->blksize || off + len > sw->file_size ||
-	    (last && off + len != sw->file_size) ||
-	    (len > 0 && memcmp(sw->file + off, data, len) != 0)) {
+	if (!block_good(sw, c, data, len)) {
 		fail(sw, c, SWARM_FAIL_MISMATCH, now);
 		return;
 	}
@@ -376,8 +451,10 @@ static void in_order(struct swarm *sw, struct swarm_client *c, uint16_t block, c
 	} else {
 		arm(c);
 	}
-	if (last)
-		finish(sw, c, SWARM_DONE, SWARM_FAIL_NONE, now);
+	if (last) {
+		c->tftp_us[c->boot_stage] = now > c->t_rrq ? (uint32_t)(now - c->t_rrq) : 1;
+		swarm_client_advance(sw, c, false, now);
+	}
 }
 
 static void on_data(struct swarm *sw, struct swarm_client *c, uint16_t block, const uint8_t *data,
@@ -433,7 +510,9 @@ void swarm_client_input(struct swarm *sw, struct swarm_client *c, const struct n
 
 	if (c->stage == SWARM_IDLE || swarm_client_finished(c))
 		return;
-	if (peer->ip != sw->server.ip || (c->tid_locked && peer->port != c->tid)) {
+	/* A late datagram of an earlier download, or from the wrong place. */
+	if (swarm_client_in_dhcp(c) || peer->ip != c->tftp_ip ||
+	    (c->tid_locked && peer->port != c->tid)) {
 		sw->n.unexpected_tid++;
 		return;
 	}

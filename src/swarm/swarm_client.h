@@ -1,10 +1,12 @@
-/* One emulated network-boot client: its firmware's TFTP request, timers,
- * give-up rule and loss handling, checked byte for byte against the file.
+/* One emulated network-boot client: its firmware's DHCP exchange (DORA),
+ * TFTP request, timers, give-up rule and loss handling, checked byte for
+ * byte against the file; with --chain, the three DHCP stages of a power-on.
  *
  * No sockets and no clock: the I/O layer (or a test) hands each datagram in
  * with the loop's `now`, calls swarm_client_timeout() when the client's
  * deadline is reached, and gets every outgoing datagram through struct
- * swarm_tx. Packets are parsed and built with tftp_wire only. */
+ * swarm_tx. Packets are parsed and built with tftp_wire and dhcp_wire only
+ * (the DHCP stage lives in swarm_dhcp.c). */
 #ifndef HERD_SWARM_CLIENT_H
 #define HERD_SWARM_CLIENT_H
 
@@ -16,14 +18,16 @@
 #include "core/net.h"
 #include "swarm/swarm_profiles.h"
 
-/* A client's stages, in order. A DHCP stage (DORA) will go between IDLE and
- * the first RRQ: IDLE's timeout starts whatever comes first. */
+/* A client's stages, in order. IDLE's timeout starts whatever comes first:
+ * the DHCP exchange, or the RRQ. */
 enum swarm_stage {
-	SWARM_IDLE,  /* waiting for its start time */
-	SWARM_PROBE, /* EDK2's size-probe RRQ sent, no reply yet */
-	SWARM_RRQ,   /* the RRQ sent, no reply yet */
-	SWARM_DATA,  /* receiving blocks */
-	SWARM_DONE,  /* the whole file, verified */
+	SWARM_IDLE,	/* waiting for its start time */
+	SWARM_DISCOVER, /* DHCPDISCOVER sent, waiting for an OFFER */
+	SWARM_REQUEST,	/* DHCPREQUEST sent, waiting for the ACK */
+	SWARM_PROBE,	/* EDK2's size-probe RRQ sent, no reply yet */
+	SWARM_RRQ,	/* the RRQ sent, no reply yet */
+	SWARM_DATA,	/* receiving blocks */
+	SWARM_DONE,	/* the whole file, verified */
 	SWARM_FAILED,
 };
 
@@ -35,7 +39,29 @@ enum swarm_fail {
 	SWARM_FAIL_OACK,       /* an OACK this firmware would refuse */
 	SWARM_FAIL_LOCAL,      /* the swarm could not open a socket or send */
 	SWARM_FAIL_UNFINISHED, /* still running at --max-time */
+	SWARM_FAIL_DHCP,       /* no OFFER or no ACK before the DHCP timer ran out */
+	SWARM_FAIL_NAK,	       /* NAKed again and again */
+	SWARM_FAIL_NO_FILE,    /* the ACK named no boot file or no TFTP server */
 	SWARM_FAIL_COUNT,
+};
+
+/* The boot stages of a power-on (--chain): each starts with a DHCP exchange. */
+enum swarm_boot_stage {
+	SWARM_BOOT_FIRMWARE, /* PXE ROM: DHCP, then the loader (-f or the boot file) */
+	SWARM_BOOT_IPXE,     /* iPXE: DHCP with user class iPXE, then its script */
+	SWARM_BOOT_OS,	     /* the initramfs: a plain DHCP client, no download */
+	SWARM_BOOT_STAGES,
+};
+
+const char *swarm_boot_stage_name(enum swarm_boot_stage s);
+
+/* DHCP counters of one boot stage. */
+struct swarm_dhcp_counters {
+	uint64_t discovers, requests; /* sent, re-sends included */
+	uint64_t retransmits;	      /* DISCOVERs and REQUESTs re-sent by the timer */
+	uint64_t offers, acks, naks;  /* received, for the exchange under way */
+	uint64_t timeouts;	      /* clients that gave up */
+	uint64_t stale;		      /* replies for an exchange no longer under way */
 };
 
 const char *swarm_fail_name(enum swarm_fail f);
@@ -63,56 +89,106 @@ struct swarm_counters {
 struct swarm_client;
 struct swarm_tx {
 	void *ctx;
-	/* One datagram from the client's socket to the server at `port`.
-	 * Returns 0 or -errno. */
-	int (*send)(void *ctx, struct swarm_client *c, uint16_t port, const uint8_t *buf,
+	/* One datagram from the client's socket to `to`. 0 or -errno. */
+	int (*send)(void *ctx, struct swarm_client *c, const struct netaddr *to, const uint8_t *buf,
 		    size_t len);
 	/* Replaces the client's socket with one on a new port. 0 or -errno. */
 	int (*new_port)(void *ctx, struct swarm_client *c);
+	/* One DHCP request from the swarm's shared DHCP socket to the DHCP
+	 * server (relay) or the broadcast address. 0 or -errno. */
+	int (*send_dhcp)(void *ctx, const uint8_t *buf, size_t len);
+	/* Client `index`, for a DHCP reply addressed to its MAC. */
+	struct swarm_client *(*client)(void *ctx, uint32_t index);
+};
+
+#define SWARM_BOOTNAME_MAX 128 /* a boot file name (BOOTP `file` is 128 bytes) */
+
+/* The DHCP stage's settings and counters. */
+struct swarm_dhcp {
+	bool on;	     /* clients start with a DHCP exchange */
+	bool only;	     /* no TFTP at all (--dhcp-only) */
+	bool chain;	     /* three boot stages (--chain) */
+	bool broadcast_flag; /* set it on every request (--dhcp-broadcast) */
+	uint32_t giaddr;     /* relay mode: the swarm's address; 0: broadcast mode */
+	uint32_t mac_base;   /* client i has MAC 02:48:(mac_base + i, 32 bits) */
+	uint32_t nclients;
+	uint32_t xid_salt;
+	/* The DHCP identity, timers and TFTP behaviour of stages 2 and 3 (the
+	 * first stage is the client's own profile). */
+	const struct swarm_profile *stage_prof[SWARM_BOOT_STAGES];
+	/* Per client, the boot file an ACK named (NULL: -f names every one). */
+	char (*bootnames)[SWARM_BOOTNAME_MAX];
+	struct swarm_dhcp_counters n[SWARM_BOOT_STAGES];
+	uint64_t malformed; /* unparsable, or not a reply */
+	uint64_t strangers; /* for a MAC that is none of ours */
+	uint64_t tx_errors;
 };
 
 struct swarm {
-	struct netaddr server; /* where RRQs go */
-	const char *remote_name;
-	const uint8_t *file; /* the expected bytes (one shared mapping) */
+	struct netaddr server;	 /* where RRQs go (ip 0: the server a DHCP ACK names) */
+	const char *remote_name; /* -f, or NULL: the boot file a DHCP ACK names */
+	const uint8_t *file;	 /* the expected bytes (one shared mapping), or NULL */
 	uint64_t file_size;
 	struct swarm_tx tx;
 	struct swarm_counters n;
+	struct swarm_dhcp dhcp;
 	unsigned running; /* clients started and not yet done or failed */
 };
 
-/* One client: about 100 bytes (its socket lives in the I/O layer). */
+/* One client: about 170 bytes (its socket lives in the I/O layer). */
 struct swarm_client {
-	const struct swarm_profile *prof;
-	mono_t deadline;      /* next call to swarm_client_timeout(), or MONO_NEVER */
-	mono_t t_start;	      /* first RRQ */
-	mono_t t_first_reply; /* first OACK or DATA (0: none yet) */
+	const struct swarm_profile *fw;	  /* its firmware (the report's group) */
+	const struct swarm_profile *prof; /* the boot stage's (== fw in the first) */
+	mono_t deadline;		  /* next call to swarm_client_timeout(), or MONO_NEVER */
+	mono_t t_start;			  /* first DISCOVER or RRQ */
+	mono_t t_rrq;			  /* the first RRQ of the TFTP stage under way */
+	mono_t t_first_reply; /* first OACK or DATA of the first download (0: none yet) */
 	mono_t t_done;	      /* last block, or failure */
 	mono_t last_progress; /* the give-up clock starts here */
 	mono_t timer_start;   /* when the retransmit timer was last started */
 	uint32_t rto_us;      /* the retransmit timer now */
 	uint32_t blocks;      /* blocks received in order (32 bits: wraps are counted) */
-	uint16_t blksize;     /* negotiated */
-	uint16_t windowsize;  /* negotiated */
-	uint16_t tid;	      /* the server's transfer port, once locked */
-	uint16_t last_block;  /* wire number of the last in-order block */
-	uint16_t win_count;   /* in-order blocks since the last ACK */
-	uint16_t tries;	      /* timeouts in a row */
-	uint8_t stage;	      /* enum swarm_stage */
-	uint8_t fail;	      /* enum swarm_fail */
-	uint8_t restarts;     /* restarts used */
-	uint8_t rtt_backoffs; /* iPXE's retry count: expiries not yet paid back */
+	/* DHCP (addresses in network order). */
+	mono_t dhcp_start; /* the exchange's first DISCOVER */
+	mono_t t_last_ack; /* the latest DHCPACK (0: none) */
+	uint32_t index;	   /* its number: its MAC, its boot file slot */
+	uint32_t xid;
+	uint32_t offered;		     /* yiaddr of the OFFER taken */
+	uint32_t server_id;		     /* option 54 of that OFFER */
+	uint32_t tftp_ip;		     /* the TFTP server of this stage */
+	uint32_t dora_us[SWARM_BOOT_STAGES]; /* first DISCOVER to ACK (0: none) */
+	uint32_t tftp_us[SWARM_BOOT_STAGES]; /* first RRQ to the last block (0: none) */
+	uint8_t boot_stage;		     /* enum swarm_boot_stage */
+	uint8_t dhcp_sends;		     /* sends of the message under way */
+	uint8_t naks;			     /* NAKs so far */
+	bool verify;			     /* this download is checked against sw->file */
+	uint16_t blksize;		     /* negotiated */
+	uint16_t windowsize;		     /* negotiated */
+	uint16_t tid;			     /* the server's transfer port, once locked */
+	uint16_t last_block;		     /* wire number of the last in-order block */
+	uint16_t win_count;		     /* in-order blocks since the last ACK */
+	uint16_t tries;			     /* timeouts in a row */
+	uint8_t stage;			     /* enum swarm_stage */
+	uint8_t fail;			     /* enum swarm_fail */
+	uint8_t restarts;		     /* restarts used */
+	uint8_t rtt_backoffs;		     /* iPXE's retry count: expiries not yet paid back */
 	bool tid_locked;
 	bool gap_acked; /* U-Boot: this loss already has its ACK */
 	bool got_oack;
 };
 
-/* Prepares c to start at `start`. */
-void swarm_client_init(struct swarm_client *c, const struct swarm_profile *prof, mono_t start);
+/* Prepares client number `index` to start at `start`. */
+void swarm_client_init(struct swarm_client *c, const struct swarm_profile *prof, uint32_t index,
+		       mono_t start);
 
 /* A datagram from `peer` (truncated ones: pass len 0). */
 void swarm_client_input(struct swarm *sw, struct swarm_client *c, const struct netaddr *peer,
 			const uint8_t *buf, size_t len, mono_t now);
+
+/* A datagram that came to the shared DHCP socket: parsed, matched to its
+ * client by MAC and xid and handed to it. Returns the client it changed,
+ * or NULL. */
+struct swarm_client *swarm_dhcp_input(struct swarm *sw, const uint8_t *buf, size_t len, mono_t now);
 
 /* c->deadline was reached: start, re-send, or give up. */
 void swarm_client_timeout(struct swarm *sw, struct swarm_client *c, mono_t now);

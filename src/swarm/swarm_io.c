@@ -1,17 +1,27 @@
 #include "swarm/swarm_io.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <linux/sock_diag.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
+
+#include "swarm/swarm_stage.h"
 
 /* Any UDP datagram fits, so a block larger than asked is seen (and fails
  * the client) rather than truncated. One batch serves every socket. */
 #define SWARM_RX_BUF 65536
+/* A DHCP reply is at most 1472 bytes; anything longer is cut and counted
+ * as malformed. */
+#define SWARM_DHCP_RX_BUF 2048
+/* The DHCP socket's receive buffer: a burst of 2000 replies (~1 KB of
+ * kernel memory each) at once must not overflow it. */
+#define SWARM_DHCP_RCVBUF (8 << 20)
 
 struct swarm_node {
 	struct loop_io io; /* first: the loop hands us &io */
@@ -31,6 +41,9 @@ struct swarm_io {
 	unsigned n;
 	unsigned ok, failed;
 	struct udp_batch batch;
+	struct loop_io dhcp;	    /* the shared DHCP socket (fd -1: none) */
+	struct udp_batch dhcp_batch;
+	struct netaddr dhcp_to; /* where requests go */
 	uint64_t closed_drops; /* drops on sockets closed before their next datagram */
 	uint16_t port_lo, port_hi, port_next;
 };
@@ -174,6 +187,34 @@ static void on_readable(struct loop_io *lio, uint32_t events, mono_t now)
 	sync_node(n->owner, n);
 }
 
+/* One batch of DHCP replies, each to its client. One only: every client
+ * shares this socket, and the loop's `now` (read once per iteration) must
+ * stay close to the time a reply came, or a fast server's OFFER and ACK
+ * would be read in the iteration that sent the DISCOVER: a DORA of 0 s.
+ * The socket stays readable; the next iteration reads on. */
+static void dhcp_drain(struct swarm_io *io, mono_t now)
+{
+	int cnt;
+
+	if (io->dhcp.fd < 0 || (cnt = udp_recv_batch(io->dhcp.fd, &io->dhcp_batch)) <= 0)
+		return;
+	for (int i = 0; i < cnt; i++) {
+		struct udp_pkt *p = &io->dhcp_batch.pkts[i];
+		struct swarm_client *c =
+			swarm_dhcp_input(io->sw, p->data, p->truncated ? 0 : p->len, now);
+		if (c != NULL)
+			sync_node(io, NODE_OF_CLIENT(c));
+	}
+}
+
+static void on_dhcp_readable(struct loop_io *lio, uint32_t events, mono_t now)
+{
+	struct swarm_io *io = (struct swarm_io *)((char *)lio - offsetof(struct swarm_io, dhcp));
+
+	(void)events;
+	dhcp_drain(io, now);
+}
+
 /* A real client polls its NIC before it declares a timeout. The loop hands
  * out at most a few dozen ready sockets per wake-up and fires timers after
  * them, so after the swarm itself was slow a reply may be waiting unread:
@@ -186,24 +227,42 @@ static void on_timer(struct timer *t, mono_t now)
 	struct swarm_node *n = NODE_OF_TIMER(t);
 	struct swarm_client *c = &n->client;
 
-	if (c->stage != SWARM_IDLE)
+	if (swarm_client_in_dhcp(c))
+		dhcp_drain(n->owner, now);
+	else if (c->stage != SWARM_IDLE)
 		drain(n->owner, n, now);
 	if (!swarm_client_finished(c) && c->deadline <= now)
 		swarm_client_timeout(n->owner->sw, c, now);
 	sync_node(n->owner, n);
 }
 
-static int tx_send(void *ctx, struct swarm_client *c, uint16_t port, const uint8_t *buf,
-		   size_t len)
+static int tx_send(void *ctx, struct swarm_client *c, const struct netaddr *to,
+		   const uint8_t *buf, size_t len)
 {
-	struct swarm_io *io = ctx;
 	struct swarm_node *n = NODE_OF_CLIENT(c);
-	struct netaddr peer = {io->sw->server.ip, port};
 	struct iovec iov = {(void *)buf, len};
 
+	(void)ctx;
 	if (n->io.fd < 0)
 		return -EBADF;
-	return udp_sendv(n->io.fd, &peer, 0, &iov, 1);
+	return udp_sendv(n->io.fd, to, 0, &iov, 1);
+}
+
+static int tx_send_dhcp(void *ctx, const uint8_t *buf, size_t len)
+{
+	struct swarm_io *io = ctx;
+	struct iovec iov = {(void *)buf, len};
+
+	if (io->dhcp.fd < 0)
+		return -EBADF;
+	return udp_sendv(io->dhcp.fd, &io->dhcp_to, 0, &iov, 1);
+}
+
+static struct swarm_client *tx_client(void *ctx, uint32_t index)
+{
+	struct swarm_io *io = ctx;
+
+	return index < io->n ? &io->nodes[index].client : NULL;
 }
 
 /* A new port, as EDK2 takes for its real RRQ and U-Boot for a restart
@@ -227,6 +286,7 @@ int swarm_io_open(struct swarm_io **out, struct loop *loop, struct swarm *sw, un
 		return -ENOMEM;
 	io->loop = loop;
 	io->sw = sw;
+	io->dhcp.fd = -1;
 	io->nodes = calloc(n ? n : 1, sizeof(*io->nodes));
 	if (io->nodes == NULL || udp_batch_init(&io->batch, SWARM_RX_BUF) < 0)
 		goto fail;
@@ -238,13 +298,15 @@ int swarm_io_open(struct swarm_io **out, struct loop *loop, struct swarm *sw, un
 		node->owner = io;
 		node->bind_ip = nbind ? binds[io->n % nbind] : 0;
 		timer_init(&node->timer, on_timer);
-		err = sock_open(io, node);
+		err = sw->dhcp.only ? 0 : sock_open(io, node);
 		if (err < 0)
 			goto fail;
 	}
 	sw->tx.ctx = io;
 	sw->tx.send = tx_send;
 	sw->tx.new_port = tx_new_port;
+	sw->tx.send_dhcp = tx_send_dhcp;
+	sw->tx.client = tx_client;
 	*out = io;
 	return 0;
 fail:
@@ -260,7 +322,12 @@ void swarm_io_close(struct swarm_io *io)
 		loop_timer_cancel(io->loop, &io->nodes[i].timer);
 		sock_close(io, &io->nodes[i]);
 	}
+	if (io->dhcp.fd >= 0) {
+		loop_io_del(io->loop, &io->dhcp);
+		close(io->dhcp.fd);
+	}
 	udp_batch_fini(&io->batch);
+	udp_batch_fini(&io->dhcp_batch);
 	free(io->nodes);
 	free(io);
 }
@@ -295,5 +362,78 @@ void swarm_io_counts(const struct swarm_io *io, struct swarm_io_counts *out)
 {
 	out->ok = io->ok;
 	out->failed = io->failed;
-	out->rx_drops = io->batch.drops + io->closed_drops;
+	out->rx_drops = io->batch.drops + io->closed_drops + io->dhcp_batch.drops;
+}
+
+static int dhcp_attach(struct swarm_io *io, int fd, const struct netaddr *to)
+{
+	int err = udp_batch_init(&io->dhcp_batch, SWARM_DHCP_RX_BUF);
+
+	if (err == 0) {
+		io->dhcp.fd = fd;
+		io->dhcp.fn = on_dhcp_readable;
+		io->dhcp_to = *to;
+		err = loop_io_add(io->loop, &io->dhcp, EPOLLIN);
+		if (err < 0)
+			io->dhcp.fd = -1;
+	}
+	if (err < 0)
+		close(fd);
+	return err;
+}
+
+int swarm_io_dhcp_relay(struct swarm_io *io, const struct netaddr *server)
+{
+	struct netaddr local = {io->sw->dhcp.giaddr, 67};
+	int fd = udp_open(&local, SWARM_DHCP_RCVBUF);
+
+	if (fd < 0)
+		return fd;
+	return dhcp_attach(io, fd, server);
+}
+
+/* Port 68 on one interface: a reply broadcast there (the broadcast flag)
+ * reaches this socket whatever address the interface has. */
+int swarm_io_dhcp_broadcast(struct swarm_io *io, const char *ifname)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(68)};
+	struct netaddr to = {htonl(INADDR_BROADCAST), 67};
+	int one = 1, rcvbuf = SWARM_DHCP_RCVBUF, err;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0)
+		goto fail;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+		goto fail;
+	return dhcp_attach(io, fd, &to);
+fail:
+	err = -errno;
+	close(fd);
+	return err;
+}
+
+/* connect() on a UDP socket sends nothing: it only asks the routing table. */
+int swarm_io_source_for(uint32_t dst, uint32_t *src)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(67)};
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	sin.sin_addr.s_addr = dst;
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) < 0)
+		err = -errno;
+	else
+		*src = sin.sin_addr.s_addr;
+	close(fd);
+	return err;
 }

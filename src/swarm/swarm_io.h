@@ -1,6 +1,7 @@
 /* The swarm's sockets and loop glue: one UDP socket per emulated client
  * (its own port, so the server sees N distinct TIDs), one loop timer per
- * client (cancel and re-arm by handle), one shared receive batch. */
+ * client (cancel and re-arm by handle), one shared receive batch; and one
+ * DHCP socket for every client (replies find their client by MAC). */
 #ifndef HERD_SWARM_IO_H
 #define HERD_SWARM_IO_H
 
@@ -12,10 +13,20 @@
 struct swarm_io;
 
 /* Opens n sockets, client i bound to binds[i % nbind] (port 0; nbind 0:
- * the kernel's choice). sw->tx is pointed at this layer. Returns 0 or
- * -errno (EMFILE: raise RLIMIT_NOFILE). */
+ * the kernel's choice); none with sw->dhcp.only (no TFTP). sw->tx is
+ * pointed at this layer. Returns 0 or -errno (EMFILE: raise RLIMIT_NOFILE). */
 int swarm_io_open(struct swarm_io **out, struct loop *loop, struct swarm *sw, unsigned n,
 		  const uint32_t *binds, unsigned nbind);
+
+/* The DHCP socket, relay mode: bound to sw->dhcp.giaddr port 67 (where the
+ * server's replies come), requests unicast to `server` (port 67). */
+int swarm_io_dhcp_relay(struct swarm_io *io, const struct netaddr *server);
+/* The DHCP socket, broadcast mode: port 68 on interface `ifname`,
+ * requests to 255.255.255.255:67. */
+int swarm_io_dhcp_broadcast(struct swarm_io *io, const char *ifname);
+
+/* The address this host sends from towards `dst` (a relay's giaddr). */
+int swarm_io_source_for(uint32_t dst, uint32_t *src);
 void swarm_io_close(struct swarm_io *io);
 
 /* Client i, for swarm_client_init() before swarm_io_start(). */

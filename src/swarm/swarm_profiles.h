@@ -7,6 +7,22 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* What a firmware's DHCP client puts in its requests (REFERENCE.md, "What
+ * Debian's real firmware sends"). */
+struct swarm_dhcp_id {
+	const char *name;
+	const char *vendor_class; /* option 60; NULL: none */
+	const char *user_class;	  /* option 77, raw (as iPXE sends it); NULL: none */
+	int32_t arch;		  /* option 93 (with 94 and 97); -1: none */
+	uint16_t max_size;	  /* option 57; 0: none */
+	bool client_id;		  /* option 61: type 1 + MAC */
+	bool broadcast;		  /* sets the broadcast flag */
+	const uint8_t *params;	  /* option 55 */
+	uint8_t nparams;
+};
+
+#define SWARM_DHCP_TRIES_MAX 24
+
 /* What a client does with a DATA block it did not expect. */
 enum swarm_gap_ack {
 	SWARM_GAP_IGNORE, /* say nothing (GRUB) */
@@ -34,8 +50,14 @@ struct swarm_profile {
 	uint32_t giveup_ms; /* silence (no progress) before giving up */
 	uint32_t restarts;  /* U-Boot: instead of failing, start over (new RRQ) */
 	/* Loss handling in the data phase. */
-	bool dup_ack;		   /* re-ACKs on a block it already has */
+	bool dup_ack;		    /* re-ACKs on a block it already has */
 	enum swarm_gap_ack gap_ack; /* ... and on a block beyond a gap */
+	/* DHCP: what the firmware that ran before this download sends, and
+	 * its timer: each DISCOVER (and each REQUEST) is sent up to
+	 * ndhcp_timeouts times, waiting dhcp_timeouts_ms[i] after the i-th. */
+	const struct swarm_dhcp_id *dhcp_id;
+	uint32_t dhcp_timeouts_ms[SWARM_DHCP_TRIES_MAX];
+	uint32_t ndhcp_timeouts;
 };
 
 /* The built-in profile called `name`, or NULL. */
@@ -44,8 +66,13 @@ const struct swarm_profile *swarm_profile_find(const char *name);
 /* The built-in profiles' names, comma separated, for usage messages. */
 const char *swarm_profile_names(void);
 
+/* A DHCP identity by name (pxe-bios, ovmf, ipxe-bios, ipxe-efi, udhcpc,
+ * uboot), or NULL. */
+const struct swarm_dhcp_id *swarm_dhcp_id_find(const char *name);
+
 /* Applies "KEY=VALUE" (blksize, windowsize, timeout_ms, max_timeout_ms,
- * retries, giveup_ms, tsize=0/1, backoff, step_ms, timeout, restarts) to p.
+ * retries, giveup_ms, tsize=0/1, backoff, step_ms, timeout, restarts,
+ * dhcp_timeouts=S,S,... in seconds, dhcp_id=NAME) to p.
  * Returns 0 or -EINVAL. */
 int swarm_profile_set(struct swarm_profile *p, const char *assignment);
 

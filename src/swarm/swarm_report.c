@@ -14,6 +14,9 @@ struct sample {
 struct swarm_report {
 	struct sample *completion; /* seconds, clients that finished OK */
 	double *first_reply;	   /* seconds, clients that had a reply */
+	double *dora[SWARM_BOOT_STAGES], *tftp[SWARM_BOOT_STAGES]; /* seconds */
+	unsigned ndora[SWARM_BOOT_STAGES], ntftp[SWARM_BOOT_STAGES];
+	mono_t first_discover, last_ack;
 	unsigned ncompletion, nfirst, cap;
 	unsigned clients, ok, failed;
 	unsigned fail_by[SWARM_FAIL_COUNT];
@@ -35,7 +38,16 @@ struct swarm_report *swarm_report_new(unsigned nclients)
 		swarm_report_free(r);
 		return NULL;
 	}
+	for (int s = 0; s < SWARM_BOOT_STAGES; s++) {
+		r->dora[s] = calloc(r->cap, sizeof(double));
+		r->tftp[s] = calloc(r->cap, sizeof(double));
+		if (r->dora[s] == NULL || r->tftp[s] == NULL) {
+			swarm_report_free(r);
+			return NULL;
+		}
+	}
 	r->first_start = MONO_NEVER;
+	r->first_discover = MONO_NEVER;
 	return r;
 }
 
@@ -45,6 +57,10 @@ void swarm_report_free(struct swarm_report *r)
 		return;
 	free(r->completion);
 	free(r->first_reply);
+	for (int s = 0; s < SWARM_BOOT_STAGES; s++) {
+		free(r->dora[s]);
+		free(r->tftp[s]);
+	}
 	free(r);
 }
 
@@ -64,9 +80,25 @@ static double seconds(mono_t us)
 	return (double)us / 1e6;
 }
 
+/* The DHCP and download times of each boot stage. A client that started
+ * with DHCP started with its first DISCOVER (it has an xid). */
+static void add_stages(struct swarm_report *r, const struct swarm_client *c)
+{
+	for (int s = 0; s < SWARM_BOOT_STAGES; s++) {
+		if (c->dora_us[s])
+			r->dora[s][r->ndora[s]++] = seconds(c->dora_us[s]);
+		if (c->tftp_us[s])
+			r->tftp[s][r->ntftp[s]++] = seconds(c->tftp_us[s]);
+	}
+	if (c->xid != 0 && c->t_start < r->first_discover)
+		r->first_discover = c->t_start;
+	if (c->t_last_ack > r->last_ack)
+		r->last_ack = c->t_last_ack;
+}
+
 void swarm_report_add(struct swarm_report *r, const struct swarm_client *c)
 {
-	unsigned g = group_of(r, c->prof);
+	unsigned g = group_of(r, c->fw);
 
 	if (r->clients == r->cap)
 		return;
@@ -74,8 +106,11 @@ void swarm_report_add(struct swarm_report *r, const struct swarm_client *c)
 	r->groups[g].clients++;
 	if (c->t_start != 0 && c->t_start < r->first_start) /* 0: never started */
 		r->first_start = c->t_start;
+	/* From the first RRQ: after DHCP, that is when the first ACK came. */
 	if (c->t_first_reply)
-		r->first_reply[r->nfirst++] = seconds(c->t_first_reply - c->t_start);
+		r->first_reply[r->nfirst++] =
+			seconds(c->t_first_reply - c->t_start - c->dora_us[SWARM_BOOT_FIRMWARE]);
+	add_stages(r, c);
 	if (c->stage == SWARM_DONE) {
 		r->ok++;
 		r->groups[g].ok++;
@@ -130,6 +165,41 @@ static void group_percentiles(struct swarm_report *r, unsigned g, double *scratc
 	r->groups[g].completion_p99_s = swarm_percentile(scratch, n, 99);
 }
 
+static void dhcp_summary(struct swarm_report *r, const struct swarm *sw,
+			 struct swarm_dhcp_summary *d)
+{
+	d->on = sw->dhcp.on;
+	if (!d->on)
+		return;
+	d->mode = sw->dhcp.giaddr ? "relay" : "broadcast";
+	d->nstages = sw->dhcp.chain ? SWARM_BOOT_STAGES : 1;
+	for (unsigned s = 0; s < SWARM_BOOT_STAGES; s++) {
+		struct swarm_dhcp_stage *st = &d->stage[s];
+		st->n = sw->dhcp.n[s];
+		qsort(r->dora[s], r->ndora[s], sizeof(double), cmp_double);
+		qsort(r->tftp[s], r->ntftp[s], sizeof(double), cmp_double);
+		st->doras = r->ndora[s];
+		st->dora_p50_s = swarm_percentile(r->dora[s], r->ndora[s], 50);
+		st->dora_p99_s = swarm_percentile(r->dora[s], r->ndora[s], 99);
+		st->dora_max_s = swarm_percentile(r->dora[s], r->ndora[s], 100);
+		st->downloads = r->ntftp[s];
+		st->tftp_p50_s = swarm_percentile(r->tftp[s], r->ntftp[s], 50);
+		st->tftp_p99_s = swarm_percentile(r->tftp[s], r->ntftp[s], 99);
+		st->tftp_max_s = swarm_percentile(r->tftp[s], r->ntftp[s], 100);
+		d->exchanges += st->n.acks;
+		d->naks += st->n.naks;
+		d->timeouts += st->n.timeouts;
+		d->retransmits += st->n.retransmits;
+	}
+	d->malformed = sw->dhcp.malformed;
+	d->strangers = sw->dhcp.strangers;
+	d->tx_errors = sw->dhcp.tx_errors;
+	if (r->first_discover != MONO_NEVER && r->last_ack > r->first_discover)
+		d->span_s = seconds(r->last_ack - r->first_discover);
+	if (d->span_s > 0)
+		d->dora_per_s = (double)d->exchanges / d->span_s;
+}
+
 void swarm_report_finish(struct swarm_report *r, const struct swarm *sw, uint64_t rx_drops,
 			 double link_bps, const char *profile, struct swarm_summary *out)
 {
@@ -171,6 +241,7 @@ void swarm_report_finish(struct swarm_report *r, const struct swarm *sw, uint64_
 		group_percentiles(r, g, v);
 	out->ngroups = r->ngroups;
 	memcpy(out->groups, r->groups, sizeof(out->groups));
+	dhcp_summary(r, sw, &out->dhcp);
 	free(v);
 }
 
@@ -188,6 +259,39 @@ static void print_rate(FILE *out, double bps)
 		fprintf(out, "%g Gbit/s", bps / 1e9);
 	else
 		fprintf(out, "%g Mbit/s", bps / 1e6);
+}
+
+static void print_dhcp(const struct swarm_dhcp_summary *d, FILE *out)
+{
+	fprintf(out, "%-26s %" PRIu64 " DORAs in %.3f s (first DISCOVER to last ACK): %.0f DORA/s\n",
+		d->mode[0] == 'r' ? "dhcp (relay)" : "dhcp (broadcast)", d->exchanges, d->span_s,
+		d->dora_per_s);
+	fprintf(out,
+		"%-26s %" PRIu64 " NAKs, %" PRIu64 " timeouts, %" PRIu64 " re-sent, %" PRIu64
+		" malformed, %" PRIu64 " for unknown MACs, %" PRIu64 " send errors\n",
+		"dhcp trouble", d->naks, d->timeouts, d->retransmits, d->malformed, d->strangers,
+		d->tx_errors);
+	for (unsigned i = 0; i < d->nstages; i++) {
+		const struct swarm_dhcp_stage *st = &d->stage[i];
+		fprintf(out, "  %-24s %u DORAs", swarm_boot_stage_name((enum swarm_boot_stage)i),
+			st->doras);
+		print_secs(out, "p50", st->dora_p50_s);
+		print_secs(out, "p99", st->dora_p99_s);
+		print_secs(out, "max", st->dora_max_s);
+		fprintf(out,
+			"  (sent %" PRIu64 " DISCOVER %" PRIu64 " REQUEST, %" PRIu64
+			" re-sent; got %" PRIu64 " OFFER %" PRIu64 " ACK %" PRIu64 " NAK, %" PRIu64
+			" stale)\n",
+			st->n.discovers, st->n.requests, st->n.retransmits, st->n.offers, st->n.acks,
+			st->n.naks, st->n.stale);
+		if (st->downloads) {
+			fprintf(out, "  %-24s %u downloads", "", st->downloads);
+			print_secs(out, "p50", st->tftp_p50_s);
+			print_secs(out, "p99", st->tftp_p99_s);
+			print_secs(out, "max", st->tftp_max_s);
+			fputc('\n', out);
+		}
+	}
 }
 
 void swarm_report_print(const struct swarm_summary *s, FILE *out)
@@ -213,6 +317,16 @@ void swarm_report_print(const struct swarm_summary *s, FILE *out)
 	if (s->fail_by[SWARM_FAIL_ERROR])
 		fprintf(out, "%-26s %u \"%s\"\n", "last server ERROR", n->last_error_code,
 			n->last_error);
+	if (s->dhcp.on)
+		print_dhcp(&s->dhcp, out);
+	if (s->dhcp.on && n->rrqs == 0) { /* --dhcp-only */
+		fprintf(out, "%-26s", "completion (s)");
+		print_secs(out, "p50", s->completion_p50_s);
+		print_secs(out, "p99", s->completion_p99_s);
+		print_secs(out, "max", s->completion_max_s);
+		fprintf(out, "\n%-26s %" PRIu64 "\n", "swarm rx drops", s->rx_drops);
+		return;
+	}
 	fprintf(out, "%-26s %" PRIu64 "  (of %" PRIu64 " RRQs and %" PRIu64 " ACKs sent)\n",
 		"client retransmissions", n->retransmits, n->rrqs, n->acks);
 	fprintf(out, "%-26s %" PRIu64 "\n", "re-ACKs on loss", n->reacks);
@@ -266,6 +380,43 @@ static void json_u64(FILE *out, const char *key, uint64_t v)
 	fprintf(out, ",\"%s\":%" PRIu64, key, v);
 }
 
+static void json_dhcp(const struct swarm_dhcp_summary *d, FILE *out)
+{
+	fprintf(out, ",\"dhcp\":{\"mode\":\"%s\"", d->mode);
+	json_u64(out, "exchanges", d->exchanges);
+	json_num(out, "span_s", d->span_s);
+	json_num(out, "dora_per_s", d->dora_per_s);
+	json_u64(out, "naks", d->naks);
+	json_u64(out, "timeouts", d->timeouts);
+	json_u64(out, "retransmits", d->retransmits);
+	json_u64(out, "malformed", d->malformed);
+	json_u64(out, "strangers", d->strangers);
+	json_u64(out, "tx_errors", d->tx_errors);
+	fprintf(out, ",\"stages\":{");
+	for (unsigned i = 0; i < d->nstages; i++) {
+		const struct swarm_dhcp_stage *st = &d->stage[i];
+		fprintf(out, "%s\"%s\":{\"doras\":%u", i ? "," : "",
+			swarm_boot_stage_name((enum swarm_boot_stage)i), st->doras);
+		json_u64(out, "discovers", st->n.discovers);
+		json_u64(out, "requests", st->n.requests);
+		json_u64(out, "retransmits", st->n.retransmits);
+		json_u64(out, "offers", st->n.offers);
+		json_u64(out, "acks", st->n.acks);
+		json_u64(out, "naks", st->n.naks);
+		json_u64(out, "timeouts", st->n.timeouts);
+		json_u64(out, "stale", st->n.stale);
+		json_num(out, "dora_p50_s", st->dora_p50_s);
+		json_num(out, "dora_p99_s", st->dora_p99_s);
+		json_num(out, "dora_max_s", st->dora_max_s);
+		fprintf(out, ",\"downloads\":%u", st->downloads);
+		json_num(out, "tftp_p50_s", st->tftp_p50_s);
+		json_num(out, "tftp_p99_s", st->tftp_p99_s);
+		json_num(out, "tftp_max_s", st->tftp_max_s);
+		fputc('}', out);
+	}
+	fprintf(out, "}}");
+}
+
 /* Profile names and the mix text are [a-z0-9:,] (checked by the CLI). */
 void swarm_report_json(const struct swarm_summary *s, FILE *out)
 {
@@ -312,7 +463,10 @@ void swarm_report_json(const struct swarm_summary *s, FILE *out)
 		json_num(out, "completion_p99_s", gr->completion_p99_s);
 		fputc('}', out);
 	}
-	fprintf(out, "}}\n");
+	fputc('}', out);
+	if (s->dhcp.on)
+		json_dhcp(&s->dhcp, out);
+	fprintf(out, "}\n");
 }
 
 int swarm_parse_rate(const char *s, double *bps)

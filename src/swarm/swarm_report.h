@@ -16,6 +16,27 @@ struct swarm_group {
 	double completion_p50_s, completion_p99_s; /* -1: no sample */
 };
 
+/* One boot stage's DHCP: the counters and the per-client DORA times (first
+ * DISCOVER to ACK) and download times (first RRQ to last block). */
+struct swarm_dhcp_stage {
+	struct swarm_dhcp_counters n;
+	unsigned doras;				   /* clients with a DORA in this stage */
+	double dora_p50_s, dora_p99_s, dora_max_s; /* -1: no sample */
+	unsigned downloads;
+	double tftp_p50_s, tftp_p99_s, tftp_max_s;
+};
+
+struct swarm_dhcp_summary {
+	bool on;
+	const char *mode; /* "relay" or "broadcast" */
+	unsigned nstages; /* 1, or 3 with --chain */
+	struct swarm_dhcp_stage stage[SWARM_BOOT_STAGES];
+	uint64_t exchanges; /* DORAs completed, all stages */
+	uint64_t naks, timeouts, retransmits, malformed, strangers, tx_errors;
+	double span_s;	   /* first DISCOVER to the last ACK; 0: none */
+	double dora_per_s; /* exchanges / span_s */
+};
+
 struct swarm_summary {
 	const char *profile; /* "ipxe", or the --mix text */
 	unsigned clients, ok, failed;
@@ -31,6 +52,7 @@ struct swarm_summary {
 	double link_share; /* goodput / link rate, 0..1; -1 without a link rate */
 	unsigned ngroups;
 	struct swarm_group groups[SWARM_REPORT_GROUPS];
+	struct swarm_dhcp_summary dhcp;
 };
 
 struct swarm_report;

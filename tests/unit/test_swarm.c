@@ -42,15 +42,16 @@ struct fixture {
 	uint8_t pkt[70000];
 };
 
-static int fake_send(void *ctx, struct swarm_client *c, uint16_t port, const uint8_t *buf,
-		     size_t len)
+static int fake_send(void *ctx, struct swarm_client *c, const struct netaddr *to,
+		     const uint8_t *buf, size_t len)
 {
 	struct fixture *f = ctx;
 	struct sent *s = &f->ring[f->nsent++ % RING];
 
 	(void)c;
 	assert_true(len <= sizeof(s->buf));
-	s->port = port;
+	assert_int_equal(to->ip, f->sw.server.ip);
+	s->port = to->port;
 	s->len = len;
 	memcpy(s->buf, buf, len);
 	return 0;
@@ -106,7 +107,7 @@ static void start(struct fixture *f, const char *name, const char *const *sets)
 	f->prof = *swarm_profile_find(name);
 	for (; sets && *sets; sets++)
 		assert_int_equal(swarm_profile_set(&f->prof, *sets), 0);
-	swarm_client_init(&f->c, &f->prof, T0);
+	swarm_client_init(&f->c, &f->prof, 0, T0);
 	assert_int_equal(f->c.deadline, T0);
 	f->now = T0;
 	swarm_client_timeout(&f->sw, &f->c, f->now);
@@ -658,7 +659,7 @@ static void test_abandon(void **state)
 	swarm_client_abandon(&f->sw, &f->c, f->now);
 	assert_int_equal(f->c.fail, SWARM_FAIL_UNFINISHED);
 	assert_int_equal(f->sw.running, 0);
-	swarm_client_init(&idle, &f->prof, T0 + MONO_SEC(5)); /* never started */
+	swarm_client_init(&idle, &f->prof, 1, T0 + MONO_SEC(5)); /* never started */
 	swarm_client_abandon(&f->sw, &idle, f->now);
 	assert_int_equal(idle.fail, SWARM_FAIL_UNFINISHED);
 	assert_int_equal(f->sw.running, 0);
@@ -724,7 +725,7 @@ static void test_report(void **state)
 		data_at(f, b, (size_t)(b - 1) * 1432, 1432);
 	f->now += MONO_MS(990);
 	data_at(f, 5, 0, 1432); /* too late: ignored */
-	swarm_client_init(&failed, &f->prof, T0);
+	swarm_client_init(&failed, &f->prof, 2, T0);
 	swarm_client_abandon(&f->sw, &failed, T0 + MONO_SEC(3));
 	swarm_report_add(r, &f->c);
 	swarm_report_add(r, &failed);

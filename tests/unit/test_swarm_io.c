@@ -140,7 +140,7 @@ static void run_swarm(const char *profile, uint32_t blksize, uint32_t window, un
 	sw.file_size = 20000;
 	assert_int_equal(swarm_io_open(&io, loop, &sw, nclients, NULL, 0), 0);
 	for (unsigned i = 0; i < nclients; i++)
-		swarm_client_init(swarm_io_client(io, i), swarm_profile_find(profile),
+		swarm_client_init(swarm_io_client(io, i), swarm_profile_find(profile), i,
 				  loop_now(loop) + MONO_MS(i % 10));
 	swarm_io_start(io);
 	assert_int_equal(loop_run(loop), 0);
