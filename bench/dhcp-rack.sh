@@ -90,7 +90,7 @@ servers = []
 for r in rows:
     if r["server"] not in servers:
         servers.append(r["server"])
-W = 14
+W = 16
 
 def med(v):
     return statistics.median(v) if v else None
@@ -126,15 +126,17 @@ for test, title in (("burst", "burst"), ("chain", "chain (3 DHCP stages)")):
     if not any(r["test"] == test for r in rows):
         continue
     n = next(r["clients"] for r in rows if r["test"] == test)
+    prof = next(r.get("profile", "ipxe") for r in rows if r["test"] == test)
     spans = {}
     for s in servers:
         v = [r["swarm"]["dhcp"]["span_s"] for r in runs(test, s) if r["swarm"]]
         spans[s] = med(v)
     ex = next((r["swarm"]["dhcp"]["exchanges"] for r in rows if r["test"] == test and r["swarm"]), 0)
-    line("%s: %d clients at once, %s" % (title, n, "first DISCOVER"), [""] * len(servers))
-    line("  to last ACK, s (median)", [fmt(spans[s], "%.3f") for s in servers])
+    line("%s: %d %s clients at once" % (title, n, prof), [""] * len(servers))
+    line("  first DISCOVER to last ACK, s", [fmt(spans[s], "%.3f") for s in servers])
     line("  each run", ["/".join("%.2f" % r["swarm"]["dhcp"]["span_s"] for r in runs(test, s) if r["swarm"]) or "-" for s in servers])
-    line("  DORAs completed / expected", ["/".join("%d" % r["swarm"]["dhcp"]["exchanges"] for r in runs(test, s) if r["swarm"]) + "/%d" % (n * (3 if test == "chain" else 1)) for s in servers])
+    line("  DORAs completed of %d, each run" % (n * (3 if test == "chain" else 1)),
+         ["/".join("%d" % r["swarm"]["dhcp"]["exchanges"] for r in runs(test, s) if r["swarm"]) for s in servers])
     line("  DORA/s (completed / span)", [fmt(med([r["swarm"]["dhcp"]["dora_per_s"] for r in runs(test, s) if r["swarm"]])) for s in servers])
     st = "firmware"
     line("  DORA p99 / max, s (first stage)", ["%s/%s" % (fmt(med([r["swarm"]["dhcp"]["stages"][st]["dora_p99_s"] or 0 for r in runs(test, s) if r["swarm"]]), "%.2f"),
@@ -409,6 +411,7 @@ start_server() {
 		;;
 	esac
 	SRV_PID=$!
+	disown "$SRV_PID" # stopped by PID with its namespace; no "Killed" notice
 	for i in $(seq 50); do
 		ip netns exec "$NS_S" ss -H -lun 'sport = :67' | grep -q . && return 0
 		kill -0 "$SRV_PID" 2>/dev/null || break
@@ -518,9 +521,13 @@ perf_test() {
 		perf_step "$gen" "$s" "$rep" "$rate"
 		if [ "$STEP_OK" = 1 ]; then
 			lo=$rate
-			# What was sustained is what perfdhcp managed to send.
+			# What was sustained is what was achieved: what perfdhcp
+			# managed to send, or DORAs completed over swarm's span.
 			best=$(awk -v a="$STEP_ACH" -v r="$rate" 'BEGIN { printf "%.0f", a < r ? a : r }')
-			if awk -v a="$STEP_ACH" -v r="$rate" 'BEGIN { exit !(a < 0.95 * r) }'; then
+			# swarm sends on its schedule; a slow server shows there as a
+			# lower achieved rate, not a slow generator.
+			if [ "$gen" = perf ] &&
+				awk -v a="$STEP_ACH" -v r="$rate" 'BEGIN { exit !(a < 0.95 * r) }'; then
 				limited=true
 				break
 			fi
