@@ -28,6 +28,7 @@ struct dhcp_server {
 	struct dhcp_tx tx;
 	struct dhcp_stats stats;
 	struct ratelimit rl_info, rl_bad;
+	struct dhcp_msg msg; /* the request being handled: one at a time, no malloc per packet */
 };
 
 /* Everything a handler needs about the request being answered. */
@@ -441,23 +442,21 @@ static bool sane(const struct dhcp_msg *m)
 void dhcp_server_input(struct dhcp_server *srv, const struct dhcp_rx *rx, const uint8_t *buf,
 		       size_t len, mono_t now, int64_t wall_now)
 {
-	struct dhcp_msg *m = malloc(sizeof(*m));
+	struct dhcp_msg *m = &srv->msg;
 	struct dhcp_req r = {.rx = rx, .m = m, .now = now, .wall_now = wall_now};
 	char peer[NETADDR_STRLEN];
 
 	srv->stats.received++;
-	if (m == NULL)
-		return;
 	if (dhcp_parse(buf, len, m) < 0 || !sane(m)) {
 		srv->stats.malformed++;
 		log_limited(&srv->rl_bad, now, LOG_LVL_INFO, "dhcp: %s: malformed request dropped",
 			    netaddr_str(&rx->peer, peer));
-		goto out;
+		return;
 	}
 	r.subnet = subnet_for(srv, rx, m);
 	if (r.subnet == NULL) {
 		srv->stats.no_subnet++;
-		goto out;
+		return;
 	}
 	r.server_ip = rx->local_ip;
 	r.node = inventory_by_mac(srv->inv, m->chaddr);
@@ -470,8 +469,6 @@ void dhcp_server_input(struct dhcp_server *srv, const struct dhcp_rx *rx, const 
 	case DHCP_BOOTP: handle_bootp(srv, &r); break;
 	default: srv->stats.ignored++; break;
 	}
-out:
-	free(m);
 }
 
 const char *dhcp_server_name_of(struct dhcp_server *srv, uint32_t ip, char buf[32])
