@@ -17,6 +17,7 @@ struct tftp_sock {
 	struct loop_io io; /* first: the loop hands us &io */
 	struct tftp_io *owner;
 	int index;	   /* transfer socket index, or -1 for a listening socket */
+	uint32_t bound_ip; /* the address it is bound to (0: wildcard) */
 	struct udp_batch batch;
 	struct udp_sendq *out; /* transfer sockets: batched sends */
 };
@@ -27,8 +28,11 @@ struct tftp_io {
 	struct tftp_server *srv;
 	struct tftp_sock *listen;
 	unsigned nlisten;
+	/* Transfer sockets: `transfer_sockets` of them per listen address (one
+	 * set if any listen address is the wildcard), set after set. */
 	struct tftp_sock *xfer;
 	unsigned nxfer;
+	unsigned nsets;
 	struct timer timer;
 	struct loop_post post;
 	uint64_t tx_errors;
@@ -49,6 +53,7 @@ static int sock_open(struct tftp_sock *s, struct tftp_io *io, int index,
 	s->io.fd = fd;
 	s->owner = io;
 	s->index = index;
+	s->bound_ip = addr->ip;
 	if (udp_batch_init(&s->batch, TFTP_RX_BUF) < 0 ||
 	    (index >= 0 && (s->out = malloc(sizeof(*s->out))) == NULL)) {
 		udp_batch_fini(&s->batch);
@@ -66,17 +71,39 @@ static int sock_open(struct tftp_sock *s, struct tftp_io *io, int index,
 	return 0;
 }
 
+/* The addresses transfer sockets bind to: each listen address, or only the
+ * wildcard if one of them is (then every address is served anyway). */
+static unsigned transfer_sets(const struct conf_tftp *cfg, uint32_t ips[CONF_MAX_LISTEN])
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < cfg->listen.count; i++) {
+		uint32_t ip = cfg->listen.addrs[i].ip;
+		bool seen = false;
+		if (ip == 0) {
+			ips[0] = 0;
+			return 1;
+		}
+		for (unsigned j = 0; j < n; j++)
+			seen = seen || ips[j] == ip;
+		if (!seen)
+			ips[n++] = ip;
+	}
+	return n;
+}
+
 int tftp_io_open(struct tftp_io **out, const struct conf_tftp *cfg, int rcvbuf)
 {
 	struct tftp_io *io = calloc(1, sizeof(*io));
-	struct netaddr any = {0, 0};
+	uint32_t ips[CONF_MAX_LISTEN];
 	int err = -ENOMEM;
 
 	if (io == NULL)
 		return -ENOMEM;
 	io->cfg = cfg;
+	io->nsets = transfer_sets(cfg, ips);
 	io->listen = calloc(cfg->listen.count, sizeof(*io->listen));
-	io->xfer = calloc(cfg->transfer_sockets, sizeof(*io->xfer));
+	io->xfer = calloc((size_t)io->nsets * cfg->transfer_sockets, sizeof(*io->xfer));
 	if (io->listen == NULL || io->xfer == NULL)
 		goto fail;
 	for (unsigned i = 0; i < cfg->listen.count; i++, io->nlisten++) {
@@ -84,12 +111,15 @@ int tftp_io_open(struct tftp_io **out, const struct conf_tftp *cfg, int rcvbuf)
 		if (err < 0)
 			goto fail;
 	}
-	/* Transfer ports are wildcard sockets on kernel-chosen ports; replies
-	 * leave from the address the request came to (IP_PKTINFO). */
-	for (unsigned i = 0; i < cfg->transfer_sockets; i++, io->nxfer++) {
-		err = sock_open(&io->xfer[i], io, (int)i, &any, rcvbuf);
-		if (err < 0)
-			goto fail;
+	/* Transfer ports are kernel-chosen ports on the listen addresses only;
+	 * replies leave from the address the request came to (IP_PKTINFO). */
+	for (unsigned set = 0; set < io->nsets; set++) {
+		struct netaddr addr = {ips[set], 0};
+		for (unsigned i = 0; i < cfg->transfer_sockets; i++, io->nxfer++) {
+			err = sock_open(&io->xfer[io->nxfer], io, (int)i, &addr, rcvbuf);
+			if (err < 0)
+				goto fail;
+		}
 	}
 	io->rl_tx = (struct ratelimit)RATELIMIT_INIT(MONO_SEC(10), 5);
 	*out = io;
@@ -99,13 +129,26 @@ fail:
 	return err;
 }
 
+/* Transfer socket `sock` of the set bound to local_ip. */
+static struct tftp_sock *xfer_sock(struct tftp_io *io, unsigned sock, uint32_t local_ip)
+{
+	unsigned set = 0;
+
+	for (unsigned i = 0; i < io->nsets; i++)
+		if (io->xfer[i * io->cfg->transfer_sockets].bound_ip == local_ip)
+			set = i;
+	if (sock >= io->cfg->transfer_sockets)
+		sock = 0;
+	return &io->xfer[set * io->cfg->transfer_sockets + sock];
+}
+
 /* Datagrams are gathered per transfer socket and leave in one sendmmsg()
  * when the server's entry point returns (tx_flush). */
 static void tx_send(void *ctx, unsigned sock, const struct netaddr *peer, uint32_t local_ip,
 		    const uint8_t *hdr, size_t hdr_len, const uint8_t *payload, size_t payload_len)
 {
 	struct tftp_io *io = ctx;
-	struct tftp_sock *s = &io->xfer[sock < io->nxfer ? sock : 0];
+	struct tftp_sock *s = xfer_sock(io, sock, local_ip);
 
 	if (udp_sendq_add(s->out, peer, local_ip, hdr, hdr_len, payload, payload_len) < 0)
 		io->tx_errors++;
@@ -144,8 +187,8 @@ static void on_readable(struct loop_io *lio, uint32_t events, mono_t now)
 				tftp_server_request(io->srv, &p->peer, p->local_ip, p->data, len,
 						    now);
 			else
-				tftp_server_input(io->srv, (unsigned)s->index, &p->peer, p->data,
-						  len, now);
+				tftp_server_input(io->srv, (unsigned)s->index, &p->peer,
+						  p->local_ip, p->data, len, now);
 		}
 		tx_flush(io); /* the replies to this batch, in one sendmmsg per socket */
 		if (n < UDP_BATCH)

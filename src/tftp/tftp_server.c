@@ -8,7 +8,12 @@
 #include "core/log.h"
 #include "core/timerq.h"
 #include "tftp/tftp_sched.h"
+#include "tftp/tftp_tid.h"
 #include "tftp/tftp_wire.h"
+
+/* How long a client port's last server port is remembered: longer than any
+ * firmware takes to go from one download to the next. */
+#define TID_LINGER MONO_SEC(120)
 
 /* PENDING: admitted later, when the link has room (the request is kept). */
 enum xfer_state { XS_PENDING, XS_OACK, XS_DATA };
@@ -56,6 +61,8 @@ struct tftp_server {
 	struct tftp_xfer *retired;
 	struct tftp_xfer *pending_head, **pending_tail; /* admission FIFO */
 	struct tftp_sched sched;
+	struct tid_memory tids; /* each client port's last server port */
+	unsigned next_sock;	/* transfer sockets are handed out in turn */
 	mono_t admit_limit; /* most queueing delay a new transfer may add */
 	mono_t next_adapt;  /* learned link rate: next adaptation */
 	struct tftp_stats stats;
@@ -147,6 +154,7 @@ static void xfer_retire(struct tftp_xfer *x, mono_t now)
 		srv->retired = x;
 		return;
 	}
+	tid_remember(&srv->tids, &x->peer, x->sock, now);
 	tftp_files_put(srv->files, x->file, now);
 	if (srv->next_expire == MONO_NEVER)
 		srv->next_expire = now + MONO_SEC(1);
@@ -355,14 +363,21 @@ static void negotiate(const struct tftp_server *srv, const struct tftp_opts *ask
 	}
 }
 
-static unsigned pick_sock(const struct tftp_server *srv, const struct netaddr *peer)
+/* Transfer sockets in turn, but never the one this client port's previous
+ * transfer used (tftp_tid.h): to a strict client its packets are stale. */
+static unsigned pick_sock(struct tftp_server *srv, const struct netaddr *peer, mono_t now)
 {
-	return (peer_hash(peer) >> 8) % srv->cfg->transfer_sockets;
+	unsigned n = srv->cfg->transfer_sockets;
+	unsigned sock = srv->next_sock++ % n;
+
+	if (n > 1 && tid_recall(&srv->tids, peer, now) == (int)sock)
+		sock = (sock + 1) % n;
+	return sock;
 }
 
 static struct tftp_xfer *xfer_new(struct tftp_server *srv, const struct netaddr *peer,
 				  uint32_t local_ip, const struct tftp_file *f,
-				  const struct tftp_opts *ask)
+				  const struct tftp_opts *ask, mono_t now)
 {
 	struct tftp_xfer *x = calloc(1, sizeof(*x));
 	mono_t rto = MONO_MS(srv->cfg->rto_initial_ms);
@@ -372,7 +387,7 @@ static struct tftp_xfer *xfer_new(struct tftp_server *srv, const struct netaddr 
 	x->srv = srv;
 	x->peer = *peer;
 	x->local_ip = local_ip;
-	x->sock = (uint8_t)pick_sock(srv, peer);
+	x->sock = (uint8_t)pick_sock(srv, peer, now);
 	x->file = f;
 	negotiate(srv, ask, f->size, &x->oack);
 	x->state = tftp_opts_any(ask) ? XS_OACK : XS_DATA;
@@ -458,7 +473,7 @@ static void start_transfer(struct tftp_server *srv, const struct netaddr *peer,
 		refuse_open(srv, peer, local_ip, pkt->req.name, err, now);
 		return;
 	}
-	x = xfer_new(srv, peer, local_ip, f, &pkt->req.opts);
+	x = xfer_new(srv, peer, local_ip, f, &pkt->req.opts, now);
 	if (x == NULL) {
 		tftp_files_put(srv->files, f, now);
 		send_error(srv, 0, peer, local_ip, TFTP_EUNDEF, "out of memory");
@@ -660,7 +675,7 @@ static void handle_ack(struct tftp_xfer *x, uint16_t ack, mono_t now)
 }
 
 static void input(struct tftp_server *srv, unsigned sock, const struct netaddr *peer,
-		  const uint8_t *buf, size_t len, mono_t now)
+		  uint32_t local_ip, const uint8_t *buf, size_t len, mono_t now)
 {
 	struct tftp_xfer *x = xfer_find(srv, peer);
 	struct tftp_pkt pkt;
@@ -669,12 +684,18 @@ static void input(struct tftp_server *srv, unsigned sock, const struct netaddr *
 		srv->stats.malformed++;
 		return;
 	}
-	if (x == NULL || x->sock != sock || x->state == XS_PENDING) {
+	if (x != NULL && x->state != XS_PENDING && (x->sock != sock || x->local_ip != local_ip)) {
+		/* The client's live transfer talks through another port: this is
+		 * a late packet of its previous one. An ERROR here could end the
+		 * live transfer in firmware that does not check the source port. */
+		srv->stats.stray++;
+		return;
+	}
+	if (x == NULL || x->state == XS_PENDING) {
 		/* RFC 1350: a wrong TID gets ERROR 5; the real transfer goes on. */
 		srv->stats.unknown_tid++;
 		if (pkt.op != TFTP_ERROR)
-			send_error(srv, sock, peer, x ? x->local_ip : 0, TFTP_EBADID,
-				   "unknown transfer ID");
+			send_error(srv, sock, peer, local_ip, TFTP_EBADID, "unknown transfer ID");
 		return;
 	}
 	switch (pkt.op) {
@@ -687,15 +708,18 @@ static void input(struct tftp_server *srv, unsigned sock, const struct netaddr *
 		xfer_retire(x, now);
 		break;
 	default:
-		send_error(srv, sock, peer, x->local_ip, TFTP_EBADOP, "unexpected packet");
+		/* A DATA, RRQ, WRQ or OACK from the client's own port: garbage,
+		 * not a reason to end the boot. An ERROR is fatal to PXE firmware,
+		 * so the transfer goes on and says nothing. */
+		srv->stats.stray++;
 		break;
 	}
 }
 
 void tftp_server_input(struct tftp_server *srv, unsigned sock, const struct netaddr *peer,
-		       const uint8_t *buf, size_t len, mono_t now)
+		       uint32_t local_ip, const uint8_t *buf, size_t len, mono_t now)
 {
-	input(srv, sock, peer, buf, len, now);
+	input(srv, sock, peer, local_ip, buf, len, now);
 	finish(srv, now);
 }
 
@@ -748,6 +772,11 @@ struct tftp_server *tftp_server_new(const struct conf_tftp *cfg, struct tftp_fil
 		free(srv);
 		return NULL;
 	}
+	if (tid_memory_init(&srv->tids, 2 * cfg->max_transfers, TID_LINGER) < 0) {
+		free(srv->buckets);
+		free(srv);
+		return NULL;
+	}
 	srv->nbuckets = n;
 	srv->cfg = cfg;
 	srv->files = files;
@@ -773,6 +802,7 @@ void tftp_server_free(struct tftp_server *srv, mono_t now)
 	reap(srv);
 	timerq_fini(&srv->timers);
 	sched_fini(&srv->sched);
+	tid_memory_fini(&srv->tids);
 	free(srv->buckets);
 	free(srv);
 }

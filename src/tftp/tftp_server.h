@@ -5,7 +5,8 @@
  * tftp_server_next_deadline() is reached, and gets every outgoing datagram
  * through struct tftp_tx. Requests arrive on the well-known port; each
  * transfer then talks through one of `transfer_sockets` server ports (its
- * TID), shared by many transfers and told apart by the client's address. */
+ * TID), shared by many transfers and told apart by the client's address;
+ * a client port's next transfer always gets another server port. */
 #ifndef HERD_TFTP_SERVER_H
 #define HERD_TFTP_SERVER_H
 
@@ -41,6 +42,7 @@ struct tftp_stats {
 	uint64_t busy;		/* ignored: max_transfers reached */
 	uint64_t malformed;	/* unparsable datagrams */
 	uint64_t unknown_tid;	/* datagrams for no transfer (ERROR 5) */
+	uint64_t stray;		/* from a transfer's client, not an ACK or ERROR for it: ignored */
 	uint64_t data_sent;	/* DATA datagrams, retransmissions included */
 	uint64_t retransmits;	/* DATA or OACK resent by the timer */
 	uint64_t quick_resends; /* resent at once on a client's repeated ACK */
@@ -60,9 +62,10 @@ void tftp_server_free(struct tftp_server *srv, mono_t now);
 void tftp_server_request(struct tftp_server *srv, const struct netaddr *peer, uint32_t local_ip,
 			 const uint8_t *buf, size_t len, mono_t now);
 
-/* A datagram to transfer socket `sock`. */
+/* A datagram to transfer socket `sock`, sent to local_ip. A transfer's TID
+ * on the server side is (local_ip, sock). */
 void tftp_server_input(struct tftp_server *srv, unsigned sock, const struct netaddr *peer,
-		       const uint8_t *buf, size_t len, mono_t now);
+		       uint32_t local_ip, const uint8_t *buf, size_t len, mono_t now);
 
 /* Runs the retransmit timers due at `now` and frees finished transfers. */
 void tftp_server_tick(struct tftp_server *srv, mono_t now);

@@ -75,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			tftp_server_request(srv, &peer, 0, data + pos, len, now);
 			break;
 		case 1:
-			tftp_server_input(srv, kind / 12 % cfg.tftp.transfer_sockets, &peer,
+			tftp_server_input(srv, kind / 12 % cfg.tftp.transfer_sockets, &peer, 0,
 					  data + pos, len, now);
 			break;
 		default:

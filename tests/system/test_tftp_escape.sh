@@ -3,7 +3,8 @@
 # requests (tftp_probe.py, raw UDP) try to read outside the root (.., absolute
 # paths, symlinks out, NUL in the name, overlong names, a directory), write,
 # disturb a transfer from a wrong port, and check OACK contents, windows,
-# retransmission and the EDK2 size probe. inotify on the secret proves that
+# retransmission, the EDK2 size probe from one port with stale TIDs
+# discarded, and stray packets from a client to its transfer port. inotify on the secret proves that
 # nothing outside the root was even opened.
 
 . "$(dirname "$0")/lib.sh"
@@ -32,6 +33,10 @@ ln -s ../../secret "$TFTP_ROOT/sub/link_up"
 # Short first retransmission so that the retransmit checks are quick.
 HERD_TFTP_EXTRA="rto_initial_ms = 300"
 herd_start
+
+# Transfer ports bind to the listen address only, not to every interface.
+wild=$(ip netns exec "$NS_SRV" ss -Huanp | grep "pid=$HERD_PID," | awk '{print $4}' | grep -v "^$SRV_IP:")
+check "every herd UDP socket is bound to $SRV_IP (none to a wildcard: ${wild:-none})" [ -z "$wild" ]
 
 # After herd_start (which makes the root readable): a file only root may read.
 echo "root only" >"$TFTP_ROOT/noread"

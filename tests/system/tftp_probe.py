@@ -110,6 +110,8 @@ class Peer:
         self.sock.bind(("0.0.0.0", 0))
         self.port = self.sock.getsockname()[1]
         self.tid = None  # server's transfer address, from its first reply
+        self.stale = set()  # TIDs of transfers we ended: their packets are dropped
+        self.stale_seen = 0
 
     def send69(self, pkt):
         self.sock.sendto(pkt, (SERVER, 69))
@@ -118,12 +120,18 @@ class Peer:
         self.sock.sendto(pkt, addr or self.tid)
 
     def recv(self, timeout=2.0):
-        self.sock.settimeout(timeout)
-        try:
-            data, addr = self.sock.recvfrom(70000)
-        except socket.timeout:
-            return None
-        replies.append(data)
+        end = time.monotonic() + timeout
+        while True:
+            self.sock.settimeout(max(end - time.monotonic(), 0.001))
+            try:
+                data, addr = self.sock.recvfrom(70000)
+            except socket.timeout:
+                return None
+            replies.append(data)
+            if addr not in self.stale:
+                break
+            # RFC 1350: a strict client discards the old transfer's packets
+            self.stale_seen += 1
         if self.tid is None:
             self.tid = addr
         return Reply(data, addr)
@@ -410,7 +418,9 @@ def wrong_tid():
 
 def edk2_probe():
     """EDK2's MTFTP4 asks the size first (tsize 0), then aborts with ERROR 8
-    once the OACK arrives, then sends the real RRQ."""
+    once the OACK arrives, then sends the real RRQ. From the same port, a
+    strict client discards every packet from the probe's server port (its
+    TID, RFC 1350): the real transfer must come from another one."""
     for same_port in (True, False):
         how = "same port" if same_port else "new port"
         p = Peer()
@@ -431,17 +441,70 @@ def edk2_probe():
         while late is not None and late.op == OACK and time.monotonic() - sent < 0.2:
             late = p.recv(1.5 - (time.monotonic() - sent))
         check(late is None, "EDK2 probe (%s): nothing more after ERROR 8" % how, str(late))
-        if not same_port:
+        probe_tid = p.tid
+        if same_port:
+            p.stale.add(probe_tid)
+        else:
             p.close()
             p = Peer()
         p.tid = None
         opts = [(b"blksize", b"1468"), (b"windowsize", b"4")]
         p.send69(request(RRQ, b"f1M", opts=opts))
         try:
-            check(download(p, p.recv()) == F1M, "EDK2 real RRQ after the probe (%s)" % how)
+            first = p.recv()
+            if same_port:
+                check(first is not None and p.tid != probe_tid,
+                      "EDK2 real RRQ from the probe's port: answered from another server "
+                      "port (%s, probe %s)" % (p.tid, probe_tid))
+            check(download(p, first) == F1M, "EDK2 real RRQ after the probe (%s)" % how)
         except RuntimeError as e:
             fail("EDK2 real RRQ after the probe (%s): %s" % (how, e))
         p.close()
+
+
+def probe_many_times():
+    """The same client port asks, aborts and asks again, ten times: no
+    server port is used twice in immediate succession."""
+    p = Peer()
+    prev = None
+    repeats = 0
+    for _ in range(10):
+        p.tid = None
+        p.send69(request(RRQ, b"f1M", opts=[(b"tsize", b"0")]))
+        r = p.recv()
+        if r is None or r.op != OACK:
+            p.close()
+            return fail("probe loop: got %s" % r)
+        if p.tid == prev:
+            repeats += 1
+        prev = p.tid
+        p.send(error(8, b"User aborted"))
+        p.stale = {prev}
+    p.close()
+    check(repeats == 0, "10 requests from one port: never the previous server port",
+          "%d repeats" % repeats)
+
+
+def stray_from_client():
+    """Garbage from the client's own port to its transfer port (DATA, RRQ,
+    OACK) must not end the transfer with an ERROR (fatal to PXE firmware)."""
+    p = Peer()
+    p.send69(request(RRQ, b"f1M", opts=[(b"blksize", b"1432")]))
+    first = p.recv()
+    if first is None or first.op != OACK:
+        p.close()
+        return fail("stray packets: RRQ f1M got %s" % first)
+    p.send(struct.pack("!HH", DATA, 1) + b"x" * 10)
+    p.send(request(RRQ, b"f1M"))
+    p.send(struct.pack("!H", OACK) + b"blksize\0" + b"512\0")
+    r = p.recv(0.5)
+    check(r is None or r.op == OACK, "DATA, RRQ and OACK from the client to its transfer "
+          "port -> no ERROR", str(r))
+    try:
+        check(download(p, first) == F1M, "the transfer goes on intact after stray packets")
+    except RuntimeError as e:
+        fail("transfer after stray packets: %s" % e)
+    p.close()
 
 
 def retransmit():
@@ -487,7 +550,8 @@ def server_alive():
 def main():
     groups = sys.argv[4:] or ["escapes", "write_refused", "junk_to_port_69", "no_options",
                               "oack_contents", "capped_blksize_is_used", "window_flow",
-                              "full_downloads", "wrong_tid", "edk2_probe", "retransmit",
+                              "full_downloads", "wrong_tid", "edk2_probe", "probe_many_times",
+                              "stray_from_client", "retransmit",
                               "duplicate_rrq", "server_alive", "secret_never_sent"]
     for g in groups:
         globals()[g]()

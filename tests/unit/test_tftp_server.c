@@ -142,7 +142,7 @@ static void ack(struct fixture *f, unsigned sock, uint16_t block)
 
 	f->nsent = 0;
 	tftp_build_ack(buf, sizeof(buf), block);
-	tftp_server_input(f->srv, sock, &client, buf, 4, f->now);
+	tftp_server_input(f->srv, sock, &client, 0, buf, 4, f->now);
 }
 
 static struct tftp_pkt last(struct fixture *f)
@@ -339,14 +339,14 @@ static void test_wrong_tid_and_client_error(void **state)
 	sock = f->sent[0].sock;
 	tftp_build_ack(buf, sizeof(buf), 1);
 	f->nsent = 0;
-	tftp_server_input(f->srv, sock, &stranger, buf, 4, f->now);
+	tftp_server_input(f->srv, sock, &stranger, 0, buf, 4, f->now);
 	assert_int_equal(last(f).error.code, TFTP_EBADID);
 	assert_true(netaddr_eq(&f->sent[0].peer, &stranger));
 	ack(f, sock, 1); /* the real transfer goes on */
 	assert_int_equal(last(f).data.block, 2);
 	n = tftp_build_error(buf, sizeof(buf), TFTP_EOPTNEG, "User aborted");
 	f->nsent = 0;
-	tftp_server_input(f->srv, sock, &client, buf, n, f->now);
+	tftp_server_input(f->srv, sock, &client, 0, buf, n, f->now);
 	assert_int_equal(f->nsent, 0);
 	assert_int_equal(tftp_server_stats(f->srv)->aborted, 1);
 	assert_int_equal(tftp_server_stats(f->srv)->active, 0);
@@ -383,6 +383,61 @@ static void test_new_request_from_same_port(void **state)
 	assert_false(last(f).oack.has_tsize); /* the new request's answer */
 	assert_int_equal(tftp_server_stats(f->srv)->started, 2);
 	assert_int_equal(tftp_server_stats(f->srv)->active, 1);
+}
+
+/* A strict client probes, aborts with ERROR 8 and asks again from the same
+ * port, discarding anything from the probe's server port (RFC 1350 TIDs):
+ * the new transfer must come from another port, however many times. */
+static void test_next_transfer_new_server_port(void **state)
+{
+	struct fixture *f = *state;
+	struct tftp_opts probe = {.has_tsize = true, .has_blksize = true, .blksize = 1468};
+	uint8_t buf[64];
+	size_t n = tftp_build_error(buf, sizeof(buf), TFTP_EOPTNEG, "User aborted");
+	unsigned prev;
+
+	rrq(f, &client, "small", &probe);
+	prev = f->sent[0].sock;
+	for (int i = 0; i < 20; i++) {
+		f->nsent = 0;
+		tftp_server_input(f->srv, prev, &client, 0, buf, n, f->now); /* abort */
+		f->now += MONO_MS(1);
+		rrq(f, &client, "small", &probe);
+		assert_int_equal(last(f).op, TFTP_OACK);
+		assert_int_not_equal(f->sent[0].sock, prev);
+		prev = f->sent[0].sock;
+	}
+	/* Replaced while still running (the real RRQ before the ERROR 8). */
+	rrq(f, &client, "small", NULL);
+	assert_int_not_equal(f->sent[0].sock, prev);
+}
+
+/* Garbage from the client's own port to its transfer port (a DATA, RRQ or
+ * OACK) is ignored: an ERROR would end the boot, and the transfer goes on. */
+static void test_stray_packet_from_client_ignored(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t buf[600];
+	unsigned sock;
+	size_t n;
+
+	rrq(f, &client, "small", NULL);
+	sock = f->sent[0].sock;
+	n = tftp_build_data_hdr(buf, sizeof(buf), 1);
+	f->nsent = 0;
+	tftp_server_input(f->srv, sock, &client, 0, buf, n + 10, f->now);
+	n = tftp_build_rrq(buf, sizeof(buf), "small", TFTP_MODE_OCTET, NULL);
+	tftp_server_input(f->srv, sock, &client, 0, buf, n, f->now);
+	assert_int_equal(f->nsent, 0);
+	/* A packet of the client's previous transfer, on another port: no ERROR
+	 * either (it could end the live one in a careless firmware). */
+	tftp_build_ack(buf, sizeof(buf), 1);
+	tftp_server_input(f->srv, (sock + 1) % f->cfg.tftp.transfer_sockets, &client, 0, buf, 4,
+			  f->now);
+	assert_int_equal(f->nsent, 0);
+	assert_int_equal(tftp_server_stats(f->srv)->stray, 3);
+	ack(f, sock, 1);
+	assert_int_equal(last(f).data.block, 2);
 }
 
 static void test_busy_is_silent(void **state)
@@ -437,6 +492,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wrong_tid_and_client_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_repeated_rrq_answered_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_new_request_from_same_port, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_next_transfer_new_server_port, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stray_packet_from_client_ignored, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_busy_is_silent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_netascii, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_file, setup, teardown),

@@ -290,7 +290,7 @@ static void sim_run(struct sim *s, mono_t limit)
 			if (p->request)
 				tftp_server_request(s->srv, &peer, 0, p->data, p->len, s->now);
 			else
-				tftp_server_input(s->srv, p->sock, &peer, p->data, p->len, s->now);
+				tftp_server_input(s->srv, p->sock, &peer, 0, p->data, p->len, s->now);
 		}
 		while ((p = fifo_peek(&s->down)) && p->at <= s->now) {
 			s->down.head++;
