@@ -91,7 +91,7 @@ def table(recs, scenario, variant, command=None, out=sys.stdout):
             f"{r.get('srv_rcvbuf_errors', 0)}/{r.get('cli_rcvbuf_errors', 0)}",
             str(r.get("loss_down", 0) + r.get("loss_up", 0)),
             fnum(ms, "{:.2f}"),
-            fnum(ms / ideal if ms else None, "{:.2f}"),
+            fnum(ms / ideal if ms else None, "{:.2f}") + ("*" if ms and s.get("failed") else ""),
             ratio,
             fnum(s.get("completion_p99_s"), "{:.2f}"),
             fnum(s.get("first_reply_p99_s"), "{:.2f}"),
@@ -116,6 +116,10 @@ def table(recs, scenario, variant, command=None, out=sys.stdout):
         if s.get("failed"):
             why = ", ".join(f"{k[7:]} {v}" for k, v in s.items()
                             if k.startswith("failed_") and v)
+            profs = s.get("profiles") or {}
+            if len(profs) > 1:  # a mix: which firmwares
+                why += "; " + ", ".join(f"{name} {g['failed']} of {g['clients']}"
+                                        for name, g in profs.items() if g.get("failed"))
             notes.append(f"{r['server']}: {s['failed']} failed ({why})")
         if s.get("stale_tid"):
             notes.append(f"{r['server']}: {s['stale_tid']} packets from an aborted probe's "
@@ -125,8 +129,9 @@ def table(recs, scenario, variant, command=None, out=sys.stdout):
                  if r.get(k)]
         if extra:
             notes.append(f"{r['server']}: drops outside the switch queue: " + ", ".join(extra))
-    if any("*" in l[9] for l in lines[1:]):
-        notes.append("* the peer's makespan and p99 count only its clients that finished")
+    if any("*" in c for l in lines[1:] for c in l):
+        notes.append("* makespan, x wire and p99 count only the clients that finished "
+                     "(x wire: against the wire limit of all of them)")
     for n in notes:
         print(f"   {n}", file=out)
     default_vs_configured(rows, ideal, out)
@@ -164,7 +169,7 @@ def p99_ratio(recs, scenario, spec, out=sys.stdout):
         pa = ra["swarm"].get("completion_p99_s")
         pb = rb["swarm"].get("completion_p99_s")
         if pa and pb:
-            print(f"     {srv:<10} {pa:7.2f} s / {pb:7.2f} s = {pa / pb:5.2f}x", file=out)
+            print(f"     {srv:<12} {pa:7.2f} s / {pb:7.2f} s = {pa / pb:5.2f}x", file=out)
 
 
 def main():
