@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# tftp-rack.sh: herd against dnsmasq, tftpd-hpa and atftpd in an emulated rack.
+# tftp-rack.sh: herd (configured, and with its defaults) against dnsmasq,
+# tftpd-hpa and atftpd in an emulated rack.
 #
 #   srv (server under test) --veth--> sw (forwarding "switch": egress towards
 #   the clients shaped by tbf at RATE with a BUFFER-byte tail-drop queue;
@@ -20,11 +21,12 @@ TOP=$(cd "$BENCH_DIR/.." && pwd)
 
 # --- defaults (a "custom" scenario uses them as given) ---------------------
 HERD=${HERD:-$TOP/build/herd}
-SERVERS=herd,dnsmasq,tftpd-hpa,atftpd
+SERVERS=herd,herd-default,dnsmasq,tftpd-hpa,atftpd
 RATE=500mbit
 BUFFER=128K
 LOSS=0
 CLIENTS=200
+CLIENTS_ARG= # -n given: also the client count of A-E (a quick, smaller run)
 SIZE=1M
 PROFILE=ipxe
 MIX=
@@ -39,33 +41,40 @@ ATFTPD_SAS=${ATFTPD_SAS:-1}
 ATFTPD_MAXTHREAD=${ATFTPD_MAXTHREAD:-500}
 TBF_BURST=${TBF_BURST:-3000}
 ATFTPD_CACHE=${ATFTPD_CACHE:-/var/cache/herd-bench}
+# Scenario E's firmwares: every profile that boots from a PXE ROM or loader
+# (busybox is an initramfs, not a power-on client).
+E_MIX=ipxe:30,edk2:25,strict:15,pxelinux:10,uboot:10,grub:10
 
 usage() {
-	cat <<'EOF'
+	cat <<EOF
 usage: bench/tftp-rack.sh [options] SCENARIO...
-  SCENARIO: A B C D, all (= A B C D), or custom (the options below as given)
+  SCENARIO: A B C D E, all (= A B C D E), or custom (the options below as given)
     A  2000 clients x 80 KB, 500 Mbit/s, 128 KB buffer, all at once;
        one run per profile: strict, ipxe, edk2
     B  200 clients x 8 MB at 500 Mbit/s (ipxe)
     C  500 clients x 1 MB with 1% random loss each way, and the same
        without loss (ipxe); the p99 ratio loss/no-loss per server
     D  200 clients x 8 MB at 200 Mbit/s, 128 KB buffer (ipxe)
-options (A-D set their own clients, size, rate, buffer, loss, spread and
-profile; -S, --addrs, --max-time, --set, --herd, -o and -k apply to all):
-  -S, --servers LIST   herd,dnsmasq,tftpd-hpa,atftpd (default: all four)
+    E  4000 clients x 80 KB at 500 Mbit/s, all at once, six firmwares:
+       $E_MIX
+options (A-E set their own size, rate, buffer, loss, spread, profile and
+client count; -n (to scale one down for a quick check), -S, --addrs,
+--max-time, --set, --herd, -o and -k apply to all):
+  -S, --servers LIST   herd,herd-default,dnsmasq,tftpd-hpa,atftpd (default:
+                       all five; herd-default: herd with no tuning key)
   -r, --rate RATE      switch port rate: 500mbit, 1gbit, 200M (default 500mbit)
   -b, --buffer BYTES   switch port buffer: 128K, 1M, 65536 (default 128K)
   -l, --loss PCT       random loss in the switch, each way (e.g. 1, 0.5)
   -n, --clients N      clients (default 200)
   -s, --size SIZE      file size: 80K, 1M, 8M (default 1M)
-  -p, --profile NAME   ipxe, edk2, pxelinux, uboot, grub, strict
+  -p, --profile NAME   ipxe, edk2, pxelinux, uboot, grub, strict, busybox
   -m, --mix SPEC       e.g. ipxe:50,edk2:30,strict:20 (instead of --profile)
       --spread S       start the clients over S seconds (default 0: at once)
       --addrs K        client source addresses (default 1)
       --max-time S     swarm's hard stop (default: from the ideal makespan)
       --set KEY=VALUE  passed to herd swarm --set (repeatable)
-      --herd LINE      extra line for herd's [tftp] section, e.g.
-                       'pacing_burst = 32K' (repeatable)
+      --herd LINE      extra line for configured herd's [tftp] section, e.g.
+                       'pacing_burst = 32K' (repeatable; not for herd-default)
   -o, --results FILE   JSON lines appended here (default bench/results/rack-DATE.jsonl)
   -k, --keep           keep the work directory (configs, logs)
 environment: HERD (binary, default build/herd), ATFTPD (binary), ATFTPD_SAS=0
@@ -118,7 +127,7 @@ while [ $# -gt 0 ]; do
 	-r | --rate) RATE=$2; shift ;;
 	-b | --buffer) BUFFER=$2; shift ;;
 	-l | --loss) LOSS=$2; shift ;;
-	-n | --clients) CLIENTS=$2; shift ;;
+	-n | --clients) CLIENTS=$2 CLIENTS_ARG=$2; shift ;;
 	-s | --size) SIZE=$2; shift ;;
 	-p | --profile) PROFILE=$2 MIX=; shift ;;
 	-m | --mix) MIX=$2; shift ;;
@@ -129,8 +138,8 @@ while [ $# -gt 0 ]; do
 	--herd) HERD_EXTRA+=("$2"); shift ;;
 	-o | --results) RESULTS=$2; shift ;;
 	-k | --keep) KEEP=1 ;;
-	A | B | C | D | custom) SCENARIOS+=("$1") ;;
-	all) SCENARIOS+=(A B C D) ;;
+	A | B | C | D | E | custom) SCENARIOS+=("$1") ;;
+	all) SCENARIOS+=(A B C D E) ;;
 	*) usage >&2; exit 2 ;;
 	esac
 	shift
@@ -164,7 +173,7 @@ need_servers() {
 	local s
 	for s in ${SERVERS//,/ }; do
 		case $s in
-		herd) ;;
+		herd | herd-default) ;;
 		dnsmasq)
 			if ! command -v dnsmasq >/dev/null; then
 				# dnsmasq-base: the binary without a system service
@@ -387,15 +396,43 @@ proc_cpu() {
 
 # start_SERVER prints the PID of the server it started in $NS_SRV (ip netns
 # exec execs the server: the PID is the server's, so its CPU time is read).
+# herd_conf FILE [KEY=VALUE...]: herd's configuration, TFTP only; the keys
+# after `listen` and `root` go into [tftp] as given.
+herd_conf() {
+	local conf=$1 kv
+	shift
+	{
+		echo "[server]"
+		echo "user ="
+		echo "log_level = warning"
+		echo "[tftp]"
+		echo "listen = $SRV_IP:69"
+		echo "root = $WORK/root"
+		for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}"; done
+		echo "[log]"
+		echo "enabled = no"
+		echo "[dhcp]"
+		echo "enabled = no"
+	} >"$conf"
+}
+
+# herd_serve NAME CONF: checks CONF, starts herd on it, prints its PID.
+herd_serve() {
+	local name=$1 conf=$2
+	"$HERD_BIN" check -c "$conf" >"$WORK/$name-check.txt" 2>&1 ||
+		die "herd check failed: $(cat "$WORK/$name-check.txt")"
+	ip netns exec "$NS_SRV" "$HERD_BIN" serve -c "$conf" >"$WORK/server-$name.log" 2>&1 &
+	echo $!
+}
+
+# herd configured: link_rate = the port's rate; --herd lines on top.
 start_herd() {
-	local conf=$WORK/herd.conf l k
+	local l k kv=()
 	local rate=$RATE_BPS
 	[ $((rate % 1000000)) = 0 ] && rate=$((rate / 1000000))M
-	local -A tftp=([listen]="$SRV_IP:69" [root]="$WORK/root" [link_rate]="$rate"
-		[pacing_burst]=16K [client_timeout_ms]=1000 [max_transfers]=20000
-		[transfer_sockets]=8)
-	local keys=(listen root link_rate pacing_burst client_timeout_ms max_transfers
-		transfer_sockets)
+	local -A tftp=([link_rate]="$rate" [pacing_burst]=16K [client_timeout_ms]=1000
+		[max_transfers]=20000 [transfer_sockets]=8)
+	local keys=(link_rate pacing_burst client_timeout_ms max_transfers transfer_sockets)
 	# --herd 'KEY = VALUE' replaces a default or adds a key
 	for l in "${HERD_EXTRA[@]}"; do
 		k=${l%%=*}
@@ -405,21 +442,17 @@ start_herd() {
 		l=${l#"${l%%[![:space:]]*}"}
 		tftp[$k]=$l
 	done
-	{
-		echo "[server]"
-		echo "user ="
-		echo "log_level = warning"
-		echo "[tftp]"
-		for k in "${keys[@]}"; do echo "$k = ${tftp[$k]}"; done
-		echo "[log]"
-		echo "enabled = no"
-		echo "[dhcp]"
-		echo "enabled = no"
-	} >"$conf"
-	"$HERD_BIN" check -c "$conf" >"$WORK/herd-check.txt" 2>&1 ||
-		die "herd check failed: $(cat "$WORK/herd-check.txt")"
-	ip netns exec "$NS_SRV" "$HERD_BIN" serve -c "$conf" >"$WORK/server-herd.log" 2>&1 &
-	echo $!
+	for k in "${keys[@]}"; do kv+=("$k=${tftp[$k]}"); done
+	herd_conf "$WORK/herd.conf" "${kv[@]}"
+	herd_serve herd "$WORK/herd.conf"
+}
+
+# herd as a new user runs it: no [tftp] key but where and what to serve
+# (link_rate stays `auto`, every other key at its default); --herd lines
+# do not apply.
+start_herd-default() {
+	herd_conf "$WORK/herd-default.conf"
+	herd_serve herd-default "$WORK/herd-default.conf"
 }
 
 start_dnsmasq() {
@@ -593,7 +626,7 @@ run_variant() {
 	RATE_BPS=$(rate_bps "$RATE")
 	BUF_B=$(size_bytes "$BUFFER")
 	SIZE_B=$(size_bytes "$SIZE")
-	N=$CLIENTS
+	N=${CLIENTS_ARG:-$CLIENTS}
 	FILE_NAME=boot-$SIZE_B.bin
 	if [ ! -f "$WORK/root/$FILE_NAME" ]; then
 		head -c "$SIZE_B" /dev/urandom >"$WORK/root/$FILE_NAME"
@@ -603,8 +636,8 @@ run_variant() {
 	if [ -n "$MAX_TIME_ARG" ]; then
 		MAXT=$MAX_TIME_ARG
 	else
-		MAXT=$(awk -v n="$N" -v b="$SIZE_B" -v r="$RATE_BPS" \
-			'BEGIN { t = 3 * n * b * 8 / r + 30; if (t < 60) t = 60; printf "%d", t }')
+		MAXT=$(awk -v n="$N" -v b="$SIZE_B" -v r="$RATE_BPS" -v m="${MIN_MAXT:-60}" \
+			'BEGIN { t = 3 * n * b * 8 / r + 30; if (t < m) t = m; printf "%d", t }')
 	fi
 	log "scenario $scen/$variant: $N clients x $SIZE_B B, $RATE_BPS bit/s, buffer $BUF_B B," \
 		"loss $LOSS%, ${MIX:-$PROFILE}, max-time $MAXT s"
@@ -635,6 +668,11 @@ scenario() {
 	D)
 		CLIENTS=200 SIZE=8M RATE=200mbit BUFFER=128K LOSS=0 SPREAD=0 MIX='' PROFILE=ipxe
 		run_variant D ipxe ;;
+	E)
+		# max-time: long enough for every firmware's own verdict
+		# (pxelinux gives up after ~131 s, U-Boot after 2 x 55 s)
+		CLIENTS=4000 SIZE=80K RATE=500mbit BUFFER=128K LOSS=0 SPREAD=0 MIX=$E_MIX
+		MIN_MAXT=140 run_variant E mix ;;
 	custom)
 		run_variant custom "${MIX:-$PROFILE}" ;;
 	esac

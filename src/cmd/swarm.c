@@ -53,7 +53,10 @@ static const char usage_text[] =
 	"      --verify FILE         the same file, locally: every block is checked\n"
 	"  -n, --clients N           how many clients\n"
 	"      --profile NAME        ipxe (default), edk2, pxelinux, uboot, grub, strict,\n"
-	"                            busybox\n"
+	"                            busybox. edk2 and strict probe first (RRQ with tsize,\n"
+	"                            ERROR 8), then ask again from the same port and drop\n"
+	"                            anything from the probe's server port as stale: a\n"
+	"                            server answering from that port fails them\n"
 	"      --mix NAME:PCT,...    several firmwares, percentages adding up to 100\n"
 	"      --spread SECONDS      start all at once (0, default) or evenly over SECONDS\n"
 	"      --bind IP[,IP...]     client source addresses, round-robin\n"
@@ -62,6 +65,8 @@ static const char usage_text[] =
 	"                            blksize, windowsize, timeout_ms, max_timeout_ms, retries,\n"
 	"                            giveup_ms, tsize=0/1, backoff (factor), step_ms,\n"
 	"                            timeout (RFC 2349 seconds), restarts; 0 = not asked/no limit;\n"
+	"                            size_probe=0/1, probe_same_port=0/1 (else a new port),\n"
+	"                            stale_tid_discard=0/1 (with probe_same_port);\n"
 	"                            dhcp_timeouts=S,S,... (DHCP waits, seconds), dhcp_id=NAME\n"
 	"                            (pxe-bios, ovmf, ipxe-bios, ipxe-efi, udhcpc, uboot)\n"
 	"      --max-time SECONDS    hard stop (default 300): clients still running fail\n"
@@ -128,6 +133,16 @@ static int usage_error(const char *fmt, const char *arg)
 	fprintf(stderr, "herd swarm: ");
 	fprintf(stderr, fmt, arg);
 	fprintf(stderr, "\n(herd swarm --help for the usage)\n");
+	return 2;
+}
+
+/* A usage error about a profile name, with the names there are. */
+static int profile_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "herd swarm: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, " (profiles: %s)\n(herd swarm --help for the usage)\n",
+		swarm_profile_names());
 	return 2;
 }
 
@@ -241,16 +256,13 @@ static int check_args(struct swarm_opts *o, const char *profile)
 		return usage_error("%s", "--profile and --mix exclude each other");
 	if (o->mix_text) {
 		if (parse_mix(o, o->mix_text) < 0)
-			return usage_error("--mix: '%s' is not NAME:PCT,... adding up to 100 "
-					   "(names: ipxe, edk2, pxelinux, uboot, grub, strict)",
-					   o->mix_text);
+			return profile_error("--mix: '%s' is not NAME:PCT,... adding up to 100",
+					     o->mix_text);
 		snprintf(o->label, sizeof(o->label), "%s", o->mix_text);
 	} else {
 		const struct swarm_profile *p = swarm_profile_find(profile ? profile : "ipxe");
 		if (p == NULL)
-			return usage_error("--profile: no profile '%s' (ipxe, edk2, pxelinux, "
-					   "uboot, grub, strict)",
-					   profile);
+			return profile_error("--profile: no profile '%s'", profile);
 		o->profiles[0] = *p;
 		o->weights[0] = 100;
 		o->nprofiles = 1;

@@ -201,6 +201,7 @@ static void enter_request(struct swarm *sw, struct swarm_client *c, enum swarm_s
 {
 	c->stage = (uint8_t)stage;
 	c->tid_locked = false;
+	c->stale_tid = 0;
 	c->got_oack = false;
 	c->blocks = 0;
 	c->last_block = 0;
@@ -350,13 +351,19 @@ static void enter_data(struct swarm_client *c, uint32_t blksize, uint32_t window
 	c->gap_acked = false;
 }
 
-/* EDK2 has its size: it aborts the probe (ERROR 8, RFC 2347) and asks
- * again from a new port. `o` is NULL if the server answered with DATA. */
+/* The probe told the size: abort it (ERROR 8 to its TID, RFC 2347) and
+ * ask again, from a new port or from the same one. On the same port a
+ * strict client takes anything from the probe's server port for a stale
+ * packet of the aborted transfer (RFC 1350: a TID names one transfer), so
+ * a server that answers the new RRQ from that port is never heard. `o` is
+ * NULL if the server answered with DATA. */
 static void probe_answered(struct swarm *sw, struct swarm_client *c, const struct tftp_opts *o,
 			   mono_t now)
 {
+	const struct swarm_profile *p = c->prof;
 	uint8_t buf[64];
 	enum swarm_fail why = o ? check_oack(sw, c, o) : SWARM_FAIL_NONE;
+	uint16_t probe_tid = c->tid;
 	size_t len;
 
 	if (why != SWARM_FAIL_NONE) {
@@ -364,12 +371,14 @@ static void probe_answered(struct swarm *sw, struct swarm_client *c, const struc
 		return;
 	}
 	len = tftp_build_error(buf, sizeof(buf), TFTP_EOPTNEG, "User aborted");
-	send_pkt(sw, c, c->tid, buf, len);
-	if (sw->tx.new_port(sw->tx.ctx, c) < 0) {
+	send_pkt(sw, c, probe_tid, buf, len);
+	if (!p->probe_same_port && sw->tx.new_port(sw->tx.ctx, c) < 0) {
 		fail(sw, c, SWARM_FAIL_LOCAL, now);
 		return;
 	}
 	enter_request(sw, c, SWARM_RRQ, now);
+	if (p->probe_same_port && p->stale_tid_discard)
+		c->stale_tid = probe_tid;
 }
 
 /* An ACK of the last in-order block, sent because of a block out of place
@@ -507,13 +516,17 @@ void swarm_client_input(struct swarm *sw, struct swarm_client *c, const struct n
 			const uint8_t *buf, size_t len, mono_t now)
 {
 	struct tftp_pkt pkt;
+	bool stale;
 
 	if (c->stage == SWARM_IDLE || swarm_client_finished(c))
 		return;
-	/* A late datagram of an earlier download, or from the wrong place. */
-	if (swarm_client_in_dhcp(c) || peer->ip != c->tftp_ip ||
+	/* A late datagram of an earlier download or of the aborted probe, or
+	 * one from the wrong place. */
+	stale = c->stale_tid != 0 && peer->ip == c->tftp_ip && peer->port == c->stale_tid;
+	if (stale || swarm_client_in_dhcp(c) || peer->ip != c->tftp_ip ||
 	    (c->tid_locked && peer->port != c->tid)) {
 		sw->n.unexpected_tid++;
+		sw->n.stale_tid += stale;
 		return;
 	}
 	if (len == 0 || tftp_parse(buf, len, &pkt) < 0 ||

@@ -24,7 +24,7 @@ enum swarm_stage {
 	SWARM_IDLE,	/* waiting for its start time */
 	SWARM_DISCOVER, /* DHCPDISCOVER sent, waiting for an OFFER */
 	SWARM_REQUEST,	/* DHCPREQUEST sent, waiting for the ACK */
-	SWARM_PROBE,	/* EDK2's size-probe RRQ sent, no reply yet */
+	SWARM_PROBE,	/* the size-probe RRQ (EDK2's) sent, no reply yet */
 	SWARM_RRQ,	/* the RRQ sent, no reply yet */
 	SWARM_DATA,	/* receiving blocks */
 	SWARM_DONE,	/* the whole file, verified */
@@ -76,6 +76,7 @@ struct swarm_counters {
 	uint64_t duplicate_data; /* ... a block already had */
 	uint64_t out_of_order;	 /* ... a block beyond a gap */
 	uint64_t unexpected_tid; /* from another address or port: ignored */
+	uint64_t stale_tid;	 /* ... of which from an aborted probe's TID */
 	uint64_t malformed;	 /* unparsable, or an opcode a server never sends */
 	uint64_t bytes;		 /* verified payload bytes */
 	uint64_t restarts;	 /* U-Boot's start-overs */
@@ -165,6 +166,7 @@ struct swarm_client {
 	uint16_t blksize;		     /* negotiated */
 	uint16_t windowsize;		     /* negotiated */
 	uint16_t tid;			     /* the server's transfer port, once locked */
+	uint16_t stale_tid;		     /* the aborted probe's, dropped (0: none) */
 	uint16_t last_block;		     /* wire number of the last in-order block */
 	uint16_t win_count;		     /* in-order blocks since the last ACK */
 	uint16_t tries;			     /* timeouts in a row */

@@ -115,12 +115,19 @@ static const struct swarm_profile profiles[] = {
 	 .dhcp_id = &dhcp_ids[2],
 	 DHCP_IPXE},
 	/* EDK2 Mtftp4Dxe via PxeBcDxe: a size probe first; a fixed 4 s timer,
-	 * 6 tries (the first send and 5 re-sends), then fatal (~24 s). */
+	 * 6 tries (the first send and 5 re-sends), then fatal (~24 s).
+	 * Modelled as the strictest client RFC 1350 allows (issue 8): the real
+	 * RRQ goes from the probe's port, and whatever comes from the probe's
+	 * server port is stale. Real OVMF is more lenient (it boots from a
+	 * server that answers from that port); `--set probe_same_port=0` gives
+	 * a client that asks again from a new port. */
 	{.name = "edk2",
 	 .blksize = 1468,
 	 .windowsize = 4,
 	 .tsize = true,
 	 .size_probe = true,
+	 .probe_same_port = true,
+	 .stale_tid_discard = true,
 	 .timeout_ms = 4000,
 	 .max_timeout_ms = 4000,
 	 .backoff_pct = 100,
@@ -180,10 +187,16 @@ static const struct swarm_profile profiles[] = {
 	 .gap_ack = SWARM_GAP_IGNORE,
 	 .dhcp_id = &dhcp_ids[1],
 	 DHCP_PXE},
-	/* A legacy ROM with the least patience of all: 1 s, 3 re-sends. */
+	/* A legacy ROM with the least patience of all: 1 s, 3 re-sends; and
+	 * as strict about TIDs as edk2: a size probe, the real RRQ from the
+	 * same port, the probe's server port taken for stale (a server that
+	 * answers from it fails every such client 4 s after the probe). */
 	{.name = "strict",
 	 .blksize = 1432,
 	 .tsize = true,
+	 .size_probe = true,
+	 .probe_same_port = true,
+	 .stale_tid_discard = true,
 	 .timeout_ms = 1000,
 	 .max_timeout_ms = 1000,
 	 .backoff_pct = 100,
@@ -219,9 +232,18 @@ const struct swarm_profile *swarm_profile_find(const char *name)
 	return NULL;
 }
 
+/* From the table, so a usage message never misses a profile. */
 const char *swarm_profile_names(void)
 {
-	return "ipxe, edk2, pxelinux, uboot, grub, strict, busybox";
+	static char names[NPROFILES * (sizeof(profiles[0].name) + 2)];
+
+	if (names[0] == '\0')
+		for (size_t i = 0; i < NPROFILES; i++) {
+			if (i > 0)
+				strcat(names, ", ");
+			strcat(names, profiles[i].name);
+		}
+	return names;
 }
 
 static int parse_uint(const char *s, uint32_t min, uint32_t max, uint32_t *out)
@@ -279,6 +301,31 @@ static int parse_timeouts(const char *s, struct swarm_profile *p)
 	return 0;
 }
 
+/* The yes/no keys: 0 or 1. */
+static int set_flag(struct swarm_profile *p, const char *key, const char *val)
+{
+	static const struct {
+		const char *key;
+		size_t offset;
+	} flags[] = {
+		{"tsize", offsetof(struct swarm_profile, tsize)},
+		{"size_probe", offsetof(struct swarm_profile, size_probe)},
+		{"probe_same_port", offsetof(struct swarm_profile, probe_same_port)},
+		{"stale_tid_discard", offsetof(struct swarm_profile, stale_tid_discard)},
+	};
+	uint32_t v;
+
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		if (strcmp(key, flags[i].key) != 0)
+			continue;
+		if (parse_uint(val, 0, 1, &v) < 0)
+			return -EINVAL;
+		*(bool *)((char *)p + flags[i].offset) = v != 0;
+		return 0;
+	}
+	return -EINVAL;
+}
+
 int swarm_profile_set(struct swarm_profile *p, const char *assignment)
 {
 	const char *eq = strchr(assignment, '=');
@@ -327,11 +374,5 @@ int swarm_profile_set(struct swarm_profile *p, const char *assignment)
 		memcpy((char *)p + keys[i].offset, &v, sizeof(v));
 		return 0;
 	}
-	if (strcmp(key, "tsize") == 0) {
-		if (parse_uint(val, 0, 1, &v) < 0)
-			return -EINVAL;
-		p->tsize = v != 0;
-		return 0;
-	}
-	return -EINVAL;
+	return set_flag(p, key, val);
 }

@@ -37,7 +37,15 @@ struct swarm_profile {
 	uint32_t windowsize;
 	uint32_t timeout_opt; /* RFC 2349 `timeout`, seconds */
 	bool tsize;	      /* asks `tsize 0` */
-	bool size_probe;      /* EDK2: probe RRQ, ERROR 8, real RRQ from a new port */
+	/* The size probe (EDK2): an RRQ asking tsize, ERROR 8 "User aborted"
+	 * to the OACK, then the real RRQ, from a new port unless
+	 * probe_same_port. stale_tid_discard (only with probe_same_port): a
+	 * packet from the aborted probe's server port (TID) is a stale packet
+	 * of that transfer (RFC 1350) and is dropped, so a server that answers
+	 * the real RRQ from that port is never heard. */
+	bool size_probe;
+	bool probe_same_port;
+	bool stale_tid_discard;
 	/* The retransmit timer. */
 	uint32_t timeout_ms;	 /* first timeout, and the floor of an adaptive one */
 	uint32_t max_timeout_ms; /* ceiling of the backed-off timer */
@@ -71,9 +79,9 @@ const char *swarm_profile_names(void);
 const struct swarm_dhcp_id *swarm_dhcp_id_find(const char *name);
 
 /* Applies "KEY=VALUE" (blksize, windowsize, timeout_ms, max_timeout_ms,
- * retries, giveup_ms, tsize=0/1, backoff, step_ms, timeout, restarts,
- * dhcp_timeouts=S,S,... in seconds, dhcp_id=NAME) to p.
- * Returns 0 or -EINVAL. */
+ * retries, giveup_ms, backoff, step_ms, timeout, restarts; 0 or 1 for
+ * tsize, size_probe, probe_same_port, stale_tid_discard; dhcp_timeouts=S,S,...
+ * in seconds, dhcp_id=NAME) to p. Returns 0 or -EINVAL. */
 int swarm_profile_set(struct swarm_profile *p, const char *assignment);
 
 #endif

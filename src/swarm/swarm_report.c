@@ -332,7 +332,10 @@ void swarm_report_print(const struct swarm_summary *s, FILE *out)
 	fprintf(out, "%-26s %" PRIu64 "\n", "re-ACKs on loss", n->reacks);
 	fprintf(out, "%-26s %" PRIu64 "  (out of order: %" PRIu64 ")\n", "duplicate DATA",
 		n->duplicate_data, n->out_of_order);
-	fprintf(out, "%-26s %" PRIu64 "\n", "unexpected-TID packets", n->unexpected_tid);
+	fprintf(out, "%-26s %" PRIu64, "unexpected-TID packets", n->unexpected_tid);
+	if (n->stale_tid)
+		fprintf(out, "  (%" PRIu64 " from an aborted probe's TID: stale)", n->stale_tid);
+	fputc('\n', out);
 	if (n->malformed || n->restarts || n->tx_errors)
 		fprintf(out, "%-26s %" PRIu64 " malformed, %" PRIu64 " restarts, %" PRIu64
 			     " send errors\n",
@@ -438,6 +441,7 @@ void swarm_report_json(const struct swarm_summary *s, FILE *out)
 	json_u64(out, "duplicate_data", n->duplicate_data);
 	json_u64(out, "out_of_order_data", n->out_of_order);
 	json_u64(out, "unexpected_tid", n->unexpected_tid);
+	json_u64(out, "stale_tid", n->stale_tid);
 	json_u64(out, "malformed", n->malformed);
 	json_u64(out, "restarts", n->restarts);
 	json_u64(out, "tx_errors", n->tx_errors);

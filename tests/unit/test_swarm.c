@@ -265,6 +265,32 @@ static void test_ipxe_loss(void **state)
 	assert_int_equal(f->c.tries, 0);
 }
 
+/* The probe's OACK (from TID) is answered with ERROR 8 "User aborted" to
+ * that TID, then the real RRQ goes to port 69 (with the same options). */
+static void answer_probe(struct fixture *f, const struct tftp_opts *o)
+{
+	unsigned sent = f->nsent;
+	struct tftp_pkt e;
+	const struct sent *s;
+
+	assert_int_equal(f->c.stage, SWARM_PROBE);
+	assert_int_equal(last_pkt(f).op, TFTP_RRQ);
+	assert_true(last_pkt(f).req.opts.has_tsize);
+	f->server_tid.port = TID;
+	oack(f, o);
+	assert_int_equal(f->nsent, sent + 2);
+	s = &f->ring[sent % RING];
+	assert_int_equal(tftp_parse(s->buf, s->len, &e), 0);
+	assert_int_equal(e.op, TFTP_ERROR);
+	assert_int_equal(e.error.code, TFTP_EOPTNEG);
+	assert_string_equal(e.error.msg, "User aborted");
+	assert_int_equal(s->port, TID);
+	assert_int_equal(last_pkt(f).op, TFTP_RRQ);
+	assert_int_equal(last(f)->port, 69);
+	assert_int_equal(f->c.stage, SWARM_RRQ);
+	assert_false(f->c.tid_locked);
+}
+
 static void test_edk2_probe_then_windows(void **state)
 {
 	struct fixture *f = *state;
@@ -283,24 +309,10 @@ static void test_edk2_probe_then_windows(void **state)
 
 	o = opts_of(1468, 4, true, f->size);
 	f->now += MONO_MS(3);
-	oack(f, &o);
-	/* ERROR 8 to the probe's TID, then the real RRQ from a new port */
-	assert_int_equal(f->nsent, 3);
-	{
-		struct tftp_pkt e;
-		const struct sent *s = &f->ring[1];
-		assert_int_equal(tftp_parse(s->buf, s->len, &e), 0);
-		assert_int_equal(e.op, TFTP_ERROR);
-		assert_int_equal(e.error.code, TFTP_EOPTNEG);
-		assert_string_equal(e.error.msg, "User aborted");
-		assert_int_equal(s->port, TID);
-	}
-	assert_int_equal(f->new_ports, 1);
-	p = last_pkt(f);
-	assert_int_equal(p.op, TFTP_RRQ);
-	assert_int_equal(last(f)->port, 69);
-	assert_int_equal(f->c.stage, SWARM_RRQ);
-	assert_false(f->c.tid_locked);
+	answer_probe(f, &o);
+	/* the real RRQ from the same port: the probe's TID is now stale */
+	assert_int_equal(f->new_ports, 0);
+	assert_int_equal(f->c.stale_tid, TID);
 	assert_int_equal(f->c.t_first_reply - T0, MONO_MS(3));
 
 	f->server_tid.port = TID + 1; /* the new transfer's TID */
@@ -349,6 +361,107 @@ static void test_edk2_gives_up(void **state)
 	assert_int_equal(f->nsent, 6);
 }
 
+/* A server that answers the real RRQ from the probe's port (issue 8): a
+ * strict client takes every packet from there for a stale one of the
+ * aborted transfer, never answers it, re-sends its RRQ on its own timer
+ * and gives up `giveup` after the real RRQ. */
+static void same_port_server_fails(struct fixture *f, const char *profile, uint32_t blksize,
+				   uint32_t window, mono_t giveup)
+{
+	struct tftp_opts o = opts_of(blksize, window, true, f->size);
+	mono_t t_rrq;
+	unsigned rrqs;
+
+	start(f, profile, NULL);
+	f->now += MONO_MS(2);
+	answer_probe(f, &o);
+	t_rrq = f->now;
+	rrqs = f->nsent;
+	assert_int_equal(f->new_ports, 0);
+	for (unsigned i = 0; f->c.stage != SWARM_FAILED && i < 20; i++) {
+		f->now += MONO_MS(1);
+		oack(f, &o); /* the new transfer, from the old TID */
+		data_at(f, 1, 0, o.blksize);
+		assert_int_equal(last_pkt(f).op, TFTP_RRQ); /* never an ACK */
+		assert_int_equal(last(f)->port, 69);
+		fire(f);
+	}
+	assert_int_equal(f->c.stage, SWARM_FAILED);
+	assert_int_equal(f->c.fail, SWARM_FAIL_TIMEOUT);
+	assert_int_equal(f->now - t_rrq, giveup);
+	assert_int_equal(f->sw.n.bytes, 0);
+	assert_int_equal(f->sw.n.acks, 0);
+	assert_true(f->sw.n.stale_tid >= 2 * (f->nsent - rrqs));
+	assert_int_equal(f->sw.n.stale_tid, f->sw.n.unexpected_tid);
+	assert_false(f->c.tid_locked);
+}
+
+/* strict: 1 s, 3 re-sends: the RRQ at 0, 1, 2, 3 s, fatal at 4 s. */
+static void test_strict_same_port_server_fails(void **state)
+{
+	struct fixture *f = *state;
+
+	same_port_server_fails(f, "strict", 1432, 0, MONO_SEC(4));
+	assert_int_equal(f->nsent, 1 + 1 + 4); /* probe, ERROR, 4 RRQs */
+	assert_int_equal(f->sw.n.stale_tid, 8);
+}
+
+static void test_edk2_same_port_server_fails(void **state)
+{
+	same_port_server_fails(*state, "edk2", 1468, 4, MONO_SEC(24));
+}
+
+/* From a new port, the same client downloads the whole file. */
+static void test_strict_new_port_server_succeeds(void **state)
+{
+	struct fixture *f = *state;
+	struct tftp_opts o = opts_of(1432, 0, true, f->size);
+
+	start(f, "strict", NULL);
+	answer_probe(f, &o);
+	f->server_tid.port = TID + 1;
+	oack(f, &o);
+	assert_int_equal(last_pkt(f).op, TFTP_ACK);
+	assert_int_equal(last(f)->port, TID + 1);
+	assert_int_equal(f->c.tid, TID + 1);
+	/* a late re-sent OACK of the probe: stale, dropped */
+	f->server_tid.port = TID;
+	oack(f, &o);
+	assert_int_equal(f->sw.n.stale_tid, 1);
+	f->server_tid.port = TID + 1;
+	for (uint16_t b = 1; b <= 4; b++)
+		data_at(f, b, (size_t)(b - 1) * 1432, 1432);
+	assert_int_equal(f->c.stage, SWARM_DONE);
+	assert_int_equal(f->sw.n.bytes, f->size);
+	assert_int_equal(f->sw.n.retransmits, 0);
+}
+
+/* probe_same_port=0: the real RRQ from a new port, where the probe's
+ * server port is no longer stale (a new client port, a new TID pair);
+ * stale_tid_discard=0: the same port, and whatever comes first is taken. */
+static void test_probe_lenient_variants(void **state)
+{
+	struct fixture *f = *state;
+	struct tftp_opts o = opts_of(1432, 0, true, f->size);
+	static const char *const new_port[] = {"probe_same_port=0", NULL};
+	static const char *const no_discard[] = {"stale_tid_discard=0", NULL};
+	const char *const *sets[] = {new_port, no_discard};
+
+	for (unsigned k = 0; k < 2; k++) {
+		unsigned ports = f->new_ports;
+		start(f, "strict", sets[k]);
+		answer_probe(f, &o);
+		assert_int_equal(f->new_ports, ports + (k == 0));
+		assert_int_equal(f->c.stale_tid, 0);
+		oack(f, &o); /* from the probe's server port */
+		assert_last_ack(f, 0);
+		for (uint16_t b = 1; b <= 4; b++)
+			data_at(f, b, (size_t)(b - 1) * 1432, 1432);
+		assert_int_equal(f->c.stage, SWARM_DONE);
+	}
+	assert_int_equal(f->sw.n.stale_tid, 0);
+}
+
 /* Block numbers wrap 65535 -> 0; the 32-bit count keeps the offset. */
 static void test_block_wrap(void **state)
 {
@@ -379,7 +492,7 @@ static void test_empty_last_block(void **state)
 	struct tftp_opts o = opts_of(1432, 0, true, 2 * 1432);
 
 	make_file(f, 2 * 1432);
-	start(f, "strict", NULL);
+	start(f, "strict", (const char *const[]){"size_probe=0", NULL});
 	oack(f, &o);
 	data_at(f, 1, 0, 1432);
 	data_at(f, 2, 1432, 1432);
@@ -678,12 +791,24 @@ static void test_profile_set(void **state)
 	assert_int_equal(p.backoff_pct, 150);
 	assert_int_equal(swarm_profile_set(&p, "giveup_ms=20000"), 0);
 	assert_int_equal(p.giveup_ms, 20000);
+	assert_false(p.size_probe || p.probe_same_port || p.stale_tid_discard);
+	assert_int_equal(swarm_profile_set(&p, "size_probe=1"), 0);
+	assert_int_equal(swarm_profile_set(&p, "probe_same_port=1"), 0);
+	assert_int_equal(swarm_profile_set(&p, "stale_tid_discard=1"), 0);
+	assert_true(p.size_probe && p.probe_same_port && p.stale_tid_discard);
+	assert_int_equal(swarm_profile_set(&p, "probe_same_port=0"), 0);
+	assert_false(p.probe_same_port);
+	assert_int_equal(swarm_profile_set(&p, "size_probe=2"), -EINVAL);
 	assert_int_equal(swarm_profile_set(&p, "blksize=7"), -EINVAL);
 	assert_int_equal(swarm_profile_set(&p, "blksize=abc"), -EINVAL);
 	assert_int_equal(swarm_profile_set(&p, "nosuch=1"), -EINVAL);
 	assert_int_equal(swarm_profile_set(&p, "retries"), -EINVAL);
 	assert_int_equal(swarm_profile_set(&p, "retries=-1"), -EINVAL);
 	assert_null(swarm_profile_find("bios"));
+	assert_string_equal(swarm_profile_names(),
+			    "ipxe, edk2, pxelinux, uboot, grub, strict, busybox");
+	p = *swarm_profile_find("strict");
+	assert_true(p.size_probe && p.probe_same_port && p.stale_tid_discard);
 }
 
 static void test_percentiles_and_rates(void **state)
@@ -760,6 +885,10 @@ int main(void)
 		T(test_ipxe_loss),
 		T(test_edk2_probe_then_windows),
 		T(test_edk2_gives_up),
+		T(test_strict_same_port_server_fails),
+		T(test_edk2_same_port_server_fails),
+		T(test_strict_new_port_server_succeeds),
+		T(test_probe_lenient_variants),
 		T(test_block_wrap),
 		T(test_empty_last_block),
 		T(test_server_without_options),

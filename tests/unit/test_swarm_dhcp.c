@@ -510,7 +510,7 @@ static void test_chain_with_downloads(void **state)
 	f->sw.file = loader;
 	f->sw.file_size = sizeof(loader);
 	f->sw.remote_name = "undionly.kpxe";
-	start(f, "strict");
+	start_n(f, 0, "strict", "size_probe=0"); /* serve_file() answers the RRQ */
 	dora(f, 1, "undionly.kpxe");
 	assert_true(f->c[0].verify);
 	serve_file(f, sizeof(loader));
