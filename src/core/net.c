@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,4 +255,50 @@ unsigned udp_sendq_flush(struct udp_sendq *q)
 	q->errors += failed;
 	q->n = 0;
 	return failed;
+}
+
+/* /sys/class/net/IF/speed: Mbit/s, or -1 (or unreadable) when the driver
+ * does not know (Wi-Fi, some virtual links, a link that is down). */
+static uint64_t iface_speed_bps(const char *name)
+{
+	char path[64 + IF_NAMESIZE];
+	long mbps = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/speed", name);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return 0;
+	if (fscanf(f, "%ld", &mbps) != 1 || mbps <= 0)
+		mbps = 0;
+	fclose(f);
+	return (uint64_t)mbps * 1000000;
+}
+
+uint64_t net_link_speed_bps(const uint32_t *ips, unsigned n)
+{
+	struct ifaddrs *list, *a;
+	char seen[16][IF_NAMESIZE];
+	unsigned nseen = 0;
+	uint64_t total = 0;
+
+	if (getifaddrs(&list) < 0)
+		return 0;
+	for (a = list; a; a = a->ifa_next) {
+		bool wanted = false, dup = false;
+		if (a->ifa_addr == NULL || a->ifa_addr->sa_family != AF_INET ||
+		    (a->ifa_flags & IFF_LOOPBACK) || !(a->ifa_flags & IFF_UP))
+			continue;
+		uint32_t ip = ((const struct sockaddr_in *)(const void *)a->ifa_addr)->sin_addr.s_addr;
+		for (unsigned i = 0; i < n; i++)
+			wanted = wanted || ips[i] == 0 || ips[i] == ip;
+		for (unsigned i = 0; i < nseen; i++)
+			dup = dup || strcmp(seen[i], a->ifa_name) == 0;
+		if (!wanted || dup || nseen == 16)
+			continue;
+		snprintf(seen[nseen++], IF_NAMESIZE, "%s", a->ifa_name);
+		total += iface_speed_bps(a->ifa_name);
+	}
+	freeifaddrs(list);
+	return total;
 }

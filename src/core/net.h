@@ -98,4 +98,9 @@ int udp_sendq_add(struct udp_sendq *q, const struct netaddr *peer, uint32_t src_
 /* Sends what is queued; returns how many datagrams could not be sent. */
 unsigned udp_sendq_flush(struct udp_sendq *q);
 
+/* The summed speed, as the kernel reports it, of the interfaces holding
+ * any of the n addresses (network order; 0 means every interface but
+ * loopback), in bits/s; 0 if none reports one. */
+uint64_t net_link_speed_bps(const uint32_t *ips, unsigned n);
+
 #endif

@@ -1,6 +1,7 @@
 #include "tftp/tftp_io.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "tftp/tftp_sched.h"
 
 /* Large enough for any request a client sends; longer ones are truncated
  * and refused as malformed. */
@@ -33,6 +35,7 @@ struct tftp_io {
 	struct tftp_sock *xfer;
 	unsigned nxfer;
 	unsigned nsets;
+	uint32_t set_ips[CONF_MAX_LISTEN];
 	struct timer timer;
 	struct loop_post post;
 	uint64_t tx_errors;
@@ -95,13 +98,12 @@ static unsigned transfer_sets(const struct conf_tftp *cfg, uint32_t ips[CONF_MAX
 int tftp_io_open(struct tftp_io **out, const struct conf_tftp *cfg, int rcvbuf)
 {
 	struct tftp_io *io = calloc(1, sizeof(*io));
-	uint32_t ips[CONF_MAX_LISTEN];
 	int err = -ENOMEM;
 
 	if (io == NULL)
 		return -ENOMEM;
 	io->cfg = cfg;
-	io->nsets = transfer_sets(cfg, ips);
+	io->nsets = transfer_sets(cfg, io->set_ips);
 	io->listen = calloc(cfg->listen.count, sizeof(*io->listen));
 	io->xfer = calloc((size_t)io->nsets * cfg->transfer_sockets, sizeof(*io->xfer));
 	if (io->listen == NULL || io->xfer == NULL)
@@ -114,7 +116,7 @@ int tftp_io_open(struct tftp_io **out, const struct conf_tftp *cfg, int rcvbuf)
 	/* Transfer ports are kernel-chosen ports on the listen addresses only;
 	 * replies leave from the address the request came to (IP_PKTINFO). */
 	for (unsigned set = 0; set < io->nsets; set++) {
-		struct netaddr addr = {ips[set], 0};
+		struct netaddr addr = {io->set_ips[set], 0};
 		for (unsigned i = 0; i < cfg->transfer_sockets; i++, io->nxfer++) {
 			err = sock_open(&io->xfer[io->nxfer], io, (int)i, &addr, rcvbuf);
 			if (err < 0)
@@ -180,6 +182,10 @@ static void on_readable(struct loop_io *lio, uint32_t events, mono_t now)
 
 	(void)events;
 	while ((n = udp_recv_batch(s->io.fd, &s->batch)) > 0) {
+		/* Round trips on a LAN are tens of microseconds: each batch is
+		 * stamped when it is read, not when the loop iteration began
+		 * (the pacer's send times come from the same stamps). */
+		now = clock_mono_now();
 		for (int i = 0; i < n; i++) {
 			struct udp_pkt *p = &s->batch.pkts[i];
 			size_t len = p->truncated ? 0 : p->len;
@@ -227,6 +233,14 @@ int tftp_io_start(struct tftp_io *io, struct loop *loop, struct tftp_files *file
 	io->srv = tftp_server_new(io->cfg, files, &tx);
 	if (io->srv == NULL)
 		return -ENOMEM;
+	if (io->cfg->link_rate == SCHED_RATE_AUTO) {
+		uint64_t speed = net_link_speed_bps(io->set_ips, io->nsets);
+		char mbps[32] = "unknown";
+		if (speed)
+			snprintf(mbps, sizeof(mbps), "%llu Mbit/s", (unsigned long long)(speed / 1000000));
+		log_info("tftp: link_rate = auto: learning the rate, interface speed %s", mbps);
+		tftp_server_set_link_speed(io->srv, speed);
+	}
 	for (unsigned i = 0; i < io->nlisten + io->nxfer; i++) {
 		struct tftp_sock *s = i < io->nlisten ? &io->listen[i] : &io->xfer[i - io->nlisten];
 		s->io.fn = on_readable;

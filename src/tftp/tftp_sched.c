@@ -5,19 +5,12 @@ static void nop(struct timer *t, mono_t now)
 	(void)t, (void)now;
 }
 
-#define ADAPT_INTERVAL MONO_MS(50)
-#define AUTO_START_BPS 1e9 /* a 1 GbE port: a safe first guess */
-#define AUTO_MIN_BPS 10e6
-
 void sched_init(struct tftp_sched *s, uint64_t rate_bps, size_t burst)
 {
 	s->learning = rate_bps == SCHED_RATE_AUTO;
-	s->slow_start = s->learning;
-	s->acked_bytes = s->losses = 0;
-	s->limited = false;
-	s->interval_start = 0;
+	rate_init(&s->est, 0);
 	if (s->learning)
-		rate_bps = (uint64_t)AUTO_START_BPS;
+		rate_bps = (uint64_t)(s->est.rate * 8e6);
 	s->bytes_per_us = (double)rate_bps / 8e6;
 	s->burst = (double)burst;
 	s->tokens = s->burst;
@@ -81,7 +74,6 @@ struct sched_item *sched_peek(const struct tftp_sched *s)
 
 bool sched_take(struct tftp_sched *s, size_t cost, mono_t now)
 {
-	s->sent++;
 	if (s->bytes_per_us <= 0)
 		return true;
 	if (now > s->last) {
@@ -93,9 +85,10 @@ bool sched_take(struct tftp_sched *s, size_t cost, mono_t now)
 	if (s->tokens >= (double)cost) {
 		s->tokens -= (double)cost;
 		s->wake = MONO_NEVER;
+		rate_on_sent(&s->est, false);
 		return true;
 	}
-	s->sent--; /* not released after all */
+	rate_on_sent(&s->est, true);
 	/* Wake when half the bucket has refilled, not for every packet: a few
 	 * packets per wake-up instead of a context switch per packet (at 500
 	 * Mbit/s a packet is due every 24 us). */
@@ -103,18 +96,29 @@ bool sched_take(struct tftp_sched *s, size_t cost, mono_t now)
 	if (need < s->burst / 2)
 		need = s->burst / 2;
 	s->wake = now + (mono_t)(need / s->bytes_per_us) + 1;
-	s->limited = true;
 	return false;
 }
 
-void sched_on_acked(struct tftp_sched *s, size_t bytes)
+void sched_on_acked(struct tftp_sched *s, size_t wire_bytes)
 {
-	s->acked_bytes += bytes;
+	rate_on_acked(&s->est, wire_bytes);
+}
+
+void sched_on_rtt(struct tftp_sched *s, mono_t rtt, mono_t now)
+{
+	rate_on_rtt(&s->est, rtt, now);
 }
 
 void sched_on_loss(struct tftp_sched *s)
 {
-	s->losses++;
+	rate_on_loss(&s->est);
+}
+
+void sched_set_ceiling(struct tftp_sched *s, uint64_t bps)
+{
+	rate_set_ceiling(&s->est, bps);
+	if (s->learning && s->est.mode == RATE_STARTUP)
+		s->bytes_per_us = s->est.start;
 }
 
 uint64_t sched_rate_bps(const struct tftp_sched *s)
@@ -122,41 +126,15 @@ uint64_t sched_rate_bps(const struct tftp_sched *s)
 	return (uint64_t)(s->bytes_per_us * 8e6);
 }
 
-/* AIMD on what the clients confirm: grow while nothing is lost and the
- * pacer is what limits us (x1.25 per interval until the first loss, then
- * +2%); on congestion, fall to 90% of the rate the clients actually
- * received (never below 70% of the current rate in one step). Congestion is
- * loss of more than a few packets and 0.5% of those sent in the interval:
- * a lone loss is a slow firmware's own, and slowing everyone for it would
- * only starve the others. */
-mono_t sched_adapt(struct tftp_sched *s, mono_t now)
+mono_t sched_adapt(struct tftp_sched *s, bool idle, mono_t now)
 {
-	double rate = s->bytes_per_us;
-	mono_t span = now - s->interval_start;
+	mono_t next;
 
 	if (!s->learning)
 		return MONO_NEVER;
-	if (span < ADAPT_INTERVAL)
-		return s->interval_start + ADAPT_INTERVAL;
-	if (s->interval_start != 0) {
-		double delivered = (double)s->acked_bytes / (double)span;
-		bool congested = s->losses >= 2 && s->losses * 200 >= s->sent;
-		if (congested) {
-			double target = delivered * 0.9;
-			rate = target > rate * 0.7 ? target : rate * 0.7;
-			rate = rate < s->bytes_per_us ? rate : s->bytes_per_us;
-			s->slow_start = false;
-		} else if (s->limited) {
-			rate *= s->slow_start ? 1.25 : 1.02;
-		}
-		if (rate < AUTO_MIN_BPS / 8e6)
-			rate = AUTO_MIN_BPS / 8e6;
-		s->bytes_per_us = rate;
-	}
-	s->interval_start = now;
-	s->acked_bytes = s->losses = s->sent = 0;
-	s->limited = false;
-	return now + ADAPT_INTERVAL;
+	next = rate_update(&s->est, idle, now);
+	s->bytes_per_us = s->est.rate;
+	return next;
 }
 
 mono_t sched_wake(const struct tftp_sched *s)

@@ -16,6 +16,7 @@
 
 #include "core/clock.h"
 #include "core/timerq.h"
+#include "tftp/tftp_rate.h"
 
 enum sched_queue { SCHED_NONE, SCHED_RETRY, SCHED_FRESH };
 
@@ -34,23 +35,20 @@ struct tftp_sched {
 	struct sched_item retry; /* sentinel of a circular list */
 	uint64_t backlog;	 /* bytes owed by queued transfers (caller-maintained) */
 	mono_t wake;		 /* when tokens will allow the next packet */
-	/* Learned rate (link_rate = auto): what the clients acknowledged and
-	 * what was lost in the current interval. */
-	bool learning;
-	bool slow_start;
-	uint64_t acked_bytes;
-	uint64_t losses;
-	uint64_t sent; /* packets released in the interval */
-	bool limited;  /* the pacer had to wait during the interval */
-	mono_t interval_start;
+	bool learning;	     /* link_rate = auto: the rate comes from est */
+	struct rate_est est;
 };
 
-/* Learned rate: call with each acknowledged payload, each loss signal
- * (retransmission, repeated ACK, short window), and periodically. */
-void sched_on_acked(struct tftp_sched *s, size_t bytes);
+/* Learned rate (tftp_rate.h): each acknowledgement (wire bytes), round-trip
+ * sample and loss signal, and a periodic update. */
+void sched_on_acked(struct tftp_sched *s, size_t wire_bytes);
+void sched_on_rtt(struct tftp_sched *s, mono_t rtt, mono_t now);
 void sched_on_loss(struct tftp_sched *s);
-/* Adapts the rate once per interval; returns the next time to call. */
-mono_t sched_adapt(struct tftp_sched *s, mono_t now);
+/* Adapts the learned rate; returns the next time to call (MONO_NEVER when
+ * not learning, or `idle`). */
+mono_t sched_adapt(struct tftp_sched *s, bool idle, mono_t now);
+/* The interface's speed, the learned rate's ceiling (0: unknown). */
+void sched_set_ceiling(struct tftp_sched *s, uint64_t bps);
 uint64_t sched_rate_bps(const struct tftp_sched *s);
 
 #define SCHED_RATE_AUTO UINT64_MAX

@@ -295,11 +295,12 @@ static void pacer_run(struct tftp_server *srv, mono_t now)
 }
 
 /* Jacobson/Karels, RFC 6298: rto = srtt + 4 rttvar, within the bounds. */
-static void rtt_sample(struct tftp_xfer *x, mono_t rtt)
+static void rtt_sample(struct tftp_xfer *x, mono_t rtt, mono_t now)
 {
 	const struct conf_tftp *cfg = x->srv->cfg;
 	mono_t lo = MONO_MS(cfg->rto_min_ms), hi = MONO_MS(cfg->rto_max_ms);
 
+	sched_on_rtt(&x->srv->sched, rtt, now);
 	if (x->srtt == 0) {
 		x->srtt = rtt;
 		x->rttvar = rtt / 2;
@@ -639,8 +640,8 @@ static void handle_data_ack(struct tftp_xfer *x, uint16_t ack, mono_t now)
 		return;
 	}
 	if (b == x->sent && !x->rexmitted)
-		rtt_sample(x, now - x->sent_at);
-	sched_on_acked(&srv->sched, (size_t)(b - x->acked) * x->blksize);
+		rtt_sample(x, now - x->sent_at, now);
+	sched_on_acked(&srv->sched, (size_t)(b - x->acked) * block_cost(x));
 	if (b < x->sent)
 		sched_on_loss(&srv->sched); /* the window stopped short: a gap */
 	x->acked = b;
@@ -664,7 +665,8 @@ static void handle_ack(struct tftp_xfer *x, uint16_t ack, mono_t now)
 		if (ack != 0)
 			return;
 		if (!x->rexmitted)
-			rtt_sample(x, now - x->sent_at);
+			rtt_sample(x, now - x->sent_at, now);
+		sched_on_acked(&x->srv->sched, sched_wire_cost(64));
 		x->state = XS_DATA;
 		x->tries = 0;
 		x->rexmitted = false;
@@ -727,7 +729,7 @@ void tftp_server_tick(struct tftp_server *srv, mono_t now)
 {
 	timerq_run(&srv->timers, now);
 	if (now >= srv->next_adapt)
-		srv->next_adapt = srv->stats.active ? sched_adapt(&srv->sched, now) : MONO_NEVER;
+		srv->next_adapt = sched_adapt(&srv->sched, srv->stats.active == 0, now);
 	if (now >= srv->next_expire) {
 		tftp_files_expire(srv->files, now);
 		srv->next_expire = tftp_files_count(srv->files) ? now + MONO_SEC(1) : MONO_NEVER;
@@ -745,6 +747,11 @@ mono_t tftp_server_next_deadline(const struct tftp_server *srv)
 	if (srv->next_adapt < t)
 		t = srv->next_adapt;
 	return t < srv->next_expire ? t : srv->next_expire;
+}
+
+void tftp_server_set_link_speed(struct tftp_server *srv, uint64_t bps)
+{
+	sched_set_ceiling(&srv->sched, bps);
 }
 
 uint64_t tftp_server_rate(const struct tftp_server *srv)

@@ -72,6 +72,9 @@ void tftp_server_tick(struct tftp_server *srv, mono_t now);
 mono_t tftp_server_next_deadline(const struct tftp_server *srv);
 
 const struct tftp_stats *tftp_server_stats(const struct tftp_server *srv);
+/* The speed of the interface(s) TFTP is served on, as the kernel reports
+ * it: the ceiling of a learned rate (0: unknown). */
+void tftp_server_set_link_speed(struct tftp_server *srv, uint64_t bps);
 /* The rate the pacer sends at now (configured or learned), bits/s. */
 uint64_t tftp_server_rate(const struct tftp_server *srv);
 
