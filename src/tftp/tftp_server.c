@@ -686,14 +686,15 @@ static void input(struct tftp_server *srv, unsigned sock, const struct netaddr *
 		srv->stats.malformed++;
 		return;
 	}
-	if (x != NULL && x->state != XS_PENDING && (x->sock != sock || x->local_ip != local_ip)) {
-		/* The client's live transfer talks through another port: this is
-		 * a late packet of its previous one. An ERROR here could end the
-		 * live transfer in firmware that does not check the source port. */
+	if (x != NULL && (x->state == XS_PENDING || x->sock != sock || x->local_ip != local_ip)) {
+		/* The client's live (or waiting) transfer talks through another
+		 * port: this is a late packet of its previous one. An ERROR here
+		 * could end the live one in firmware that does not check the
+		 * source port. */
 		srv->stats.stray++;
 		return;
 	}
-	if (x == NULL || x->state == XS_PENDING) {
+	if (x == NULL) {
 		/* RFC 1350: a wrong TID gets ERROR 5; the real transfer goes on. */
 		srv->stats.unknown_tid++;
 		if (pkt.op != TFTP_ERROR)
