@@ -154,6 +154,10 @@ const struct conf_subnet *conf_subnet_of(const struct conf_dhcp *d, uint32_t ip)
 void conf_dhcp_timers(const struct conf_dhcp *d, const struct conf_subnet *sn,
 		      const struct conf_group *g, unsigned lease, unsigned *t1, unsigned *t2);
 
+/* Is v a URL (scheme://...)? herd serves boot files by TFTP only: a URL
+ * as kernel or initrd would be rendered as tftp://SERVER/http://... */
+bool conf_is_url(const char *v);
+
 /* The boolean words of every yes/no setting. 0 or -EINVAL. */
 int conf_parse_bool(const char *v, bool *out);
 

@@ -231,9 +231,7 @@ static bool subnet_set(struct conf_subnet *sn, const char *name, const char *v, 
 	return true;
 }
 
-/* herd serves boot files by TFTP only: a URL would be rendered as
- * tftp://SERVER/http://... into the iPXE script. */
-static bool is_url(const char *v)
+bool conf_is_url(const char *v)
 {
 	const char *colon = strstr(v, "://");
 
@@ -268,7 +266,7 @@ static bool group_set(struct conf_group *g, const char *name, const char *v, int
 			return ERR("boot_options: '%s' is not pxe or always", v);
 		return true;
 	}
-	if ((strcmp(name, "kernel") == 0 || strcmp(name, "initrd") == 0) && is_url(v))
+	if ((strcmp(name, "kernel") == 0 || strcmp(name, "initrd") == 0) && conf_is_url(v))
 		return ERR("%s: '%s' is a URL, but herd serves boot files by TFTP only (no HTTP "
 			   "server): give a path beneath [tftp] root",
 			   name, v);

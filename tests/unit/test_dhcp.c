@@ -314,16 +314,18 @@ static void test_inventory_errors(void **state)
 					     "d 02:00:00:00:00:04 10.2.0.1 default\n"
 					     "e 02:00:00:00:00:05 10.1.0.15 nosuch\n"
 					     "f zz:00:00:00:00:06 10.1.0.16 default\n"
-					     "g 02:00:00:00:00:07\n",
+					     "g 02:00:00:00:00:07\n"
+					     "h 02:00:00:00:00:08 10.1.0.18 default kernel=http://x/k\n",
 					     &f->cfg.dhcp, errs);
 	fclose(errs);
-	assert_int_equal(problems, 6);
+	assert_int_equal(problems, 7);
 	assert_non_null(strstr(text, "n.tab:2: MAC 02:00:00:00:00:01 is also on line 1"));
 	assert_non_null(strstr(text, "n.tab:3: address 10.1.0.11 is also on line 1"));
 	assert_non_null(strstr(text, "n.tab:4: 10.2.0.1 is outside every [subnet]"));
 	assert_non_null(strstr(text, "n.tab:5: group 'nosuch' does not exist"));
 	assert_non_null(strstr(text, "n.tab:6: 'zz:00:00:00:00:06' is not a MAC address"));
 	assert_non_null(strstr(text, "n.tab:7: expected: name mac ip group"));
+	assert_non_null(strstr(text, "n.tab:8: kernel: 'http://x/k' is a URL"));
 	free(text);
 	inventory_free(inv);
 }
