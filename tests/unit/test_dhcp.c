@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "boot/boot.h"
 #include "conf/conf.h"
 #include "dhcp/dhcp_server.h"
 #include "dhcp/dhcp_wire.h"
@@ -465,6 +466,32 @@ static void test_renewal_times(void **state)
 	expect_times(f, mac1, ip("10.1.0.11"), 60, 10, 47);
 }
 
+/* herd tells loaders apart by name: what `herd check` prints and warns. */
+static void test_loader_classes(void **state)
+{
+	(void)state;
+	assert_int_equal(boot_loader_kind("undionly.kpxe"), BOOT_LOADER_IPXE);
+	assert_int_equal(boot_loader_kind("ipxe.efi"), BOOT_LOADER_IPXE);
+	assert_int_equal(boot_loader_kind("snponly.efi"), BOOT_LOADER_IPXE);
+	assert_int_equal(boot_loader_kind("custom.kkpxe"), BOOT_LOADER_IPXE);
+	assert_int_equal(boot_loader_kind("pxelinux.0"), BOOT_LOADER_PXELINUX);
+	assert_int_equal(boot_loader_kind("boot/lpxelinux.0"), BOOT_LOADER_PXELINUX);
+	assert_int_equal(boot_loader_kind("grubx64.efi"), BOOT_LOADER_OTHER);
+	assert_int_equal(boot_loader_kind("boot.efi"), BOOT_LOADER_OTHER);
+
+	assert_null(boot_loader_doubt(BOOT_ARCH_BIOS, "undionly.kpxe"));
+	assert_null(boot_loader_doubt(BOOT_ARCH_BIOS, "pxelinux.0"));
+	assert_null(boot_loader_doubt(BOOT_ARCH_EFI_X64, "ipxe.efi"));
+	assert_null(boot_loader_doubt(BOOT_ARCH_EFI_ARM64, "arm64/ipxe.efi"));
+	assert_non_null(boot_loader_doubt(BOOT_ARCH_BIOS, "ipxe.efi"));
+	assert_non_null(boot_loader_doubt(BOOT_ARCH_EFI_X64, "undionly.kpxe"));
+	assert_non_null(boot_loader_doubt(BOOT_ARCH_EFI_X64, "pxelinux.0"));
+	assert_non_null(boot_loader_doubt(BOOT_ARCH_EFI_X64, "grubaa64.efi"));
+	assert_non_null(boot_loader_doubt(BOOT_ARCH_EFI_ARM64, "grubx64.efi"));
+	/* "ipxe" and another loader's name: herd picks iPXE, which may surprise. */
+	assert_non_null(boot_loader_doubt(BOOT_ARCH_BIOS, "grub-ipxe.0"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -486,6 +513,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bootp_gets_its_boot_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pool_hostnames, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_renewal_times, setup, teardown),
+		cmocka_unit_test(test_loader_classes),
 	};
 	return cmocka_run_group_tests_name("dhcp", tests, NULL, NULL);
 }
