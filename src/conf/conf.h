@@ -103,7 +103,7 @@ struct conf_group {
 	char kernel[256];
 	char initrd[256];
 	char cmdline[2048]; /* several cmdline lines are joined with a space */
-	int loader_line[3]; /* where loader_bios, _efi64, _arm64 were set; 0 = default */
+	int key_line[5];    /* where loader_bios, _efi64, _arm64, kernel, initrd were set */
 	struct conf_timers timers;
 	enum conf_boot_options boot_options;
 };

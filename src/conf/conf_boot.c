@@ -286,8 +286,8 @@ static bool group_set(struct conf_group *g, const char *name, const char *v, int
 			continue;
 		if (!copy((char *)g + keys[i].off, keys[i].size, v))
 			return ERR("%s: value too long", name);
-		if (i < 3)
-			g->loader_line[i] = lineno;
+		if (i < 5)
+			g->key_line[i] = lineno;
 		return true;
 	}
 	return ERR("unknown setting '%s' in [group %s]", name, g->name);
