@@ -39,7 +39,7 @@ struct need {
 struct check {
 	const struct herd_config *cfg;
 	const struct inventory *inv;
-	const char *user; /* for messages: the configured user, or "herd" */
+	const char *user; /* the configured user, or the one running herd check */
 	struct need *needs;
 	size_t nneeds, cap;
 	int errors, warnings;
@@ -64,9 +64,11 @@ __attribute__((format(printf, 5, 6))) static void say(struct check *c, bool erro
 	fputc('\n', stderr);
 }
 
-__attribute__((format(printf, 8, 9))) static void need(struct check *c, int dirfd, const char *name,
-						       int mode, bool error, const char *file,
-						       int line, const char *fmt, ...)
+/* Adds a need; NULL if out of memory (it is then not checked). */
+__attribute__((format(printf, 8, 9))) static struct need *need(struct check *c, int dirfd,
+							       const char *name, int mode,
+							       bool error, const char *file,
+							       int line, const char *fmt, ...)
 {
 	va_list ap;
 	struct need *n;
@@ -75,7 +77,7 @@ __attribute__((format(printf, 8, 9))) static void need(struct check *c, int dirf
 		size_t cap = c->cap ? c->cap * 2 : 16;
 		struct need *more = realloc(c->needs, cap * sizeof(*more));
 		if (more == NULL)
-			return;
+			return NULL;
 		c->needs = more;
 		c->cap = cap;
 	}
@@ -90,6 +92,7 @@ __attribute__((format(printf, 8, 9))) static void need(struct check *c, int dirf
 	va_start(ap, fmt);
 	vsnprintf(n->msg, sizeof(n->msg), fmt, ap);
 	va_end(ap);
+	return n;
 }
 
 /* "owner root, mode 0755": what the administrator needs to fix it. */
@@ -175,12 +178,13 @@ static int need_log_dir(struct check *c)
 	int fd;
 
 	if (stat(cfg->logrx.dir, &st) < 0) {
+		int err = errno;
 		snprintf(parent, sizeof(parent), "%s", cfg->logrx.dir);
-		if (errno == ENOENT && stat(dirname(parent), &st) == 0 && S_ISDIR(st.st_mode))
+		if (err == ENOENT && stat(dirname(parent), &st) == 0 && S_ISDIR(st.st_mode))
 			return -1; /* herd serve creates it for the user */
-		say(c, true, cfg->path, cfg->log_dir_line,
-		    "[log] dir %s: %s, and herd creates only the last component", cfg->logrx.dir,
-		    strerror(errno));
+		say(c, true, cfg->path, cfg->log_dir_line, "[log] dir %s: %s%s", cfg->logrx.dir,
+		    strerror(err),
+		    err == ENOENT ? ", and herd creates only the last component" : "");
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode)) {
@@ -202,27 +206,31 @@ static int need_log_dir(struct check *c)
 static int need_lease_dir(struct check *c)
 {
 	const struct conf_dhcp *d = &c->cfg->dhcp;
-	char dir[CONF_PATH_MAX];
+	char buf[CONF_PATH_MAX];
+	const char *dir;
 	struct stat st;
-	int fd;
+	struct need *n;
+	int fd, err;
 
-	snprintf(dir, sizeof(dir), "%s", d->lease_file);
-	dirname(dir);
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+	snprintf(buf, sizeof(buf), "%s", d->lease_file);
+	dir = dirname(buf);
+	err = stat(dir, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+	if (err == ENOENT) {
 		say(c, true, c->cfg->path, d->lease_file_line,
-		    "[dhcp] lease_file %s: directory %s %s", d->lease_file, dir,
-		    errno == ENOENT ? "does not exist" : "is not usable");
+		    "[dhcp] lease_file %s: directory %s does not exist", d->lease_file, dir);
+		return -1;
+	}
+	if (err) {
+		say(c, true, c->cfg->path, d->lease_file_line, "[dhcp] lease_file %s: %s: %s",
+		    d->lease_file, dir, strerror(err));
 		return -1;
 	}
 	fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		need(c, fd, ".", W_OK | X_OK, false, c->cfg->path, d->lease_file_line,
-		     "[dhcp] lease_file %s: user %s cannot write in %s", d->lease_file, c->user,
-		     dir);
-		c->needs[c->nneeds - 1].why = "; fine while herd starts as root (it opens the "
-					      "journal before dropping privileges), not if it "
-					      "starts as that user";
-	}
+	if (fd >= 0 && (n = need(c, fd, ".", W_OK | X_OK, false, c->cfg->path, d->lease_file_line,
+				 "[dhcp] lease_file %s: user %s cannot write in %s", d->lease_file,
+				 c->user, dir)))
+		n->why = "; fine while herd starts as root (it opens the journal before dropping "
+			 "privileges), not if it starts as that user";
 	return fd;
 }
 
