@@ -316,7 +316,7 @@ static void test_inventory_errors(void **state)
 					     "e 02:00:00:00:00:05 10.1.0.15 nosuch\n"
 					     "f zz:00:00:00:00:06 10.1.0.16 default\n"
 					     "g 02:00:00:00:00:07\n"
-					     "h 02:00:00:00:00:08 10.1.0.18 default kernel=http://x/k\n",
+					     "h 02:00:00:00:00:08 10.1.0.18 nfs kernel=http://k\n",
 					     &f->cfg.dhcp, errs);
 	fclose(errs);
 	assert_int_equal(problems, 7);
@@ -326,7 +326,7 @@ static void test_inventory_errors(void **state)
 	assert_non_null(strstr(text, "n.tab:5: group 'nosuch' does not exist"));
 	assert_non_null(strstr(text, "n.tab:6: 'zz:00:00:00:00:06' is not a MAC address"));
 	assert_non_null(strstr(text, "n.tab:7: expected: name mac ip group"));
-	assert_non_null(strstr(text, "n.tab:8: kernel: 'http://x/k' is a URL"));
+	assert_non_null(strstr(text, "n.tab:8: kernel: 'http://k' is a URL"));
 	free(text);
 	inventory_free(inv);
 }
