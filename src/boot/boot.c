@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define IPXE_PREFIX "herd/ipxe/"
 #define PXELINUX_PREFIX "pxelinux.cfg/01-"
@@ -66,6 +67,75 @@ static bool is_ipxe_image(const char *loader)
 	       strcasestr(loader, ".kkpxe");
 }
 
+enum boot_loader_kind boot_loader_kind(const char *loader)
+{
+	if (is_ipxe_image(loader))
+		return BOOT_LOADER_IPXE;
+	if (strcasestr(loader, "pxelinux"))
+		return BOOT_LOADER_PXELINUX;
+	return BOOT_LOADER_OTHER;
+}
+
+const char *boot_loader_kind_str(enum boot_loader_kind kind)
+{
+	switch (kind) {
+	case BOOT_LOADER_IPXE:
+		return "iPXE (an iPXE client gets its script herd/ipxe/<mac>.ipxe instead)";
+	case BOOT_LOADER_PXELINUX:
+		return "pxelinux (herd generates pxelinux.cfg/01-<mac>; iPXE chainloads it)";
+	case BOOT_LOADER_OTHER:
+		break;
+	}
+	return "other (iPXE chainloads it)";
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcasecmp(s + n - m, suffix) == 0;
+}
+
+/* Names of BIOS (real mode) images. */
+static bool bios_name(const char *loader)
+{
+	return ends_with(loader, ".kpxe") || ends_with(loader, ".kkpxe") ||
+	       ends_with(loader, ".pxe") || ends_with(loader, ".0") || ends_with(loader, ".lkrn") ||
+	       ends_with(loader, ".com");
+}
+
+const char *boot_loader_doubt(uint16_t arch, const char *loader)
+{
+	const char *base = strrchr(loader, '/') ? strrchr(loader, '/') + 1 : loader;
+
+	if (strcasestr(base, "ipxe") && (strcasestr(base, "pxelinux") || strcasestr(base, "grub") ||
+					 strcasestr(base, "shim") || strcasestr(base, "syslinux")))
+		return "the name says iPXE and another loader: herd takes it for iPXE, so an iPXE "
+		       "client gets its script, never this file";
+	switch (arch) {
+	case BOOT_ARCH_BIOS:
+		if (ends_with(base, ".efi"))
+			return "a UEFI image (.efi) where BIOS clients look";
+		break;
+	case BOOT_ARCH_EFI_X64:
+	case BOOT_ARCH_EFI_BC:
+		if (bios_name(base) || boot_loader_kind(base) == BOOT_LOADER_PXELINUX)
+			return "a BIOS image where UEFI clients look (pxelinux, *.kpxe, *.pxe and "
+			       "*.0 run under BIOS only)";
+		if (strcasestr(base, "aa64") || strcasestr(base, "arm64"))
+			return "an ARM64 image where x86-64 UEFI clients look";
+		break;
+	case BOOT_ARCH_EFI_ARM64:
+		if (bios_name(base) || boot_loader_kind(base) == BOOT_LOADER_PXELINUX)
+			return "a BIOS image where ARM64 UEFI clients look";
+		if (strcasestr(base, "x64") || strcasestr(base, "x86_64") ||
+		    strcasestr(base, "ia32"))
+			return "an x86 image where ARM64 UEFI clients look";
+		break;
+	}
+	return NULL;
+}
+
 int boot_file(const struct boot_node *n, uint16_t arch, bool ipxe, char *out, size_t size)
 {
 	const char *loader;
@@ -89,7 +159,7 @@ int boot_file(const struct boot_node *n, uint16_t arch, bool ipxe, char *out, si
 	/* iPXE asking (user class "iPXE") gets its script rather than the iPXE
 	 * loader again, which would loop; a node whose loader is something
 	 * else (pxelinux.0, a GRUB image) gets that, chainloaded by iPXE. */
-	if (ipxe && (loader[0] == '\0' || is_ipxe_image(loader))) {
+	if (ipxe && (loader[0] == '\0' || boot_loader_kind(loader) == BOOT_LOADER_IPXE)) {
 		snprintf(out, size, IPXE_PREFIX "%s.ipxe", mac_str(n->mac, '-', mac));
 		return 0;
 	}

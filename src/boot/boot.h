@@ -35,6 +35,18 @@ struct boot_node {
 #define BOOT_ARCH_EFI_ARM64 11
 #define BOOT_ARCH_EFI_X64_HTTP 16
 
+/* How herd tells loaders apart, by name only (it never reads them): an
+ * iPXE image is not handed to iPXE again (it gets its script instead), a
+ * pxelinux gets a generated pxelinux.cfg, anything else is chainloaded. */
+enum boot_loader_kind { BOOT_LOADER_IPXE, BOOT_LOADER_PXELINUX, BOOT_LOADER_OTHER };
+
+enum boot_loader_kind boot_loader_kind(const char *loader);
+/* "iPXE", "pxelinux", "other", with what herd does with each. */
+const char *boot_loader_kind_str(enum boot_loader_kind kind);
+/* Why a loader's name looks wrong for the architecture of its slot (or
+ * why the name is ambiguous); NULL if it does not. */
+const char *boot_loader_doubt(uint16_t arch, const char *loader);
+
 /* Chooses the boot file name. Returns 0, or -ENOENT when the group has no
  * loader for this architecture. */
 int boot_file(const struct boot_node *n, uint16_t arch, bool ipxe, char *out, size_t size);

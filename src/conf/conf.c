@@ -275,7 +275,7 @@ static int parse_rate(const char *v, uint64_t *out)
 	return 0;
 }
 
-static int parse_bool(const char *v, bool *out)
+int conf_parse_bool(const char *v, bool *out)
 {
 	static const char *const yes[] = {"yes", "true", "on", "1"};
 	static const char *const no[] = {"no", "false", "off", "0"};
@@ -329,7 +329,7 @@ static void set_value(struct conf_parse *p, const struct conf_key *k, const char
 
 	switch (k->type) {
 	case T_BOOL:
-		if (parse_bool(v, field) < 0)
+		if (conf_parse_bool(v, field) < 0)
 			problem(p, "%s: '%s' is not yes or no", k->name, v);
 		break;
 	case T_UINT:
@@ -473,6 +473,8 @@ int conf_load_string(struct herd_config *cfg, const char *name, const char *text
 	}
 	conf_validate(&p);
 	cfg->tftp_root_line = last_set_line(&p, CONF_OFF(tftp.root), CONF_OFF(tftp.root));
+	cfg->user_line = last_set_line(&p, CONF_OFF(server.user), CONF_OFF(server.user));
+	cfg->log_dir_line = last_set_line(&p, CONF_OFF(logrx.dir), CONF_OFF(logrx.dir));
 	return p.problems;
 }
 

@@ -61,6 +61,19 @@ struct conf_logrx {
 #define CONF_NAME_MAX 64
 #define CONF_MAX_DNS 4
 
+/* renewal_time (T1, option 58) and rebinding_time (T2, option 59) as set
+ * in one section; 0 = not set there. */
+struct conf_timers {
+	unsigned renewal, rebinding;
+	int line; /* the later line of the two; 0 = neither is set */
+};
+
+/* Who gets the boot file, next-server and the PXE options. */
+enum conf_boot_options {
+	CONF_BOOT_PXE,	  /* only clients that say they boot (PXE, iPXE, HTTP boot) */
+	CONF_BOOT_ALWAYS, /* every client of the group */
+};
+
 /* [subnet NAME]: a segment herd hands addresses on. */
 struct conf_subnet {
 	char name[CONF_NAME_MAX];
@@ -71,9 +84,12 @@ struct conf_subnet {
 	uint32_t dns[CONF_MAX_DNS];
 	unsigned ndns;
 	char domain[128];
-	uint32_t log_server;	/* 0 = herd's own address */
-	uint32_t next_server;	/* 0 = herd's own address */
-	unsigned lease_time;	/* seconds; 0 = [dhcp] lease_time */
+	uint32_t log_server;  /* 0 = herd's own address */
+	uint32_t next_server; /* 0 = herd's own address */
+	unsigned lease_time;  /* seconds; 0 = [dhcp] lease_time */
+	int lease_line;	      /* where lease_time was set; 0 = not here */
+	struct conf_timers timers;
+	int pool_hostnames; /* -1: as [dhcp]; else 0 or 1 */
 };
 
 /* [group NAME]: what a kind of node boots. Strings may hold %{name},
@@ -87,6 +103,9 @@ struct conf_group {
 	char kernel[256];
 	char initrd[256];
 	char cmdline[2048]; /* several cmdline lines are joined with a space */
+	int key_line[5];    /* where loader_bios, _efi64, _arm64, kernel, initrd were set */
+	struct conf_timers timers;
+	enum conf_boot_options boot_options;
 };
 
 enum conf_unknown { CONF_UNKNOWN_IGNORE, CONF_UNKNOWN_POOL };
@@ -99,9 +118,13 @@ struct conf_dhcp {
 	char lease_file[CONF_PATH_MAX];
 	enum conf_unknown unknown;
 	char default_group[CONF_NAME_MAX];
-	unsigned lease_time;	  /* seconds */
-	unsigned offer_hold_ms;	  /* an offered pool address is held this long */
-	bool pin_neighbours;	  /* permanent ARP entries for booting clients */
+	unsigned lease_time; /* seconds */
+	int lease_line;	     /* where lease_time was set; 0 = the default */
+	struct conf_timers timers;
+	bool pool_hostnames;	/* option 12 "node-<mac>" to pool clients too */
+	int lease_file_line;	/* where lease_file was set; 0 = the default */
+	unsigned offer_hold_ms; /* an offered pool address is held this long */
+	bool pin_neighbours;	/* permanent ARP entries for booting clients */
 	struct conf_subnet subnets[CONF_MAX_SUBNETS];
 	unsigned nsubnets;
 	struct conf_group groups[CONF_MAX_GROUPS];
@@ -111,6 +134,8 @@ struct conf_dhcp {
 struct herd_config {
 	char path[CONF_PATH_MAX];
 	int tftp_root_line; /* where [tftp] root was set; 0 = the default */
+	int user_line;	    /* where [server] user was set */
+	int log_dir_line;   /* where [log] dir was set */
 	struct conf_server server;
 	struct conf_tftp tftp;
 	struct conf_logrx logrx;
@@ -120,6 +145,21 @@ struct herd_config {
 const struct conf_group *conf_group_find(const struct conf_dhcp *d, const char *name);
 /* The subnet containing ip (network order), or NULL. */
 const struct conf_subnet *conf_subnet_of(const struct conf_dhcp *d, uint32_t ip);
+
+/* The renewal (T1) and rebinding (T2) times of a lease of `lease` seconds
+ * to a client of group g (NULL: none) in subnet sn (NULL: none). The most
+ * specific of g, sn and [dhcp] that sets either time supplies both; one it
+ * leaves out keeps the default proportions (T1 = lease/2, T2 = 7/8 lease):
+ * T2 = T1 + 3/4 of what is left of the lease, T1 = 4/7 of T2. */
+void conf_dhcp_timers(const struct conf_dhcp *d, const struct conf_subnet *sn,
+		      const struct conf_group *g, unsigned lease, unsigned *t1, unsigned *t2);
+
+/* Is v a URL (scheme://...)? herd serves boot files by TFTP only: a URL
+ * as kernel or initrd would be rendered as tftp://SERVER/http://... */
+bool conf_is_url(const char *v);
+
+/* The boolean words of every yes/no setting. 0 or -EINVAL. */
+int conf_parse_bool(const char *v, bool *out);
 
 /* Fills cfg with built-in defaults. */
 void conf_defaults(struct herd_config *cfg);

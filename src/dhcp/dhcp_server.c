@@ -65,6 +65,22 @@ static bool is_pxe(const struct dhcp_msg *m)
 	       dhcp_opt_prefix(m, DHO_VENDOR_CLASS, "HTTPClient");
 }
 
+/* Is this client booting from the network, so that a boot file, a next
+ * server and PXE options mean something to it? Firmware and loaders say so
+ * (PXE and HTTP boot vendor classes, iPXE, a client architecture, RFC
+ * 4578, which only boot clients send; BOOTP, whose reply is a boot
+ * answer); an OS's DHCP client (udhcpc, dhclient, dhcpcd) does not, and
+ * would only log a boot file it will never load. A group may ask for the
+ * boot options for every client (boot_options = always). */
+static bool is_booting(const struct dhcp_req *r, const struct conf_group *g)
+{
+	const struct dhcp_msg *m = r->m;
+
+	if (g && g->boot_options == CONF_BOOT_ALWAYS)
+		return true;
+	return m->type == DHCP_BOOTP || is_pxe(m) || is_ipxe(m) || m->opts[DHO_CLIENT_ARCH].present;
+}
+
 static unsigned lease_secs(const struct dhcp_server *srv, const struct dhcp_req *r)
 {
 	if (r->m->type == DHCP_BOOTP)
@@ -138,16 +154,18 @@ static void add_network_opts(struct dhcp_server *srv, const struct dhcp_req *r,
 	/* The log host is herd itself unless configured: the seed's
 	 * "DHCP for loghost, dump kernel message". */
 	dhcp_build_ip(b, DHO_LOG_SERVER, sn->log_server ? sn->log_server : r->server_ip);
+	/* A node's name is the inventory's; a pool client's "node-<mac>" is
+	 * only ours, and would rename a host that did not ask for it. */
 	if (r->node) {
 		dhcp_build_str(b, DHO_HOSTNAME, r->node->name);
-	} else if (ip) {
+	} else if (ip &&
+		   (sn->pool_hostnames >= 0 ? sn->pool_hostnames : srv->cfg->pool_hostnames)) {
 		pool_name(r->m->chaddr, name);
 		dhcp_build_str(b, DHO_HOSTNAME, name);
 	}
 	if (sn->domain[0])
 		dhcp_build_str(b, DHO_DOMAIN, sn->domain);
 	dhcp_build_ip(b, DHO_BROADCAST, mask_bcast(sn));
-	(void)srv;
 }
 
 /* PXE 2.1: echo the class, the UUID, and tell the client to skip boot
@@ -234,24 +252,29 @@ static void reply_after(struct dhcp_server *srv, const struct dhcp_req *r, enum 
 	char file[128] = "";
 	uint16_t maxsize = 576;
 	const struct conf_subnet *sn = r->subnet;
-	uint32_t next = sn->next_server ? sn->next_server : r->server_ip;
+	const struct conf_group *g = group_of(srv, r);
+	bool booting = type != DHCPNAK && is_booting(r, g);
+	/* siaddr is "the next server to use in bootstrap" (RFC 2131): none for
+	 * a client that does not boot. */
+	uint32_t next = !booting ? 0 : sn->next_server ? sn->next_server : r->server_ip;
 	char next_s[INET_ADDRSTRLEN];
 
 	dhcp_opt_u16(r->m, DHO_MAX_SIZE, &maxsize);
 	if (maxsize < 576)
 		maxsize = 576;
-	if (type != DHCPNAK)
+	if (booting)
 		add_boot(srv, r, yiaddr, file, sizeof(file));
 	/* UDP and IP headers come off the client's maximum message size. */
-	dhcp_build_start(&b, buf, sizeof(buf), (size_t)maxsize - 28, r->m, type, yiaddr,
-			 type == DHCPNAK ? 0 : next, NULL, file);
+	dhcp_build_start(&b, buf, sizeof(buf), (size_t)maxsize - 28, r->m, type, yiaddr, next, NULL,
+			 file);
 	dhcp_build_ip(&b, DHO_SERVER_ID, r->server_ip);
 	if (type == DHCPOFFER || type == DHCPACK) {
-		unsigned secs = lease_secs(srv, r);
+		unsigned secs = lease_secs(srv, r), t1, t2;
 		if (yiaddr) {
+			conf_dhcp_timers(srv->cfg, sn, g, secs, &t1, &t2);
 			dhcp_build_u32(&b, DHO_LEASE_TIME, secs);
-			dhcp_build_u32(&b, DHO_T1, secs / 2);
-			dhcp_build_u32(&b, DHO_T2, secs / 8 * 7);
+			dhcp_build_u32(&b, DHO_T1, t1);
+			dhcp_build_u32(&b, DHO_T2, t2);
 		}
 		add_network_opts(srv, r, &b, yiaddr);
 		if (file[0]) {
@@ -259,7 +282,8 @@ static void reply_after(struct dhcp_server *srv, const struct dhcp_req *r, enum 
 								     sizeof(next_s)));
 			dhcp_build_str(&b, DHO_BOOTFILE, file);
 		}
-		add_pxe_opts(r, &b);
+		if (booting)
+			add_pxe_opts(r, &b);
 	} else if (type == DHCP_BOOTP) {
 		add_network_opts(srv, r, &b, yiaddr);
 	}

@@ -157,6 +157,14 @@ static int set_override(struct inv_parse *p, struct inv_node *n, const char *kv)
 
 	for (unsigned i = 0; eq && i < 4; i++) {
 		if (strncmp(kv, keys[i], (size_t)(eq - kv)) == 0 && strlen(keys[i]) == (size_t)(eq - kv)) {
+			if ((i == 1 || i == 2) && conf_is_url(eq + 1)) {
+				problem(
+				    p,
+				    "%s: '%s' is a URL, but herd serves boot files by TFTP only "
+				    "(no HTTP server): give a path beneath [tftp] root",
+				    keys[i], eq + 1);
+				return -EINVAL;
+			}
 			free(*fields[i]);
 			*fields[i] = strdup(eq + 1);
 			return *fields[i] ? 0 : -ENOMEM;

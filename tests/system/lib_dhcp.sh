@@ -357,6 +357,7 @@ pool = $POOL_FIRST - $POOL_LAST
 router = $ROUTER
 dns = $DNS1 $DNS2
 domain = $DOMAIN
+${HERD_SUBNET_EXTRA:-}
 
 [group default]
 loader_bios = undionly.kpxe

@@ -288,6 +288,126 @@ timeout 10 "$HERD" check >/dev/null 2>"$WORK/usage.err"
 RC=$?
 check "herd check without -c: usage, exit 2 (got $RC)" [ "$RC" -eq 2 ]
 
+# --- what a new setup gets wrong (checked beyond the file) -----------------------
+
+# The user herd drops to, and what it may do with its own uid and gid.
+expect_error no_such_user 2 "\[server\] user 'herd-no-such-user' does not exist" <<EOF
+[server]
+user = herd-no-such-user
+[tftp]
+root = $ROOT
+[log]
+enabled = no
+EOF
+
+mkdir -p "$WORK/private-root" "$WORK/root-logs"
+chmod 700 "$WORK/private-root"
+chmod 755 "$WORK/root-logs"
+expect_error tftp_root_private 4 "root $WORK/private-root: user nobody cannot look up files.*mode 0700" <<EOF
+[server]
+user = nobody
+[tftp]
+root = $WORK/private-root
+[log]
+enabled = no
+EOF
+
+expect_error log_dir_not_writable 6 "dir $WORK/root-logs: user nobody cannot create files.*owner root" <<EOF
+[server]
+user = nobody
+[tftp]
+root = $ROOT
+[log]
+dir = $WORK/root-logs
+EOF
+
+expect_error log_dir_no_parent 4 "dir $WORK/no/such/logs: No such file" <<EOF
+[tftp]
+root = $ROOT
+[log]
+dir = $WORK/no/such/logs
+EOF
+
+# A DHCP setup whose loaders and images are all in place (no warnings).
+DHCP_ROOT=$WORK/dhcp-root
+mkdir -p "$DHCP_ROOT" "$WORK/state" "$WORK/dhcp-logs"
+chown nobody "$WORK/state" "$WORK/dhcp-logs"
+for f in undionly.kpxe ipxe.efi vmlinuz initrd.img pxelinux.0; do echo "$f" >"$DHCP_ROOT/$f"; done
+chmod -R a+rX "$DHCP_ROOT"
+: >"$WORK/nodes.tab"
+# dhcp_conf [GROUP LINES...]: on stdout; line 14 is the first GROUP line.
+dhcp_conf() {
+	printf '%s\n' "[server]" "user = nobody" "[tftp]" "root = $DHCP_ROOT" "[log]" \
+		"dir = $WORK/dhcp-logs" "[dhcp]" "enabled = yes" "inventory = $WORK/nodes.tab" \
+		"lease_file = $WORK/state/leases" "[subnet lab]" "network = 10.99.0.0/24" \
+		"[group default]" "$@"
+}
+
+dhcp_conf "kernel = vmlinuz" "initrd = initrd.img" >"$WORK/dhcp_ok.conf"
+run_check dhcp_ok
+no_sanitizer dhcp_ok &&
+	check "DHCP setup with every file in place: exit 0, nothing on stderr ($(head -c 200 "$ERR"))" \
+		[ "$RC" -eq 0 -a ! -s "$ERR" ]
+check "herd check says how it classifies each loader" \
+	eval 'grep -q "^#   \[group default\] loader_bios = undionly.kpxe: iPXE" "$OUT" &&
+	      grep -q "^#   \[group default\] loader_efi64 = ipxe.efi: iPXE" "$OUT"'
+
+dhcp_conf "kernel = http://10.99.0.1/vmlinuz" |
+	expect_error kernel_url 14 "kernel: 'http://10.99.0.1/vmlinuz' is a URL.*TFTP only"
+dhcp_conf "kernel = vmlinuz" "renewal_time = 4000" |
+	expect_error renewal_above_lease 15 "\[group default\] renewal_time \(4000 s\) must be below the lease time \(3600 s"
+dhcp_conf "kernel = vmlinuz" "renewal_time = 600" "rebinding_time = 500" |
+	expect_error renewal_after_rebinding 16 "renewal_time \(600 s\) must be below rebinding_time \(500 s\)"
+dhcp_conf "kernel = vmlinuz" "boot_options = sometimes" |
+	expect_error boot_options 15 "boot_options: 'sometimes' is not pxe or always"
+chmod 600 "$DHCP_ROOT/vmlinuz"
+dhcp_conf "kernel = vmlinuz" |
+	expect_error unreadable_kernel 14 "\[group default\] kernel vmlinuz: user nobody cannot read it"
+chmod 644 "$DHCP_ROOT/vmlinuz"
+dhcp_conf "kernel = vmlinuz" | sed "s|^lease_file = .*|lease_file = $WORK/no-state/leases|" |
+	expect_error lease_dir_missing 10 "lease_file $WORK/no-state/leases: directory $WORK/no-state does not exist"
+
+# The effective renewal times are printed.
+dhcp_conf "kernel = vmlinuz" "renewal_time = 600" >"$WORK/timers.conf"
+run_check timers
+check "herd check prints the effective renewal and rebinding times" \
+	grep -qF "renewal (T1) 600 s, rebinding (T2) 2850 s" "$OUT"
+
+# An inventory that names a URL: an error at the inventory's line.
+printf 'n1 02:00:00:00:00:01 10.99.0.11 default kernel=http://x/vmlinuz\n' >"$WORK/nodes.tab"
+dhcp_conf "kernel = vmlinuz" >"$WORK/inv_url.conf"
+run_check inv_url
+no_sanitizer inv_url &&
+	check "inventory kernel=http://...: exit 1, $WORK/nodes.tab:1: ... is a URL" \
+		eval '[ "$RC" -eq 1 ] && grep -q "^$WORK/nodes.tab:1: kernel: .http://x/vmlinuz. is a URL" "$ERR"'
+
+# Warnings: printed as FILE:LINE: warning: ..., exit 0.
+printf '# name mac ip group\nn1 02:00:00:00:00:01 10.99.0.11 default loader=pxelinux.0\n' >"$WORK/nodes.tab"
+printf 'n2 02:00:00:00:00:02 10.99.0.12 default loader=pxelinux.0\n' >>"$WORK/nodes.tab"
+printf 'a custom iPXE build, see https://ipxe.org\n' >"$DHCP_ROOT/boot.efi"
+chmod 644 "$DHCP_ROOT/boot.efi"
+dhcp_conf "kernel = vmlinuz" "[group uefi]" "loader_efi64 = boot.efi" "loader_bios = pxelinux.efi" \
+	"kernel = vmlinuz" "[group odd]" "loader_efi64 = pxelinux.0" "kernel = vmlinuz" >"$WORK/warn.conf"
+run_check warn
+if no_sanitizer warn; then
+	check "warnings only: exit 0 (got $RC), the configuration is printed" [ "$RC" -eq 0 -a -s "$OUT" ]
+	check "warning: a per-node loader= applies to BIOS clients only, at the inventory's line" \
+		grep -q "^$WORK/nodes.tab:2: warning: loader=pxelinux.0 applies to BIOS clients only" "$ERR"
+	check "warning: an iPXE image (by its bytes) that herd would classify as another loader" \
+		grep -q "^$WORK/warn.conf:16: warning: \[group uefi\] loader_efi64 boot.efi: its bytes say iPXE.*chainload loop" "$ERR"
+	check "warning: a UEFI image in loader_bios" \
+		grep -q "^$WORK/warn.conf:17: warning: \[group uefi\] loader_bios pxelinux.efi: a UEFI image" "$ERR"
+	check "warning: pxelinux (BIOS only) in loader_efi64" \
+		grep -q "^$WORK/warn.conf:20: warning: \[group odd\] loader_efi64 pxelinux.0: a BIOS image" "$ERR"
+	check "warning: a loader missing from the TFTP root" \
+		grep -q "^$WORK/warn.conf:17: warning: .*pxelinux.efi: not found beneath" "$ERR"
+	check "the per-node loader's classification is printed" \
+		grep -q "^#   $WORK/nodes.tab:2 loader=pxelinux.0 (BIOS only, 2 nodes): pxelinux" "$OUT"
+	check "the summary counts the warnings" grep -qE "^herd: $WORK/warn.conf: no problem, [0-9]+ warnings$" "$ERR"
+	bad=$(grep -vE "^$WORK/(warn.conf|nodes.tab):[0-9]+: warning: |^herd: " "$ERR")
+	check "every warning is FILE:LINE: warning: reason${bad:+ (not: $(echo "$bad" | head -1))}" [ -z "$bad" ]
+fi
+
 # --- herd serve that cannot start ----------------------------------------------
 
 net_setup

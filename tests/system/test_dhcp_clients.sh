@@ -8,6 +8,10 @@
 # survive a restart of herd (a renewal, an INIT-REBOOT and a new DISCOVER all
 # get the same address back, released leases are gone from the journal), and
 # with `unknown = ignore` an unknown MAC gets nothing while a node still does.
+# None of these clients boots: they get no boot file, next server or TFTP
+# server, and a pool client no host name unless pool_hostnames = yes; the
+# same udhcpc with a PXE vendor class gets the boot file. Last, dhclient
+# renews at the T1 of 10 s that herd's subnet sets (renewal_time = 10).
 #
 #   tests/system/test_dhcp_clients.sh          (as root; see lib.sh, lib_dhcp.sh)
 
@@ -268,8 +272,8 @@ udhcpc_cycle() {
 		want=$ip
 	fi
 	expect_lease "$what" "$f" "$want" "$host"
-	check "$what: boot file for a BIOS client is the group's loader_bios" \
-		test "$(env_get "$f" boot_file)" = undionly.kpxe
+	check "$what: no boot file and no next server for a client that does not boot" \
+		test "$(env_get "$f" boot_file)/$(env_get "$f" siaddr)" = /
 	acks=$(ack_lines "$ip" "$mac")
 	sniff_mark
 	kill -USR1 "$CPID"
@@ -285,8 +289,21 @@ udhcpc_cycle() {
 
 udhcpc_cycle "udhcpc, inventory node" "$MAC1" "$IP1" "$NODE1"
 P_U=02:48:45:00:03:a1
-udhcpc_cycle "udhcpc, unknown MAC" "$P_U" pool "$(pool_name "$P_U")"
+udhcpc_cycle "udhcpc, unknown MAC" "$P_U" pool - # no pool_hostnames: no host name
 IP_PU=$GOT_IP
+
+# The same client saying it is PXE firmware gets what firmware needs.
+P_PXE=02:48:45:00:03:a4
+dhcp_add_client "$P_PXE"
+if udhcpc_once u-pxe "$DCLI_NS" -V PXEClient:Arch:00000:UNDI:002001; then
+	f=$(rec_last u-pxe bound)
+	check "udhcpc as a PXE client (vendor class PXEClient): boot file undionly.kpxe, next server $SRV_IP" \
+		test "$(env_get "$f" boot_file) $(env_get "$f" siaddr)" = "undionly.kpxe $SRV_IP"
+else
+	dump_client u-pxe
+	fail "udhcpc as a PXE client got no lease"
+fi
+ip -n "$DCLI_NS" link set eth0 down
 
 # --- 2. dhclient -------------------------------------------------------------
 
@@ -312,8 +329,8 @@ dhclient_cycle() {
 		want=$ip
 	fi
 	expect_lease "$what" "$f" "$want" "$host"
-	check "$what: the lease names the boot file and the TFTP server" \
-		test "$(env_get "$f" new_filename) $(env_get "$f" new_tftp_server_name)" = "undionly.kpxe $SRV_IP"
+	check "$what: the lease names no boot file and no TFTP server (dhclient does not boot)" \
+		test "$(env_get "$f" new_filename)/$(env_get "$f" new_tftp_server_name)" = /
 	acks=$(ack_lines "$ip" "$mac")
 	sniff_mark
 	expect_renewal "$what" "$mac" "$ip" "$acks"
@@ -329,7 +346,7 @@ dhclient_cycle() {
 
 dhclient_cycle "dhclient, inventory node" "$MAC2" "$IP2" "$NODE2"
 P_C=02:48:45:00:03:a2
-dhclient_cycle "dhclient, unknown MAC" "$P_C" pool "$(pool_name "$P_C")"
+dhclient_cycle "dhclient, unknown MAC" "$P_C" pool -
 IP_PC=$GOT_IP
 
 # --- 3. dhcpcd ---------------------------------------------------------------
@@ -374,7 +391,7 @@ dhcpcd_cycle() {
 }
 
 P_D=02:48:45:00:03:a3
-dhcpcd_cycle "dhcpcd, unknown MAC" "$P_D" pool "$(pool_name "$P_D")"
+dhcpcd_cycle "dhcpcd, unknown MAC" "$P_D" pool -
 IP_PD=$GOT_IP
 # The inventory node node01 again (udhcpc released it above), from dhcpcd.
 dhcpcd_cycle "dhcpcd, inventory node" "$MAC1" "$IP1" "$NODE1"
@@ -416,7 +433,7 @@ check "the journal holds $IP_R1 for $P_R1 and $IP_R2 for $P_R2 (live) when herd 
 	eval '[ "${st1% *}" = "$P_R1" ] && [ "${st1#* }" -gt "$now" ] &&
 	      [ "${st2% *}" = "$P_R2" ] && [ "${st2#* }" -gt "$now" ]'
 
-dhcp_herd_start pool
+HERD_DHCP_EXTRA="pool_hostnames = yes" dhcp_herd_start pool
 check "herd restarted without complaining about the lease file" \
 	eval '! grep -qiE "warning|error" "$HERD_ERR"'
 # Compaction at start keeps only live leases: the released ones are gone.
@@ -463,6 +480,8 @@ if udhcpc_once r1b "$NS_R1"; then
 		sniff_since -q "out .* OFFER op=2 mac=$P_R1 ciaddr=0.0.0.0 yiaddr=$IP_R1 "
 	check "after restart, a new udhcpc on $P_R1 is bound to $IP_R1" \
 		test "$(env_get "$(rec_last r1b bound)" ip)" = "$IP_R1"
+	check "with pool_hostnames = yes, the pool client is named $(pool_name "$P_R1")" \
+		test "$(env_get "$(rec_last r1b bound)" hostname)" = "$(pool_name "$P_R1")"
 else
 	dump_client r1b
 	fail "after restart, a new udhcpc on $P_R1 got no lease"
@@ -496,6 +515,44 @@ if udhcpc_once x2 "$DCLI_NS"; then
 else
 	dump_client x2
 	fail "unknown = ignore: inventory node $NODE2 got no lease"
+fi
+
+# --- 6. renewal at a configured T1 ------------------------------------------
+
+# dhclient, told nothing locally, renews when herd says: a 60 s lease with
+# renewal_time = 10 in the subnet. ISC dhclient spreads its renewal over
+# 3/4 T1 .. T1 (+1.5 s), so the REQUEST is due 8-11 s after the ACK.
+echo "--- renewal_time = 10 (lease 60 s)"
+herd_stop
+ip -n "$DCLI_NS" link set eth0 down # the last client's MAC and address
+HERD_SUBNET_EXTRA=$'lease_time = 60\nrenewal_time = 10' dhcp_herd_start pool
+P_T=02:48:45:00:03:d1
+dhcp_add_client "$P_T"
+dhcp_hook t1
+sniff_mark
+if dhclient_run t1 "$DCLI_NS" "$WORK/dhclient.conf" -1; then
+	dhclient_daemon_pid t1
+	f=$(rec_last t1 BOUND)
+	ip=$(env_get "$f" new_ip_address)
+	check "dhclient was told T1 = 10 s and T2 = 47 s (derived: 10 + 3/4 of the other 50) of a 60 s lease" \
+		test "$(env_get "$f" new_dhcp_renewal_time) $(env_get "$f" new_dhcp_rebinding_time) $(env_get "$f" new_dhcp_lease_time)" = "10 47 60"
+	t_ack=$(sniff_since "out .* ACK op=2 mac=$P_T ciaddr=0.0.0.0 yiaddr=$ip " | tail -n 1 | cut -d' ' -f1)
+	renew="in $ip:68>$SRV_IP:67 REQUEST op=1 mac=$P_T ciaddr=$ip "
+	if [ -n "$t_ack" ] && wait_for 20 sniff_since -q "$renew"; then
+		t_ren=$(sniff_since "$renew" | head -n 1 | cut -d' ' -f1)
+		dt=$(awk -v a="$t_ack" -v b="$t_ren" 'BEGIN { printf "%.1f", b - a }')
+		check "dhclient renewed (unicast REQUEST, ciaddr $ip) $dt s after the ACK (T1 = 10 s: 7-14 s)" \
+			awk -v d="$dt" 'BEGIN { exit !(d >= 7 && d <= 14) }'
+		check "herd answered the renewal with a unicast ACK" \
+			wait_for 5 sniff_since -q "out $SRV_IP:67>$ip:68 ACK op=2 mac=$P_T ciaddr=0.0.0.0 yiaddr=$ip "
+	else
+		sniff_since "mac=$P_T" | sed 's/^/  /'
+		fail "dhclient did not renew within 20 s of the ACK (T1 = 10 s)"
+	fi
+	dhclient_run t1 "$DCLI_NS" "$WORK/dhclient.conf" -r || fail "dhclient -r failed"
+else
+	dump_client t1
+	fail "dhclient got no lease with renewal_time = 10"
 fi
 
 herd_stop

@@ -614,6 +614,155 @@ static void test_print_round_trip(void **state)
 	free(cfg);
 }
 
+/* T1/T2: the most specific section that sets either supplies both; the
+ * other keeps the default proportions. */
+static void test_dhcp_timers(void **state)
+{
+	(void)state;
+	unsigned t1, t2;
+	struct parsed *r = parse_ok("[dhcp]\nlease_time = 3600\n");
+	const struct conf_dhcp *d = &r->cfg.dhcp;
+
+	conf_dhcp_timers(d, NULL, NULL, 3600, &t1, &t2);
+	assert_int_equal(t1, 1800);
+	assert_int_equal(t2, 3150);
+	parsed_free(r);
+
+	r = parse_ok("[dhcp]\nrenewal_time = 600\n");
+	conf_dhcp_timers(&r->cfg.dhcp, NULL, NULL, 3600, &t1, &t2);
+	assert_int_equal(t1, 600);
+	assert_int_equal(t2, 600 + 3000 * 3 / 4);
+	parsed_free(r);
+
+	r = parse_ok("[dhcp]\nrebinding_time = 3150\n");
+	conf_dhcp_timers(&r->cfg.dhcp, NULL, NULL, 3600, &t1, &t2);
+	assert_int_equal(t1, 1800);
+	assert_int_equal(t2, 3150);
+	parsed_free(r);
+
+	/* group over subnet over [dhcp] */
+	r = parse_ok("[dhcp]\nlease_time = 600\nrenewal_time = 100\n"
+		     "[subnet a]\nnetwork = 10.1.0.0/24\nlease_time = 60\nrenewal_time = 10\n"
+		     "[subnet b]\nnetwork = 10.2.0.0/24\n"
+		     "[group g]\nrebinding_time = 50\n[group h]\nkernel = k\n");
+	d = &r->cfg.dhcp;
+	const struct conf_subnet *a = conf_subnet_of(d, ip("10.1.0.1"));
+	const struct conf_subnet *b = conf_subnet_of(d, ip("10.2.0.1"));
+	const struct conf_group *g = conf_group_find(d, "g"), *h = conf_group_find(d, "h");
+	conf_dhcp_timers(d, a, h, 60, &t1, &t2);
+	assert_int_equal(t1, 10);
+	assert_int_equal(t2, 10 + 50 * 3 / 4);
+	conf_dhcp_timers(d, a, g, 60, &t1, &t2);
+	assert_int_equal(t1, 50 * 4 / 7);
+	assert_int_equal(t2, 50);
+	conf_dhcp_timers(d, b, NULL, 600, &t1, &t2);
+	assert_int_equal(t1, 100);
+	assert_int_equal(t2, 100 + 500 * 3 / 4);
+	parsed_free(r);
+}
+
+static void test_dhcp_timer_errors(void **state)
+{
+	(void)state;
+
+	expect_error("[dhcp]\nrenewal_time = soon\n", 1,
+		     "t.conf:2: renewal_time: 'soon' is not a number");
+	expect_error("[dhcp]\nrebinding_time = 0\n", 1,
+		     "t.conf:2: rebinding_time: 0 is outside 1..100000000");
+	expect_error(
+	    "[dhcp]\nrenewal_time = 3000\nrebinding_time = 2000\n", 1,
+	    "t.conf:3: [dhcp] renewal_time (3000 s) must be below rebinding_time (2000 s)");
+	expect_error("[dhcp]\nrebinding_time = 3600\n", 1,
+		     "t.conf:2: [dhcp] rebinding_time (3600 s) must be below the lease time "
+		     "(3600 s, [dhcp] lease_time)");
+	/* Reported where the rule broke: at the later line, here lease_time. */
+	expect_error("[dhcp]\nrenewal_time = 100\n[subnet a]\nnetwork = 10.1.0.0/24\n"
+		     "lease_time = 90\n",
+		     1,
+		     "t.conf:5: [dhcp] renewal_time (100 s) must be below the lease time (90 s, "
+		     "lease_time of [subnet a])");
+	/* Only one set: the derived one is validated too. */
+	expect_error("[subnet a]\nnetwork = 10.1.0.0/24\nlease_time = 60\nrenewal_time = 59\n", 1,
+		     "t.conf:4: [subnet a] renewal_time (59 s) must be below rebinding_time "
+		     "(derived) (59 s)");
+	expect_error("[dhcp]\nrebinding_time = 1\n", 1,
+		     "t.conf:2: [dhcp] renewal_time works out at 0 s");
+	/* A group's times hold in every subnet. */
+	expect_error("[group g]\nrenewal_time = 100\n[subnet a]\nnetwork = 10.1.0.0/24\n"
+		     "[subnet b]\nnetwork = 10.2.0.0/24\nlease_time = 60\n",
+		     1,
+		     "t.conf:7: [group g] renewal_time (100 s) must be below the lease time (60 s, "
+		     "lease_time of [subnet b])");
+	struct parsed *r = parse_ok("[subnet a]\nnetwork = 10.1.0.0/24\nlease_time = 60\n"
+				    "renewal_time = 10\n");
+	parsed_free(r);
+}
+
+static void test_dhcp_boot_keys(void **state)
+{
+	(void)state;
+	struct parsed *r =
+	    parse_ok("[dhcp]\nenabled = on\npool_hostnames = yes\n"
+		     "[subnet a]\nnetwork = 10.1.0.0/24\npool_hostnames = off\n"
+		     "[subnet b]\nnetwork = 10.2.0.0/24\n"
+		     "[group default]\nboot_options = always\n[group x]\nkernel = k\n");
+	const struct conf_dhcp *d = &r->cfg.dhcp;
+
+	assert_true(d->enabled);
+	assert_true(d->pool_hostnames);
+	assert_int_equal(conf_subnet_of(d, ip("10.1.0.1"))->pool_hostnames, 0);
+	assert_int_equal(conf_subnet_of(d, ip("10.2.0.1"))->pool_hostnames, -1);
+	assert_int_equal(conf_group_find(d, "default")->boot_options, CONF_BOOT_ALWAYS);
+	assert_int_equal(conf_group_find(d, "x")->boot_options, CONF_BOOT_PXE);
+	parsed_free(r);
+	expect_error("[dhcp]\npool_hostnames = maybe\n", 1,
+		     "t.conf:2: pool_hostnames: 'maybe' is not yes or no");
+	expect_error("[dhcp]\nenabled = si\n", 1, "t.conf:2: enabled: 'si' is not yes or no");
+	expect_error("[group g]\nboot_options = sometimes\n", 1,
+		     "t.conf:2: boot_options: 'sometimes' is not pxe or always");
+	/* herd has no HTTP server: a URL would be rendered tftp://SERVER/http://... */
+	expect_error("[group g]\nkernel = vmlinuz\ninitrd = http://10.0.0.1/initrd.img\n", 1,
+		     "t.conf:3: initrd: 'http://10.0.0.1/initrd.img' is a URL");
+	expect_error("[group g]\nkernel = https://boot/vmlinuz\n", 1, "t.conf:2: kernel:");
+	r = parse_ok("[group g]\nkernel = images/v5.10://odd-but-a-path\n");
+	parsed_free(r);
+}
+
+/* The DHCP settings read back as printed. */
+static void test_dhcp_print_round_trip(void **state)
+{
+	(void)state;
+	struct parsed *r = parse_ok("[dhcp]\nlease_time = 600\nrebinding_time = 500\n"
+				    "pool_hostnames = yes\n"
+				    "[subnet a]\nnetwork = 10.1.0.0/24\nlease_time = 60\n"
+				    "renewal_time = 10\npool_hostnames = no\n"
+				    "[group g]\nboot_options = always\nrenewal_time = 20\n"
+				    "rebinding_time = 40\n");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	conf_print(&r->cfg, out);
+	fclose(out);
+	assert_non_null(
+	    strstr(text, "# effective: lease 60 s, renewal (T1) 10 s, rebinding (T2) 47 s"));
+	assert_non_null(strstr(text, "# effective in [subnet a]: lease 60 s, renewal (T1) 20 s"));
+	struct parsed *back = parse_ok(text);
+	const struct conf_dhcp *a = &r->cfg.dhcp, *b = &back->cfg.dhcp;
+	assert_int_equal(a->timers.renewal, b->timers.renewal);
+	assert_int_equal(a->timers.rebinding, b->timers.rebinding);
+	assert_int_equal(a->pool_hostnames, b->pool_hostnames);
+	assert_int_equal(a->subnets[0].timers.renewal, b->subnets[0].timers.renewal);
+	assert_int_equal(a->subnets[0].timers.rebinding, b->subnets[0].timers.rebinding);
+	assert_int_equal(a->subnets[0].pool_hostnames, b->subnets[0].pool_hostnames);
+	assert_int_equal(a->groups[0].boot_options, b->groups[0].boot_options);
+	assert_int_equal(a->groups[0].timers.renewal, b->groups[0].timers.renewal);
+	assert_int_equal(a->groups[0].timers.rebinding, b->groups[0].timers.rebinding);
+	parsed_free(back);
+	parsed_free(r);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -636,6 +785,10 @@ int main(void)
 	    cmocka_unit_test(test_load_file),
 	    cmocka_unit_test(test_check_paths),
 	    cmocka_unit_test(test_print_round_trip),
+	    cmocka_unit_test(test_dhcp_timers),
+	    cmocka_unit_test(test_dhcp_timer_errors),
+	    cmocka_unit_test(test_dhcp_boot_keys),
+	    cmocka_unit_test(test_dhcp_print_round_trip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "boot/boot.h"
 #include "conf/conf.h"
 #include "dhcp/dhcp_server.h"
 #include "dhcp/dhcp_wire.h"
@@ -52,7 +53,7 @@ static const char conf_text[] =
 	"[subnet a]\nnetwork = 10.1.0.0/24\npool = 10.1.0.100 - 10.1.0.101\nrouter = 10.1.0.1\n"
 	"dns = 10.1.0.1\ndomain = lab.example\n"
 	"[group default]\nkernel = vmlinuz\ninitrd = initrd.img\ncmdline = ip=dhcp\n"
-	"[group nfs]\nloader_bios = pxelinux.0\nkernel = k\n"
+	"[group nfs]\nloader_bios = pxelinux.0\nkernel = k\nboot_options = always\n"
 	"cmdline = root=/dev/nfs nfsroot=%{server}:/srv/%{name}\ncmdline = ip=dhcp\n";
 
 static const char inv_text[] = "# test rack\n"
@@ -314,18 +315,181 @@ static void test_inventory_errors(void **state)
 					     "d 02:00:00:00:00:04 10.2.0.1 default\n"
 					     "e 02:00:00:00:00:05 10.1.0.15 nosuch\n"
 					     "f zz:00:00:00:00:06 10.1.0.16 default\n"
-					     "g 02:00:00:00:00:07\n",
+					     "g 02:00:00:00:00:07\n"
+					     "h 02:00:00:00:00:08 10.1.0.18 nfs kernel=http://k\n",
 					     &f->cfg.dhcp, errs);
 	fclose(errs);
-	assert_int_equal(problems, 6);
+	assert_int_equal(problems, 7);
 	assert_non_null(strstr(text, "n.tab:2: MAC 02:00:00:00:00:01 is also on line 1"));
 	assert_non_null(strstr(text, "n.tab:3: address 10.1.0.11 is also on line 1"));
 	assert_non_null(strstr(text, "n.tab:4: 10.2.0.1 is outside every [subnet]"));
 	assert_non_null(strstr(text, "n.tab:5: group 'nosuch' does not exist"));
 	assert_non_null(strstr(text, "n.tab:6: 'zz:00:00:00:00:06' is not a MAC address"));
 	assert_non_null(strstr(text, "n.tab:7: expected: name mac ip group"));
+	assert_non_null(strstr(text, "n.tab:8: kernel: 'http://k' is a URL"));
 	free(text);
 	inventory_free(inv);
+}
+
+/* The boot options of a reply: BOOTP file, siaddr, 66, 67, 43, 60. */
+static bool has_boot_options(struct fixture *f)
+{
+	size_t len;
+
+	return f->reply.file[0] || f->reply.siaddr || dhcp_opt(&f->reply, DHO_TFTP_SERVER, &len) ||
+	       dhcp_opt(&f->reply, DHO_BOOTFILE, &len) || dhcp_opt(&f->reply, DHO_VENDOR, &len) ||
+	       dhcp_opt(&f->reply, DHO_VENDOR_CLASS, &len);
+}
+
+static void test_boot_options_only_to_booting_clients(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t v;
+	size_t len;
+
+	/* An OS's DHCP client (udhcpc's default vendor class, no arch): an
+	 * address, its name from the inventory and the log host, nothing to boot. */
+	send_req(f, DHCPDISCOVER, mac1, 0, 0, 0, 0xffff, "udhcp 1.35.0", NULL);
+	assert_int_equal(reply_type(f), DHCPOFFER);
+	assert_int_equal(f->reply.yiaddr, ip("10.1.0.11"));
+	assert_false(has_boot_options(f));
+	assert_non_null(dhcp_opt(&f->reply, DHO_HOSTNAME, &len));
+	assert_true(dhcp_opt_ip(&f->reply, DHO_LOG_SERVER, &v));
+	assert_int_equal(v, ip("10.1.0.1"));
+	send_req(f, DHCPREQUEST, mac1, 0, ip("10.1.0.11"), ip("10.1.0.1"), 0xffff, NULL, NULL);
+	assert_int_equal(reply_type(f), DHCPACK);
+	assert_false(has_boot_options(f));
+	assert_true(dhcp_opt_ip(&f->reply, DHO_LOG_SERVER, &v));
+
+	/* PXE firmware: everything. */
+	send_req(f, DHCPDISCOVER, mac1, 0, 0, 0, 0, "PXEClient:Arch:00000:UNDI:002001", NULL);
+	assert_string_equal(f->reply.file, "undionly.kpxe");
+	assert_int_equal(f->reply.siaddr, ip("10.1.0.1"));
+	assert_non_null(dhcp_opt(&f->reply, DHO_TFTP_SERVER, &len));
+	assert_non_null(dhcp_opt(&f->reply, DHO_BOOTFILE, &len));
+	assert_non_null(dhcp_opt(&f->reply, DHO_VENDOR, &len));
+	/* iPXE by its user class alone. */
+	send_req(f, DHCPDISCOVER, mac1, 0, 0, 0, 0xffff, NULL, "iPXE");
+	assert_string_equal(f->reply.file, "herd/ipxe/02-00-00-00-00-01.ipxe");
+	assert_null(dhcp_opt(&f->reply, DHO_VENDOR, &len)); /* 43 is for PXE clients */
+	/* UEFI HTTP boot. */
+	send_req(f, DHCPDISCOVER, mac1, 0, 0, 0, 16, "HTTPClient:Arch:00016:UNDI:003001", NULL);
+	assert_true(dhcp_opt_prefix(&f->reply, DHO_VENDOR_CLASS, "HTTPClient"));
+	assert_int_equal(f->reply.siaddr, ip("10.1.0.1"));
+	/* A client architecture (RFC 4578) without a PXE class: a boot ROM. */
+	send_req(f, DHCPDISCOVER, mac1, 0, 0, 0, 0, "U-Boot.armv8", NULL);
+	assert_string_equal(f->reply.file, "undionly.kpxe");
+	assert_null(dhcp_opt(&f->reply, DHO_VENDOR, &len));
+
+	/* A node of a group with boot_options = always: even a plain client. */
+	send_req(f, DHCPDISCOVER, mac2, 0, 0, 0, 0xffff, NULL, NULL);
+	assert_string_equal(f->reply.file, "pxelinux.0");
+	assert_int_equal(f->reply.siaddr, ip("10.1.0.1"));
+	assert_non_null(dhcp_opt(&f->reply, DHO_BOOTFILE, &len));
+	assert_null(dhcp_opt(&f->reply, DHO_VENDOR, &len));
+}
+
+static void test_bootp_gets_its_boot_file(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t buf[DHCP_MAX_LEN] = {1, 1, 6, 0};
+	struct dhcp_rx rx = {.ifindex = 3, .local_ip = ip("10.1.0.1"), .peer = {0, 68}};
+
+	memcpy(buf + 28, mac1, 6);
+	f->nout = 0;
+	dhcp_server_input(f->srv, &rx, buf, 300, f->now, 1000);
+	assert_int_equal(f->nout, 1);
+	assert_int_equal(f->reply.yiaddr, ip("10.1.0.11"));
+	assert_string_equal(f->reply.file, "undionly.kpxe");
+	assert_int_equal(f->reply.siaddr, ip("10.1.0.1"));
+}
+
+static void test_pool_hostnames(void **state)
+{
+	struct fixture *f = *state;
+	size_t len;
+	const uint8_t *name;
+
+	/* By default a pool client is not renamed. */
+	send_req(f, DHCPDISCOVER, mac9, 0, 0, 0, 0xffff, NULL, NULL);
+	assert_int_equal(f->reply.yiaddr, ip("10.1.0.100"));
+	assert_null(dhcp_opt(&f->reply, DHO_HOSTNAME, &len));
+	/* [dhcp] pool_hostnames = yes */
+	f->cfg.dhcp.pool_hostnames = true;
+	send_req(f, DHCPDISCOVER, mac9, 0, 0, 0, 0xffff, NULL, NULL);
+	name = dhcp_opt(&f->reply, DHO_HOSTNAME, &len);
+	assert_non_null(name);
+	assert_int_equal(len, 17);
+	assert_memory_equal(name, "node-020000000009", 17);
+	/* ... unless the subnet says no. */
+	f->cfg.dhcp.subnets[0].pool_hostnames = 0;
+	send_req(f, DHCPDISCOVER, mac9, 0, 0, 0, 0xffff, NULL, NULL);
+	assert_null(dhcp_opt(&f->reply, DHO_HOSTNAME, &len));
+	/* [subnet] pool_hostnames = yes alone. */
+	f->cfg.dhcp.pool_hostnames = false;
+	f->cfg.dhcp.subnets[0].pool_hostnames = 1;
+	send_req(f, DHCPDISCOVER, mac9, 0, 0, 0, 0xffff, NULL, NULL);
+	assert_non_null(dhcp_opt(&f->reply, DHO_HOSTNAME, &len));
+}
+
+static void expect_times(struct fixture *f, const uint8_t mac[6], uint32_t addr, uint32_t lease,
+			 uint32_t t1, uint32_t t2)
+{
+	uint32_t v;
+
+	send_req(f, DHCPREQUEST, mac, addr, 0, 0, 0xffff, NULL, NULL);
+	assert_int_equal(reply_type(f), DHCPACK);
+	assert_true(dhcp_opt_u32(&f->reply, DHO_LEASE_TIME, &v));
+	assert_int_equal(v, lease);
+	assert_true(dhcp_opt_u32(&f->reply, DHO_T1, &v));
+	assert_int_equal(v, t1);
+	assert_true(dhcp_opt_u32(&f->reply, DHO_T2, &v));
+	assert_int_equal(v, t2);
+}
+
+static void test_renewal_times(void **state)
+{
+	struct fixture *f = *state;
+	struct conf_dhcp *d = &f->cfg.dhcp;
+
+	expect_times(f, mac1, ip("10.1.0.11"), 3600, 1800, 3150);
+	d->timers = (struct conf_timers){.renewal = 600, .line = 1};
+	expect_times(f, mac1, ip("10.1.0.11"), 3600, 600, 600 + 3000 * 3 / 4);
+	/* The subnet's own lease and times. */
+	d->subnets[0].lease_time = 60;
+	d->subnets[0].timers = (struct conf_timers){.renewal = 10, .line = 1};
+	expect_times(f, mac1, ip("10.1.0.11"), 60, 10, 47);
+	/* n2's group sets its own. */
+	d->groups[1].timers = (struct conf_timers){.renewal = 20, .rebinding = 40, .line = 1};
+	assert_string_equal(d->groups[1].name, "nfs");
+	expect_times(f, mac2, ip("10.1.0.12"), 60, 20, 40);
+	expect_times(f, mac1, ip("10.1.0.11"), 60, 10, 47);
+}
+
+/* herd tells loaders apart by name: what `herd check` prints and warns. */
+static void test_loader_classes(void **state)
+{
+	(void)state;
+	assert_int_equal(boot_loader_kind("undionly.kpxe"), BOOT_LOADER_IPXE);
+	assert_int_equal(boot_loader_kind("ipxe.efi"), BOOT_LOADER_IPXE);
+	assert_int_equal(boot_loader_kind("snponly.efi"), BOOT_LOADER_IPXE);
+	assert_int_equal(boot_loader_kind("custom.kkpxe"), BOOT_LOADER_IPXE);
+	assert_int_equal(boot_loader_kind("pxelinux.0"), BOOT_LOADER_PXELINUX);
+	assert_int_equal(boot_loader_kind("boot/lpxelinux.0"), BOOT_LOADER_PXELINUX);
+	assert_int_equal(boot_loader_kind("grubx64.efi"), BOOT_LOADER_OTHER);
+	assert_int_equal(boot_loader_kind("boot.efi"), BOOT_LOADER_OTHER);
+
+	assert_null(boot_loader_doubt(BOOT_ARCH_BIOS, "undionly.kpxe"));
+	assert_null(boot_loader_doubt(BOOT_ARCH_BIOS, "pxelinux.0"));
+	assert_null(boot_loader_doubt(BOOT_ARCH_EFI_X64, "ipxe.efi"));
+	assert_null(boot_loader_doubt(BOOT_ARCH_EFI_ARM64, "arm64/ipxe.efi"));
+	assert_non_null(boot_loader_doubt(BOOT_ARCH_BIOS, "ipxe.efi"));
+	assert_non_null(boot_loader_doubt(BOOT_ARCH_EFI_X64, "undionly.kpxe"));
+	assert_non_null(boot_loader_doubt(BOOT_ARCH_EFI_X64, "pxelinux.0"));
+	assert_non_null(boot_loader_doubt(BOOT_ARCH_EFI_X64, "grubaa64.efi"));
+	assert_non_null(boot_loader_doubt(BOOT_ARCH_EFI_ARM64, "grubx64.efi"));
+	/* "ipxe" and another loader's name: herd picks iPXE, which may surprise. */
+	assert_non_null(boot_loader_doubt(BOOT_ARCH_BIOS, "grub-ipxe.0"));
 }
 
 int main(void)
@@ -344,6 +508,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_malformed_counted, setup, teardown),
 		cmocka_unit_test(test_overload_and_split_options),
 		cmocka_unit_test_setup_teardown(test_inventory_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_boot_options_only_to_booting_clients, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_bootp_gets_its_boot_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pool_hostnames, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_renewal_times, setup, teardown),
+		cmocka_unit_test(test_loader_classes),
 	};
 	return cmocka_run_group_tests_name("dhcp", tests, NULL, NULL);
 }
