@@ -53,13 +53,13 @@ static void print_stats(struct serve *s)
 		const struct tftp_stats *t = tftp_server_stats(tftp_io_server(s->tftp));
 		log_info("tftp: %llu requests, %llu completed, %llu timed out, %llu aborted, "
 			 "%llu refused, %llu busy, %llu malformed, %llu unknown TID, %llu stray, "
-			 "%u active, %llu retransmits, %llu quick resends, %llu rx drops, "
+			 "%u active, %llu deferred, %llu retransmits, %llu quick resends, %llu rx drops, "
 			 "rate %llu bit/s",
 			 (unsigned long long)t->requests, (unsigned long long)t->completed,
 			 (unsigned long long)t->timed_out, (unsigned long long)t->aborted,
 			 (unsigned long long)t->refused, (unsigned long long)t->busy,
 			 (unsigned long long)t->malformed, (unsigned long long)t->unknown_tid,
-			 (unsigned long long)t->stray, t->active,
+			 (unsigned long long)t->stray, t->active, (unsigned long long)t->deferred,
 			 (unsigned long long)t->retransmits, (unsigned long long)t->quick_resends,
 			 (unsigned long long)tftp_io_rx_drops(s->tftp),
 			 (unsigned long long)tftp_server_rate(tftp_io_server(s->tftp)));

@@ -174,32 +174,54 @@ static void tx_flush(void *ctx)
 	}
 }
 
+/* Reads and handles one batch; returns how many datagrams it held. */
+static int receive_batch(struct tftp_io *io, struct tftp_sock *s)
+{
+	int n = udp_recv_batch(s->io.fd, &s->batch);
+	/* Round trips on a LAN are tens of microseconds: each batch is stamped
+	 * when it is read, not when the loop iteration began (the pacer's send
+	 * times come from the same stamps). */
+	mono_t now = clock_mono_now();
+
+	for (int i = 0; i < n; i++) {
+		struct udp_pkt *p = &s->batch.pkts[i];
+		size_t len = p->truncated ? 0 : p->len;
+		if (s->index < 0)
+			tftp_server_request(io->srv, &p->peer, p->local_ip, p->data, len, now);
+		else
+			tftp_server_input(io->srv, (unsigned)s->index, &p->peer, p->local_ip,
+					  p->data, len, now);
+	}
+	if (n > 0)
+		tx_flush(io); /* the replies to this batch, in one sendmmsg per socket */
+	return n;
+}
+
+static void receive(struct tftp_io *io, struct tftp_sock *s)
+{
+	while (receive_batch(io, s) == UDP_BATCH)
+		;
+}
+
 static void on_readable(struct loop_io *lio, uint32_t events, mono_t now)
 {
 	struct tftp_sock *s = (struct tftp_sock *)lio;
 	struct tftp_io *io = s->owner;
-	int n;
 
-	(void)events;
-	while ((n = udp_recv_batch(s->io.fd, &s->batch)) > 0) {
-		/* Round trips on a LAN are tens of microseconds: each batch is
-		 * stamped when it is read, not when the loop iteration began
-		 * (the pacer's send times come from the same stamps). */
-		now = clock_mono_now();
-		for (int i = 0; i < n; i++) {
-			struct udp_pkt *p = &s->batch.pkts[i];
-			size_t len = p->truncated ? 0 : p->len;
-			if (s->index < 0)
-				tftp_server_request(io->srv, &p->peer, p->local_ip, p->data, len,
-						    now);
-			else
-				tftp_server_input(io->srv, (unsigned)s->index, &p->peer,
-						  p->local_ip, p->data, len, now);
-		}
-		tx_flush(io); /* the replies to this batch, in one sendmmsg per socket */
-		if (n < UDP_BATCH)
-			break;
+	(void)events, (void)now;
+	if (s->index >= 0) {
+		receive(io, s);
+		return;
 	}
+	/* What already waits on the transfer ports goes before each batch of
+	 * requests: a client that aborts its size probe (ERROR 8 to the
+	 * transfer port) and at once sends the very same RRQ again must have
+	 * its abort seen first, or the request looks like a repeat of the
+	 * probe's and goes unanswered. */
+	do {
+		for (unsigned i = 0; i < io->nxfer; i++)
+			receive(io, &io->xfer[i]);
+	} while (receive_batch(io, s) == UDP_BATCH);
 }
 
 static void on_timer(struct timer *t, mono_t now)
