@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <time.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -72,7 +73,8 @@ int udp_open(const struct netaddr *bind_addr, int rcvbuf)
 	if (fd < 0)
 		return -errno;
 	if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0)
+	    setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0)
 		goto fail;
 	if (rcvbuf > 0 &&
 	    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
@@ -101,9 +103,14 @@ void udp_batch_fini(struct udp_batch *b)
 	b->bufs = NULL;
 }
 
-#define UDP_CMSG_SPACE (CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(uint32_t)))
+#define UDP_CMSG_SPACE                                                                             \
+	(CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(uint32_t)) +                    \
+	 CMSG_SPACE(sizeof(struct timespec)))
 
-static void read_cmsgs(struct msghdr *mh, struct udp_pkt *p, struct udp_batch *b)
+/* `real_to_mono`: the monotonic clock minus the wall clock, in microseconds
+ * (the kernel stamps arrivals with the wall clock). */
+static void read_cmsgs(struct msghdr *mh, struct udp_pkt *p, struct udp_batch *b,
+		       mono_t real_to_mono)
 {
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
 		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
@@ -117,6 +124,10 @@ static void read_cmsgs(struct msghdr *mh, struct udp_pkt *p, struct udp_batch *b
 			memcpy(&total, CMSG_DATA(c), sizeof(total));
 			b->drops += (uint32_t)(total - b->kernel_drops);
 			b->kernel_drops = total;
+		} else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+			struct timespec ts;
+			memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+			p->arrived = (mono_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 + real_to_mono;
 		}
 	}
 }
@@ -146,6 +157,10 @@ int udp_recv_batch(int fd, struct udp_batch *b)
 	n = recvmmsg(fd, msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
 	if (n < 0)
 		return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
+	b->read_at = clock_mono_now();
+	struct timespec real;
+	clock_gettime(CLOCK_REALTIME, &real);
+	mono_t real_to_mono = b->read_at - ((mono_t)real.tv_sec * 1000000 + real.tv_nsec / 1000);
 	for (int i = 0; i < n; i++) {
 		struct udp_pkt *p = &b->pkts[i];
 		memset(p, 0, sizeof(*p));
@@ -154,7 +169,10 @@ int udp_recv_batch(int fd, struct udp_batch *b)
 		p->data = iov[i].iov_base;
 		p->len = msgs[i].msg_len;
 		p->truncated = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
-		read_cmsgs(&msgs[i].msg_hdr, p, b);
+		read_cmsgs(&msgs[i].msg_hdr, p, b, real_to_mono);
+		/* Never later than now, nor absurdly early (a clock step). */
+		if (p->arrived > b->read_at || p->arrived < b->read_at - MONO_SEC(1))
+			p->arrived = b->read_at;
 	}
 	return n;
 }

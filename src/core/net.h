@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "core/clock.h"
+
 struct netaddr {
 	uint32_t ip;   /* network byte order */
 	uint16_t port; /* host byte order */
@@ -45,6 +47,7 @@ struct udp_pkt {
 	size_t len;
 	uint8_t *data;
 	bool truncated;
+	mono_t arrived; /* when the kernel received it (not when we read it) */
 };
 
 #define UDP_BATCH 32
@@ -55,6 +58,7 @@ struct udp_batch {
 	uint8_t *bufs;
 	struct udp_pkt pkts[UDP_BATCH];
 	uint32_t kernel_drops; /* last SO_RXQ_OVFL counter seen */
+	mono_t read_at;	       /* when the last batch was read */
 	uint64_t drops;        /* drops counted since the socket opened */
 };
 

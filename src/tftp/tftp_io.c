@@ -178,10 +178,11 @@ static void tx_flush(void *ctx)
 static int receive_batch(struct tftp_io *io, struct tftp_sock *s)
 {
 	int n = udp_recv_batch(s->io.fd, &s->batch);
-	/* Round trips on a LAN are tens of microseconds: each batch is stamped
-	 * when it is read, not when the loop iteration began (the pacer's send
-	 * times come from the same stamps). */
-	mono_t now = clock_mono_now();
+	/* Round trips on a LAN are tens of microseconds: a batch is handled as
+	 * of when it was read, not when the loop iteration began (the pacer's
+	 * send times come from the same clock), and round trips end when the
+	 * kernel received the ACK, not when a busy herd got round to it. */
+	mono_t now = s->batch.read_at;
 
 	for (int i = 0; i < n; i++) {
 		struct udp_pkt *p = &s->batch.pkts[i];
@@ -190,7 +191,7 @@ static int receive_batch(struct tftp_io *io, struct tftp_sock *s)
 			tftp_server_request(io->srv, &p->peer, p->local_ip, p->data, len, now);
 		else
 			tftp_server_input(io->srv, (unsigned)s->index, &p->peer, p->local_ip,
-					  p->data, len, now);
+					  p->data, len, p->arrived, now);
 	}
 	if (n > 0)
 		tx_flush(io); /* the replies to this batch, in one sendmmsg per socket */

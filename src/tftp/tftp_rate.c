@@ -19,6 +19,10 @@
 #define STARTUP_GAIN 1.25
 #define CRUISE_GAIN 1.01
 #define CRUISE_FAST_GAIN 1.05
+/* Cruise never sends faster than this times the best recent delivery rate
+ * (which fades by PEAK_DECAY a round: about 0.5 s to halve). */
+#define PEAK_GAIN 1.5
+#define PEAK_DECAY 0.997
 #define START_BPS 100e6
 #define MIN_BPS 2e6
 /* Startup ends after this many rounds in a row in which the acknowledgements
@@ -55,12 +59,14 @@ static void round_reset(struct rate_est *r, mono_t now)
 
 static void startup(struct rate_est *r)
 {
-	r->mode = RATE_STARTUP;
-	r->rate = r->start;
+	/* A configured rate needs no search: cruise at it from the start. */
+	r->mode = r->fixed ? RATE_CRUISE : RATE_STARTUP;
+	r->rate = r->fixed ? r->ceiling : r->start;
 	r->min_rtt = MONO_NEVER;
 	r->last_rtt = 0;
 	r->draining = false;
 	r->lag_rounds = r->empty_rounds = 0;
+	r->peak = 0;
 	r->round_start = 0;
 	for (unsigned i = 0; i < RATE_WINDOW; i++)
 		r->win_acked[i] = 0, r->win_span[i] = 0;
@@ -80,9 +86,10 @@ static double window_rate(struct rate_est *r, uint64_t acked, mono_t span)
 	return time > 0 ? (double)bytes / (double)time : 0;
 }
 
-void rate_init(struct rate_est *r, uint64_t ceiling_bps)
+void rate_init(struct rate_est *r, uint64_t ceiling_bps, bool fixed)
 {
 	*r = (struct rate_est){0};
+	r->fixed = fixed && ceiling_bps > 0;
 	rate_set_ceiling(r, ceiling_bps);
 	startup(r);
 	round_reset(r, 0);
@@ -127,9 +134,11 @@ static double queue_bytes(const struct rate_est *r, double delivered)
 	return (double)(r->round_min - r->min_rtt) * delivered;
 }
 
-static double queue_target(const struct rate_est *r)
+/* `drain_rate`: what the bottleneck delivers (not what we send: a rate far
+ * above the link must not raise the target with it). */
+static double queue_target(double drain_rate)
 {
-	double t = QUEUE_TARGET_MIN_US * r->rate;
+	double t = QUEUE_TARGET_MIN_US * drain_rate;
 
 	return t > QUEUE_TARGET_BYTES ? t : QUEUE_TARGET_BYTES;
 }
@@ -153,14 +162,20 @@ static void drain(struct rate_est *r, double delivered, double queue, mono_t now
 	r->drain_queue = queue;
 }
 
-static void cruise(struct rate_est *r, double delivered, double queue, bool heavy_loss, mono_t now)
+static void cruise(struct rate_est *r, double round_rate, double delivered, double queue,
+		   bool heavy_loss, mono_t now)
 {
-	double target = queue_target(r);
+	double target = queue_target(delivered);
 
 	if (heavy_loss && queue < target)
 		queue = target;
-	if (queue > target && (!r->draining || queue > r->drain_queue + target / 4)) {
-		drain(r, delivered, queue, now); /* new, or growing despite the last cut */
+	/* A queue above the target: drain it. While draining, cut again only
+	 * if the pacer still sends faster than the port delivers (the queue
+	 * is not draining); the port's rate is what this round delivered,
+	 * which is exact while a queue stands, and follows a port that just
+	 * slowed down faster than the window does. */
+	if (queue > target && (!r->draining || (r->limited && r->rate > round_rate))) {
+		drain(r, round_rate < delivered ? round_rate : delivered, queue, now);
 		return;
 	}
 	if (r->draining) {
@@ -186,16 +201,21 @@ static void cruise(struct rate_est *r, double delivered, double queue, bool heav
 		return;
 	r->empty_rounds = queue < target / 8 ? r->empty_rounds + 1 : 0;
 	r->rate *= r->empty_rounds >= EMPTY_ROUNDS ? CRUISE_FAST_GAIN : CRUISE_GAIN;
+	/* Growing far past what the clients take proves nothing (they, not
+	 * the link, set the pace) and would be a burst once they speed up. */
+	if (!r->fixed && r->rate > PEAK_GAIN * r->peak && PEAK_GAIN * r->peak > r->start)
+		r->rate = PEAK_GAIN * r->peak;
 }
 
 static void adapt(struct rate_est *r, double round_rate, double delivered, mono_t now)
 {
 	/* In startup the window lags a rate that grows every round. */
-	double queue = queue_bytes(r, round_rate > delivered ? round_rate : delivered);
+	double drain_rate = round_rate > delivered ? round_rate : delivered;
+	double queue = queue_bytes(r, drain_rate);
 	bool heavy_loss = r->losses >= 8 && (double)r->losses > LOSS_CONGESTION * (double)r->sent;
 
 	if (r->mode == RATE_CRUISE) {
-		cruise(r, delivered, queue, heavy_loss, now);
+		cruise(r, round_rate, delivered, queue, heavy_loss, now);
 		return;
 	}
 	/* Startup ends when a queue shows, or when the clients' acknowledgements
@@ -204,7 +224,7 @@ static void adapt(struct rate_est *r, double round_rate, double delivered, mono_
 	r->lag_rounds = r->limited && r->round_min != MONO_NEVER && round_rate < 0.8 * r->rate
 			    ? r->lag_rounds + 1
 			    : 0;
-	if (queue > queue_target(r) / 4 || heavy_loss || r->lag_rounds >= LAG_ROUNDS) {
+	if (queue > queue_target(drain_rate) / 4 || heavy_loss || r->lag_rounds >= LAG_ROUNDS) {
 		double got = round_rate > delivered ? round_rate : delivered;
 		r->mode = RATE_CRUISE;
 		r->empty_rounds = 0;
@@ -239,6 +259,7 @@ mono_t rate_update(struct rate_est *r, bool idle, mono_t now)
 		return r->round_start + len;
 	round_rate = (double)r->acked / (double)(now - r->round_start);
 	delivered = window_rate(r, r->acked, now - r->round_start);
+	r->peak = delivered > r->peak * PEAK_DECAY ? delivered : r->peak * PEAK_DECAY;
 	adapt(r, round_rate, delivered, now);
 	if (r->rate < bps_to_rate(MIN_BPS))
 		r->rate = bps_to_rate(MIN_BPS);

@@ -27,6 +27,7 @@ struct rate_est {
 	double rate;	/* what the pacer sends at, bytes per microsecond */
 	double ceiling; /* the interface's speed, bytes/us (0: unknown) */
 	double start;	/* where a startup begins */
+	bool fixed;	/* the rate was configured: the ceiling, no startup */
 	uint8_t mode;
 	/* The current round. */
 	mono_t round_start;
@@ -46,6 +47,7 @@ struct rate_est {
 	double drain_queue;
 	mono_t drain_rtt;
 	double delivered; /* delivery rate over the window, bytes/us */
+	double peak;	  /* the best recent delivery rate, fading */
 	uint64_t win_acked[RATE_WINDOW];
 	mono_t win_span[RATE_WINDOW];
 	unsigned win_pos;
@@ -53,8 +55,11 @@ struct rate_est {
 	unsigned empty_rounds; /* cruise: rounds without a queue */
 };
 
-/* `ceiling_bps`: the interface's speed if the kernel reports it, else 0. */
-void rate_init(struct rate_est *r, uint64_t ceiling_bps);
+/* `ceiling_bps`: the interface's speed if the kernel reports it, else 0;
+ * `fixed`: it is the configured link rate instead. The pacer then sends at
+ * it, but still drains a queue that shows (a host that stalled and caught
+ * up, a link slower than configured) rather than let the switch drop. */
+void rate_init(struct rate_est *r, uint64_t ceiling_bps, bool fixed);
 void rate_set_ceiling(struct rate_est *r, uint64_t ceiling_bps);
 
 void rate_on_acked(struct rate_est *r, uint64_t wire_bytes);

@@ -7,11 +7,14 @@ static void nop(struct timer *t, mono_t now)
 
 void sched_init(struct tftp_sched *s, uint64_t rate_bps, size_t burst)
 {
-	s->learning = rate_bps == SCHED_RATE_AUTO;
-	rate_init(&s->est, 0);
-	if (s->learning)
-		rate_bps = (uint64_t)(s->est.rate * 8e6);
-	s->bytes_per_us = (double)rate_bps / 8e6;
+	/* Every paced rate goes through the estimator: learned from scratch
+	 * (auto), or configured and only guarded against a standing queue. */
+	s->learning = rate_bps != 0;
+	if (rate_bps == SCHED_RATE_AUTO)
+		rate_init(&s->est, 0, false);
+	else
+		rate_init(&s->est, rate_bps, true);
+	s->bytes_per_us = s->learning ? s->est.rate : 0;
 	s->burst = (double)burst;
 	s->tokens = s->burst;
 	s->last = 0;
@@ -116,6 +119,8 @@ void sched_on_loss(struct tftp_sched *s)
 
 void sched_set_ceiling(struct tftp_sched *s, uint64_t bps)
 {
+	if (s->est.fixed)
+		return; /* the configured rate is the ceiling */
 	rate_set_ceiling(&s->est, bps);
 	if (s->learning && s->est.mode == RATE_STARTUP)
 		s->bytes_per_us = s->est.start;

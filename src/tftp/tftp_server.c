@@ -64,7 +64,7 @@ struct tftp_server {
 	struct tid_memory tids; /* each client port's last server port */
 	unsigned next_sock;	/* transfer sockets are handed out in turn */
 	mono_t admit_limit; /* most queueing delay a new transfer may add */
-	mono_t next_adapt;  /* learned link rate: next adaptation */
+	mono_t next_adapt;  /* the pacer's rate: next adaptation */
 	struct tftp_stats stats;
 	struct ratelimit rl_refuse;
 	struct ratelimit rl_bad;
@@ -481,7 +481,7 @@ static void start_transfer(struct tftp_server *srv, const struct netaddr *peer,
 		return;
 	}
 	x->request_hash = hash;
-	if (srv->next_adapt == MONO_NEVER && srv->cfg->link_rate == SCHED_RATE_AUTO)
+	if (srv->next_adapt == MONO_NEVER && srv->cfg->link_rate != 0)
 		srv->next_adapt = now;
 	if (log_get_level() >= LOG_LVL_DEBUG) {
 		char p[NETADDR_STRLEN];
@@ -618,7 +618,7 @@ static bool ack_to_block(const struct tftp_xfer *x, uint16_t ack, uint64_t *bloc
 	return true;
 }
 
-static void handle_data_ack(struct tftp_xfer *x, uint16_t ack, mono_t now)
+static void handle_data_ack(struct tftp_xfer *x, uint16_t ack, mono_t arrived, mono_t now)
 {
 	struct tftp_server *srv = x->srv;
 	uint64_t b;
@@ -640,7 +640,7 @@ static void handle_data_ack(struct tftp_xfer *x, uint16_t ack, mono_t now)
 		return;
 	}
 	if (b == x->sent && !x->rexmitted)
-		rtt_sample(x, now - x->sent_at, now);
+		rtt_sample(x, arrived - x->sent_at, now);
 	sched_on_acked(&srv->sched, (size_t)(b - x->acked) * block_cost(x));
 	if (b < x->sent)
 		sched_on_loss(&srv->sched); /* the window stopped short: a gap */
@@ -659,13 +659,13 @@ static void handle_data_ack(struct tftp_xfer *x, uint16_t ack, mono_t now)
 	send_window(x, b < x->sent, now);
 }
 
-static void handle_ack(struct tftp_xfer *x, uint16_t ack, mono_t now)
+static void handle_ack(struct tftp_xfer *x, uint16_t ack, mono_t arrived, mono_t now)
 {
 	if (x->state == XS_OACK) {
 		if (ack != 0)
 			return;
 		if (!x->rexmitted)
-			rtt_sample(x, now - x->sent_at, now);
+			rtt_sample(x, arrived - x->sent_at, now);
 		sched_on_acked(&x->srv->sched, sched_wire_cost(64));
 		x->state = XS_DATA;
 		x->tries = 0;
@@ -673,11 +673,11 @@ static void handle_ack(struct tftp_xfer *x, uint16_t ack, mono_t now)
 		send_window(x, false, now);
 		return;
 	}
-	handle_data_ack(x, ack, now);
+	handle_data_ack(x, ack, arrived, now);
 }
 
 static void input(struct tftp_server *srv, unsigned sock, const struct netaddr *peer,
-		  uint32_t local_ip, const uint8_t *buf, size_t len, mono_t now)
+		  uint32_t local_ip, const uint8_t *buf, size_t len, mono_t arrived, mono_t now)
 {
 	struct tftp_xfer *x = xfer_find(srv, peer);
 	struct tftp_pkt pkt;
@@ -703,7 +703,7 @@ static void input(struct tftp_server *srv, unsigned sock, const struct netaddr *
 	}
 	switch (pkt.op) {
 	case TFTP_ACK:
-		handle_ack(x, pkt.ack.block, now);
+		handle_ack(x, pkt.ack.block, arrived, now);
 		break;
 	case TFTP_ERROR:
 		/* EDK2 ends its size probe with ERROR 8: normal, not noise. */
@@ -720,9 +720,10 @@ static void input(struct tftp_server *srv, unsigned sock, const struct netaddr *
 }
 
 void tftp_server_input(struct tftp_server *srv, unsigned sock, const struct netaddr *peer,
-		       uint32_t local_ip, const uint8_t *buf, size_t len, mono_t now)
+		       uint32_t local_ip, const uint8_t *buf, size_t len, mono_t arrived,
+		       mono_t now)
 {
-	input(srv, sock, peer, local_ip, buf, len, now);
+	input(srv, sock, peer, local_ip, buf, len, arrived < now ? arrived : now, now);
 	finish(srv, now);
 }
 
@@ -796,7 +797,7 @@ struct tftp_server *tftp_server_new(const struct conf_tftp *cfg, struct tftp_fil
 	srv->pending_tail = &srv->pending_head;
 	sched_init(&srv->sched, cfg->link_rate, cfg->pacing_burst);
 	srv->admit_limit = MONO_MS(cfg->client_timeout_ms) / 2;
-	srv->next_adapt = cfg->link_rate == SCHED_RATE_AUTO ? 0 : MONO_NEVER;
+	srv->next_adapt = cfg->link_rate != 0 ? 0 : MONO_NEVER;
 	return srv;
 }
 

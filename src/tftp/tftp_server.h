@@ -63,9 +63,12 @@ void tftp_server_request(struct tftp_server *srv, const struct netaddr *peer, ui
 			 const uint8_t *buf, size_t len, mono_t now);
 
 /* A datagram to transfer socket `sock`, sent to local_ip. A transfer's TID
- * on the server side is (local_ip, sock). */
+ * on the server side is (local_ip, sock). `arrived` is when the kernel got
+ * it (round trips are measured to it, not to when we read it), `now` the
+ * present. */
 void tftp_server_input(struct tftp_server *srv, unsigned sock, const struct netaddr *peer,
-		       uint32_t local_ip, const uint8_t *buf, size_t len, mono_t now);
+		       uint32_t local_ip, const uint8_t *buf, size_t len, mono_t arrived,
+		       mono_t now);
 
 /* Runs the retransmit timers due at `now` and frees finished transfers. */
 void tftp_server_tick(struct tftp_server *srv, mono_t now);

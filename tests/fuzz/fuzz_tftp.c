@@ -76,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 1:
 			tftp_server_input(srv, kind / 12 % cfg.tftp.transfer_sockets, &peer, 0,
-					  data + pos, len, now);
+					  data + pos, len, now, now);
 			break;
 		default:
 			now += MONO_MS(10) * (mono_t)(len + 1);

@@ -142,7 +142,7 @@ static void ack(struct fixture *f, unsigned sock, uint16_t block)
 
 	f->nsent = 0;
 	tftp_build_ack(buf, sizeof(buf), block);
-	tftp_server_input(f->srv, sock, &client, 0, buf, 4, f->now);
+	tftp_server_input(f->srv, sock, &client, 0, buf, 4, f->now, f->now);
 }
 
 static struct tftp_pkt last(struct fixture *f)
@@ -339,14 +339,14 @@ static void test_wrong_tid_and_client_error(void **state)
 	sock = f->sent[0].sock;
 	tftp_build_ack(buf, sizeof(buf), 1);
 	f->nsent = 0;
-	tftp_server_input(f->srv, sock, &stranger, 0, buf, 4, f->now);
+	tftp_server_input(f->srv, sock, &stranger, 0, buf, 4, f->now, f->now);
 	assert_int_equal(last(f).error.code, TFTP_EBADID);
 	assert_true(netaddr_eq(&f->sent[0].peer, &stranger));
 	ack(f, sock, 1); /* the real transfer goes on */
 	assert_int_equal(last(f).data.block, 2);
 	n = tftp_build_error(buf, sizeof(buf), TFTP_EOPTNEG, "User aborted");
 	f->nsent = 0;
-	tftp_server_input(f->srv, sock, &client, 0, buf, n, f->now);
+	tftp_server_input(f->srv, sock, &client, 0, buf, n, f->now, f->now);
 	assert_int_equal(f->nsent, 0);
 	assert_int_equal(tftp_server_stats(f->srv)->aborted, 1);
 	assert_int_equal(tftp_server_stats(f->srv)->active, 0);
@@ -400,7 +400,7 @@ static void test_next_transfer_new_server_port(void **state)
 	prev = f->sent[0].sock;
 	for (int i = 0; i < 20; i++) {
 		f->nsent = 0;
-		tftp_server_input(f->srv, prev, &client, 0, buf, n, f->now); /* abort */
+		tftp_server_input(f->srv, prev, &client, 0, buf, n, f->now, f->now); /* abort */
 		f->now += MONO_MS(1);
 		rrq(f, &client, "small", &probe);
 		assert_int_equal(last(f).op, TFTP_OACK);
@@ -425,15 +425,15 @@ static void test_stray_packet_from_client_ignored(void **state)
 	sock = f->sent[0].sock;
 	n = tftp_build_data_hdr(buf, sizeof(buf), 1);
 	f->nsent = 0;
-	tftp_server_input(f->srv, sock, &client, 0, buf, n + 10, f->now);
+	tftp_server_input(f->srv, sock, &client, 0, buf, n + 10, f->now, f->now);
 	n = tftp_build_rrq(buf, sizeof(buf), "small", TFTP_MODE_OCTET, NULL);
-	tftp_server_input(f->srv, sock, &client, 0, buf, n, f->now);
+	tftp_server_input(f->srv, sock, &client, 0, buf, n, f->now, f->now);
 	assert_int_equal(f->nsent, 0);
 	/* A packet of the client's previous transfer, on another port: no ERROR
 	 * either (it could end the live one in a careless firmware). */
 	tftp_build_ack(buf, sizeof(buf), 1);
 	tftp_server_input(f->srv, (sock + 1) % f->cfg.tftp.transfer_sockets, &client, 0, buf, 4,
-			  f->now);
+			  f->now, f->now);
 	assert_int_equal(f->nsent, 0);
 	assert_int_equal(tftp_server_stats(f->srv)->stray, 3);
 	ack(f, sock, 1);

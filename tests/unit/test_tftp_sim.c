@@ -111,7 +111,8 @@ static struct packet *fifo_peek(struct fifo *f)
 
 /* Server -> switch: tail drop when the port's buffer is full. */
 static void server_send(void *ctx, unsigned sock, const struct netaddr *peer, uint32_t local_ip,
-			const uint8_t *hdr, size_t hdr_len, const uint8_t *payload, size_t payload_len)
+			const uint8_t *hdr, size_t hdr_len, const uint8_t *payload,
+			size_t payload_len)
 {
 	struct sim *s = ctx;
 	size_t cost = sched_wire_cost(hdr_len + payload_len);
@@ -232,8 +233,8 @@ static void client_start(struct sim *s, struct client *c)
 	client_send(s, c, buf, n, true);
 }
 
-static void sim_setup(struct sim *s, unsigned n, size_t file_size, uint64_t rate_bps,
-		      size_t buffer, uint32_t loss_ppm)
+static void sim_setup(struct sim *s, unsigned n, size_t file_size, uint64_t rate_bps, size_t buffer,
+		      uint32_t loss_ppm)
 {
 	char path[128];
 	int fd;
@@ -292,7 +293,8 @@ static void sim_run(struct sim *s, mono_t limit)
 			if (p->request)
 				tftp_server_request(s->srv, &peer, 0, p->data, p->len, s->now);
 			else
-				tftp_server_input(s->srv, p->sock, &peer, 0, p->data, p->len, s->now);
+				tftp_server_input(s->srv, p->sock, &peer, 0, p->data, p->len,
+						  s->now, s->now);
 		}
 		while ((p = fifo_peek(&s->down)) && p->at <= s->now) {
 			s->down.head++;
@@ -379,7 +381,7 @@ static void test_loss_every_client_finishes(void **state)
 
 struct outcome {
 	uint64_t done, failed, overflow, sent, client_retries;
-	double makespan; /* seconds */
+	double makespan;  /* seconds */
 	double p95;	  /* seconds until 95% of the clients were done */
 	double rate_mbps; /* the pacer's rate at the end */
 };
@@ -443,8 +445,8 @@ static struct outcome run_case(const char *what, unsigned n, size_t size, uint64
  * queue it sees in the round trip, and does as well as a configured herd:
  * every client finishes, the switch drops (almost) nothing, the makespan is
  * within a few percent. Random loss does not slow it down. */
-static void compare(const char *what, unsigned n, size_t size, uint64_t link_bps,
-		    uint32_t loss_ppm, double overflow_max)
+static void compare(const char *what, unsigned n, size_t size, uint64_t link_bps, uint32_t loss_ppm,
+		    double overflow_max)
 {
 	struct outcome c = run_case(what, n, size, link_bps, link_bps, loss_ppm);
 	struct outcome a = run_case(what, n, size, link_bps, SCHED_RATE_AUTO, loss_ppm);
@@ -503,13 +505,13 @@ static void test_retry_served_first(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_retry_served_first),
-		cmocka_unit_test(test_burst_never_overflows_the_switch),
-		cmocka_unit_test(test_unpaced_burst_overflows),
-		cmocka_unit_test(test_loss_every_client_finishes),
-		cmocka_unit_test(test_learned_rate_slow_port),
-		cmocka_unit_test(test_learned_rate_random_loss),
-		cmocka_unit_test(test_learned_rate_burst),
+	    cmocka_unit_test(test_retry_served_first),
+	    cmocka_unit_test(test_burst_never_overflows_the_switch),
+	    cmocka_unit_test(test_unpaced_burst_overflows),
+	    cmocka_unit_test(test_loss_every_client_finishes),
+	    cmocka_unit_test(test_learned_rate_slow_port),
+	    cmocka_unit_test(test_learned_rate_random_loss),
+	    cmocka_unit_test(test_learned_rate_burst),
 	};
 	return cmocka_run_group_tests_name("tftp_sim", tests, NULL, NULL);
 }
