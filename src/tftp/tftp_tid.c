@@ -68,13 +68,16 @@ static struct tid_entry *find(const struct tid_memory *m, const struct netaddr *
 
 void tid_remember(struct tid_memory *m, const struct netaddr *peer, unsigned sock, mono_t now)
 {
-	struct tid_entry *old = find(m, peer);
+	struct tid_entry *e = find(m, peer);
 	uint32_t idx = m->next;
-	struct tid_entry *e = &m->ring[idx];
 	uint32_t *head;
 
-	if (old)
-		unlink_entry(m, (uint32_t)(old - m->ring));
+	if (e) {			 /* its next transfer: the same entry, so a busy client */
+		e->sock = (uint8_t)sock; /* cannot push the others out */
+		e->at = now;
+		return;
+	}
+	e = &m->ring[idx];
 	if (e->used) /* the oldest entry makes room */
 		unlink_entry(m, idx);
 	m->next = (idx + 1) & (m->size - 1);
