@@ -174,10 +174,9 @@ static void tx_flush(void *ctx)
 	}
 }
 
-/* Reads and handles one batch; returns how many datagrams it held. */
-static int receive_batch(struct tftp_io *io, struct tftp_sock *s)
+/* Hands the n datagrams of s's batch to the server. */
+static void handle_batch(struct tftp_io *io, struct tftp_sock *s, int n)
 {
-	int n = udp_recv_batch(s->io.fd, &s->batch);
 	/* Round trips on a LAN are tens of microseconds: a batch is handled as
 	 * of when it was read, not when the loop iteration began (the pacer's
 	 * send times come from the same clock), and round trips end when the
@@ -195,34 +194,43 @@ static int receive_batch(struct tftp_io *io, struct tftp_sock *s)
 	}
 	if (n > 0)
 		tx_flush(io); /* the replies to this batch, in one sendmmsg per socket */
-	return n;
 }
 
 static void receive(struct tftp_io *io, struct tftp_sock *s)
 {
-	while (receive_batch(io, s) == UDP_BATCH)
-		;
+	int n;
+
+	do {
+		n = udp_recv_batch(s->io.fd, &s->batch);
+		handle_batch(io, s, n);
+	} while (n == UDP_BATCH);
 }
 
 static void on_readable(struct loop_io *lio, uint32_t events, mono_t now)
 {
 	struct tftp_sock *s = (struct tftp_sock *)lio;
 	struct tftp_io *io = s->owner;
+	int n;
 
 	(void)events, (void)now;
 	if (s->index >= 0) {
 		receive(io, s);
 		return;
 	}
-	/* What already waits on the transfer ports goes before each batch of
-	 * requests: a client that aborts its size probe (ERROR 8 to the
-	 * transfer port) and at once sends the very same RRQ again must have
-	 * its abort seen first, or the request looks like a repeat of the
-	 * probe's and goes unanswered. */
+	/* A batch of requests is read, then everything already waiting on the
+	 * transfer ports is handled, then the requests: a client that aborts
+	 * its size probe (ERROR 8 to the transfer port) and at once sends the
+	 * very same RRQ again must have its abort seen first, or the request
+	 * looks like a repeat of the probe's. The abort was sent first, so it
+	 * is queued by the time its RRQ has been read. */
 	do {
+		n = udp_recv_batch(s->io.fd, &s->batch);
+		if (n <= 0)
+			break;
 		for (unsigned i = 0; i < io->nxfer; i++)
 			receive(io, &io->xfer[i]);
-	} while (receive_batch(io, s) == UDP_BATCH);
+		handle_batch(io, s, n);
+	} while (n == UDP_BATCH);
 }
 
 static void on_timer(struct timer *t, mono_t now)
