@@ -37,6 +37,7 @@ struct tftp_xfer {
 	uint64_t owe_next, owe_end; /* blocks queued for the pacer (owe_next > owe_end: none) */
 	bool owe_oack;		    /* the OACK is queued */
 	mono_t sent_at;	  /* when the outstanding window (or OACK) went out */
+	mono_t progress_at; /* when the client last acknowledged something new */
 	mono_t rto, srtt, rttvar;
 	mono_t client_timeout; /* when the client retries if it hears nothing */
 	struct tftp_opts oack; /* what the OACK said, to resend it */
@@ -448,17 +449,29 @@ static uint32_t request_hash(const uint8_t *buf, size_t len)
 
 static bool repeated_request(struct tftp_xfer *x, uint32_t hash, mono_t now)
 {
+	mono_t stalled = 4 * x->rto > MONO_SEC(2) ? 4 * x->rto : MONO_SEC(2);
+
 	/* A different request from the same port (EDK2's real RRQ after its
 	 * size probe, before the probe's ERROR 8 arrived) is a new transfer. */
 	if (hash != x->request_hash)
 		return false;
-	if (x->acked > 0 || (x->state == XS_DATA && x->sent > 1))
-		return false;
-	if (now - x->sent_at >= (x->srtt ? x->srtt : MONO_MS(x->srv->cfg->rto_min_ms))) {
-		x->srv->stats.quick_resends++;
-		send_first(x, true, now);
+	if (x->acked == 0 && !(x->state == XS_DATA && x->sent > 1)) {
+		if (now - x->sent_at >= (x->srtt ? x->srtt : MONO_MS(x->srv->cfg->rto_min_ms))) {
+			x->srv->stats.quick_resends++;
+			send_first(x, true, now);
+		}
+		return true;
 	}
-	return true;
+	/* Under way: a copy the client sent before our first reply reached it,
+	 * arriving late (its request waited for admission, or we were busy).
+	 * Starting over would move the client to another port mid-download,
+	 * and a strict one would never hear from us again. Only a transfer
+	 * stalled for long is one the client gave up and now asks again. */
+	if (now - x->progress_at < stalled) {
+		x->srv->stats.stray++;
+		return true;
+	}
+	return false;
 }
 
 static void start_transfer(struct tftp_server *srv, const struct netaddr *peer,
@@ -481,6 +494,7 @@ static void start_transfer(struct tftp_server *srv, const struct netaddr *peer,
 		return;
 	}
 	x->request_hash = hash;
+	x->progress_at = now;
 	if (srv->next_adapt == MONO_NEVER && srv->cfg->link_rate != 0)
 		srv->next_adapt = now;
 	if (log_get_level() >= LOG_LVL_DEBUG) {
@@ -645,6 +659,7 @@ static void handle_data_ack(struct tftp_xfer *x, uint16_t ack, mono_t arrived, m
 	if (b < x->sent)
 		sched_on_loss(&srv->sched); /* the window stopped short: a gap */
 	x->acked = b;
+	x->progress_at = now;
 	x->tries = 0;
 	x->rexmitted = false;
 	x->quick_spent = false;
@@ -667,6 +682,7 @@ static void handle_ack(struct tftp_xfer *x, uint16_t ack, mono_t arrived, mono_t
 		if (!x->rexmitted)
 			rtt_sample(x, arrived - x->sent_at, now);
 		sched_on_acked(&x->srv->sched, sched_wire_cost(64));
+		x->progress_at = now;
 		x->state = XS_DATA;
 		x->tries = 0;
 		x->rexmitted = false;

@@ -42,7 +42,8 @@ struct tftp_stats {
 	uint64_t busy;		/* ignored: max_transfers reached */
 	uint64_t malformed;	/* unparsable datagrams */
 	uint64_t unknown_tid;	/* datagrams for no transfer (ERROR 5) */
-	uint64_t stray;		/* from a transfer's client, not an ACK or ERROR for it: ignored */
+	uint64_t stray;		/* from a transfer's client, not an ACK or ERROR for it, or a
+				 * late copy of its request: ignored */
 	uint64_t data_sent;	/* DATA datagrams, retransmissions included */
 	uint64_t retransmits;	/* DATA or OACK resent by the timer */
 	uint64_t quick_resends; /* resent at once on a client's repeated ACK */

@@ -440,6 +440,38 @@ static void test_stray_packet_from_client_ignored(void **state)
 	assert_int_equal(last(f).data.block, 2);
 }
 
+/* A copy of the request arriving once the transfer is under way (sent
+ * before our first reply reached the client, late because it waited for
+ * admission) is not a new transfer: restarting would move the client to
+ * another port mid-download. A transfer stalled for long is restarted. */
+static void test_late_copy_of_request_ignored(void **state)
+{
+	struct fixture *f = *state;
+	struct tftp_opts o = {.has_blksize = true, .blksize = 512};
+	unsigned sock;
+
+	rrq(f, &client, "small", &o);
+	sock = f->sent[0].sock;
+	ack(f, sock, 0);
+	assert_int_equal(last(f).data.block, 1);
+	ack(f, sock, 1);
+	rrq(f, &client, "small", &o); /* the late copy */
+	assert_int_equal(f->nsent, 0);
+	assert_int_equal(tftp_server_stats(f->srv)->started, 1);
+	ack(f, sock, 2);
+	assert_int_equal(f->nsent, 0); /* block 2 ended the 1000-byte file */
+	assert_int_equal(tftp_server_stats(f->srv)->completed, 1);
+	/* Stalled: the client gave up and asks again from the same port. */
+	rrq(f, &client, "small", &o);
+	sock = f->sent[0].sock;
+	ack(f, sock, 0);
+	ack(f, sock, 1);
+	f->now += MONO_SEC(10);
+	rrq(f, &client, "small", &o);
+	assert_int_equal(last(f).op, TFTP_OACK);
+	assert_int_equal(tftp_server_stats(f->srv)->started, 3);
+}
+
 static void test_busy_is_silent(void **state)
 {
 	struct fixture *f = *state;
@@ -495,6 +527,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_next_transfer_new_server_port, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stray_packet_from_client_ignored, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_late_copy_of_request_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_busy_is_silent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_netascii, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_file, setup, teardown),
