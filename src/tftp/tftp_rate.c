@@ -159,7 +159,6 @@ static void drain(struct rate_est *r, double delivered, double queue, mono_t now
 		r->drain_start = now;
 		r->drain_rtt = MONO_NEVER;
 	}
-	r->drain_queue = queue;
 }
 
 static void cruise(struct rate_est *r, double round_rate, double delivered, double queue,
@@ -181,8 +180,6 @@ static void cruise(struct rate_est *r, double round_rate, double delivered, doub
 	if (r->draining) {
 		if (r->round_min < r->drain_rtt)
 			r->drain_rtt = r->round_min;
-		if (queue < r->drain_queue)
-			r->drain_queue = queue;
 		if (queue <= target / 4) {
 			/* Drained, and the link still busy: resume at what it
 			 * delivers rather than let it idle while the rate grows. */
@@ -225,16 +222,15 @@ static void adapt(struct rate_est *r, double round_rate, double delivered, mono_
 			    ? r->lag_rounds + 1
 			    : 0;
 	if (queue > queue_target(drain_rate) / 4 || heavy_loss || r->lag_rounds >= LAG_ROUNDS) {
-		double got = round_rate > delivered ? round_rate : delivered;
 		r->mode = RATE_CRUISE;
 		r->empty_rounds = 0;
 		/* Startup's rounds grew every time: measure cruise afresh. */
 		for (unsigned i = 0; i < RATE_WINDOW; i++)
 			if (i != (r->win_pos + RATE_WINDOW - 1) % RATE_WINDOW)
 				r->win_acked[i] = 0, r->win_span[i] = 0;
-		if (got > r->rate / 2) /* a floor against a round of stragglers */
-			r->rate = got;
-		drain(r, got, queue, now);
+		if (drain_rate > r->rate / 2) /* a floor against a round of stragglers */
+			r->rate = drain_rate;
+		drain(r, drain_rate, queue, now);
 	} else if (r->limited) {
 		r->rate *= STARTUP_GAIN;
 	}
@@ -267,7 +263,6 @@ mono_t rate_update(struct rate_est *r, bool idle, mono_t now)
 		r->rate = r->ceiling;
 	if (r->round_min != MONO_NEVER)
 		r->last_rtt = r->round_min;
-	r->delivered = delivered;
 	round_reset(r, now);
 	return now + len;
 }

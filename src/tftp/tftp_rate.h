@@ -39,15 +39,13 @@ struct rate_est {
 	/* The round trip's floor since this power-on began. */
 	mono_t min_rtt;
 	mono_t last_rtt; /* the last round's smallest sample: the round's length */
-	/* Draining a queue: since when, the smallest queue seen meanwhile and
-	 * the smallest round trip (a "queue" that does not drain is a longer
-	 * path, learned as the new floor). */
+	/* Draining a queue: since when, and the smallest round trip meanwhile
+	 * (a "queue" that does not drain is a longer path, learned as the new
+	 * floor). */
 	bool draining;
 	mono_t drain_start;
-	double drain_queue;
 	mono_t drain_rtt;
-	double delivered; /* delivery rate over the window, bytes/us */
-	double peak;	  /* the best recent delivery rate, fading */
+	double peak; /* the best recent delivery rate, fading */
 	uint64_t win_acked[RATE_WINDOW];
 	mono_t win_span[RATE_WINDOW];
 	unsigned win_pos;

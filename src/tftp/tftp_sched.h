@@ -35,7 +35,7 @@ struct tftp_sched {
 	struct sched_item retry; /* sentinel of a circular list */
 	uint64_t backlog;	 /* bytes owed by queued transfers (caller-maintained) */
 	mono_t wake;		 /* when tokens will allow the next packet */
-	bool learning;	     /* link_rate = auto: the rate comes from est */
+	bool learning;	     /* paced: the rate comes from est (learned, or configured and guarded) */
 	struct rate_est est;
 };
 
