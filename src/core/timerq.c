@@ -56,6 +56,20 @@ static void sift_down(struct timerq *q, uint32_t i)
 	place(q, i, t);
 }
 
+int timerq_reserve(struct timerq *q, uint32_t n)
+{
+	struct timer **heap;
+
+	if (n <= q->cap)
+		return 0;
+	heap = realloc(q->heap, n * sizeof(*heap));
+	if (heap == NULL)
+		return -ENOMEM;
+	q->heap = heap;
+	q->cap = n;
+	return 0;
+}
+
 int timerq_set(struct timerq *q, struct timer *t, mono_t when)
 {
 	if (timer_armed(t)) {

@@ -42,7 +42,12 @@ static inline bool timer_armed(const struct timer *t)
 	return t->slot != 0;
 }
 
-/* Arms (or re-arms) t to fire at `when`. Returns 0 or -ENOMEM. */
+/* Makes room for n armed timers, so that arming up to n cannot fail.
+ * Returns 0 or -ENOMEM. */
+int timerq_reserve(struct timerq *q, uint32_t n);
+
+/* Arms (or re-arms) t to fire at `when`. Returns 0 or -ENOMEM (only past
+ * the room reserved). */
 int timerq_set(struct timerq *q, struct timer *t, mono_t when);
 void timerq_cancel(struct timerq *q, struct timer *t);
 

@@ -5,7 +5,7 @@ static void nop(struct timer *t, mono_t now)
 	(void)t, (void)now;
 }
 
-void sched_init(struct tftp_sched *s, uint64_t rate_bps, size_t burst)
+int sched_init(struct tftp_sched *s, uint64_t rate_bps, size_t burst, uint32_t items)
 {
 	/* Every paced rate goes through the estimator: learned from scratch
 	 * (auto), or configured and only guarded against a standing queue. */
@@ -22,6 +22,7 @@ void sched_init(struct tftp_sched *s, uint64_t rate_bps, size_t burst)
 	s->retry.prev = s->retry.next = &s->retry;
 	s->backlog = 0;
 	s->wake = MONO_NEVER;
+	return timerq_reserve(&s->fresh, items);
 }
 
 void sched_fini(struct tftp_sched *s)
@@ -33,10 +34,17 @@ void sched_item_init(struct sched_item *it)
 {
 	timer_init(&it->node, nop);
 	it->prev = it->next = NULL;
+	it->owed = 0;
 	it->queue = SCHED_NONE;
 }
 
-void sched_remove(struct tftp_sched *s, struct sched_item *it)
+void sched_owe(struct tftp_sched *s, struct sched_item *it, uint64_t bytes)
+{
+	s->backlog = s->backlog - it->owed + bytes;
+	it->owed = bytes;
+}
+
+static void unqueue(struct tftp_sched *s, struct sched_item *it)
 {
 	if (it->queue == SCHED_FRESH) {
 		timerq_cancel(&s->fresh, &it->node);
@@ -48,11 +56,17 @@ void sched_remove(struct tftp_sched *s, struct sched_item *it)
 	it->queue = SCHED_NONE;
 }
 
+void sched_remove(struct tftp_sched *s, struct sched_item *it)
+{
+	unqueue(s, it);
+	sched_owe(s, it, 0);
+}
+
 void sched_push(struct tftp_sched *s, struct sched_item *it, bool retry, mono_t deadline)
 {
 	if (it->queue == SCHED_RETRY && retry)
 		return; /* keep its place */
-	sched_remove(s, it);
+	unqueue(s, it);
 	if (retry) {
 		it->prev = s->retry.prev;
 		it->next = &s->retry;

@@ -21,8 +21,9 @@
 enum sched_queue { SCHED_NONE, SCHED_RETRY, SCHED_FRESH };
 
 struct sched_item {
-	struct timer node; /* fresh queue: keyed by deadline */
+	struct timer node;		/* fresh queue: keyed by deadline */
 	struct sched_item *prev, *next; /* retry queue */
+	uint64_t owed;			/* wire bytes its owner still has to send */
 	uint8_t queue;
 };
 
@@ -33,9 +34,9 @@ struct tftp_sched {
 	mono_t last;
 	struct timerq fresh;
 	struct sched_item retry; /* sentinel of a circular list */
-	uint64_t backlog;	 /* bytes owed by queued transfers (caller-maintained) */
+	uint64_t backlog;	 /* bytes owed by all items (the sum of their `owed`) */
 	mono_t wake;		 /* when tokens will allow the next packet */
-	bool learning;	     /* paced: the rate comes from est (learned, or configured and guarded) */
+	bool learning; /* paced: the rate comes from est (learned, or configured and guarded) */
 	struct rate_est est;
 };
 
@@ -53,13 +54,18 @@ uint64_t sched_rate_bps(const struct tftp_sched *s);
 
 #define SCHED_RATE_AUTO UINT64_MAX
 
-void sched_init(struct tftp_sched *s, uint64_t rate_bps, size_t burst);
+/* `items`: the most items ever queued at once (room is made for them, so
+ * queueing never fails). Returns 0 or -ENOMEM. */
+int sched_init(struct tftp_sched *s, uint64_t rate_bps, size_t burst, uint32_t items);
 void sched_fini(struct tftp_sched *s);
 
 void sched_item_init(struct sched_item *it);
 /* Queues it (moving it if already queued); the retry queue wins. */
 void sched_push(struct tftp_sched *s, struct sched_item *it, bool retry, mono_t deadline);
+/* Takes it out of the queues; it owes nothing any more. */
 void sched_remove(struct tftp_sched *s, struct sched_item *it);
+/* What it owes now, in wire bytes (the backlog admission control reads). */
+void sched_owe(struct tftp_sched *s, struct sched_item *it, uint64_t bytes);
 /* The item to serve next, or NULL. */
 struct sched_item *sched_peek(const struct tftp_sched *s);
 

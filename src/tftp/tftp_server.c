@@ -18,6 +18,16 @@
 /* PENDING: admitted later, when the link has room (the request is kept). */
 enum xfer_state { XS_PENDING, XS_OACK, XS_DATA };
 
+/* A read request, parsed once: what a transfer starts from, now or when a
+ * deferred one is admitted (then `name` is a copy the transfer owns). */
+struct rrq {
+	const char *name;
+	size_t name_len;
+	enum tftp_mode mode;
+	struct tftp_opts opts;
+	uint32_t hash; /* of the whole datagram: tells a repeat from a new request */
+};
+
 /* One transfer. Small on purpose: the file content is shared. */
 struct tftp_xfer {
 	struct netaddr peer;
@@ -43,8 +53,7 @@ struct tftp_xfer {
 	struct tftp_opts oack; /* what the OACK said, to resend it */
 	struct timer timer;
 	struct sched_item sched;
-	uint8_t *request;	 /* PENDING: the RRQ, replayed on admission */
-	uint16_t request_len;
+	struct rrq *pending; /* PENDING: the request, started on admission */
 	mono_t requested_at;
 	struct tftp_xfer *pending_next;
 	struct tftp_server *srv;
@@ -145,7 +154,6 @@ static void xfer_retire(struct tftp_xfer *x, mono_t now)
 	flush(srv);
 	timerq_cancel(&srv->timers, &x->timer);
 	sched_remove(&srv->sched, &x->sched);
-	srv->sched.backlog -= owed_bytes(x);
 	x->owe_next = x->owe_end + 1;
 	xfer_unlink(srv, x);
 	if (x->state == XS_PENDING) {
@@ -169,7 +177,9 @@ static void reap(struct tftp_server *srv)
 	while (srv->retired) {
 		struct tftp_xfer *x = srv->retired;
 		srv->retired = x->retired_next;
-		free(x->request);
+		if (x->pending)
+			free((char *)x->pending->name);
+		free(x->pending);
 		free(x);
 	}
 }
@@ -215,7 +225,7 @@ static void enqueue(struct tftp_xfer *x, bool retry, mono_t now)
 	struct tftp_server *srv = x->srv;
 
 	timerq_cancel(&srv->timers, &x->timer);
-	srv->sched.backlog += owed_bytes(x);
+	sched_owe(&srv->sched, &x->sched, owed_bytes(x));
 	sched_push(&srv->sched, &x->sched, retry, now + x->client_timeout);
 }
 
@@ -226,7 +236,6 @@ static void send_window(struct tftp_xfer *x, bool retry, mono_t now)
 
 	if (last > x->nblocks)
 		last = x->nblocks;
-	x->srv->sched.backlog -= owed_bytes(x);
 	x->owe_next = x->acked + 1;
 	x->owe_end = last;
 	enqueue(x, retry, now);
@@ -235,7 +244,6 @@ static void send_window(struct tftp_xfer *x, bool retry, mono_t now)
 static void send_first(struct tftp_xfer *x, bool retry, mono_t now)
 {
 	if (x->state == XS_OACK) {
-		x->srv->sched.backlog -= owed_bytes(x);
 		x->owe_oack = true;
 		enqueue(x, retry, now);
 	} else {
@@ -262,16 +270,15 @@ static void send_next(struct tftp_xfer *x, mono_t now)
 	if (x->owe_oack) {
 		uint8_t buf[128];
 		size_t n = tftp_build_oack(buf, sizeof(buf), &x->oack);
-		srv->sched.backlog -= sched_wire_cost(64);
 		x->owe_oack = false;
 		srv->tx.send(srv->tx.ctx, x->sock, &x->peer, x->local_ip, buf, n, NULL, 0);
 	} else {
-		srv->sched.backlog -= block_cost(x);
 		send_block(x, x->owe_next);
 		if (x->owe_next > x->sent)
 			x->sent = x->owe_next;
 		x->owe_next++;
 	}
+	sched_owe(&srv->sched, &x->sched, owed_bytes(x));
 	if (!x->owe_oack && x->owe_next > x->owe_end) {
 		sched_remove(&srv->sched, &x->sched);
 		arm(x, now);
@@ -475,32 +482,32 @@ static bool repeated_request(struct tftp_xfer *x, uint32_t hash, mono_t now)
 }
 
 static void start_transfer(struct tftp_server *srv, const struct netaddr *peer,
-			   uint32_t local_ip, const struct tftp_pkt *pkt, uint32_t hash, mono_t now)
+			   uint32_t local_ip, const struct rrq *r, mono_t now)
 {
 	const struct tftp_file *f;
 	struct tftp_xfer *x;
 	int err;
 
-	err = tftp_files_open(srv->files, pkt->req.name, pkt->req.name_len,
-			      pkt->req.mode == TFTP_MODE_NETASCII, local_ip, peer->ip, &f);
+	err = tftp_files_open(srv->files, r->name, r->name_len, r->mode == TFTP_MODE_NETASCII,
+			      local_ip, peer->ip, &f);
 	if (err < 0) {
-		refuse_open(srv, peer, local_ip, pkt->req.name, err, now);
+		refuse_open(srv, peer, local_ip, r->name, err, now);
 		return;
 	}
-	x = xfer_new(srv, peer, local_ip, f, &pkt->req.opts, now);
+	x = xfer_new(srv, peer, local_ip, f, &r->opts, now);
 	if (x == NULL) {
 		tftp_files_put(srv->files, f, now);
 		send_error(srv, 0, peer, local_ip, TFTP_EUNDEF, "out of memory");
 		return;
 	}
-	x->request_hash = hash;
+	x->request_hash = r->hash;
 	x->progress_at = now;
 	if (srv->next_adapt == MONO_NEVER && srv->cfg->link_rate != 0)
 		srv->next_adapt = now;
 	if (log_get_level() >= LOG_LVL_DEBUG) {
 		char p[NETADDR_STRLEN];
 		log_debug("tftp: %s: sending '%.*s' (%zu bytes, blksize %u, window %u)",
-			  netaddr_str(peer, p), (int)pkt->req.name_len, pkt->req.name,
+			  netaddr_str(peer, p), (int)r->name_len, r->name,
 			  f->size, x->blksize, x->window);
 	}
 	send_first(x, false, now);
@@ -517,17 +524,22 @@ static bool must_defer(const struct tftp_server *srv)
 }
 
 static void defer(struct tftp_server *srv, const struct netaddr *peer, uint32_t local_ip,
-		  const uint8_t *buf, size_t len, mono_t now)
+		  const struct rrq *r, mono_t now)
 {
 	struct tftp_xfer *x = calloc(1, sizeof(*x));
+	struct rrq *kept = malloc(sizeof(*kept));
+	char *name = malloc(r->name_len + 1);
 
-	if (x == NULL || (x->request = malloc(len)) == NULL) {
-		free(x);
+	if (x == NULL || kept == NULL || name == NULL) {
+		free(x), free(kept), free(name);
 		srv->stats.busy++;
 		return;
 	}
-	memcpy(x->request, buf, len);
-	x->request_len = (uint16_t)len;
+	memcpy(name, r->name, r->name_len);
+	name[r->name_len] = '\0';
+	*kept = *r;
+	kept->name = name;
+	x->pending = kept;
 	x->srv = srv;
 	x->peer = *peer;
 	x->local_ip = local_ip;
@@ -547,11 +559,8 @@ static void admit_pending(struct tftp_server *srv, mono_t now)
 {
 	while (srv->pending_head && sched_backlog_time(&srv->sched) <= srv->admit_limit) {
 		struct tftp_xfer *x = srv->pending_head;
-		struct tftp_pkt pkt;
 		xfer_retire(x, now); /* unlinks it; freed at the safe point */
-		if (tftp_parse(x->request, x->request_len, &pkt) == 0)
-			start_transfer(srv, &x->peer, x->local_ip, &pkt,
-				       request_hash(x->request, x->request_len), now);
+		start_transfer(srv, &x->peer, x->local_ip, x->pending, now);
 	}
 }
 
@@ -559,11 +568,12 @@ static void handle_rrq(struct tftp_server *srv, const struct netaddr *peer, uint
 		       const struct tftp_pkt *pkt, const uint8_t *buf, size_t len, mono_t now)
 {
 	struct tftp_xfer *x = xfer_find(srv, peer);
-	uint32_t hash = request_hash(buf, len);
+	struct rrq r = {pkt->req.name, pkt->req.name_len, pkt->req.mode, pkt->req.opts,
+			request_hash(buf, len)};
 
 	srv->stats.requests++;
 	if (x != NULL) {
-		if (x->state == XS_PENDING || repeated_request(x, hash, now))
+		if (x->state == XS_PENDING || repeated_request(x, r.hash, now))
 			return;
 		xfer_retire(x, now);
 	}
@@ -579,9 +589,9 @@ static void handle_rrq(struct tftp_server *srv, const struct netaddr *peer, uint
 		return;
 	}
 	if (must_defer(srv))
-		defer(srv, peer, local_ip, buf, len, now);
+		defer(srv, peer, local_ip, &r, now);
 	else
-		start_transfer(srv, peer, local_ip, pkt, hash, now);
+		start_transfer(srv, peer, local_ip, &r, now);
 }
 
 static void request(struct tftp_server *srv, const struct netaddr *peer, uint32_t local_ip,
@@ -792,26 +802,26 @@ struct tftp_server *tftp_server_new(const struct conf_tftp *cfg, struct tftp_fil
 		return NULL;
 	while (n < cfg->max_transfers && n < (1u << 24))
 		n <<= 1;
-	srv->buckets = calloc(n, sizeof(*srv->buckets));
-	if (srv->buckets == NULL) {
-		free(srv);
-		return NULL;
-	}
-	if (tid_memory_init(&srv->tids, 2 * cfg->max_transfers, TID_LINGER) < 0) {
-		free(srv->buckets);
-		free(srv);
-		return NULL;
-	}
 	srv->nbuckets = n;
 	srv->cfg = cfg;
 	srv->files = files;
 	srv->tx = *tx;
-	timerq_init(&srv->timers);
 	srv->rl_refuse = (struct ratelimit)RATELIMIT_INIT(MONO_SEC(10), 20);
 	srv->rl_bad = (struct ratelimit)RATELIMIT_INIT(MONO_SEC(10), 5);
 	srv->next_expire = MONO_NEVER;
 	srv->pending_tail = &srv->pending_head;
-	sched_init(&srv->sched, cfg->link_rate, cfg->pacing_burst);
+	timerq_init(&srv->timers);
+	/* Room for every transfer's timer and place in the pacer's queues up
+	 * front: arming a timer or queueing a window never fails later, so no
+	 * transfer is ever left stalled without one. */
+	srv->buckets = calloc(n, sizeof(*srv->buckets));
+	if (srv->buckets == NULL ||
+	    tid_memory_init(&srv->tids, 2 * cfg->max_transfers, TID_LINGER) < 0 ||
+	    timerq_reserve(&srv->timers, cfg->max_transfers) < 0 ||
+	    sched_init(&srv->sched, cfg->link_rate, cfg->pacing_burst, cfg->max_transfers) < 0) {
+		tftp_server_free(srv, 0);
+		return NULL;
+	}
 	srv->admit_limit = MONO_MS(cfg->client_timeout_ms) / 2;
 	srv->next_adapt = cfg->link_rate != 0 ? 0 : MONO_NEVER;
 	return srv;
@@ -821,7 +831,7 @@ void tftp_server_free(struct tftp_server *srv, mono_t now)
 {
 	if (srv == NULL)
 		return;
-	for (uint32_t i = 0; i < srv->nbuckets; i++)
+	for (uint32_t i = 0; srv->buckets && i < srv->nbuckets; i++)
 		while (srv->buckets[i])
 			xfer_retire(srv->buckets[i], now);
 	reap(srv);

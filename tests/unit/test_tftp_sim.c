@@ -484,17 +484,27 @@ static void test_retry_served_first(void **state)
 	struct sched_item a, b, c;
 
 	(void)state;
-	sched_init(&s, 1000000, 1500);
+	assert_int_equal(sched_init(&s, 1000000, 1500, 16), 0);
 	sched_item_init(&a);
 	sched_item_init(&b);
 	sched_item_init(&c);
+	/* The backlog is the scheduler's: the sum of what its items owe. */
+	sched_owe(&s, &a, 3000);
 	sched_push(&s, &a, false, MONO_MS(30));
+	sched_owe(&s, &b, 1500);
 	sched_push(&s, &b, false, MONO_MS(10));
+	assert_int_equal(s.backlog, 4500);
+	sched_owe(&s, &a, 1000);
+	assert_int_equal(s.backlog, 2500);
 	assert_ptr_equal(sched_peek(&s), &b);
 	sched_push(&s, &c, true, MONO_MS(90));
 	assert_ptr_equal(sched_peek(&s), &c);
 	sched_remove(&s, &c);
 	assert_ptr_equal(sched_peek(&s), &b);
+	sched_remove(&s, &a);
+	assert_int_equal(s.backlog, 1500);
+	sched_push(&s, &b, true, 0); /* moving an item keeps what it owes */
+	assert_int_equal(s.backlog, 1500);
 	/* 1 Mbit/s = 0.125 bytes/us: 1500 bytes of tokens, then a wait. */
 	assert_true(sched_take(&s, 1500, MONO_SEC(1)));
 	assert_false(sched_take(&s, 1500, MONO_SEC(1)));
