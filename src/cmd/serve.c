@@ -47,39 +47,62 @@ struct serve {
 	char namebuf[32];
 };
 
-static void print_stats(struct serve *s)
+/* SIGUSR1: one log line per module, "module: name=value ...", every
+ * counter each module's visitor lists (the same lists a metrics endpoint
+ * will read). */
+struct stat_line {
+	char buf[2048];
+	size_t len;
+};
+
+static void add_stat(void *ctx, enum stat_kind kind, const char *name, uint64_t value,
+		     const char *help)
 {
-	if (s->tftp && tftp_io_server(s->tftp)) {
-		const struct tftp_stats *t = tftp_server_stats(tftp_io_server(s->tftp));
-		log_info("tftp: %llu requests, %llu completed, %llu timed out, %llu aborted, "
-			 "%llu refused, %llu busy, %llu malformed, %llu unknown TID, %llu stray, "
-			 "%u active, %llu deferred, %llu retransmits, %llu quick resends, %llu rx drops, "
-			 "rate %llu bit/s",
-			 (unsigned long long)t->requests, (unsigned long long)t->completed,
-			 (unsigned long long)t->timed_out, (unsigned long long)t->aborted,
-			 (unsigned long long)t->refused, (unsigned long long)t->busy,
-			 (unsigned long long)t->malformed, (unsigned long long)t->unknown_tid,
-			 (unsigned long long)t->stray, t->active, (unsigned long long)t->deferred,
-			 (unsigned long long)t->retransmits, (unsigned long long)t->quick_resends,
-			 (unsigned long long)tftp_io_rx_drops(s->tftp),
-			 (unsigned long long)tftp_server_rate(tftp_io_server(s->tftp)));
-	}
+	struct stat_line *l = ctx;
+	int n;
+
+	(void)kind, (void)help;
+	if (l->len >= sizeof(l->buf))
+		return;
+	n = snprintf(l->buf + l->len, sizeof(l->buf) - l->len, " %s=%llu", name,
+		     (unsigned long long)value);
+	if (n > 0)
+		l->len += (size_t)n;
 }
 
-static void print_dhcp_stats(struct serve *s)
+static void print_module(const char *module, const void *obj,
+			 void (*visit)(const void *obj, const struct stat_visitor *v))
 {
-	const struct dhcp_stats *d;
+	struct stat_line line = {.len = 0};
+	struct stat_visitor v = {&line, add_stat};
 
-	if (s->dhcp == NULL || dhcp_io_server(s->dhcp) == NULL)
-		return;
-	d = dhcp_server_stats(dhcp_io_server(s->dhcp));
-	log_info("dhcp: %llu received, %llu offers, %llu acks, %llu naks, %llu malformed, "
-		 "%llu unknown ignored, %llu lease write errors, %llu rx drops",
-		 (unsigned long long)d->received, (unsigned long long)d->offers,
-		 (unsigned long long)d->acks, (unsigned long long)d->naks,
-		 (unsigned long long)d->malformed, (unsigned long long)d->unknown_ignored,
-		 (unsigned long long)d->lease_write_errors,
-		 (unsigned long long)dhcp_io_rx_drops(s->dhcp));
+	visit(obj, &v);
+	log_info("%s:%s", module, line.buf);
+}
+
+static void visit_tftp(const void *obj, const struct stat_visitor *v)
+{
+	tftp_io_stats_visit(obj, v);
+}
+
+static void visit_dhcp(const void *obj, const struct stat_visitor *v)
+{
+	dhcp_io_stats_visit(obj, v);
+}
+
+static void visit_logrx(const void *obj, const struct stat_visitor *v)
+{
+	logrx_io_stats_visit(obj, v);
+}
+
+static void print_stats(struct serve *s)
+{
+	if (s->tftp && tftp_io_server(s->tftp))
+		print_module("tftp", s->tftp, visit_tftp);
+	if (s->dhcp && dhcp_io_server(s->dhcp))
+		print_module("dhcp", s->dhcp, visit_dhcp);
+	if (s->logrx_io && s->logrx)
+		print_module("log", s->logrx_io, visit_logrx);
 }
 
 static void on_signal(struct loop_io *io, uint32_t events, mono_t now)
@@ -102,7 +125,6 @@ static void on_signal(struct loop_io *io, uint32_t events, mono_t now)
 			break;
 		case SIGUSR1:
 			print_stats(s);
-			print_dhcp_stats(s);
 			break;
 		}
 	}
@@ -279,7 +301,6 @@ static void stop_services(struct serve *s)
 	mono_t now = s->loop ? loop_now(s->loop) : 0;
 
 	print_stats(s);
-	print_dhcp_stats(s);
 	dhcp_io_close(s->dhcp);
 	lease_table_close(s->leases);
 	inventory_free(s->inventory);

@@ -316,6 +316,31 @@ struct dhcp_server *dhcp_io_server(struct dhcp_io *io)
 	return io->srv;
 }
 
+void dhcp_io_stats_visit(const struct dhcp_io *io, const struct stat_visitor *v)
+{
+	const struct dhcp_stats *d = dhcp_server_stats(io->srv);
+
+	stat_counter(v, "received", d->received, "requests received");
+	stat_counter(v, "offers", d->offers, "OFFERs sent");
+	stat_counter(v, "acks", d->acks, "ACKs sent");
+	stat_counter(v, "naks", d->naks, "NAKs sent");
+	stat_counter(v, "declines", d->declines, "DECLINEs received");
+	stat_counter(v, "releases", d->releases, "RELEASEs received");
+	stat_counter(v, "informs", d->informs, "INFORMs answered");
+	stat_counter(v, "bootp", d->bootp, "BOOTP requests answered");
+	stat_counter(v, "malformed", d->malformed, "unparsable datagrams");
+	stat_counter(v, "ignored", d->ignored, "requests not for this server");
+	stat_counter(v, "no_subnet", d->no_subnet, "requests from no configured subnet");
+	stat_counter(v, "unknown_ignored", d->unknown_ignored, "unknown clients ignored");
+	stat_counter(v, "pool_exhausted", d->pool_exhausted, "requests with no free address");
+	stat_counter(v, "lease_write_errors", d->lease_write_errors,
+		     "lease records the journal failed to write");
+	stat_counter(v, "lease_synced", lease_synced(io->leases), "lease records made durable");
+	stat_counter(v, "tx_errors", io->tx_errors, "replies the kernel refused to send");
+	stat_counter(v, "pin_errors", io->pin_errors, "neighbour entries that could not be set");
+	stat_counter(v, "rx_drops", dhcp_io_rx_drops(io), "datagrams lost to full receive buffers");
+}
+
 uint64_t dhcp_io_rx_drops(const struct dhcp_io *io)
 {
 	return io->batch.drops;

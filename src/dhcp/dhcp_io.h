@@ -7,6 +7,7 @@
 
 #include "conf/conf.h"
 #include "core/loop.h"
+#include "core/stats.h"
 #include "dhcp/dhcp_server.h"
 
 struct dhcp_io;
@@ -17,6 +18,9 @@ int dhcp_io_start(struct dhcp_io *io, struct loop *loop, const struct inventory 
 		  struct lease_table *leases);
 struct dhcp_server *dhcp_io_server(struct dhcp_io *io);
 uint64_t dhcp_io_rx_drops(const struct dhcp_io *io);
+/* Every DHCP counter: the server's, the socket's, neighbour pinning's and
+ * the lease journal's. */
+void dhcp_io_stats_visit(const struct dhcp_io *io, const struct stat_visitor *v);
 void dhcp_io_close(struct dhcp_io *io);
 
 /* Builds IPv4 + UDP headers in front of a payload (the packet socket's

@@ -129,6 +129,26 @@ int logrx_io_start(struct logrx_io *io, struct loop *loop, struct logrx *rx)
 	return 0;
 }
 
+void logrx_io_stats_visit(const struct logrx_io *io, const struct stat_visitor *v)
+{
+	struct logrx_stats st;
+
+	if (io->rx == NULL)
+		return; /* not started */
+	logrx_stats(io->rx, &st);
+	stat_counter(v, "datagrams", st.datagrams, "syslog and netconsole datagrams received");
+	stat_counter(v, "lines", st.lines, "lines written");
+	stat_counter(v, "bytes", st.bytes, "bytes written");
+	stat_counter(v, "rate_dropped", st.rate_dropped, "lines dropped by a sender's rate limit");
+	stat_counter(v, "lost", st.lost, "lines lost to open or write errors");
+	stat_counter(v, "write_errors", st.write_errors, "failed open, write or rename calls");
+	stat_counter(v, "rotations", st.rotations, "files rotated at their size cap");
+	stat_counter(v, "reopens", st.reopens, "reopens (SIGHUP)");
+	stat_counter(v, "evictions", st.evictions, "senders forgotten to stay within max_senders");
+	stat_gauge(v, "senders", st.senders, "senders with state now");
+	stat_counter(v, "rx_drops", logrx_io_drops(io), "datagrams lost to full receive buffers");
+}
+
 uint64_t logrx_io_drops(const struct logrx_io *io)
 {
 	uint64_t drops = 0;

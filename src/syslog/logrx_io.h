@@ -7,6 +7,7 @@
 
 #include "conf/conf.h"
 #include "core/loop.h"
+#include "core/stats.h"
 #include "syslog/logrx.h"
 
 struct logrx_io;
@@ -23,6 +24,8 @@ int logrx_io_start(struct logrx_io *io, struct loop *loop, struct logrx *rx);
 
 /* Datagrams the kernel dropped for lack of receive buffer, all sockets. */
 uint64_t logrx_io_drops(const struct logrx_io *io);
+/* Every log receiver counter: the receiver's and its sockets'. */
+void logrx_io_stats_visit(const struct logrx_io *io, const struct stat_visitor *v);
 
 /* Unregisters from the loop (if started) and closes. NULL is allowed. */
 void logrx_io_close(struct logrx_io *io);

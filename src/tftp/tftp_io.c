@@ -301,6 +301,13 @@ uint64_t tftp_io_rx_drops(const struct tftp_io *io)
 	return drops;
 }
 
+void tftp_io_stats_visit(const struct tftp_io *io, const struct stat_visitor *v)
+{
+	tftp_server_stats_visit(io->srv, v);
+	stat_counter(v, "rx_drops", tftp_io_rx_drops(io), "datagrams lost to full receive buffers");
+	stat_counter(v, "tx_errors", io->tx_errors, "datagrams the kernel refused to send");
+}
+
 uint64_t tftp_io_tx_errors(const struct tftp_io *io)
 {
 	return io->tx_errors;

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "conf/conf.h"
+#include "core/stats.h"
 #include "core/loop.h"
 #include "tftp/tftp_server.h"
 
@@ -21,6 +22,8 @@ int tftp_io_start(struct tftp_io *io, struct loop *loop, struct tftp_files *file
 struct tftp_server *tftp_io_server(struct tftp_io *io);
 uint64_t tftp_io_rx_drops(const struct tftp_io *io); /* datagrams lost to full buffers */
 uint64_t tftp_io_tx_errors(const struct tftp_io *io);
+/* Every TFTP counter: the server's, the pacer's and the sockets'. */
+void tftp_io_stats_visit(const struct tftp_io *io, const struct stat_visitor *v);
 void tftp_io_close(struct tftp_io *io, mono_t now);
 
 #endif

@@ -792,6 +792,31 @@ const struct tftp_stats *tftp_server_stats(const struct tftp_server *srv)
 	return &srv->stats;
 }
 
+void tftp_server_stats_visit(const struct tftp_server *srv, const struct stat_visitor *v)
+{
+	const struct tftp_stats *t = &srv->stats;
+
+	stat_counter(v, "requests", t->requests, "RRQs seen");
+	stat_counter(v, "started", t->started, "transfers begun");
+	stat_counter(v, "completed", t->completed, "transfers whose last block was acknowledged");
+	stat_counter(v, "timed_out", t->timed_out, "transfers given up after the retries");
+	stat_counter(v, "aborted", t->aborted, "transfers the client ended with an ERROR");
+	stat_counter(v, "refused", t->refused, "requests answered with an ERROR");
+	stat_counter(v, "busy", t->busy, "requests ignored at max_transfers");
+	stat_counter(v, "malformed", t->malformed, "unparsable datagrams");
+	stat_counter(v, "unknown_tid", t->unknown_tid, "datagrams for no transfer (ERROR 5)");
+	stat_counter(v, "stray", t->stray, "stray packets and late request copies, ignored");
+	stat_counter(v, "deferred", t->deferred, "requests held back by admission control");
+	stat_counter(v, "data_sent", t->data_sent, "DATA datagrams, retransmissions included");
+	stat_counter(v, "bytes_sent", t->bytes_sent, "payload bytes sent");
+	stat_counter(v, "retransmits", t->retransmits, "DATA or OACK resent by the timer");
+	stat_counter(v, "quick_resends", t->quick_resends, "windows resent on a repeated ACK");
+	stat_gauge(v, "active", t->active, "transfers under way");
+	stat_gauge(v, "pending", t->pending, "requests waiting for admission");
+	stat_gauge(v, "rate_bps", sched_rate_bps(&srv->sched), "the pacer's rate, bits/s");
+	stat_gauge(v, "backlog_bytes", srv->sched.backlog, "wire bytes owed to the pacer");
+}
+
 struct tftp_server *tftp_server_new(const struct conf_tftp *cfg, struct tftp_files *files,
 				    const struct tftp_tx *tx)
 {

@@ -16,6 +16,7 @@
 #include "conf/conf.h"
 #include "core/clock.h"
 #include "core/net.h"
+#include "core/stats.h"
 #include "tftp/tftp_files.h"
 
 /* One datagram out: a small header (copied by the callee if it keeps it)
@@ -76,6 +77,8 @@ void tftp_server_tick(struct tftp_server *srv, mono_t now);
 mono_t tftp_server_next_deadline(const struct tftp_server *srv);
 
 const struct tftp_stats *tftp_server_stats(const struct tftp_server *srv);
+/* The server's and its pacer's counters and levels. */
+void tftp_server_stats_visit(const struct tftp_server *srv, const struct stat_visitor *v);
 /* The speed of the interface(s) TFTP is served on, as the kernel reports
  * it: the ceiling of a learned rate (0: unknown). */
 void tftp_server_set_link_speed(struct tftp_server *srv, uint64_t bps);

@@ -398,17 +398,28 @@ dhcp_herd_start() {
 herd_counters() {
 	local before line i
 	C_received= C_offers= C_acks= C_naks= C_malformed= C_unknown= C_lease_errors= C_drops=
-	before=$(grep -c 'dhcp: [0-9]* received' "$HERD_ERR")
+	before=$(grep -c 'dhcp: received=' "$HERD_ERR")
 	kill -USR1 "$HERD_PID" 2>/dev/null || return 1
 	for ((i = 0; i < 50; i++)); do
-		[ "$(grep -c 'dhcp: [0-9]* received' "$HERD_ERR")" -gt "$before" ] && break
+		[ "$(grep -c 'dhcp: received=' "$HERD_ERR")" -gt "$before" ] && break
 		sleep 0.1
 	done
-	line=$(grep 'dhcp: [0-9]* received' "$HERD_ERR" | tail -n 1)
+	line=$(grep 'dhcp: received=' "$HERD_ERR" | tail -n 1)
 	[ -n "$line" ] || return 1
-	read -r C_received C_offers C_acks C_naks C_malformed C_unknown C_lease_errors C_drops < <(
-		echo "$line" | sed -E 's/.*dhcp: ([0-9]+) received, ([0-9]+) offers, ([0-9]+) acks, ([0-9]+) naks, ([0-9]+) malformed, ([0-9]+) unknown ignored, ([0-9]+) lease write errors, ([0-9]+) rx drops.*/\1 \2 \3 \4 \5 \6 \7 \8/')
+	C_received=$(herd_counter "$line" received)
+	C_offers=$(herd_counter "$line" offers)
+	C_acks=$(herd_counter "$line" acks)
+	C_naks=$(herd_counter "$line" naks)
+	C_malformed=$(herd_counter "$line" malformed)
+	C_unknown=$(herd_counter "$line" unknown_ignored)
+	C_lease_errors=$(herd_counter "$line" lease_write_errors)
+	C_drops=$(herd_counter "$line" rx_drops)
 	[ -n "$C_drops" ]
+}
+
+# herd_counter LINE NAME: NAME's value in a "module: name=value ..." line.
+herd_counter() {
+	echo "$1" | grep -oE "(^| )$2=[0-9]+" | head -n 1 | cut -d= -f2
 }
 
 # ack_lines IP MAC: how many "dhcp: ACK IP to MAC" lines herd logged.

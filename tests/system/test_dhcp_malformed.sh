@@ -5,7 +5,7 @@
 # overload (52) loops, zero-length and duplicated options, a wrong magic
 # cookie, hops = 200, oversize datagrams, a reply (op = 2), hlen = 99, an
 # empty datagram, and more. After each one herd must still run, count it
-# (SIGUSR1: "dhcp: N received, ... M malformed ...") as expected and answer
+# (SIGUSR1: "dhcp: received=N ... malformed=M ...") as expected and answer
 # only what deserves an answer. Then forged RELEASE and DECLINE from another
 # MAC must not take a client's lease away, a real client (udhcpc) must still
 # be served, and herd must stop cleanly with no sanitizer report.

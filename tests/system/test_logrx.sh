@@ -128,5 +128,17 @@ ip netns exec "$C1" logger --rfc5424 -n "$SRV_IP" -P 514 -d -t hup "after hup $T
 expect_line "line before SIGHUP goes to the moved file" "$F1.1" "before hup $TOKEN-i\$"
 expect_line "line after SIGHUP goes to a new $IP1.log" "$F1" "after hup $TOKEN-j\$"
 
+# --- counters (SIGUSR1): the log receiver's are printed too ----------------------
+
+kill -USR1 "$HERD_PID"
+for _ in $(seq 30); do
+	grep -q 'log: datagrams=' "$HERD_ERR" && break
+	sleep 0.1
+done
+line=$(grep 'log: datagrams=' "$HERD_ERR" | tail -n 1)
+lines=$(echo "$line" | grep -oE ' lines=[0-9]+' | cut -d= -f2)
+check "SIGUSR1 prints the log receiver's counters (${line#*log: })" [ "${lines:-0}" -gt 0 ]
+check "SIGUSR1 prints the reopens counted by SIGHUP" eval "echo '$line' | grep -q ' reopens=1'"
+
 herd_stop
 finish
