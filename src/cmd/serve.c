@@ -290,7 +290,10 @@ static int start_services(struct serve *s)
 		s->logrx = logrx_new(&s->cfg.logrx, s->logdirfd);
 		if (s->logrx == NULL)
 			return -ENOMEM;
-		logrx_set_namer(s->logrx, name_node, s);
+		/* With DHCP herd knows its nodes (inventory and leases): only
+		 * their logs are kept unless configured otherwise. */
+		logrx_set_namer(s->logrx, name_node, s,
+				s->cfg.dhcp.enabled && !s->cfg.logrx.keep_unknown);
 		err = logrx_io_start(s->logrx_io, s->loop, s->logrx);
 	}
 	return err;

@@ -68,6 +68,8 @@ static const struct conf_key conf_keys[] = {
 	  "per sender, lines per second"),
 	K("log", "burst_lines", T_UINT, logrx.burst_lines, 1, 1000000, 0, NULL),
 	K("log", "max_senders", T_UINT, logrx.max_senders, 1, 1000000, 0, NULL),
+	K("log", "keep_unknown", T_BOOL, logrx.keep_unknown, 0, 0, 0,
+	  "with [dhcp]: also keep logs of senders neither in the inventory nor holding a lease"),
 };
 
 #define N_KEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))

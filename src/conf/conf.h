@@ -54,6 +54,7 @@ struct conf_logrx {
 	unsigned rate_lines;	 /* per sender, lines per second (token refill) */
 	unsigned burst_lines;	 /* per sender, token bucket depth */
 	unsigned max_senders;	 /* per-sender state entries */
+	bool keep_unknown;	 /* a file for senders herd does not know (see logrx.h) */
 };
 
 #define CONF_MAX_SUBNETS 16

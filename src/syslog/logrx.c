@@ -48,6 +48,7 @@ struct logrx {
 	int dirfd;
 	logrx_namer_fn namer;
 	void *namer_ctx;
+	bool known_only;
 	logrx_wallclock_fn wallclock;
 
 	struct logrx_sender **buckets;
@@ -437,6 +438,11 @@ void logrx_input(struct logrx *rx, enum logrx_source src, const struct netaddr *
 		syslog_parse_netconsole(buf, len, &msg);
 	else
 		syslog_parse(buf, len, &msg);
+	if (rx->known_only && sender_find(rx, peer->ip) == NULL &&
+	    rx->namer(rx->namer_ctx, peer->ip) == NULL) {
+		rx->stats.unknown_dropped++;
+		return;
+	}
 	s = sender_get(rx, peer->ip, now);
 	if (s == NULL)
 		return;
@@ -504,8 +510,9 @@ void logrx_free(struct logrx *rx)
 	free(rx);
 }
 
-void logrx_set_namer(struct logrx *rx, logrx_namer_fn namer, void *ctx)
+void logrx_set_namer(struct logrx *rx, logrx_namer_fn namer, void *ctx, bool known_only)
 {
+	rx->known_only = known_only && namer != NULL;
 	rx->namer = namer;
 	rx->namer_ctx = ctx;
 }

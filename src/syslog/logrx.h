@@ -35,6 +35,7 @@ struct logrx_stats {
 	uint64_t rotations;    /* size-cap rotations */
 	uint64_t reopens;      /* logrx_reopen() calls */
 	uint64_t evictions;    /* senders forgotten to stay within max_senders */
+	uint64_t unknown_dropped; /* datagrams from senders herd does not know, dropped */
 	uint32_t senders;      /* senders with state now */
 };
 
@@ -56,7 +57,10 @@ typedef size_t (*logrx_wallclock_fn)(char *buf, size_t size);
 struct logrx *logrx_new(const struct conf_logrx *cfg, int dirfd);
 void logrx_free(struct logrx *rx);
 
-void logrx_set_namer(struct logrx *rx, logrx_namer_fn namer, void *ctx);
+/* With `known_only`, a datagram from a sender the namer does not know is
+ * dropped and counted before any state or file is made for it: a flood
+ * from spoofed or foreign addresses costs no memory and no files. */
+void logrx_set_namer(struct logrx *rx, logrx_namer_fn namer, void *ctx, bool known_only);
 void logrx_set_wallclock(struct logrx *rx, logrx_wallclock_fn wallclock);
 
 /* One datagram from peer. Each line it holds is rate-limited, formatted and

@@ -145,6 +145,8 @@ void logrx_io_stats_visit(const struct logrx_io *io, const struct stat_visitor *
 	stat_counter(v, "rotations", st.rotations, "files rotated at their size cap");
 	stat_counter(v, "reopens", st.reopens, "reopens (SIGHUP)");
 	stat_counter(v, "evictions", st.evictions, "senders forgotten to stay within max_senders");
+	stat_counter(v, "unknown_dropped", st.unknown_dropped,
+		     "datagrams from senders neither in the inventory nor holding a lease");
 	stat_gauge(v, "senders", st.senders, "senders with state now");
 	stat_counter(v, "rx_drops", logrx_io_drops(io), "datagrams lost to full receive buffers");
 }

@@ -96,7 +96,7 @@ static void fuzz_init(void)
 	fuzz_rx = logrx_new(&cfg, fuzz_dirfd);
 	if (fuzz_dirfd < 0 || fuzz_rx == NULL)
 		abort();
-	logrx_set_namer(fuzz_rx, fuzz_namer, NULL);
+	logrx_set_namer(fuzz_rx, fuzz_namer, NULL, false);
 	atexit(fuzz_cleanup);
 }
 

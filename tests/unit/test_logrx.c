@@ -363,7 +363,7 @@ static void test_namer_sanitised(void **state)
 	char ip[32];
 
 	start(f);
-	logrx_set_namer(f->rx, hostile_namer, NULL);
+	logrx_set_namer(f->rx, hostile_namer, NULL, false);
 	for (int i = 0; i < 8; i++) {
 		snprintf(ip, sizeof(ip), "10.0.2.%d", i);
 		feed(f, LOGRX_SYSLOG, ip, "x", 1);
@@ -379,6 +379,35 @@ static void test_namer_sanitised(void **state)
 	    f->dirfd, "0123456789012345678901234567890123456789012345678901234567890123.log"));
 	assert_int_equal(count_files(f->dirfd), 8);
 	assert_false(file_exists(AT_FDCWD, "/etc/passwd.log"));
+}
+
+/* With DHCP, herd knows its nodes: a sender the namer does not know (not in
+ * the inventory, no lease) gets no state and no file, however many there
+ * are (a flood from 10,000 foreign or spoofed addresses). */
+static const char *inventory_namer(void *ctx, uint32_t ip)
+{
+	(void)ctx;
+	return ntohl(ip) == 0x0a000401 ? "node01" : NULL;
+}
+
+static void test_unknown_senders_dropped(void **state)
+{
+	struct fixture *f = *state;
+	struct logrx_stats st;
+	char ip[32];
+
+	start(f);
+	logrx_set_namer(f->rx, inventory_namer, NULL, true);
+	for (int i = 0; i < 10000; i++) {
+		snprintf(ip, sizeof(ip), "10.1.%d.%d", i / 250, i % 250 + 1);
+		feed(f, LOGRX_SYSLOG, ip, "<14>flood: x", 1);
+	}
+	feed(f, LOGRX_SYSLOG, "10.0.4.1", "<14>kernel: Linux version 6.1", 2);
+	logrx_stats(f->rx, &st);
+	assert_int_equal(st.unknown_dropped, 10000);
+	assert_int_equal(st.senders, 1);
+	assert_int_equal(count_files(f->dirfd), 1);
+	assert_true(file_exists(f->dirfd, "node01.log"));
 }
 
 static void test_line_max(void **state)
@@ -513,6 +542,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotate_keep_zero, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eviction, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_senders_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_namer_sanitised, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_line_max, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
