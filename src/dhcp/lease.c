@@ -196,8 +196,6 @@ static int64_t journal(struct lease_table *t, uint32_t ip, const uint8_t mac[6],
 			return errno ? -errno : -EIO;
 		return 0;
 	}
-	if (gcommit_error(t->gc) < 0)
-		return gcommit_error(t->gc);
 	seq = gcommit_append(t->gc, line, (size_t)n);
 	return seq ? (int64_t)seq : -ENOMEM;
 }
@@ -227,6 +225,11 @@ int lease_eventfd(const struct lease_table *t)
 uint64_t lease_synced(struct lease_table *t)
 {
 	return t->gc ? gcommit_synced(t->gc) : 0;
+}
+
+uint64_t lease_failed(const struct lease_table *t)
+{
+	return t->gc ? gcommit_failed(t->gc) : 0;
 }
 
 int lease_error(const struct lease_table *t)
