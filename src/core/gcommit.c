@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 struct gcommit {
@@ -18,7 +19,10 @@ struct gcommit {
 	size_t len, cap;
 	uint64_t appended;	 /* sequence of the last record in buf */
 	bool stopping;
+	off_t durable;		 /* writer only: the file's end at the last sync */
+	bool stuck;		 /* writer only: cannot cut a failed batch off */
 	_Atomic uint64_t synced; /* highest sequence durable on disk */
+	_Atomic uint64_t failed; /* highest sequence of a batch that failed */
 	_Atomic int error;
 };
 
@@ -34,6 +38,17 @@ static int write_all(int fd, const char *p, size_t n)
 		p += w;
 		n -= (size_t)w;
 	}
+	return 0;
+}
+
+/* Cuts a failed batch off the file, so that the next one follows the last
+ * durable record and not a torn line (or, after a failed fdatasync, pages
+ * the kernel may since have dropped). */
+static int drop_batch(struct gcommit *g)
+{
+	if (g->durable < 0 || ftruncate(g->fd, g->durable) < 0 ||
+	    lseek(g->fd, g->durable, SEEK_SET) < 0)
+		return -1;
 	return 0;
 }
 
@@ -57,18 +72,23 @@ static void *writer(void *arg)
 		g->cap = mine_cap;
 		g->len = 0;
 		pthread_mutex_unlock(&g->lock);
-		int err = atomic_load(&g->error);
+		int err = g->stuck ? atomic_load(&g->error) : 0;
 		if (err == 0)
 			err = write_all(g->fd, batch, n);
 		if (err == 0 && fdatasync(g->fd) < 0)
 			err = -errno;
 		if (err == 0) {
+			g->durable += (off_t)n;
 			atomic_store(&g->synced, upto);
-			uint64_t one = 1;
-			(void)!write(g->efd, &one, sizeof(one));
 		} else {
 			atomic_store(&g->error, err);
+			atomic_store(&g->failed, upto);
+			if (!g->stuck && drop_batch(g) < 0)
+				g->stuck = true;
 		}
+		/* Either way the loop has news: ACKs to send or to drop. */
+		uint64_t one = 1;
+		(void)!write(g->efd, &one, sizeof(one));
 		mine = batch;
 		mine_cap = batch_cap;
 		pthread_mutex_lock(&g->lock);
@@ -85,6 +105,7 @@ struct gcommit *gcommit_start(int fd)
 	if (g == NULL)
 		return NULL;
 	g->fd = fd;
+	g->durable = lseek(fd, 0, SEEK_CUR); /* -1: cannot cut a failed batch off */
 	g->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	pthread_mutex_init(&g->lock, NULL);
 	pthread_cond_init(&g->wake, NULL);
@@ -132,6 +153,11 @@ uint64_t gcommit_synced(struct gcommit *g)
 
 	(void)!read(g->efd, &n, sizeof(n));
 	return atomic_load(&g->synced);
+}
+
+uint64_t gcommit_failed(const struct gcommit *g)
+{
+	return atomic_load(&g->failed);
 }
 
 int gcommit_error(const struct gcommit *g)

@@ -267,15 +267,11 @@ fail:
 static void on_committed(struct loop_io *lio, uint32_t events, mono_t now)
 {
 	struct dhcp_io *io = (struct dhcp_io *)((char *)lio - offsetof(struct dhcp_io, commit));
-	uint64_t synced = lease_synced(io->leases);
-	int err = lease_error(io->leases);
+	uint64_t synced = lease_synced(io->leases); /* first: see lease_failed() */
+	uint64_t failed = lease_failed(io->leases);
 
 	(void)events;
-	if (err < 0)
-		log_limited(&io->rl_tx, now, LOG_LVL_ERR,
-			    "dhcp: lease journal failed (%s): pool clients get no ACK",
-			    strerror(-err));
-	dhcp_server_release(io->srv, synced, err);
+	dhcp_server_release(io->srv, synced, failed, lease_error(io->leases), now);
 }
 
 int dhcp_io_start(struct dhcp_io *io, struct loop *loop, const struct inventory *inv,

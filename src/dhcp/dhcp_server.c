@@ -510,19 +510,27 @@ const char *dhcp_server_name_of(struct dhcp_server *srv, uint32_t ip, char buf[3
 	return NULL;
 }
 
-void dhcp_server_release(struct dhcp_server *srv, uint64_t synced, int error)
+void dhcp_server_release(struct dhcp_server *srv, uint64_t synced, uint64_t failed, int error,
+			 mono_t now)
 {
-	while (srv->held && (srv->held->seq <= synced || error < 0)) {
+	unsigned dropped = 0;
+
+	while (srv->held && (srv->held->seq <= synced || srv->held->seq <= failed)) {
 		struct held_reply *h = srv->held;
 		srv->held = h->next;
 		if (srv->held == NULL)
 			srv->held_tail = &srv->held;
-		if (error < 0)
-			srv->stats.lease_write_errors++;
+		if (h->seq <= failed)
+			dropped++;
 		else
 			srv->tx.send(srv->tx.ctx, &h->out);
 		free(h);
 	}
+	srv->stats.lease_write_errors += dropped;
+	if (dropped)
+		log_limited(&srv->rl_bad, now, LOG_LVL_ERR,
+			    "dhcp: lease journal failed (%s): %u ACK%s not sent", strerror(-error),
+			    dropped, dropped == 1 ? "" : "s");
 }
 
 const struct dhcp_stats *dhcp_server_stats(const struct dhcp_server *srv)

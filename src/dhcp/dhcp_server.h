@@ -66,9 +66,11 @@ void dhcp_server_free(struct dhcp_server *srv);
 void dhcp_server_input(struct dhcp_server *srv, const struct dhcp_rx *rx, const uint8_t *buf,
 		       size_t len, mono_t now, int64_t wall_now);
 
-/* Sends the ACKs held for lease records up to `synced`, now on disk; with
- * error < 0 (the journal failed) drops them all instead. */
-void dhcp_server_release(struct dhcp_server *srv, uint64_t synced, int error);
+/* Sends the ACKs held for lease records up to `synced`, now on disk, and
+ * drops (counts, logs) those up to `failed`, whose records did not get
+ * there (error: why). From lease_synced(), then lease_failed(). */
+void dhcp_server_release(struct dhcp_server *srv, uint64_t synced, uint64_t failed, int error,
+			 mono_t now);
 
 const struct dhcp_stats *dhcp_server_stats(const struct dhcp_server *srv);
 

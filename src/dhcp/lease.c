@@ -196,8 +196,6 @@ static int64_t journal(struct lease_table *t, uint32_t ip, const uint8_t mac[6],
 			return errno ? -errno : -EIO;
 		return 0;
 	}
-	if (gcommit_error(t->gc) < 0)
-		return gcommit_error(t->gc);
 	seq = gcommit_append(t->gc, line, (size_t)n);
 	return seq ? (int64_t)seq : -ENOMEM;
 }
@@ -229,6 +227,11 @@ uint64_t lease_synced(struct lease_table *t)
 	return t->gc ? gcommit_synced(t->gc) : 0;
 }
 
+uint64_t lease_failed(const struct lease_table *t)
+{
+	return t->gc ? gcommit_failed(t->gc) : 0;
+}
+
 int lease_error(const struct lease_table *t)
 {
 	return t->gc ? gcommit_error(t->gc) : 0;
@@ -258,8 +261,11 @@ int lease_decline(struct lease_table *t, uint32_t ip, int64_t until)
 	return journal(t, ip, none, -until) < 0 ? -EIO : 0; /* negative: declined until */
 }
 
-/* Applies one journal line; false if it is damaged. */
-static bool replay_line(struct lease_table *t, char *line)
+/* Applies one journal line; false if it is damaged. A record that gives an
+ * address another client still held (no release or decline between them)
+ * means a clock stepped back or a file written by two servers: the later
+ * record wins, as everywhere in the journal, and *conflicts counts it. */
+static bool replay_line(struct lease_table *t, char *line, int64_t wall_now, unsigned *conflicts)
 {
 	char ip_s[32], mac_s[32];
 	int64_t expires;
@@ -276,6 +282,9 @@ static bool replay_line(struct lease_table *t, char *line)
 	struct lease *l = lease_at(t, ip);
 	if (l == NULL)
 		return true; /* the pool shrank: forget it */
+	if (expires > 0 && l->state == LEASE_BOUND && l->expires > wall_now &&
+	    memcmp(l->mac, mac, 6) != 0)
+		(*conflicts)++;
 	memcpy(l->mac, mac, 6);
 	l->state = expires > 0 ? LEASE_BOUND : expires < 0 ? LEASE_DECLINED : LEASE_FREE;
 	remember(t, mac, ip);
@@ -283,16 +292,25 @@ static bool replay_line(struct lease_table *t, char *line)
 	return true;
 }
 
-static void replay(struct lease_table *t, FILE *f)
+/* A read error is not the end of the journal: compacting what was read
+ * would throw the rest away. */
+static int replay(struct lease_table *t, FILE *f, int64_t wall_now)
 {
 	char line[256];
-	unsigned bad = 0;
+	unsigned bad = 0, conflicts = 0;
 
 	while (fgets(line, sizeof(line), f))
-		if (!replay_line(t, line))
+		if (!replay_line(t, line, wall_now, &conflicts))
 			bad++;
+	if (ferror(f))
+		return errno ? -errno : -EIO;
 	if (bad)
 		log_warn("%s: skipped %u damaged lease record%s", t->path, bad, bad == 1 ? "" : "s");
+	if (conflicts)
+		log_warn("%s: %u record%s gave a leased address to another client; the later one "
+			 "is kept",
+			 t->path, conflicts, conflicts == 1 ? "" : "s");
+	return 0;
 }
 
 /* Makes a rename durable: sync the directory that holds the file. */
@@ -333,8 +351,13 @@ static int compact(struct lease_table *t, int64_t wall_now)
 		struct pool *p = &t->pools[i];
 		for (uint32_t j = 0; j <= p->end - p->start && err == 0; j++) {
 			struct lease *l = &p->slots[j];
-			if (l->state == LEASE_BOUND && l->expires > wall_now)
+			if (l->expires <= wall_now)
+				continue;
+			/* A declined address stays out of the pool across a restart. */
+			if (l->state == LEASE_BOUND)
 				err = (int)journal(t, htonl(p->start + j), l->mac, l->expires);
+			else if (l->state == LEASE_DECLINED)
+				err = (int)journal(t, htonl(p->start + j), l->mac, -l->expires);
 		}
 	}
 	if (err == 0 && fsync(t->fd) < 0)
@@ -415,8 +438,10 @@ struct lease_table *lease_table_open(const struct conf_dhcp *cfg, const char *pa
 		return t;
 	FILE *f = fopen(path, "re");
 	if (f) {
-		replay(t, f);
+		*err = replay(t, f, wall_now);
 		fclose(f);
+		if (*err < 0)
+			goto fail;
 	} else if (errno != ENOENT) {
 		*err = -errno;
 		goto fail;

@@ -57,7 +57,11 @@ int64_t lease_bind(struct lease_table *t, uint32_t ip, const uint8_t mac[6], int
 int lease_eventfd(const struct lease_table *t);
 /* Reads the eventfd; the highest durable commit sequence. */
 uint64_t lease_synced(struct lease_table *t);
-/* 0, or the -errno that stopped the journal (nothing after it is durable). */
+/* The highest commit sequence that failed to reach the disk, 0 if none;
+ * ask after lease_synced(). What waits for it or an earlier one must not
+ * leave. Later records are written again (a full disk that is freed). */
+uint64_t lease_failed(const struct lease_table *t);
+/* 0, or the -errno of the last failure. */
 int lease_error(const struct lease_table *t);
 int lease_release(struct lease_table *t, uint32_t ip);
 int lease_decline(struct lease_table *t, uint32_t ip, int64_t until);
