@@ -125,6 +125,14 @@ struct conf_parse {
 	size_t pos;
 	bool in_bad_section;	 /* after a malformed [section] line */
 	int set_on_line[N_KEYS]; /* 0: not set in this file */
+	/* Settings of [dhcp], [subnet NAME] and [group NAME] seen so far, so
+	 * that one set twice is reported as in the other sections. */
+	struct boot_seen {
+		char section[CONF_NAME_MAX + 8];
+		char name[32];
+		int line;
+	} *seen;
+	size_t nseen, seen_cap;
 };
 
 __attribute__((format(printf, 2, 3))) static void problem(struct conf_parse *p, const char *fmt,
@@ -384,6 +392,36 @@ static void set_value(struct conf_parse *p, const struct conf_key *k, const char
 	}
 }
 
+/* `cmdline` may be given on several lines (they are joined); any other
+ * setting given twice in one section is a mistake: say where it was first. */
+static void note_boot_key(struct conf_parse *p, const char *section, const char *name)
+{
+	struct boot_seen *e;
+
+	if (strcmp(name, "cmdline") == 0)
+		return;
+	for (size_t i = 0; i < p->nseen; i++) {
+		e = &p->seen[i];
+		if (strcmp(e->section, section) == 0 && strcmp(e->name, name) == 0) {
+			problem(p, "%s: set twice in [%s] (first on line %d)", name, section,
+				e->line);
+			return;
+		}
+	}
+	if (p->nseen == p->seen_cap) {
+		size_t cap = p->seen_cap ? 2 * p->seen_cap : 64;
+		struct boot_seen *n = realloc(p->seen, cap * sizeof(*n));
+		if (n == NULL)
+			return; /* only the duplicate check is lost */
+		p->seen = n;
+		p->seen_cap = cap;
+	}
+	e = &p->seen[p->nseen++];
+	snprintf(e->section, sizeof(e->section), "%s", section);
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	e->line = p->lineno;
+}
+
 static int conf_handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct conf_parse *p = user;
@@ -399,6 +437,8 @@ static int conf_handler(void *user, const char *section, const char *name, const
 	if (conf_boot_set(p->cfg, section, name, value, p->lineno, err, sizeof(err))) {
 		if (err[0])
 			problem(p, "%s", err);
+		else
+			note_boot_key(p, section, name);
 		return 1;
 	}
 	for (unsigned i = 0; i < N_KEYS; i++) {
@@ -477,6 +517,7 @@ int conf_load_string(struct herd_config *cfg, const char *name, const char *text
 	cfg->tftp_root_line = last_set_line(&p, CONF_OFF(tftp.root), CONF_OFF(tftp.root));
 	cfg->user_line = last_set_line(&p, CONF_OFF(server.user), CONF_OFF(server.user));
 	cfg->log_dir_line = last_set_line(&p, CONF_OFF(logrx.dir), CONF_OFF(logrx.dir));
+	free(p.seen);
 	return p.problems;
 }
 

@@ -393,6 +393,18 @@ static void test_duplicate(void **state)
 	/* The same name in two sections is two settings. */
 	r = parse_ok("[tftp]\nenabled = no\n[log]\nenabled = no\n");
 	parsed_free(r);
+	/* The boot sections report it the same way; cmdline may be given on
+	 * several lines (joined), and two subnets are two sections. */
+	expect_error("[dhcp]\nlease_time = 600\nlease_time = 700\n", 1,
+		     "t.conf:3: lease_time: set twice in [dhcp] (first on line 2)");
+	expect_error("[subnet a]\nnetwork = 10.0.0.0/24\nrouter = 10.0.0.1\n"
+		     "router = 10.0.0.2\n",
+		     1, "t.conf:4: router: set twice in [subnet a] (first on line 3)");
+	expect_error("[group g]\nkernel = k1\ncmdline = a\ncmdline = b\nkernel = k2\n", 1,
+		     "t.conf:5: kernel: set twice in [group g] (first on line 2)");
+	r = parse_ok("[subnet a]\nnetwork = 10.0.0.0/24\nrouter = 10.0.0.1\n"
+		     "[subnet b]\nnetwork = 10.0.1.0/24\nrouter = 10.0.1.1\n");
+	parsed_free(r);
 }
 
 static void test_syntax_errors(void **state)
