@@ -1,6 +1,7 @@
 /* Confinement, in a fixed order once every socket is bound and every
  * directory is open: raise the descriptor limit, drop to the configured
- * user, keep no capability, forbid regaining privileges. */
+ * user, keep no capability (but CAP_NET_ADMIN while neighbour pinning is
+ * on: rtnetlink checks it on every request), forbid regaining privileges. */
 #ifndef HERD_CMD_CONFINE_H
 #define HERD_CMD_CONFINE_H
 
