@@ -94,7 +94,7 @@ void conf_defaults(struct herd_config *cfg)
 	cfg->tftp.rto_initial_ms = 1000;
 	cfg->tftp.transfer_sockets = 8;
 	cfg->tftp.file_cache_ms = 30000;
-	cfg->tftp.link_rate = UINT64_MAX; /* auto */
+	cfg->tftp.link_rate = CONF_AUTO;
 	cfg->tftp.pacing_burst = 16384;
 	cfg->tftp.client_timeout_ms = 1000;
 
@@ -265,7 +265,7 @@ static int parse_rate(const char *v, uint64_t *out)
 	double mult = 1;
 
 	if (strcmp(v, "auto") == 0) {
-		*out = UINT64_MAX;
+		*out = CONF_AUTO;
 		return 0;
 	}
 	if (*v == '\0' || *v == '-' || *v == '+')
@@ -363,7 +363,7 @@ static void set_value(struct conf_parse *p, const struct conf_key *k, const char
 		if (parse_rate(v, &n) < 0)
 			problem(p, "%s: '%s' is not a rate in bits/s (like 0, 950M, 1G, 10G)",
 				k->name, v);
-		else if (n > k->max && n != UINT64_MAX)
+		else if (n > k->max && n != CONF_AUTO)
 			problem(p, "%s: %s is above %llu", k->name, v, (unsigned long long)k->max);
 		else
 			*(uint64_t *)field = n;
@@ -624,7 +624,7 @@ void conf_print(const struct herd_config *cfg, FILE *out)
 					(unsigned long long)*(const uint64_t *)field);
 			break;
 		case T_RATE:
-			if (*(const uint64_t *)field == UINT64_MAX)
+			if (*(const uint64_t *)field == CONF_AUTO)
 				fprintf(out, "%s = auto\n", k->name);
 			else
 				fprintf(out, "%s = %llu\n", k->name,

@@ -11,6 +11,8 @@
 #include "core/net.h"
 
 #define CONF_MAX_LISTEN 8
+/* A rate (or any 64-bit setting) written as `auto`: herd decides. */
+#define CONF_AUTO UINT64_MAX
 #define CONF_PATH_MAX 1024
 
 struct conf_listen {
@@ -38,7 +40,7 @@ struct conf_tftp {
 	unsigned rto_initial_ms;
 	unsigned transfer_sockets;  /* server ports shared by transfers (TIDs) */
 	unsigned file_cache_ms;	    /* keep an unused mapping this long */
-	uint64_t link_rate;	    /* bits/s the pacer sends at; 0 = unpaced */
+	uint64_t link_rate;	    /* bits/s the pacer sends at; 0 = unpaced; CONF_AUTO = learned */
 	uint64_t pacing_burst;	    /* token bucket depth, bytes */
 	unsigned client_timeout_ms; /* a client's retry timer, when it does not say */
 };

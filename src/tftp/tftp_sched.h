@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conf/conf.h"
 #include "core/clock.h"
 #include "core/timerq.h"
 #include "tftp/tftp_rate.h"
@@ -52,7 +53,7 @@ mono_t sched_adapt(struct tftp_sched *s, bool idle, mono_t now);
 void sched_set_ceiling(struct tftp_sched *s, uint64_t bps);
 uint64_t sched_rate_bps(const struct tftp_sched *s);
 
-#define SCHED_RATE_AUTO UINT64_MAX
+#define SCHED_RATE_AUTO CONF_AUTO
 
 /* `items`: the most items ever queued at once (room is made for them, so
  * queueing never fails). Returns 0 or -ENOMEM. */
