@@ -13,7 +13,7 @@ struct inventory {
 	size_t count, cap;
 	uint32_t *by_mac; /* index + 1 into nodes; open addressing */
 	uint32_t *by_ip;
-	uint32_t nslots;  /* power of two, at least twice count */
+	uint32_t nslots; /* power of two, at least twice count */
 };
 
 int mac_parse(const char *s, uint8_t mac[6])
@@ -54,7 +54,8 @@ static const struct inv_node *probe(const struct inventory *inv, const uint32_t 
 {
 	if (inv == NULL || inv->nslots == 0)
 		return NULL;
-	for (uint32_t i = hash_bytes(key, klen) & (inv->nslots - 1);; i = (i + 1) & (inv->nslots - 1)) {
+	for (uint32_t i = hash_bytes(key, klen) & (inv->nslots - 1);;
+	     i = (i + 1) & (inv->nslots - 1)) {
 		if (table[i] == 0)
 			return NULL;
 		const struct inv_node *n = &inv->nodes[table[i] - 1];
@@ -92,8 +93,7 @@ struct inv_parse {
 	int problems;
 };
 
-__attribute__((format(printf, 2, 3))) static void problem(struct inv_parse *p, const char *fmt,
-							   ...)
+__attribute__((format(printf, 2, 3))) static void problem(struct inv_parse *p, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -156,7 +156,8 @@ static int set_override(struct inv_parse *p, struct inv_node *n, const char *kv)
 	const char *eq = strchr(kv, '=');
 
 	for (unsigned i = 0; eq && i < 4; i++) {
-		if (strncmp(kv, keys[i], (size_t)(eq - kv)) == 0 && strlen(keys[i]) == (size_t)(eq - kv)) {
+		if (strncmp(kv, keys[i], (size_t)(eq - kv)) == 0 &&
+		    strlen(keys[i]) == (size_t)(eq - kv)) {
 			if ((i == 1 || i == 2) && conf_is_url(eq + 1)) {
 				problem(
 				    p,
@@ -205,9 +206,9 @@ static void parse_line(struct inv_parse *p, char *line)
 	if (ntok == 0)
 		return;
 	if (ntok < 0 || ntok < 4 || ntok > 16) {
-		problem(p, ntok < 0 ? "unclosed quote"
-			: ntok > 16 ? "too many fields"
-				    : "expected: name mac ip group [key=value ...]");
+		problem(p, ntok < 0    ? "unclosed quote"
+			   : ntok > 16 ? "too many fields"
+				       : "expected: name mac ip group [key=value ...]");
 		return;
 	}
 	n = append(p->inv);
@@ -217,7 +218,8 @@ static void parse_line(struct inv_parse *p, char *line)
 	}
 	n->line = p->lineno;
 	if (!valid_name(tok[0])) {
-		problem(p, "'%s' is not a valid node name (letters, digits, '-', '_', '.')", tok[0]);
+		problem(p, "'%s' is not a valid node name (letters, digits, '-', '_', '.')",
+			tok[0]);
 		return;
 	}
 	strcpy(n->name, tok[0]);
