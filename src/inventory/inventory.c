@@ -293,40 +293,50 @@ static int build_index(struct inv_parse *p)
 	return 0;
 }
 
-int inventory_load_string(struct inventory **out, const char *name, const char *text,
-			  const struct conf_dhcp *cfg, FILE *errs)
+int inventory_load_mem(struct inventory **out, const char *name, const void *data, size_t size,
+		       const struct conf_dhcp *cfg, FILE *errs)
 {
 	struct inv_parse p = {.cfg = cfg, .name = name, .errs = errs};
+	const char *text = data, *end = text + size;
 	char line[4096];
 
 	p.inv = calloc(1, sizeof(*p.inv));
 	*out = p.inv;
 	if (p.inv == NULL)
 		return -ENOMEM;
-	while (*text) {
-		size_t len = strcspn(text, "\n");
+	while (text < end) {
+		const char *nl = memchr(text, '\n', (size_t)(end - text));
+		size_t len = nl ? (size_t)(nl - text) : (size_t)(end - text);
 		p.lineno++;
 		if (len >= sizeof(line)) {
 			problem(&p, "line longer than %zu characters", sizeof(line) - 1);
+		} else if (memchr(text, '\0', len) != NULL) {
+			/* Said, not skipped: a table that is not text is a mistake. */
+			problem(&p, "NUL byte in the line");
 		} else {
 			memcpy(line, text, len);
 			line[len] = '\0';
 			parse_line(&p, line);
 		}
-		text += len + (text[len] == '\n');
+		text += len + (nl != NULL);
 	}
 	if (build_index(&p) < 0)
 		return -ENOMEM;
 	return p.problems;
 }
 
+int inventory_load_string(struct inventory **out, const char *name, const char *text,
+			  const struct conf_dhcp *cfg, FILE *errs)
+{
+	return inventory_load_mem(out, name, text, strlen(text), cfg, errs);
+}
+
 int inventory_load(struct inventory **out, const char *path, const struct conf_dhcp *cfg,
 		   FILE *errs)
 {
 	FILE *f = fopen(path, "re");
-	char *text = NULL;
-	size_t cap = 0;
-	ssize_t n;
+	char *text = NULL, chunk[4096];
+	size_t size = 0, n;
 	int rc;
 
 	*out = NULL;
@@ -336,14 +346,24 @@ int inventory_load(struct inventory **out, const char *path, const struct conf_d
 			fprintf(errs, "%s: cannot open: %s\n", path, strerror(errno));
 		return rc;
 	}
-	/* Read it whole: getdelim with NUL reads up to EOF for a text file. */
-	n = getdelim(&text, &cap, '\0', f);
+	/* Read it whole, NUL bytes included, and tell a read error (a directory:
+	 * EISDIR) from an empty table. */
+	FILE *mem = open_memstream(&text, &size);
+	while (mem && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		fwrite(chunk, 1, n, mem);
+	rc = ferror(f) ? -(errno ? errno : EIO) : 0;
 	fclose(f);
-	if (n < 0) {
+	if (mem == NULL)
+		return -ENOMEM;
+	if (fclose(mem) != 0 && rc == 0)
+		rc = -ENOMEM;
+	if (rc < 0) {
+		if (errs)
+			fprintf(errs, "%s: cannot read: %s\n", path, strerror(-rc));
 		free(text);
-		text = strdup("");
+		return rc;
 	}
-	rc = inventory_load_string(out, path, text ? text : "", cfg, errs);
+	rc = inventory_load_mem(out, path, text, size, cfg, errs);
 	free(text);
 	return rc;
 }

@@ -33,7 +33,11 @@ struct inventory;
  * (free it with inventory_free). */
 int inventory_load(struct inventory **out, const char *path, const struct conf_dhcp *cfg,
 		   FILE *errs);
-/* Same from a string, for tests and the fuzzer. */
+/* Same from the bytes of a table read whole (what inventory_load parses,
+ * and what the fuzzer feeds): a NUL byte is a problem of its line. */
+int inventory_load_mem(struct inventory **out, const char *name, const void *data, size_t size,
+		       const struct conf_dhcp *cfg, FILE *errs);
+/* Same from a string, for tests. */
 int inventory_load_string(struct inventory **out, const char *name, const char *text,
 			  const struct conf_dhcp *cfg, FILE *errs);
 void inventory_free(struct inventory *inv);
