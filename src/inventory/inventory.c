@@ -13,6 +13,7 @@ struct inventory {
 	size_t count, cap;
 	uint32_t *by_mac; /* index + 1 into nodes; open addressing */
 	uint32_t *by_ip;
+	uint32_t *by_name;
 	uint32_t nslots; /* power of two, at least twice count */
 };
 
@@ -72,6 +73,15 @@ const struct inv_node *inventory_by_mac(const struct inventory *inv, const uint8
 const struct inv_node *inventory_by_ip(const struct inventory *inv, uint32_t ip)
 {
 	return inv ? probe(inv, inv->by_ip, &ip, 4, offsetof(struct inv_node, ip)) : NULL;
+}
+
+const struct inv_node *inventory_by_name(const struct inventory *inv, const char *name)
+{
+	size_t len = strlen(name) + 1;
+
+	if (inv == NULL || len > CONF_NAME_MAX)
+		return NULL;
+	return probe(inv, inv->by_name, name, len, offsetof(struct inv_node, name));
 }
 
 size_t inventory_count(const struct inventory *inv)
@@ -247,33 +257,42 @@ static void parse_line(struct inv_parse *p, char *line)
 	p->inv->count++;
 }
 
+/* Adds node idx to table under key, or returns the node already there. */
+static const struct inv_node *index_add(struct inventory *inv, uint32_t *table, const void *key,
+					size_t klen, size_t koff, uint32_t idx)
+{
+	const struct inv_node *other = probe(inv, table, key, klen, koff);
+	uint32_t mask = inv->nslots - 1, i = hash_bytes(key, klen) & mask;
+
+	if (other != NULL)
+		return other;
+	while (table[i])
+		i = (i + 1) & mask;
+	table[i] = idx + 1;
+	return NULL;
+}
+
 static void index_node(struct inv_parse *p, uint32_t idx)
 {
 	struct inventory *inv = p->inv;
 	const struct inv_node *n = &inv->nodes[idx], *other;
-	uint32_t mask = inv->nslots - 1;
+	char ip[INET_ADDRSTRLEN];
 
-	if ((other = inventory_by_mac(inv, n->mac)) != NULL) {
-		p->lineno = n->line;
+	p->lineno = n->line;
+	other = index_add(inv, inv->by_mac, n->mac, 6, offsetof(struct inv_node, mac), idx);
+	if (other != NULL)
 		problem(p, "MAC %s is also on line %d", mac_str(n->mac, ':', (char[18]){0}),
 			other->line);
-	} else {
-		uint32_t i = hash_bytes(n->mac, 6) & mask;
-		while (inv->by_mac[i])
-			i = (i + 1) & mask;
-		inv->by_mac[i] = idx + 1;
-	}
-	if ((other = inventory_by_ip(inv, n->ip)) != NULL) {
-		char ip[INET_ADDRSTRLEN];
-		p->lineno = n->line;
+	other = index_add(inv, inv->by_ip, &n->ip, 4, offsetof(struct inv_node, ip), idx);
+	if (other != NULL)
 		problem(p, "address %s is also on line %d",
 			inet_ntop(AF_INET, &n->ip, ip, sizeof(ip)), other->line);
-	} else {
-		uint32_t i = hash_bytes(&n->ip, 4) & mask;
-		while (inv->by_ip[i])
-			i = (i + 1) & mask;
-		inv->by_ip[i] = idx + 1;
-	}
+	/* The name is the node's log file and its DHCP host name: two nodes
+	 * with one name would write into one file and boot as one host. */
+	other = index_add(inv, inv->by_name, n->name, strlen(n->name) + 1,
+			  offsetof(struct inv_node, name), idx);
+	if (other != NULL)
+		problem(p, "name %s is also on line %d", n->name, other->line);
 }
 
 static int build_index(struct inv_parse *p)
@@ -285,7 +304,8 @@ static int build_index(struct inv_parse *p)
 		slots <<= 1;
 	inv->by_mac = calloc(slots, sizeof(uint32_t));
 	inv->by_ip = calloc(slots, sizeof(uint32_t));
-	if (inv->by_mac == NULL || inv->by_ip == NULL)
+	inv->by_name = calloc(slots, sizeof(uint32_t));
+	if (inv->by_mac == NULL || inv->by_ip == NULL || inv->by_name == NULL)
 		return -ENOMEM;
 	inv->nslots = slots;
 	for (uint32_t i = 0; i < inv->count; i++)
@@ -381,5 +401,6 @@ void inventory_free(struct inventory *inv)
 	free(inv->nodes);
 	free(inv->by_mac);
 	free(inv->by_ip);
+	free(inv->by_name);
 	free(inv);
 }
