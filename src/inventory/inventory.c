@@ -13,7 +13,8 @@ struct inventory {
 	size_t count, cap;
 	uint32_t *by_mac; /* index + 1 into nodes; open addressing */
 	uint32_t *by_ip;
-	uint32_t nslots;  /* power of two, at least twice count */
+	uint32_t *by_name;
+	uint32_t nslots; /* power of two, at least twice count */
 };
 
 int mac_parse(const char *s, uint8_t mac[6])
@@ -54,7 +55,8 @@ static const struct inv_node *probe(const struct inventory *inv, const uint32_t 
 {
 	if (inv == NULL || inv->nslots == 0)
 		return NULL;
-	for (uint32_t i = hash_bytes(key, klen) & (inv->nslots - 1);; i = (i + 1) & (inv->nslots - 1)) {
+	for (uint32_t i = hash_bytes(key, klen) & (inv->nslots - 1);;
+	     i = (i + 1) & (inv->nslots - 1)) {
 		if (table[i] == 0)
 			return NULL;
 		const struct inv_node *n = &inv->nodes[table[i] - 1];
@@ -71,6 +73,15 @@ const struct inv_node *inventory_by_mac(const struct inventory *inv, const uint8
 const struct inv_node *inventory_by_ip(const struct inventory *inv, uint32_t ip)
 {
 	return inv ? probe(inv, inv->by_ip, &ip, 4, offsetof(struct inv_node, ip)) : NULL;
+}
+
+const struct inv_node *inventory_by_name(const struct inventory *inv, const char *name)
+{
+	size_t len = strlen(name) + 1;
+
+	if (inv == NULL || len > CONF_NAME_MAX)
+		return NULL;
+	return probe(inv, inv->by_name, name, len, offsetof(struct inv_node, name));
 }
 
 size_t inventory_count(const struct inventory *inv)
@@ -92,8 +103,7 @@ struct inv_parse {
 	int problems;
 };
 
-__attribute__((format(printf, 2, 3))) static void problem(struct inv_parse *p, const char *fmt,
-							   ...)
+__attribute__((format(printf, 2, 3))) static void problem(struct inv_parse *p, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -156,7 +166,8 @@ static int set_override(struct inv_parse *p, struct inv_node *n, const char *kv)
 	const char *eq = strchr(kv, '=');
 
 	for (unsigned i = 0; eq && i < 4; i++) {
-		if (strncmp(kv, keys[i], (size_t)(eq - kv)) == 0 && strlen(keys[i]) == (size_t)(eq - kv)) {
+		if (strncmp(kv, keys[i], (size_t)(eq - kv)) == 0 &&
+		    strlen(keys[i]) == (size_t)(eq - kv)) {
 			if ((i == 1 || i == 2) && conf_is_url(eq + 1)) {
 				problem(
 				    p,
@@ -205,9 +216,9 @@ static void parse_line(struct inv_parse *p, char *line)
 	if (ntok == 0)
 		return;
 	if (ntok < 0 || ntok < 4 || ntok > 16) {
-		problem(p, ntok < 0 ? "unclosed quote"
-			: ntok > 16 ? "too many fields"
-				    : "expected: name mac ip group [key=value ...]");
+		problem(p, ntok < 0    ? "unclosed quote"
+			   : ntok > 16 ? "too many fields"
+				       : "expected: name mac ip group [key=value ...]");
 		return;
 	}
 	n = append(p->inv);
@@ -217,7 +228,8 @@ static void parse_line(struct inv_parse *p, char *line)
 	}
 	n->line = p->lineno;
 	if (!valid_name(tok[0])) {
-		problem(p, "'%s' is not a valid node name (letters, digits, '-', '_', '.')", tok[0]);
+		problem(p, "'%s' is not a valid node name (letters, digits, '-', '_', '.')",
+			tok[0]);
 		return;
 	}
 	strcpy(n->name, tok[0]);
@@ -245,33 +257,42 @@ static void parse_line(struct inv_parse *p, char *line)
 	p->inv->count++;
 }
 
+/* Adds node idx to table under key, or returns the node already there. */
+static const struct inv_node *index_add(struct inventory *inv, uint32_t *table, const void *key,
+					size_t klen, size_t koff, uint32_t idx)
+{
+	const struct inv_node *other = probe(inv, table, key, klen, koff);
+	uint32_t mask = inv->nslots - 1, i = hash_bytes(key, klen) & mask;
+
+	if (other != NULL)
+		return other;
+	while (table[i])
+		i = (i + 1) & mask;
+	table[i] = idx + 1;
+	return NULL;
+}
+
 static void index_node(struct inv_parse *p, uint32_t idx)
 {
 	struct inventory *inv = p->inv;
 	const struct inv_node *n = &inv->nodes[idx], *other;
-	uint32_t mask = inv->nslots - 1;
+	char ip[INET_ADDRSTRLEN];
 
-	if ((other = inventory_by_mac(inv, n->mac)) != NULL) {
-		p->lineno = n->line;
+	p->lineno = n->line;
+	other = index_add(inv, inv->by_mac, n->mac, 6, offsetof(struct inv_node, mac), idx);
+	if (other != NULL)
 		problem(p, "MAC %s is also on line %d", mac_str(n->mac, ':', (char[18]){0}),
 			other->line);
-	} else {
-		uint32_t i = hash_bytes(n->mac, 6) & mask;
-		while (inv->by_mac[i])
-			i = (i + 1) & mask;
-		inv->by_mac[i] = idx + 1;
-	}
-	if ((other = inventory_by_ip(inv, n->ip)) != NULL) {
-		char ip[INET_ADDRSTRLEN];
-		p->lineno = n->line;
+	other = index_add(inv, inv->by_ip, &n->ip, 4, offsetof(struct inv_node, ip), idx);
+	if (other != NULL)
 		problem(p, "address %s is also on line %d",
 			inet_ntop(AF_INET, &n->ip, ip, sizeof(ip)), other->line);
-	} else {
-		uint32_t i = hash_bytes(&n->ip, 4) & mask;
-		while (inv->by_ip[i])
-			i = (i + 1) & mask;
-		inv->by_ip[i] = idx + 1;
-	}
+	/* The name is the node's log file and its DHCP host name: two nodes
+	 * with one name would write into one file and boot as one host. */
+	other = index_add(inv, inv->by_name, n->name, strlen(n->name) + 1,
+			  offsetof(struct inv_node, name), idx);
+	if (other != NULL)
+		problem(p, "name %s is also on line %d", n->name, other->line);
 }
 
 static int build_index(struct inv_parse *p)
@@ -283,7 +304,8 @@ static int build_index(struct inv_parse *p)
 		slots <<= 1;
 	inv->by_mac = calloc(slots, sizeof(uint32_t));
 	inv->by_ip = calloc(slots, sizeof(uint32_t));
-	if (inv->by_mac == NULL || inv->by_ip == NULL)
+	inv->by_name = calloc(slots, sizeof(uint32_t));
+	if (inv->by_mac == NULL || inv->by_ip == NULL || inv->by_name == NULL)
 		return -ENOMEM;
 	inv->nslots = slots;
 	for (uint32_t i = 0; i < inv->count; i++)
@@ -291,40 +313,50 @@ static int build_index(struct inv_parse *p)
 	return 0;
 }
 
-int inventory_load_string(struct inventory **out, const char *name, const char *text,
-			  const struct conf_dhcp *cfg, FILE *errs)
+int inventory_load_mem(struct inventory **out, const char *name, const void *data, size_t size,
+		       const struct conf_dhcp *cfg, FILE *errs)
 {
 	struct inv_parse p = {.cfg = cfg, .name = name, .errs = errs};
+	const char *text = data, *end = text + size;
 	char line[4096];
 
 	p.inv = calloc(1, sizeof(*p.inv));
 	*out = p.inv;
 	if (p.inv == NULL)
 		return -ENOMEM;
-	while (*text) {
-		size_t len = strcspn(text, "\n");
+	while (text < end) {
+		const char *nl = memchr(text, '\n', (size_t)(end - text));
+		size_t len = nl ? (size_t)(nl - text) : (size_t)(end - text);
 		p.lineno++;
 		if (len >= sizeof(line)) {
 			problem(&p, "line longer than %zu characters", sizeof(line) - 1);
+		} else if (memchr(text, '\0', len) != NULL) {
+			/* Said, not skipped: a table that is not text is a mistake. */
+			problem(&p, "NUL byte in the line");
 		} else {
 			memcpy(line, text, len);
 			line[len] = '\0';
 			parse_line(&p, line);
 		}
-		text += len + (text[len] == '\n');
+		text += len + (nl != NULL);
 	}
 	if (build_index(&p) < 0)
 		return -ENOMEM;
 	return p.problems;
 }
 
+int inventory_load_string(struct inventory **out, const char *name, const char *text,
+			  const struct conf_dhcp *cfg, FILE *errs)
+{
+	return inventory_load_mem(out, name, text, strlen(text), cfg, errs);
+}
+
 int inventory_load(struct inventory **out, const char *path, const struct conf_dhcp *cfg,
 		   FILE *errs)
 {
 	FILE *f = fopen(path, "re");
-	char *text = NULL;
-	size_t cap = 0;
-	ssize_t n;
+	char *text = NULL, chunk[4096];
+	size_t size = 0, n;
 	int rc;
 
 	*out = NULL;
@@ -334,14 +366,24 @@ int inventory_load(struct inventory **out, const char *path, const struct conf_d
 			fprintf(errs, "%s: cannot open: %s\n", path, strerror(errno));
 		return rc;
 	}
-	/* Read it whole: getdelim with NUL reads up to EOF for a text file. */
-	n = getdelim(&text, &cap, '\0', f);
+	/* Read it whole, NUL bytes included, and tell a read error (a directory:
+	 * EISDIR) from an empty table. */
+	FILE *mem = open_memstream(&text, &size);
+	while (mem && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		fwrite(chunk, 1, n, mem);
+	rc = ferror(f) ? -(errno ? errno : EIO) : 0;
 	fclose(f);
-	if (n < 0) {
+	if (mem == NULL)
+		return -ENOMEM;
+	if (fclose(mem) != 0 && rc == 0)
+		rc = -ENOMEM;
+	if (rc < 0) {
+		if (errs)
+			fprintf(errs, "%s: cannot read: %s\n", path, strerror(-rc));
 		free(text);
-		text = strdup("");
+		return rc;
 	}
-	rc = inventory_load_string(out, path, text ? text : "", cfg, errs);
+	rc = inventory_load_mem(out, path, text, size, cfg, errs);
 	free(text);
 	return rc;
 }
@@ -359,5 +401,6 @@ void inventory_free(struct inventory *inv)
 	free(inv->nodes);
 	free(inv->by_mac);
 	free(inv->by_ip);
+	free(inv->by_name);
 	free(inv);
 }

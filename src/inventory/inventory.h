@@ -6,7 +6,7 @@
  *   node0002   52:54:00:12:34:02  10.0.0.102   compute   cmdline="quiet nfsroot=..."
  *
  * Per-node keys override the group: loader, kernel, initrd, cmdline.
- * Lookups by MAC and by address are hash lookups. */
+ * Lookups by MAC, address and name are hash lookups; each is unique. */
 #ifndef HERD_INVENTORY_H
 #define HERD_INVENTORY_H
 
@@ -33,7 +33,11 @@ struct inventory;
  * (free it with inventory_free). */
 int inventory_load(struct inventory **out, const char *path, const struct conf_dhcp *cfg,
 		   FILE *errs);
-/* Same from a string, for tests and the fuzzer. */
+/* Same from the bytes of a table read whole (what inventory_load parses,
+ * and what the fuzzer feeds): a NUL byte is a problem of its line. */
+int inventory_load_mem(struct inventory **out, const char *name, const void *data, size_t size,
+		       const struct conf_dhcp *cfg, FILE *errs);
+/* Same from a string, for tests. */
 int inventory_load_string(struct inventory **out, const char *name, const char *text,
 			  const struct conf_dhcp *cfg, FILE *errs);
 void inventory_free(struct inventory *inv);
@@ -42,6 +46,7 @@ size_t inventory_count(const struct inventory *inv);
 const struct inv_node *inventory_node(const struct inventory *inv, size_t i);
 const struct inv_node *inventory_by_mac(const struct inventory *inv, const uint8_t mac[6]);
 const struct inv_node *inventory_by_ip(const struct inventory *inv, uint32_t ip);
+const struct inv_node *inventory_by_name(const struct inventory *inv, const char *name);
 
 /* Parses "aa:bb:cc:dd:ee:ff" (or with '-'). Returns 0 or -EINVAL. */
 int mac_parse(const char *s, uint8_t mac[6]);

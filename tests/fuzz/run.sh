@@ -1,13 +1,19 @@
 #!/bin/bash
-# Fuzzes one target with libFuzzer for a while:  tests/fuzz/run.sh TARGET SECONDS
+# Fuzzes one target with libFuzzer for a while, or for a number of inputs:
+#   tests/fuzz/run.sh TARGET [SECONDS | --runs N]     (default 60 seconds)
 #
 # The committed corpus is read, never written: new interesting inputs go to
 # build/fuzz-new/TARGET (merge the useful ones by hand, see the last line),
 # crashes to tests/fuzz/findings/. Exits non-zero if the target crashed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-target=${1:?usage: tests/fuzz/run.sh TARGET SECONDS}
-seconds=${2:-60}
+usage="usage: tests/fuzz/run.sh TARGET [SECONDS | --runs N]"
+target=${1:?$usage}
+if [ "${2:-}" = --runs ]; then
+	limit=-runs=${3:?$usage}
+else
+	limit=-max_total_time=${2:-60}
+fi
 corpus=tests/fuzz/corpus/$target
 new=build/fuzz-new/$target
 log=$new.log
@@ -16,7 +22,7 @@ make -s "build/fuzz/$target"
 mkdir -p "$corpus" "$new" tests/fuzz/findings
 rc=0
 # libFuzzer adds new inputs to the first directory it is given.
-"build/fuzz/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+"build/fuzz/$target" "$limit" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 	-artifact_prefix="tests/fuzz/findings/$target-" "$new" "$corpus" >"$log" 2>&1 || rc=$?
 if [ "$rc" -ne 0 ]; then
 	tail -n 40 "$log"
