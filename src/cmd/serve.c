@@ -70,39 +70,26 @@ static void add_stat(void *ctx, enum stat_kind kind, const char *name, uint64_t 
 		l->len += (size_t)n;
 }
 
-static void print_module(const char *module, const void *obj,
-			 void (*visit)(const void *obj, const struct stat_visitor *v))
-{
-	struct stat_line line = {.len = 0};
-	struct stat_visitor v = {&line, add_stat};
-
-	visit(obj, &v);
-	log_info("%s:%s", module, line.buf);
-}
-
-static void visit_tftp(const void *obj, const struct stat_visitor *v)
-{
-	tftp_io_stats_visit(obj, v);
-}
-
-static void visit_dhcp(const void *obj, const struct stat_visitor *v)
-{
-	dhcp_io_stats_visit(obj, v);
-}
-
-static void visit_logrx(const void *obj, const struct stat_visitor *v)
-{
-	logrx_io_stats_visit(obj, v);
-}
-
 static void print_stats(struct serve *s)
 {
-	if (s->tftp && tftp_io_server(s->tftp))
-		print_module("tftp", s->tftp, visit_tftp);
-	if (s->dhcp && dhcp_io_server(s->dhcp))
-		print_module("dhcp", s->dhcp, visit_dhcp);
-	if (s->logrx_io && s->logrx)
-		print_module("log", s->logrx_io, visit_logrx);
+	struct stat_line line;
+	struct stat_visitor v = {&line, add_stat};
+
+	if (s->tftp && tftp_io_server(s->tftp)) {
+		line.len = 0, line.buf[0] = '\0';
+		tftp_io_stats_visit(s->tftp, &v);
+		log_info("tftp:%s", line.buf);
+	}
+	if (s->dhcp && dhcp_io_server(s->dhcp)) {
+		line.len = 0, line.buf[0] = '\0';
+		dhcp_io_stats_visit(s->dhcp, &v);
+		log_info("dhcp:%s", line.buf);
+	}
+	if (s->logrx_io && s->logrx) {
+		line.len = 0, line.buf[0] = '\0';
+		logrx_io_stats_visit(s->logrx_io, &v);
+		log_info("log:%s", line.buf);
+	}
 }
 
 static void on_signal(struct loop_io *io, uint32_t events, mono_t now)
