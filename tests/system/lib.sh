@@ -193,6 +193,17 @@ wait_udp_listen() {
 	return 1
 }
 
+# wait_for SECONDS COMMAND...: polls COMMAND every 0.1 s until it succeeds.
+wait_for() {
+	local secs=$1 i
+	shift
+	for ((i = 0; i < secs * 10; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # --- herd ------------------------------------------------------------------
 
 # herd_config FILE: writes a configuration serving TFTP from $TFTP_ROOT and

@@ -235,17 +235,6 @@ env_get() {
 	sed -n "s/^$2=//p" "$1" | head -n 1 | sed "s/^'\(.*\)'\$/\1/"
 }
 
-# wait_for SECONDS COMMAND...: polls COMMAND every 0.1 s until it succeeds.
-wait_for() {
-	local secs=$1 i
-	shift
-	for ((i = 0; i < secs * 10; i++)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # --- packet capture --------------------------------------------------------
 
 # dhcp_sniff_start: records every DHCP packet crossing br0 (either way) in
