@@ -30,7 +30,7 @@
 #include "tftp/tftp_wire.h"
 
 #define SWARM_MAX_CLIENTS 1000000
-#define SWARM_MAX_BINDS 64
+#define SWARM_MAX_BINDS 1024
 #define SWARM_MAX_SETS 32
 #define SWARM_MAX_MIX 6
 
