@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "core/log.h"
 #include "core/timerq.h"
@@ -68,6 +69,7 @@ struct tftp_server {
 	struct timerq timers;
 	struct tftp_xfer **buckets;
 	uint32_t nbuckets; /* power of two */
+	uint64_t hash_seed;
 	struct tftp_xfer *retired;
 	struct tftp_xfer *pending_head, **pending_tail; /* admission FIFO */
 	struct tftp_sched sched;
@@ -81,17 +83,21 @@ struct tftp_server {
 	mono_t next_expire;
 };
 
-static uint32_t peer_hash(const struct netaddr *p)
+/* Seeded: a spoofed request chooses its address and port, and must not
+ * be able to choose its chain. */
+static uint32_t peer_hash(const struct tftp_server *srv, const struct netaddr *p)
 {
-	uint64_t k = (uint64_t)p->ip << 16 | p->port;
+	uint64_t k = ((uint64_t)p->ip << 16 | p->port) ^ srv->hash_seed;
 
 	k *= 0x9e3779b97f4a7c15ull;
+	k ^= k >> 29;
+	k *= 0xbf58476d1ce4e5b9ull;
 	return (uint32_t)(k >> 32);
 }
 
 static struct tftp_xfer **bucket(struct tftp_server *srv, const struct netaddr *p)
 {
-	return &srv->buckets[peer_hash(p) & (srv->nbuckets - 1)];
+	return &srv->buckets[peer_hash(srv, p) & (srv->nbuckets - 1)];
 }
 
 static struct tftp_xfer *xfer_find(struct tftp_server *srv, const struct netaddr *p)
@@ -828,6 +834,8 @@ struct tftp_server *tftp_server_new(const struct conf_tftp *cfg, struct tftp_fil
 	while (n < cfg->max_transfers && n < (1u << 24))
 		n <<= 1;
 	srv->nbuckets = n;
+	if (getrandom(&srv->hash_seed, sizeof(srv->hash_seed), GRND_NONBLOCK) < 0)
+		srv->hash_seed = (uint64_t)clock_mono_now();
 	srv->cfg = cfg;
 	srv->files = files;
 	srv->tx = *tx;
