@@ -245,6 +245,13 @@ static const char *name_node(void *ctx, uint32_t ip)
 	return s->dhcp ? dhcp_server_name_of(dhcp_io_server(s->dhcp), ip, s->namebuf) : NULL;
 }
 
+static bool knows_node(void *ctx, uint32_t ip)
+{
+	struct serve *s = ctx;
+
+	return dhcp_server_knows(dhcp_io_server(s->dhcp), ip);
+}
+
 static int start_services(struct serve *s)
 {
 	mono_t keep = MONO_MS(s->cfg.tftp.file_cache_ms);
@@ -272,6 +279,10 @@ static int start_services(struct serve *s)
 		err = tftp_io_start(s->tftp, s->loop, s->files);
 		if (err < 0)
 			return err;
+		/* With DHCP herd knows its nodes: their requests go first. */
+		if (s->dhcp)
+			tftp_server_set_known(tftp_io_server(s->tftp),
+					      &(struct tftp_known){s, knows_node});
 	}
 	if (s->logrx_io) {
 		s->logrx = logrx_new(&s->cfg.logrx, s->logdirfd);

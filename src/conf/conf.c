@@ -55,6 +55,15 @@ static const struct conf_key conf_keys[] = {
 	  "most bytes sent back to back; keep well under the switch buffer"),
 	K("tftp", "client_timeout_ms", T_UINT, tftp.client_timeout_ms, 50, 60000, 0,
 	  "a client's retry timer when it does not send `timeout`"),
+	K("tftp", "source_rate", T_UINT, tftp.source_rate, 0, 1000000, 0,
+	  "requests a second one address may send to port 69 (0: no limit)"),
+	K("tftp", "source_burst", T_UINT, tftp.source_burst, 0, 1000000, 0,
+	  "requests one address may send back to back"),
+	K("tftp", "unknown_rate", T_UINT, tftp.unknown_rate, 0, 1000000, 0,
+	  "transfers a second for addresses herd does not know, all together (0: no limit)"),
+	K("tftp", "unknown_burst", T_UINT, tftp.unknown_burst, 0, 1000000, 0, NULL),
+	K("tftp", "unknown_share", T_UINT, tftp.unknown_share, 1, 100, 0,
+	  "percent of max_transfers addresses herd does not know may hold"),
 	K("log", "enabled", T_BOOL, logrx.enabled, 0, 0, 0, NULL),
 	K("log", "syslog", T_LISTEN, logrx.syslog, 0, 0, 514, "syslog (RFC 3164/5424) over UDP"),
 	K("log", "netconsole", T_LISTEN, logrx.netconsole, 0, 0, 6666,
@@ -97,6 +106,13 @@ void conf_defaults(struct herd_config *cfg)
 	cfg->tftp.link_rate = CONF_AUTO;
 	cfg->tftp.pacing_burst = 16384;
 	cfg->tftp.client_timeout_ms = 1000;
+	/* pxelinux asks ~10 config names at once, a whole boot chain about
+	 * 30 files: one address needs far less than this. */
+	cfg->tftp.source_rate = 10;
+	cfg->tftp.source_burst = 100;
+	cfg->tftp.unknown_rate = 100;
+	cfg->tftp.unknown_burst = 500;
+	cfg->tftp.unknown_share = 25;
 
 	cfg->logrx.enabled = true;
 	netaddr_parse("0.0.0.0", 514, &cfg->logrx.syslog.addrs[0]);

@@ -43,6 +43,13 @@ struct conf_tftp {
 	uint64_t link_rate;	    /* bits/s the pacer sends at; 0 = unpaced; CONF_AUTO = learned */
 	uint64_t pacing_burst;	    /* token bucket depth, bytes */
 	unsigned client_timeout_ms; /* a client's retry timer, when it does not say */
+	/* Hostile traffic (tftp_server.h): per source address, and for
+	 * sources herd does not know; 0 rate or burst: no limit. */
+	unsigned source_rate;	/* datagrams a second to port 69 from one address */
+	unsigned source_burst;
+	unsigned unknown_rate;	/* new transfers and ERRORs a second, all unknown sources */
+	unsigned unknown_burst;
+	unsigned unknown_share; /* percent of max_transfers they may hold */
 };
 
 struct conf_logrx {

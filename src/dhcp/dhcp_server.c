@@ -510,6 +510,16 @@ const char *dhcp_server_name_of(struct dhcp_server *srv, uint32_t ip, char buf[3
 	return NULL;
 }
 
+bool dhcp_server_knows(struct dhcp_server *srv, uint32_t ip)
+{
+	struct lease *l;
+
+	if (inventory_by_ip(srv->inv, ip))
+		return true;
+	l = srv->leases ? lease_at(srv->leases, ip) : NULL;
+	return l && l->state == LEASE_BOUND;
+}
+
 void dhcp_server_release(struct dhcp_server *srv, uint64_t synced, uint64_t failed, int error,
 			 mono_t now)
 {

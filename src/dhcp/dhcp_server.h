@@ -77,5 +77,8 @@ const struct dhcp_stats *dhcp_server_stats(const struct dhcp_server *srv);
 /* The name herd knows a client address by: the inventory's node name, or
  * "node-<mac>" for a pool lease; NULL if unknown. buf holds 32 bytes. */
 const char *dhcp_server_name_of(struct dhcp_server *srv, uint32_t ip, char buf[32]);
+/* Is ip an inventory node's address or a bound lease? (Cheap: asked for
+ * every TFTP request.) */
+bool dhcp_server_knows(struct dhcp_server *srv, uint32_t ip);
 
 #endif

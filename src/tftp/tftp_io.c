@@ -15,6 +15,12 @@
  * and refused as malformed. */
 #define TFTP_RX_BUF 4096
 
+/* Batches of requests read per readiness before the loop gets its turn
+ * (timers, the pacer's wake-up, the other sockets): a flood on port 69
+ * must not starve the transfers under way. epoll is level-triggered, so
+ * the loop comes back for the rest. */
+#define TFTP_BATCHES_PER_WAKE 16
+
 struct tftp_sock {
 	struct loop_io io; /* first: the loop hands us &io */
 	struct tftp_io *owner;
@@ -210,7 +216,7 @@ static void on_readable(struct loop_io *lio, uint32_t events, mono_t now)
 {
 	struct tftp_sock *s = (struct tftp_sock *)lio;
 	struct tftp_io *io = s->owner;
-	int n;
+	int n, round = 0;
 
 	(void)events, (void)now;
 	if (s->index >= 0) {
@@ -230,7 +236,7 @@ static void on_readable(struct loop_io *lio, uint32_t events, mono_t now)
 		for (unsigned i = 0; i < io->nxfer; i++)
 			receive(io, &io->xfer[i]);
 		handle_batch(io, s, n);
-	} while (n == UDP_BATCH);
+	} while (n == UDP_BATCH && ++round < TFTP_BATCHES_PER_WAKE);
 }
 
 static void on_timer(struct timer *t, mono_t now)

@@ -7,6 +7,7 @@
 #include <sys/random.h>
 
 #include "core/log.h"
+#include "core/srclimit.h"
 #include "core/timerq.h"
 #include "tftp/tftp_sched.h"
 #include "tftp/tftp_tid.h"
@@ -15,6 +16,16 @@
 /* How long a client port's last server port is remembered: longer than any
  * firmware takes to go from one download to the next. */
 #define TID_LINGER MONO_SEC(120)
+
+/* Timer retransmissions of a transfer to an unknown source whose first
+ * packet (the OACK or block 1) was never acknowledged. A spoofed request's
+ * transfer goes to an address that will never answer; a real client that
+ * missed our packet asks again, and that request is answered at once. So
+ * one retransmission: a dead transfer holds its place 3 initial RTOs. */
+#define UNKNOWN_RETRIES 1
+
+/* The per-source table has room for at least this many addresses. */
+#define SOURCES_MIN 4096
 
 /* PENDING: admitted later, when the link has room (the request is kept). */
 enum xfer_state { XS_PENDING, XS_OACK, XS_DATA };
@@ -27,6 +38,7 @@ struct rrq {
 	enum tftp_mode mode;
 	struct tftp_opts opts;
 	uint32_t hash; /* of the whole datagram: tells a repeat from a new request */
+	bool unknown;  /* from an unknown source (see tftp_server_set_known) */
 };
 
 /* One transfer. Small on purpose: the file content is shared. */
@@ -40,6 +52,7 @@ struct tftp_xfer {
 	uint16_t blksize;
 	uint16_t window;
 	uint16_t tries;
+	bool unknown; /* its source is not known, and it has acknowledged nothing yet */
 	uint32_t request_hash; /* of the RRQ that started it: tells a repeat from a new one */
 	const struct tftp_file *file;
 	uint64_t nblocks; /* blocks in the file: size / blksize + 1 */
@@ -72,6 +85,13 @@ struct tftp_server {
 	uint64_t hash_seed;
 	struct tftp_xfer *retired;
 	struct tftp_xfer *pending_head, **pending_tail; /* admission FIFO */
+	/* Requests of unknown sources wait in a FIFO of their own, admitted
+	 * only when no known one waits. */
+	struct tftp_xfer *upending_head, **upending_tail;
+	struct tftp_known known;
+	struct srclimit sources;     /* each address's request rate, and who answered */
+	struct token_bucket unknown; /* new transfers and ERRORs for unknown sources */
+	uint32_t unknown_max;	     /* transfers and waiting requests they may hold */
 	struct tftp_sched sched;
 	struct tid_memory tids; /* each client port's last server port */
 	unsigned next_sock;	/* transfer sockets are handed out in turn */
@@ -80,6 +100,7 @@ struct tftp_server {
 	struct tftp_stats stats;
 	struct ratelimit rl_refuse;
 	struct ratelimit rl_bad;
+	struct ratelimit rl_giveup;
 	mono_t next_expire;
 };
 
@@ -133,11 +154,14 @@ static uint64_t owed_bytes(const struct tftp_xfer *x)
 
 static void pending_unlink(struct tftp_server *srv, struct tftp_xfer *x)
 {
-	for (struct tftp_xfer **pp = &srv->pending_head; *pp; pp = &(*pp)->pending_next) {
+	struct tftp_xfer **head = x->unknown ? &srv->upending_head : &srv->pending_head;
+	struct tftp_xfer ***tail = x->unknown ? &srv->upending_tail : &srv->pending_tail;
+
+	for (struct tftp_xfer **pp = head; *pp; pp = &(*pp)->pending_next) {
 		if (*pp == x) {
 			*pp = x->pending_next;
-			if (srv->pending_tail == &x->pending_next)
-				srv->pending_tail = pp;
+			if (*tail == &x->pending_next)
+				*tail = pp;
 			return;
 		}
 	}
@@ -162,6 +186,8 @@ static void xfer_retire(struct tftp_xfer *x, mono_t now)
 	sched_remove(&srv->sched, &x->sched);
 	x->owe_next = x->owe_end + 1;
 	xfer_unlink(srv, x);
+	if (x->unknown)
+		srv->stats.unknown--;
 	if (x->state == XS_PENDING) {
 		pending_unlink(srv, x);
 		srv->stats.pending--;
@@ -198,6 +224,45 @@ static void send_error(struct tftp_server *srv, unsigned sock, const struct neta
 	size_t n = tftp_build_error(buf, sizeof(buf), code, msg);
 
 	srv->tx.send(srv->tx.ctx, sock, peer, local_ip, buf, n, NULL, 0);
+}
+
+/* An ERROR to a source herd does not know may be to a spoofed address:
+ * those are sent within the unknown sources' rate. */
+static void reply_error(struct tftp_server *srv, unsigned sock, const struct netaddr *peer,
+			uint32_t local_ip, enum tftp_errcode code, const char *msg, bool unknown,
+			mono_t now)
+{
+	if (unknown && !token_bucket_take(&srv->unknown, now)) {
+		srv->stats.errors_withheld++;
+		return;
+	}
+	send_error(srv, sock, peer, local_ip, code, msg);
+}
+
+/* With DHCP, herd's nodes and lease holders. Without (TFTP only), those
+ * that acknowledged a transfer from where they say they are: the only sign
+ * of a real client there is. An attacker who can see herd's transfer ports
+ * could forge that for a spoofed address; with DHCP, DHCP alone decides. */
+static bool source_known(const struct tftp_server *srv, uint32_t ip)
+{
+	if (srv->known.is_known)
+		return srv->known.is_known(srv->known.ctx, ip);
+	return srclimit_verified(&srv->sources, ip);
+}
+
+/* The transfer's client acknowledged something: it is at the address it
+ * claims, so it and its next requests are known. Its admission token goes
+ * back: the bucket only drains for sources that never answer. */
+static void vouch(struct tftp_xfer *x, mono_t now)
+{
+	struct tftp_server *srv = x->srv;
+
+	if (!x->unknown)
+		return;
+	x->unknown = false;
+	srv->stats.unknown--;
+	token_bucket_give(&srv->unknown);
+	srclimit_verify(&srv->sources, x->peer.ip, now);
 }
 
 static void send_block(struct tftp_xfer *x, uint64_t block)
@@ -291,21 +356,24 @@ static void send_next(struct tftp_xfer *x, mono_t now)
 	}
 }
 
-static void admit_pending(struct tftp_server *srv, mono_t now);
+static bool admit_pending(struct tftp_server *srv, mono_t now);
 
-/* The pacer: one packet at a time, while the token bucket allows. */
+/* The pacer: one packet at a time, while the token bucket allows. What it
+ * admits from the waiting lines is sent in the same turn: nothing else may
+ * come to wake it for them. */
 static void pacer_run(struct tftp_server *srv, mono_t now)
 {
 	struct sched_item *it;
 
-	while ((it = sched_peek(&srv->sched)) != NULL) {
-		struct tftp_xfer *x =
-			(struct tftp_xfer *)((char *)it - offsetof(struct tftp_xfer, sched));
-		if (!sched_take(&srv->sched, next_cost(x), now))
-			break;
-		send_next(x, now);
-	}
-	admit_pending(srv, now);
+	do {
+		while ((it = sched_peek(&srv->sched)) != NULL) {
+			struct tftp_xfer *x = (struct tftp_xfer *)((char *)it -
+								   offsetof(struct tftp_xfer, sched));
+			if (!sched_take(&srv->sched, next_cost(x), now))
+				break;
+			send_next(x, now);
+		}
+	} while (admit_pending(srv, now));
 }
 
 /* Jacobson/Karels, RFC 6298: rto = srtt + 4 rttvar, within the bounds. */
@@ -333,11 +401,18 @@ static void xfer_timeout(struct timer *t, mono_t now)
 	struct tftp_server *srv = x->srv;
 	mono_t hi = MONO_MS(srv->cfg->rto_max_ms);
 
+	if (x->unknown && x->tries >= UNKNOWN_RETRIES) {
+		/* Most likely a spoofed request: nobody to tell, nothing to log. */
+		srv->stats.unanswered++;
+		xfer_retire(x, now);
+		return;
+	}
 	if (x->tries >= srv->cfg->retries) {
 		char peer[NETADDR_STRLEN];
-		log_info("tftp: %s: no answer after %u tries, giving up at block %llu of %llu",
-			 netaddr_str(&x->peer, peer), x->tries, (unsigned long long)x->acked,
-			 (unsigned long long)x->nblocks);
+		log_limited(&srv->rl_giveup, now, LOG_LVL_INFO,
+			    "tftp: %s: no answer after %u tries, giving up at block %llu of %llu",
+			    netaddr_str(&x->peer, peer), x->tries, (unsigned long long)x->acked,
+			    (unsigned long long)x->nblocks);
 		send_error(srv, x->sock, &x->peer, x->local_ip, TFTP_EUNDEF, "timeout");
 		srv->stats.timed_out++;
 		xfer_retire(x, now);
@@ -392,7 +467,7 @@ static unsigned pick_sock(struct tftp_server *srv, const struct netaddr *peer, m
 
 static struct tftp_xfer *xfer_new(struct tftp_server *srv, const struct netaddr *peer,
 				  uint32_t local_ip, const struct tftp_file *f,
-				  const struct tftp_opts *ask, mono_t now)
+				  const struct tftp_opts *ask, bool unknown, mono_t now)
 {
 	struct tftp_xfer *x = calloc(1, sizeof(*x));
 	mono_t rto = MONO_MS(srv->cfg->rto_initial_ms);
@@ -402,6 +477,8 @@ static struct tftp_xfer *xfer_new(struct tftp_server *srv, const struct netaddr 
 	x->srv = srv;
 	x->peer = *peer;
 	x->local_ip = local_ip;
+	x->unknown = unknown;
+	srv->stats.unknown += unknown;
 	x->sock = (uint8_t)pick_sock(srv, peer, now);
 	x->file = f;
 	negotiate(srv, ask, f->size, &x->oack);
@@ -426,8 +503,10 @@ static struct tftp_xfer *xfer_new(struct tftp_server *srv, const struct netaddr 
 	return x;
 }
 
+/* `charge`: the ERROR is for an unknown source whose request has not been
+ * paid for by its admission. */
 static void refuse_open(struct tftp_server *srv, const struct netaddr *peer, uint32_t local_ip,
-			const char *name, int err, mono_t now)
+			const char *name, int err, bool charge, mono_t now)
 {
 	char p[NETADDR_STRLEN];
 	enum tftp_errcode code = TFTP_EACCESS;
@@ -445,7 +524,7 @@ static void refuse_open(struct tftp_server *srv, const struct netaddr *peer, uin
 	srv->stats.refused++;
 	log_limited(&srv->rl_refuse, now, LOG_LVL_INFO, "tftp: %s: refused '%.64s': %s",
 		    netaddr_str(peer, p), name, msg);
-	send_error(srv, 0, peer, local_ip, code, msg);
+	reply_error(srv, 0, peer, local_ip, code, msg, charge, now);
 }
 
 /* A repeated RRQ from the same client port means our first reply was lost
@@ -497,10 +576,10 @@ static void start_transfer(struct tftp_server *srv, const struct netaddr *peer,
 	err = tftp_files_open(srv->files, r->name, r->name_len, r->mode == TFTP_MODE_NETASCII,
 			      local_ip, peer->ip, &f);
 	if (err < 0) {
-		refuse_open(srv, peer, local_ip, r->name, err, now);
+		refuse_open(srv, peer, local_ip, r->name, err, false, now);
 		return;
 	}
-	x = xfer_new(srv, peer, local_ip, f, &r->opts, now);
+	x = xfer_new(srv, peer, local_ip, f, &r->opts, r->unknown, now);
 	if (x == NULL) {
 		tftp_files_put(srv->files, f, now);
 		send_error(srv, 0, peer, local_ip, TFTP_EUNDEF, "out of memory");
@@ -524,9 +603,11 @@ static void start_transfer(struct tftp_server *srv, const struct netaddr *peer,
  * admitted client keeps meeting its deadline. The others wait, unanswered,
  * in arrival order: an unanswered RRQ costs a client a cheap retry, a
  * stalled transfer costs it the boot. */
-static bool must_defer(const struct tftp_server *srv)
+static bool must_defer(const struct tftp_server *srv, bool unknown)
 {
-	return srv->pending_head != NULL || sched_backlog_time(&srv->sched) > srv->admit_limit;
+	/* A known request never waits behind an unknown one. */
+	return srv->pending_head != NULL || (unknown && srv->upending_head != NULL) ||
+	       sched_backlog_time(&srv->sched) > srv->admit_limit;
 }
 
 static void defer(struct tftp_server *srv, const struct netaddr *peer, uint32_t local_ip,
@@ -550,24 +631,78 @@ static void defer(struct tftp_server *srv, const struct netaddr *peer, uint32_t 
 	x->peer = *peer;
 	x->local_ip = local_ip;
 	x->state = XS_PENDING;
+	x->unknown = r->unknown;
 	x->requested_at = now;
 	timer_init(&x->timer, xfer_timeout);
 	sched_item_init(&x->sched);
 	x->hnext = *bucket(srv, peer);
 	*bucket(srv, peer) = x;
-	*srv->pending_tail = x;
-	srv->pending_tail = &x->pending_next;
+	if (r->unknown) {
+		*srv->upending_tail = x;
+		srv->upending_tail = &x->pending_next;
+		srv->stats.unknown++;
+	} else {
+		*srv->pending_tail = x;
+		srv->pending_tail = &x->pending_next;
+	}
 	srv->stats.pending++;
 	srv->stats.deferred++;
 }
 
-static void admit_pending(struct tftp_server *srv, mono_t now)
+/* Known requests first; an unknown one also needs a token (a client that
+ * answers gives its token back, so without a flood the line moves at the
+ * speed of round trips). */
+static bool admit_pending(struct tftp_server *srv, mono_t now)
 {
-	while (srv->pending_head && sched_backlog_time(&srv->sched) <= srv->admit_limit) {
-		struct tftp_xfer *x = srv->pending_head;
+	struct tftp_xfer *x;
+	bool admitted = false;
+
+	while (sched_backlog_time(&srv->sched) <= srv->admit_limit) {
+		x = srv->pending_head ? srv->pending_head : srv->upending_head;
+		if (x == NULL)
+			break;
+		/* Known meanwhile (its address answered in another transfer):
+		 * no token needed. */
+		if (x->unknown && source_known(srv, x->peer.ip))
+			x->pending->unknown = false;
+		else if (x->unknown && !token_bucket_take(&srv->unknown, now))
+			break;
 		xfer_retire(x, now); /* unlinks it; freed at the safe point */
 		start_transfer(srv, &x->peer, x->local_ip, x->pending, now);
+		admitted = true;
 	}
+	return admitted;
+}
+
+/* Room for one more transfer. A known request may take the place of the
+ * unknown one that has waited longest; an unknown one must fit in its
+ * share, and never takes a known one's place. */
+static bool admit(struct tftp_server *srv, bool unknown, mono_t now)
+{
+	bool full = srv->stats.active + srv->stats.pending >= srv->cfg->max_transfers;
+
+	if (full && !unknown && srv->upending_head != NULL) {
+		srv->stats.displaced++;
+		xfer_retire(srv->upending_head, now);
+		full = false;
+	}
+	if (full) {
+		/* Silence, not an ERROR: a PXE ROM retries a silent request but
+		 * gives up for good on an error. */
+		srv->stats.busy++;
+		return false;
+	}
+	if (unknown && srv->stats.unknown >= srv->unknown_max) {
+		/* The share is full. Under a flood of spoofed requests the line
+		 * is theirs whatever we do; the one that waited longest makes
+		 * room, so the line holds the most recent requests, and a
+		 * client's is as likely as any to be admitted. */
+		srv->stats.unknown_limited++;
+		if (srv->upending_head == NULL)
+			return false;
+		xfer_retire(srv->upending_head, now);
+	}
+	return true;
 }
 
 static void handle_rrq(struct tftp_server *srv, const struct netaddr *peer, uint32_t local_ip,
@@ -575,7 +710,7 @@ static void handle_rrq(struct tftp_server *srv, const struct netaddr *peer, uint
 {
 	struct tftp_xfer *x = xfer_find(srv, peer);
 	struct rrq r = {pkt->req.name, pkt->req.name_len, pkt->req.mode, pkt->req.opts,
-			request_hash(buf, len)};
+			request_hash(buf, len), !source_known(srv, peer->ip)};
 
 	srv->stats.requests++;
 	if (x != NULL) {
@@ -585,16 +720,19 @@ static void handle_rrq(struct tftp_server *srv, const struct netaddr *peer, uint
 	}
 	if (pkt->req.mode == TFTP_MODE_OTHER) {
 		srv->stats.refused++;
-		send_error(srv, 0, peer, local_ip, TFTP_EBADOP, "only octet and netascii modes");
+		reply_error(srv, 0, peer, local_ip, TFTP_EBADOP, "only octet and netascii modes",
+			    r.unknown, now);
 		return;
 	}
-	if (srv->stats.active + srv->stats.pending >= srv->cfg->max_transfers) {
-		/* Silence, not an ERROR: a PXE ROM retries a silent request but
-		 * gives up for good on an error. */
-		srv->stats.busy++;
+	if (r.name_len > TFTP_NAME_MAX) { /* refused now: a waiting request keeps its name */
+		refuse_open(srv, peer, local_ip, r.name, -ENAMETOOLONG, r.unknown, now);
 		return;
 	}
-	if (must_defer(srv))
+	if (!admit(srv, r.unknown, now))
+		return;
+	/* An unknown request without a token waits for one: tokens come back
+	 * as admitted clients answer. */
+	if (must_defer(srv, r.unknown) || (r.unknown && !token_bucket_take(&srv->unknown, now)))
 		defer(srv, peer, local_ip, &r, now);
 	else
 		start_transfer(srv, peer, local_ip, &r, now);
@@ -606,17 +744,25 @@ static void request(struct tftp_server *srv, const struct netaddr *peer, uint32_
 	struct tftp_pkt pkt;
 	char p[NETADDR_STRLEN];
 
+	/* Every datagram here costs its address a token: one address cannot
+	 * take more than its share, whatever it sends. */
+	if (!srclimit_take(&srv->sources, peer->ip, now)) {
+		srv->stats.source_limited++;
+		return;
+	}
 	if (tftp_parse(buf, len, &pkt) < 0 || (pkt.op != TFTP_RRQ && pkt.op != TFTP_WRQ)) {
 		srv->stats.malformed++;
 		log_limited(&srv->rl_bad, now, LOG_LVL_INFO, "tftp: %s: malformed request",
 			    netaddr_str(peer, p));
 		if (len >= 2 && !(len >= 2 && buf[0] == 0 && buf[1] == TFTP_ERROR))
-			send_error(srv, 0, peer, local_ip, TFTP_EBADOP, "malformed request");
+			reply_error(srv, 0, peer, local_ip, TFTP_EBADOP, "malformed request",
+				    !source_known(srv, peer->ip), now);
 		return;
 	}
 	if (pkt.op == TFTP_WRQ) {
 		srv->stats.refused++;
-		send_error(srv, 0, peer, local_ip, TFTP_EACCESS, "this server is read-only");
+		reply_error(srv, 0, peer, local_ip, TFTP_EACCESS, "this server is read-only",
+			    !source_known(srv, peer->ip), now);
 		return;
 	}
 	handle_rrq(srv, peer, local_ip, &pkt, buf, len, now);
@@ -669,6 +815,7 @@ static void handle_data_ack(struct tftp_xfer *x, uint16_t ack, mono_t arrived, m
 		}
 		return;
 	}
+	vouch(x, now);
 	if (b == x->sent && !x->rexmitted)
 		rtt_sample(x, arrived - x->sent_at, now);
 	sched_on_acked(&srv->sched, (size_t)(b - x->acked) * block_cost(x));
@@ -695,6 +842,7 @@ static void handle_ack(struct tftp_xfer *x, uint16_t ack, mono_t arrived, mono_t
 	if (x->state == XS_OACK) {
 		if (ack != 0)
 			return;
+		vouch(x, now);
 		if (!x->rexmitted)
 			rtt_sample(x, arrived - x->sent_at, now);
 		sched_on_acked(&x->srv->sched, sched_wire_cost(64));
@@ -730,7 +878,8 @@ static void input(struct tftp_server *srv, unsigned sock, const struct netaddr *
 		/* RFC 1350: a wrong TID gets ERROR 5; the real transfer goes on. */
 		srv->stats.unknown_tid++;
 		if (pkt.op != TFTP_ERROR)
-			send_error(srv, sock, peer, local_ip, TFTP_EBADID, "unknown transfer ID");
+			reply_error(srv, sock, peer, local_ip, TFTP_EBADID, "unknown transfer ID",
+				    !source_known(srv, peer->ip), now);
 		return;
 	}
 	switch (pkt.op) {
@@ -778,6 +927,13 @@ mono_t tftp_server_next_deadline(const struct tftp_server *srv)
 
 	if (w < t)
 		t = w;
+	/* Unknown requests waiting only for a token: when it comes. */
+	if (srv->upending_head && !srv->pending_head &&
+	    sched_backlog_time(&srv->sched) <= srv->admit_limit) {
+		w = token_bucket_ready(&srv->unknown);
+		if (w < t)
+			t = w;
+	}
 	if (srv->next_adapt < t)
 		t = srv->next_adapt;
 	return t < srv->next_expire ? t : srv->next_expire;
@@ -813,12 +969,24 @@ void tftp_server_stats_visit(const struct tftp_server *srv, const struct stat_vi
 	stat_counter(v, "unknown_tid", t->unknown_tid, "datagrams for no transfer (ERROR 5)");
 	stat_counter(v, "stray", t->stray, "stray packets and late request copies, ignored");
 	stat_counter(v, "deferred", t->deferred, "requests held back by admission control");
+	stat_counter(v, "source_limited", t->source_limited,
+		     "datagrams to port 69 over their address's rate, ignored");
+	stat_counter(v, "unknown_limited", t->unknown_limited,
+		     "requests of unknown sources over their share or rate, ignored");
+	stat_counter(v, "displaced", t->displaced,
+		     "waiting requests of unknown sources dropped for a known one");
+	stat_counter(v, "errors_withheld", t->errors_withheld,
+		     "ERRORs to unknown sources not sent (over their rate)");
+	stat_counter(v, "unanswered", t->unanswered,
+		     "transfers to unknown sources that never answered, ended quietly");
 	stat_counter(v, "data_sent", t->data_sent, "DATA datagrams, retransmissions included");
 	stat_counter(v, "bytes_sent", t->bytes_sent, "payload bytes sent");
 	stat_counter(v, "retransmits", t->retransmits, "DATA or OACK resent by the timer");
 	stat_counter(v, "quick_resends", t->quick_resends, "windows resent on a repeated ACK");
 	stat_gauge(v, "active", t->active, "transfers under way");
 	stat_gauge(v, "pending", t->pending, "requests waiting for admission");
+	stat_gauge(v, "unknown", t->unknown, "transfers and waiting requests of unknown sources");
+	stat_gauge(v, "sources", srv->sources.count, "addresses in the per-source table");
 	stat_gauge(v, "rate_bps", sched_rate_bps(&srv->sched), "the pacer's rate, bits/s");
 	stat_gauge(v, "backlog_bytes", srv->sched.backlog, "wire bytes owed to the pacer");
 }
@@ -841,8 +1009,14 @@ struct tftp_server *tftp_server_new(const struct conf_tftp *cfg, struct tftp_fil
 	srv->tx = *tx;
 	srv->rl_refuse = (struct ratelimit)RATELIMIT_INIT(MONO_SEC(10), 20);
 	srv->rl_bad = (struct ratelimit)RATELIMIT_INIT(MONO_SEC(10), 5);
+	srv->rl_giveup = (struct ratelimit)RATELIMIT_INIT(MONO_SEC(10), 20);
 	srv->next_expire = MONO_NEVER;
 	srv->pending_tail = &srv->pending_head;
+	srv->upending_tail = &srv->upending_head;
+	srv->unknown_max = (uint32_t)((uint64_t)cfg->max_transfers * cfg->unknown_share / 100);
+	if (srv->unknown_max == 0)
+		srv->unknown_max = 1;
+	token_bucket_init(&srv->unknown, cfg->unknown_rate, cfg->unknown_burst, 0);
 	timerq_init(&srv->timers);
 	/* Room for every transfer's timer and place in the pacer's queues up
 	 * front: arming a timer or queueing a window never fails later, so no
@@ -850,6 +1024,9 @@ struct tftp_server *tftp_server_new(const struct conf_tftp *cfg, struct tftp_fil
 	srv->buckets = calloc(n, sizeof(*srv->buckets));
 	if (srv->buckets == NULL ||
 	    tid_memory_init(&srv->tids, 2 * cfg->max_transfers, TID_LINGER) < 0 ||
+	    srclimit_init(&srv->sources,
+			  cfg->max_transfers > SOURCES_MIN ? cfg->max_transfers : SOURCES_MIN,
+			  cfg->source_rate, cfg->source_burst) < 0 ||
 	    timerq_reserve(&srv->timers, cfg->max_transfers) < 0 ||
 	    sched_init(&srv->sched, cfg->link_rate, cfg->pacing_burst, cfg->max_transfers) < 0) {
 		tftp_server_free(srv, 0);
@@ -871,6 +1048,12 @@ void tftp_server_free(struct tftp_server *srv, mono_t now)
 	timerq_fini(&srv->timers);
 	sched_fini(&srv->sched);
 	tid_memory_fini(&srv->tids);
+	srclimit_fini(&srv->sources);
 	free(srv->buckets);
 	free(srv);
+}
+
+void tftp_server_set_known(struct tftp_server *srv, const struct tftp_known *known)
+{
+	srv->known = known ? *known : (struct tftp_known){0};
 }

@@ -10,6 +10,7 @@
 #ifndef HERD_TFTP_SERVER_H
 #define HERD_TFTP_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,8 +51,22 @@ struct tftp_stats {
 	uint64_t quick_resends; /* resent at once on a client's repeated ACK */
 	uint64_t bytes_sent;	/* payload bytes */
 	uint64_t deferred;	/* requests held back by admission control */
+	uint64_t source_limited;  /* datagrams to the well-known port over their address's rate */
+	uint64_t unknown_limited; /* requests of unknown sources over their share or rate */
+	uint64_t displaced;	  /* waiting requests of unknown sources dropped for a known one */
+	uint64_t errors_withheld; /* ERRORs to unknown sources not sent (over their rate) */
+	uint64_t unanswered;	  /* transfers to unknown sources whose first packet went
+				   * unanswered (spoofed requests): ended quietly */
 	uint32_t active;
 	uint32_t pending;	/* requests waiting for admission */
+	uint32_t unknown;	/* transfers and waiting requests of unknown sources */
+};
+
+/* Who herd knows: with DHCP, the inventory's nodes and the holders of a
+ * lease. Their requests go ahead of the others'. */
+struct tftp_known {
+	void *ctx;
+	bool (*is_known)(void *ctx, uint32_t ip); /* ip in network order */
 };
 
 struct tftp_server;
@@ -59,6 +74,20 @@ struct tftp_server;
 struct tftp_server *tftp_server_new(const struct conf_tftp *cfg, struct tftp_files *files,
 				    const struct tftp_tx *tx);
 void tftp_server_free(struct tftp_server *srv, mono_t now);
+
+/* Hostile traffic (docs/DECISIONS.md). Every datagram to the well-known
+ * port is charged to its source address's token bucket (source_rate,
+ * source_burst); over it, it is ignored. A source is known if `known`
+ * says so or if it has acknowledged a transfer (so it is no spoofed
+ * address); an unknown source's request is admitted only within
+ * unknown_share of max_transfers and the unknown_rate bucket, never in a
+ * known request's place, and waits behind every known one; a known request
+ * at max_transfers takes the place of an unknown one still waiting. A
+ * transfer to an unknown source that never answers ends after one
+ * retransmission, without an ERROR. ERRORs to unknown sources are charged
+ * to the same bucket. Without `known` (TFTP only) every client starts
+ * unknown and becomes known with its first acknowledgement. */
+void tftp_server_set_known(struct tftp_server *srv, const struct tftp_known *known);
 
 /* A datagram to the well-known port. */
 void tftp_server_request(struct tftp_server *srv, const struct netaddr *peer, uint32_t local_ip,

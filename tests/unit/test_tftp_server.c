@@ -70,6 +70,13 @@ static void write_file(struct fixture *f, const char *name, size_t size)
 	close(fd);
 }
 
+/* As with DHCP: herd knows the client 10.0.0.1; everyone else is unknown. */
+static bool knows_client(void *ctx, uint32_t ip)
+{
+	(void)ctx;
+	return ip == 0x0100000a;
+}
+
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -104,6 +111,7 @@ static int setup(void **state)
 	tx.ctx = f;
 	tx.send = fake_send;
 	f->srv = tftp_server_new(&f->cfg.tftp, f->files, &tx);
+	tftp_server_set_known(f->srv, &(struct tftp_known){NULL, knows_client});
 	f->now = MONO_SEC(100);
 	*state = f;
 	return 0;
@@ -508,6 +516,226 @@ static void test_empty_file(void **state)
 	assert_int_equal(p.data.len, 0);
 }
 
+
+/* ---- Hostile traffic: per-source limits, unknown sources ---------------- */
+
+/* The server again, made with the fixture's settings as they are now. */
+static void remake(struct fixture *f, bool with_dhcp)
+{
+	struct tftp_tx tx = {f, fake_send, NULL};
+
+	tftp_server_free(f->srv, f->now);
+	f->srv = tftp_server_new(&f->cfg.tftp, f->files, &tx);
+	assert_non_null(f->srv);
+	tftp_server_set_known(f->srv, with_dhcp ? &(struct tftp_known){NULL, knows_client} : NULL);
+}
+
+static struct netaddr stranger(unsigned i)
+{
+	struct netaddr a = {0x0000a8c6u + (i << 24), (uint16_t)(5000 + i)}; /* 198.168.0.i */
+
+	return a;
+}
+
+static void test_source_rate(void **state)
+{
+	struct fixture *f = *state;
+	unsigned answered = 0;
+
+	f->cfg.tftp.source_rate = 1;
+	f->cfg.tftp.source_burst = 3;
+	f->cfg.tftp.max_transfers = 100;
+	remake(f, true);
+	for (uint16_t i = 0; i < 5; i++) {
+		struct netaddr p = {client.ip, (uint16_t)(4000 + i)};
+		rrq(f, &p, "small", NULL);
+		answered += f->nsent;
+	}
+	assert_int_equal(answered, 3);
+	assert_int_equal(tftp_server_stats(f->srv)->source_limited, 2);
+	/* Another address has a bucket of its own. */
+	struct netaddr other = {0x0300000a, 4000};
+	rrq(f, &other, "small", NULL);
+	assert_int_equal(f->nsent, 1);
+	/* A second later, one more. */
+	f->now += MONO_SEC(1);
+	struct netaddr p = {client.ip, 4100};
+	rrq(f, &p, "small", NULL);
+	assert_int_equal(f->nsent, 1);
+}
+
+static void test_unknown_within_share_and_rate(void **state)
+{
+	struct fixture *f = *state;
+	struct netaddr a = stranger(1), b = stranger(2), c = stranger(3);
+
+	f->cfg.tftp.max_transfers = 8; /* 25%: two for unknown sources */
+	f->cfg.tftp.unknown_rate = 1;
+	f->cfg.tftp.unknown_burst = 5;
+	remake(f, true);
+	rrq(f, &a, "small", NULL);
+	assert_int_equal(f->nsent, 1);
+	rrq(f, &b, "small", NULL);
+	assert_int_equal(f->nsent, 1);
+	rrq(f, &c, "small", NULL); /* tokens left, but no share */
+	assert_int_equal(f->nsent, 0);
+	assert_int_equal(tftp_server_stats(f->srv)->unknown_limited, 1);
+	assert_int_equal(tftp_server_stats(f->srv)->unknown, 2);
+	/* A known client is served whatever the unknown ones hold. */
+	rrq(f, &client, "small", NULL);
+	assert_int_equal(last(f).data.block, 1);
+	assert_int_equal(tftp_server_stats(f->srv)->unknown, 2);
+
+	/* The rate: past the burst, unknown requests wait for tokens, one a
+	 * second, behind every known one. */
+	f->cfg.tftp.max_transfers = 100;
+	remake(f, true);
+	unsigned answered = 0;
+	for (unsigned i = 10; i < 20; i++) {
+		struct netaddr s = stranger(i);
+		rrq(f, &s, "small", NULL);
+		answered += f->nsent;
+	}
+	assert_int_equal(answered, 5);
+	assert_int_equal(tftp_server_stats(f->srv)->pending, 5);
+	assert_int_equal(tftp_server_stats(f->srv)->unknown_limited, 0);
+	struct netaddr p = {client.ip, 4444};
+	rrq(f, &p, "small", NULL); /* a known one does not wait */
+	assert_int_equal(f->nsent, 1);
+	f->now = tftp_server_next_deadline(f->srv); /* the first retransmissions */
+	assert_true(f->now <= MONO_SEC(100) + MONO_SEC(1));
+	mono_t token = MONO_SEC(101);
+	while (f->now < token) {
+		tftp_server_tick(f->srv, f->now);
+		f->now = tftp_server_next_deadline(f->srv);
+	}
+	assert_int_equal(f->now, token); /* woken for the token */
+	f->nsent = 0;
+	tftp_server_tick(f->srv, f->now);
+	assert_int_equal(tftp_server_stats(f->srv)->pending, 4);
+}
+
+static void test_unanswered_unknown_ends_quietly(void **state)
+{
+	struct fixture *f = *state;
+	struct netaddr a = stranger(1);
+
+	rrq(f, &a, "small", NULL);
+	assert_int_equal(last(f).data.block, 1);
+	f->now = tftp_server_next_deadline(f->srv);
+	f->nsent = 0;
+	tftp_server_tick(f->srv, f->now);
+	assert_int_equal(last(f).data.block, 1); /* one retransmission */
+	f->now = tftp_server_next_deadline(f->srv);
+	f->nsent = 0;
+	tftp_server_tick(f->srv, f->now);
+	assert_int_equal(f->nsent, 0); /* then nothing, not even an ERROR */
+	assert_int_equal(tftp_server_stats(f->srv)->unanswered, 1);
+	assert_int_equal(tftp_server_stats(f->srv)->timed_out, 0);
+	assert_int_equal(tftp_server_stats(f->srv)->active, 0);
+	assert_int_equal(tftp_server_stats(f->srv)->unknown, 0);
+}
+
+/* TFTP only: a client that answers becomes known, and the token its
+ * admission took comes back. */
+static void test_answer_vouches_and_refunds(void **state)
+{
+	struct fixture *f = *state;
+	struct netaddr b = stranger(2);
+	unsigned sock;
+
+	f->cfg.tftp.max_transfers = 100;
+	f->cfg.tftp.unknown_rate = 1;
+	f->cfg.tftp.unknown_burst = 1;
+	remake(f, false);
+	rrq(f, &client, "small", NULL); /* unknown too, without DHCP */
+	sock = f->sent[0].sock;
+	assert_int_equal(tftp_server_stats(f->srv)->unknown, 1);
+	rrq(f, &b, "small", NULL); /* no token left: it waits */
+	assert_int_equal(f->nsent, 0);
+	assert_int_equal(tftp_server_stats(f->srv)->pending, 1);
+	f->now += MONO_MS(1);
+	ack(f, sock, 1); /* the token comes back, and b goes ahead at once */
+	assert_int_equal(tftp_server_stats(f->srv)->pending, 0);
+	assert_int_equal(f->nsent, 2);
+	assert_true(netaddr_eq(&f->sent[1].peer, &b));
+	assert_int_equal(tftp_server_stats(f->srv)->unknown, 1); /* b */
+	/* The client that answered is known now: no token needed. */
+	struct netaddr p = {client.ip, 4321};
+	rrq(f, &p, "block", NULL);
+	assert_int_equal(f->nsent, 1);
+	assert_int_equal(tftp_server_stats(f->srv)->unknown, 1);
+	assert_int_equal(tftp_server_stats(f->srv)->unknown_limited, 0);
+}
+
+static void test_known_displaces_waiting_unknown(void **state)
+{
+	struct fixture *f = *state;
+	struct tftp_opts o = {.has_blksize = true, .blksize = 1468, .has_windowsize = true,
+			      .windowsize = 64};
+	struct netaddr a = stranger(1);
+
+	write_file(f, "big", 200000);
+	f->cfg.tftp.link_rate = 1000000; /* 1 Mbit/s: one window is a long backlog */
+	f->cfg.tftp.max_transfers = 4;	 /* one for unknown sources */
+	remake(f, true);
+	rrq(f, &client, "big", &o);
+	ack(f, f->sent[0].sock, 0);
+	assert_true(f->nsent > 0);
+	rrq(f, &a, "small", NULL); /* waits, in the unknown line */
+	assert_int_equal(f->nsent, 0);
+	for (uint16_t i = 0; i < 2; i++) { /* known ones wait too: now full */
+		struct netaddr p = {client.ip, (uint16_t)(6000 + i)};
+		rrq(f, &p, "small", NULL);
+	}
+	assert_int_equal(tftp_server_stats(f->srv)->pending, 3);
+	struct netaddr p = {client.ip, 6002};
+	rrq(f, &p, "small", NULL); /* takes the unknown one's place */
+	assert_int_equal(tftp_server_stats(f->srv)->displaced, 1);
+	assert_int_equal(tftp_server_stats(f->srv)->busy, 0);
+	assert_int_equal(tftp_server_stats(f->srv)->unknown, 0);
+	rrq(f, &a, "small", NULL); /* an unknown one never takes a known one's */
+	assert_int_equal(tftp_server_stats(f->srv)->busy, 1);
+	assert_int_equal(tftp_server_stats(f->srv)->pending, 3);
+}
+
+static void test_errors_to_unknown_rate_limited(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t wrq[] = {0, 2, 'f', 0, 'o', 'c', 't', 'e', 't', 0};
+	unsigned errors = 0;
+
+	f->cfg.tftp.unknown_rate = 1;
+	f->cfg.tftp.unknown_burst = 2;
+	remake(f, true);
+	for (unsigned i = 1; i <= 4; i++) {
+		struct netaddr s = stranger(i);
+		f->nsent = 0;
+		tftp_server_request(f->srv, &s, 0, wrq, sizeof(wrq), f->now);
+		errors += f->nsent;
+	}
+	assert_int_equal(errors, 2);
+	assert_int_equal(tftp_server_stats(f->srv)->errors_withheld, 2);
+	/* A known client always hears why (pxelinux asks for missing names). */
+	for (unsigned i = 0; i < 4; i++) {
+		rrq(f, &client, "no-such-file", NULL);
+		assert_int_equal(last(f).error.code, TFTP_ENOTFOUND);
+	}
+}
+
+static void test_long_name_refused_at_once(void **state)
+{
+	struct fixture *f = *state;
+	char name[700];
+
+	memset(name, 'a', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	rrq(f, &client, name, NULL);
+	assert_int_equal(last(f).op, TFTP_ERROR);
+	assert_int_equal(tftp_server_stats(f->srv)->pending, 0);
+	assert_int_equal(tftp_server_stats(f->srv)->active, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -531,6 +759,16 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_busy_is_silent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_netascii, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_source_rate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_within_share_and_rate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unanswered_unknown_ends_quietly, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_answer_vouches_and_refunds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_known_displaces_waiting_unknown, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_errors_to_unknown_rate_limited, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_long_name_refused_at_once, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("tftp_server", tests, NULL, NULL);
 }

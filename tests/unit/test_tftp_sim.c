@@ -233,6 +233,12 @@ static void client_start(struct sim *s, struct client *c)
 	client_send(s, c, buf, n, true);
 }
 
+static bool knows_everyone(void *ctx, uint32_t ip)
+{
+	(void)ctx, (void)ip;
+	return true;
+}
+
 static void sim_setup(struct sim *s, unsigned n, size_t file_size, uint64_t rate_bps, size_t buffer,
 		      uint32_t loss_ppm)
 {
@@ -252,8 +258,12 @@ static void sim_setup(struct sim *s, unsigned n, size_t file_size, uint64_t rate
 	s->file_size = file_size;
 	conf_defaults(&s->cfg);
 	s->cfg.tftp.link_rate = rate_bps;
+	/* Every simulated client has the same address (ports tell them
+	 * apart), and all are nodes DHCP knows, as in a cluster. */
+	s->cfg.tftp.source_rate = 0;
 	s->files = tftp_files_new(open(s->root, O_PATH | O_DIRECTORY), MONO_SEC(10));
 	s->srv = tftp_server_new(&s->cfg.tftp, s->files, &tx);
+	tftp_server_set_known(s->srv, &(struct tftp_known){NULL, knows_everyone});
 	s->n = n;
 	s->clients = calloc(n, sizeof(*s->clients));
 	timerq_init(&s->timers);
