@@ -14,12 +14,25 @@
 
 #include "core/log.h"
 #include "core/neigh.h"
+#include "core/srclimit.h"
 #include "dhcp/pins.h"
 #include "core/wire.h"
 #include "dhcp/dhcp_wire.h"
 
 #define DHCP_RX_BUF 4096
 #define MAX_IFACES 16
+
+/* Per client (its MAC, as relayed requests all come from the relay's
+ * address): a firmware sends a handful of requests per boot stage, a
+ * chain of three stages a dozen; beyond 64 back to back, or 16 a second,
+ * it is a broken or hostile client, and its requests are dropped. The
+ * table forgets the least recently heard first (core/srclimit.h). */
+#define CLIENT_RATE 16
+#define CLIENT_BURST 64
+#define CLIENT_TABLE 8192
+
+/* Batches read per readiness before the loop gets its turn. */
+#define DHCP_BATCHES_PER_WAKE 16
 
 struct dhcp_io {
 	struct loop_io io; /* first: the loop hands us &io */
@@ -35,6 +48,8 @@ struct dhcp_io {
 	struct dhcp_server *srv;
 	int linkfd;
 	struct udp_batch batch;
+	struct srclimit clients; /* each MAC's request rate */
+	uint64_t client_limited;
 	int ifindexes[MAX_IFACES];
 	unsigned nifaces; /* 0: every interface */
 	uint64_t tx_errors;
@@ -175,18 +190,37 @@ static bool iface_served(const struct dhcp_io *io, int ifindex)
 	return false;
 }
 
+/* The client hardware address (chaddr) of a BOOTP datagram, as a key;
+ * 0 if there is none: the server counts that one as malformed. */
+static uint64_t client_key(const uint8_t *data, size_t len)
+{
+	struct wire r = wire_reader(data, len);
+	uint64_t key = 0;
+
+	wire_skip(&r, 28);
+	for (int i = 0; i < 6; i++)
+		key = key << 8 | wire_u8(&r);
+	return wire_ok(&r) ? key : 0;
+}
+
 static void on_readable(struct loop_io *lio, uint32_t events, mono_t now)
 {
 	struct dhcp_io *io = (struct dhcp_io *)lio;
 	int64_t wall = (int64_t)time(NULL);
-	int n;
+	int n, round = 0;
 
 	(void)events;
-	while ((n = udp_recv_batch(io->io.fd, &io->batch)) > 0) {
+	while (round++ < DHCP_BATCHES_PER_WAKE && (n = udp_recv_batch(io->io.fd, &io->batch)) > 0) {
 		for (int i = 0; i < n; i++) {
 			struct udp_pkt *p = &io->batch.pkts[i];
+			uint64_t key;
 			if (!iface_served(io, p->ifindex))
 				continue;
+			key = p->truncated ? 0 : client_key(p->data, p->len);
+			if (key != 0 && !srclimit_take(&io->clients, key, now)) {
+				io->client_limited++;
+				continue;
+			}
 			struct dhcp_rx rx = {p->ifindex, p->iface_ip, p->peer};
 			/* A unicast (renewal, relay) names our address itself. */
 			if (p->local_ip != INADDR_BROADCAST)
@@ -245,7 +279,8 @@ int dhcp_io_open(struct dhcp_io **out, const struct conf_dhcp *cfg, int rcvbuf)
 			strerror(errno));
 		goto fail;
 	}
-	if ((err = udp_batch_init(&io->batch, DHCP_RX_BUF)) < 0)
+	if ((err = udp_batch_init(&io->batch, DHCP_RX_BUF)) < 0 ||
+	    (err = srclimit_init(&io->clients, CLIENT_TABLE, CLIENT_RATE, CLIENT_BURST)) < 0)
 		goto fail;
 	if (cfg->pin_neighbours) {
 		io->neigh = neigh_open(&err);
@@ -335,6 +370,8 @@ void dhcp_io_stats_visit(const struct dhcp_io *io, const struct stat_visitor *v)
 	stat_counter(v, "tx_errors", io->tx_errors, "replies the kernel refused to send");
 	stat_counter(v, "pin_errors", io->pin_errors, "neighbour entries that could not be set");
 	stat_counter(v, "rx_drops", dhcp_io_rx_drops(io), "datagrams lost to full receive buffers");
+	stat_counter(v, "client_limited", io->client_limited,
+		     "requests over their client's (MAC's) rate, ignored");
 }
 
 uint64_t dhcp_io_rx_drops(const struct dhcp_io *io)
@@ -361,6 +398,7 @@ void dhcp_io_close(struct dhcp_io *io)
 	if (io->linkfd >= 0)
 		close(io->linkfd);
 	udp_batch_fini(&io->batch);
+	srclimit_fini(&io->clients);
 	dhcp_server_free(io->srv);
 	free(io);
 }
