@@ -434,15 +434,16 @@ void logrx_input(struct logrx *rx, enum logrx_source src, const struct netaddr *
 	const char *wall;
 
 	rx->stats.datagrams++;
-	if (src == LOGRX_NETCONSOLE)
-		syslog_parse_netconsole(buf, len, &msg);
-	else
-		syslog_parse(buf, len, &msg);
+	/* Before parsing: a flood from strangers costs a lookup each. */
 	if (rx->known_only && sender_find(rx, peer->ip) == NULL &&
 	    rx->namer(rx->namer_ctx, peer->ip) == NULL) {
 		rx->stats.unknown_dropped++;
 		return;
 	}
+	if (src == LOGRX_NETCONSOLE)
+		syslog_parse_netconsole(buf, len, &msg);
+	else
+		syslog_parse(buf, len, &msg);
 	s = sender_get(rx, peer->ip, now);
 	if (s == NULL)
 		return;
