@@ -11,7 +11,10 @@
 #include "cmd/check_setup.h"
 #include "cmd/cmd.h"
 #include "conf/conf.h"
+#include "dhcp/dhcp_io.h"
 #include "inventory/inventory.h"
+#include "syslog/logrx_io.h"
+#include "tftp/tftp_io.h"
 
 /* The file, its paths, and the inventory (kept in *inv if asked for). */
 static int load(struct herd_config *cfg, const char *path, struct inventory **inv)
@@ -60,6 +63,20 @@ int cmd_load_config(struct herd_config *cfg, const char *path, bool with_summary
 	return problems ? 1 : 0;
 }
 
+/* The most herd's memory grows beyond its size at start, whatever the
+ * traffic (docs/DECISIONS.md, "Hostile traffic"). */
+static void print_memory(const struct herd_config *cfg)
+{
+	uint64_t tftp = cfg->tftp.enabled ? tftp_io_memory(&cfg->tftp) : 0;
+	uint64_t log = cfg->logrx.enabled ? logrx_io_memory(&cfg->logrx) : 0;
+	uint64_t dhcp = cfg->dhcp.enabled ? dhcp_io_memory(&cfg->dhcp) : 0;
+
+	printf("\n# memory bound: %llu KiB (tftp %llu, log %llu, dhcp %llu) beyond the size at\n"
+	       "# start, plus the boot files served in the last file_cache_ms\n",
+	       (unsigned long long)((tftp + log + dhcp) >> 10), (unsigned long long)(tftp >> 10),
+	       (unsigned long long)(log >> 10), (unsigned long long)(dhcp >> 10));
+}
+
 static int check(struct herd_config *cfg, const char *path, bool quiet)
 {
 	struct inventory *inv = NULL;
@@ -84,6 +101,7 @@ static int check(struct herd_config *cfg, const char *path, bool quiet)
 		conf_print(cfg, stdout);
 		if (len)
 			printf("\n%s", classes);
+		print_memory(cfg);
 	}
 	free(classes);
 	inventory_free(inv);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/mem.h"
 #include "core/neigh.h"
 #include "core/srclimit.h"
 #include "dhcp/pins.h"
@@ -372,6 +373,12 @@ void dhcp_io_stats_visit(const struct dhcp_io *io, const struct stat_visitor *v)
 	stat_counter(v, "rx_drops", dhcp_io_rx_drops(io), "datagrams lost to full receive buffers");
 	stat_counter(v, "client_limited", io->client_limited,
 		     "requests over their client's (MAC's) rate, ignored");
+}
+
+uint64_t dhcp_io_memory(const struct conf_dhcp *cfg)
+{
+	return mem_chunk(sizeof(struct dhcp_io)) + mem_chunk((uint64_t)DHCP_RX_BUF * UDP_BATCH) +
+	       srclimit_bytes(CLIENT_TABLE) + lease_table_memory(cfg);
 }
 
 uint64_t dhcp_io_rx_drops(const struct dhcp_io *io)

@@ -22,6 +22,10 @@ uint64_t dhcp_io_rx_drops(const struct dhcp_io *io);
  * the lease journal's. */
 void dhcp_io_stats_visit(const struct dhcp_io *io, const struct stat_visitor *v);
 void dhcp_io_close(struct dhcp_io *io);
+/* The most memory DHCP's tables and buffers take with this configuration:
+ * the per-client table, the receive batch, the lease table. Not counted:
+ * the inventory (as loaded) and ACKs waiting for one fsync of the journal. */
+uint64_t dhcp_io_memory(const struct conf_dhcp *cfg);
 
 /* Builds IPv4 + UDP headers in front of a payload (the packet socket's
  * frame body). Returns the total length, or 0 if cap is too small. */

@@ -410,6 +410,19 @@ static void remember_all(struct lease_table *t)
 	}
 }
 
+uint64_t lease_table_memory(const struct conf_dhcp *cfg)
+{
+	uint64_t slots = 0, n = 64;
+
+	for (unsigned i = 0; i < cfg->nsubnets; i++)
+		if (cfg->subnets[i].pool_start != 0)
+			slots += (uint64_t)cfg->subnets[i].pool_end - cfg->subnets[i].pool_start + 1;
+	while (n < slots * 4 + 64) /* as remember_all() sizes the MAC index */
+		n <<= 1;
+	return sizeof(struct lease_table) + slots * sizeof(struct lease) +
+	       n * sizeof(struct mac_ref);
+}
+
 struct lease_table *lease_table_open(const struct conf_dhcp *cfg, const char *path,
 				     int64_t wall_now, int *err)
 {

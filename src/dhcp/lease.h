@@ -35,6 +35,8 @@ struct lease_table;
 struct lease_table *lease_table_open(const struct conf_dhcp *cfg, const char *path,
 				     int64_t wall_now, int *err);
 void lease_table_close(struct lease_table *t);
+/* Bytes the table for cfg's pools holds (fixed at start). */
+uint64_t lease_table_memory(const struct conf_dhcp *cfg);
 
 /* The lease of ip (network order), or NULL if ip is in no pool. */
 struct lease *lease_at(struct lease_table *t, uint32_t ip);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/mem.h"
 #include "syslog/syslog_wire.h"
 
 /* A token is a millionth of a line, so that refilling is exact in integers:
@@ -532,6 +533,19 @@ void logrx_reopen(struct logrx *rx)
 		s->retry_at = 0;
 	}
 	rx->stats.reopens++;
+}
+
+uint64_t logrx_memory(const struct conf_logrx *cfg)
+{
+	uint64_t senders = cfg->max_senders ? cfg->max_senders : 1;
+	uint64_t line = (cfg->line_max < SYSLOG_LINE_MIN ? SYSLOG_LINE_MIN : cfg->line_max) + 1;
+	uint64_t wbuf = line * 4 > 65536 ? line * 4 : 65536;
+	/* The hash doubles when it is as full as it is wide: at most twice
+	 * the senders' power of two, and the old array while it moves. */
+	uint64_t buckets = 3 * 2 * mem_pow2(senders, HASH_MIN_BUCKETS) * sizeof(void *);
+
+	return mem_chunk(sizeof(struct logrx)) + senders * mem_chunk(sizeof(struct logrx_sender)) +
+	       buckets + mem_chunk(line) + mem_chunk(wbuf);
 }
 
 void logrx_stats(const struct logrx *rx, struct logrx_stats *out)

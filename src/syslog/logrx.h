@@ -75,4 +75,8 @@ void logrx_reopen(struct logrx *rx);
 
 void logrx_stats(const struct logrx *rx, struct logrx_stats *out);
 
+/* The most memory the receiver's state can take with this configuration
+ * (max_senders senders, their hash, the buffers). */
+uint64_t logrx_memory(const struct conf_logrx *cfg);
+
 #endif

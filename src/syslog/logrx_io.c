@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/mem.h"
 #include "core/net.h"
 
 /* Large enough for any UDP datagram, so nothing is ever truncated; pages of
@@ -158,6 +159,16 @@ uint64_t logrx_io_drops(const struct logrx_io *io)
 	for (unsigned i = 0; i < io->count; i++)
 		drops += io->socks[i].batch.drops;
 	return drops;
+}
+
+uint64_t logrx_io_memory(const struct conf_logrx *cfg)
+{
+	uint64_t socks = cfg->syslog.count + cfg->netconsole.count;
+
+	/* Each socket's batch buffer is counted whole, though only the pages
+	 * datagrams reach are ever touched. */
+	return mem_chunk(sizeof(struct logrx_io)) +
+	       socks * mem_chunk((uint64_t)LOGRX_DGRAM_MAX * UDP_BATCH) + logrx_memory(cfg);
 }
 
 void logrx_io_close(struct logrx_io *io)

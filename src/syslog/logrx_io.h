@@ -29,5 +29,8 @@ void logrx_io_stats_visit(const struct logrx_io *io, const struct stat_visitor *
 
 /* Unregisters from the loop (if started) and closes. NULL is allowed. */
 void logrx_io_close(struct logrx_io *io);
+/* The most memory the log receiver can take with this configuration: its
+ * state (logrx_memory) and the sockets' buffers. */
+uint64_t logrx_io_memory(const struct conf_logrx *cfg);
 
 #endif

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/mem.h"
 #include "tftp/tftp_sched.h"
 
 /* Large enough for any request a client sends; longer ones are truncated
@@ -312,6 +313,16 @@ void tftp_io_stats_visit(const struct tftp_io *io, const struct stat_visitor *v)
 	tftp_server_stats_visit(io->srv, v);
 	stat_counter(v, "rx_drops", tftp_io_rx_drops(io), "datagrams lost to full receive buffers");
 	stat_counter(v, "tx_errors", io->tx_errors, "datagrams the kernel refused to send");
+}
+
+uint64_t tftp_io_memory(const struct conf_tftp *cfg)
+{
+	uint32_t ips[CONF_MAX_LISTEN];
+	uint64_t xfer_socks = (uint64_t)transfer_sets(cfg, ips) * cfg->transfer_sockets;
+	uint64_t rx = mem_chunk((uint64_t)TFTP_RX_BUF * UDP_BATCH);
+
+	return mem_chunk(sizeof(struct tftp_io)) + (cfg->listen.count + xfer_socks) * rx +
+	       xfer_socks * mem_chunk(sizeof(struct udp_sendq)) + tftp_server_memory(cfg);
 }
 
 uint64_t tftp_io_tx_errors(const struct tftp_io *io)

@@ -25,5 +25,8 @@ uint64_t tftp_io_tx_errors(const struct tftp_io *io);
 /* Every TFTP counter: the server's, the pacer's and the sockets'. */
 void tftp_io_stats_visit(const struct tftp_io *io, const struct stat_visitor *v);
 void tftp_io_close(struct tftp_io *io, mono_t now);
+/* The most memory TFTP can take with this configuration: the server's
+ * state (tftp_server_memory) and the sockets' buffers. */
+uint64_t tftp_io_memory(const struct conf_tftp *cfg);
 
 #endif

@@ -7,6 +7,7 @@
 #include <sys/random.h>
 
 #include "core/log.h"
+#include "core/mem.h"
 #include "core/srclimit.h"
 #include "core/timerq.h"
 #include "tftp/tftp_sched.h"
@@ -1051,6 +1052,20 @@ void tftp_server_free(struct tftp_server *srv, mono_t now)
 	srclimit_fini(&srv->sources);
 	free(srv->buckets);
 	free(srv);
+}
+
+uint64_t tftp_server_memory(const struct conf_tftp *cfg)
+{
+	uint64_t m = cfg->max_transfers;
+	/* Each slot at its largest: a waiting request, with the longest name. */
+	uint64_t slot = mem_chunk(sizeof(struct tftp_xfer)) + mem_chunk(sizeof(struct rrq)) +
+			mem_chunk(TFTP_NAME_MAX + 1);
+
+	return mem_chunk(sizeof(struct tftp_server)) + m * slot +
+	       mem_pow2(m, 64) * sizeof(struct tftp_xfer *) + /* buckets */
+	       2 * m * sizeof(struct timer *) +		      /* timer and pacer heaps */
+	       tid_memory_bytes((uint32_t)(2 * m)) +
+	       srclimit_bytes(m > SOURCES_MIN ? (uint32_t)m : SOURCES_MIN);
 }
 
 void tftp_server_set_known(struct tftp_server *srv, const struct tftp_known *known)

@@ -89,6 +89,11 @@ void tftp_server_free(struct tftp_server *srv, mono_t now);
  * unknown and becomes known with its first acknowledgement. */
 void tftp_server_set_known(struct tftp_server *srv, const struct tftp_known *known);
 
+/* The most memory the server's state can take with this configuration
+ * (every transfer slot taken, by a waiting request with the longest name;
+ * every table full), the files it serves aside. */
+uint64_t tftp_server_memory(const struct conf_tftp *cfg);
+
 /* A datagram to the well-known port. */
 void tftp_server_request(struct tftp_server *srv, const struct netaddr *peer, uint32_t local_ip,
 			 const uint8_t *buf, size_t len, mono_t now);

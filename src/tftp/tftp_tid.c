@@ -22,12 +22,24 @@ static uint32_t tid_hash(const struct tid_memory *m, const struct netaddr *p)
 	return (uint32_t)(k >> 32) & (m->size - 1);
 }
 
-int tid_memory_init(struct tid_memory *m, uint32_t capacity, mono_t linger)
+static uint32_t slots_for(uint32_t capacity)
 {
 	uint32_t n = 64;
 
 	while (n < capacity && n < (1u << 22))
 		n <<= 1;
+	return n;
+}
+
+uint64_t tid_memory_bytes(uint32_t capacity)
+{
+	return (uint64_t)slots_for(capacity) * (sizeof(struct tid_entry) + sizeof(uint32_t));
+}
+
+int tid_memory_init(struct tid_memory *m, uint32_t capacity, mono_t linger)
+{
+	uint32_t n = slots_for(capacity);
+
 	m->ring = calloc(n, sizeof(*m->ring));
 	m->heads = calloc(n, sizeof(*m->heads));
 	if (m->ring == NULL || m->heads == NULL) {

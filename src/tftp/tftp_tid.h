@@ -31,6 +31,8 @@ struct tid_memory {
  * Returns 0 or -ENOMEM. */
 int tid_memory_init(struct tid_memory *m, uint32_t capacity, mono_t linger);
 void tid_memory_fini(struct tid_memory *m);
+/* Bytes tid_memory_init(capacity) allocates. */
+uint64_t tid_memory_bytes(uint32_t capacity);
 
 /* Transfer socket `sock` served `peer` until `now`. */
 void tid_remember(struct tid_memory *m, const struct netaddr *peer, unsigned sock, mono_t now);
