@@ -30,7 +30,6 @@ struct dhcp_io {
 	struct timer sweep;
 	uint64_t pin_errors;
 	struct lease_table *leases;
-	const struct conf_dhcp *cfg;
 	struct loop *loop;
 	struct dhcp_server *srv;
 	int linkfd;
@@ -200,11 +199,11 @@ static void on_readable(struct loop_io *lio, uint32_t events, mono_t now)
 	}
 }
 
-static int parse_ifaces(struct dhcp_io *io)
+static int parse_ifaces(struct dhcp_io *io, const struct conf_dhcp *cfg)
 {
 	char buf[256], *save = NULL;
 
-	snprintf(buf, sizeof(buf), "%s", io->cfg->interfaces);
+	snprintf(buf, sizeof(buf), "%s", cfg->interfaces);
 	for (char *t = strtok_r(buf, " ,", &save); t; t = strtok_r(NULL, " ,", &save)) {
 		unsigned idx = if_nametoindex(t);
 		if (idx == 0) {
@@ -225,9 +224,8 @@ int dhcp_io_open(struct dhcp_io **out, const struct conf_dhcp *cfg, int rcvbuf)
 
 	if (io == NULL)
 		return -ENOMEM;
-	io->cfg = cfg;
 	io->io.fd = io->linkfd = -1;
-	if ((err = parse_ifaces(io)) < 0)
+	if ((err = parse_ifaces(io, cfg)) < 0)
 		goto fail;
 	io->io.fd = udp_open(&cfg->listen.addrs[0], rcvbuf);
 	if (io->io.fd < 0) {
@@ -274,7 +272,7 @@ static void on_committed(struct loop_io *lio, uint32_t events, mono_t now)
 	dhcp_server_release(io->srv, synced, failed, lease_error(io->leases), now);
 }
 
-int dhcp_io_start(struct dhcp_io *io, struct loop *loop, const struct inventory *inv,
+int dhcp_io_start(struct dhcp_io *io, struct loop *loop, struct policy *policy,
 		  struct lease_table *leases)
 {
 	struct dhcp_tx tx = {io, tx_send, NULL};
@@ -294,7 +292,7 @@ int dhcp_io_start(struct dhcp_io *io, struct loop *loop, const struct inventory 
 		timer_init(&io->sweep, on_sweep);
 		loop_timer_set(loop, &io->sweep, loop_now(loop) + MONO_SEC(10));
 	}
-	io->srv = dhcp_server_new(io->cfg, inv, leases, &tx);
+	io->srv = dhcp_server_new(policy, leases, &tx);
 	if (io->srv == NULL)
 		return -ENOMEM;
 	io->io.fn = on_readable;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "boot/boot.h"
+#include "boot/policy.h"
 #include "core/log.h"
 #include "dhcp/dhcp_wire.h"
 
@@ -21,9 +22,9 @@ struct held_reply {
 };
 
 struct dhcp_server {
-	const struct conf_dhcp *cfg;
+	struct policy *policy;	     /* a reference: what herd serves now */
+	const struct conf_dhcp *cfg; /* its [dhcp], [subnet] and [group] */
 	struct held_reply *held, **held_tail;
-	const struct inventory *inv;
 	struct lease_table *leases;
 	struct dhcp_tx tx;
 	struct dhcp_stats stats;
@@ -41,12 +42,6 @@ struct dhcp_req {
 	mono_t now;
 	int64_t wall_now;
 };
-
-static void pool_name(const uint8_t mac[6], char buf[32])
-{
-	snprintf(buf, 32, "node-%02x%02x%02x%02x%02x%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
-		 mac[5]);
-}
 
 static bool is_ipxe(const struct dhcp_msg *m)
 {
@@ -109,27 +104,24 @@ static uint32_t address_for(struct dhcp_server *srv, const struct dhcp_req *r)
 
 static const struct conf_group *group_of(const struct dhcp_server *srv, const struct dhcp_req *r)
 {
-	return r->node ? r->node->group : conf_group_find(srv->cfg, srv->cfg->default_group);
+	struct boot_node bn = {0};
+	char name[32];
+
+	return policy_node(srv->policy, r->m->chaddr, &bn, name) == 0 ? bn.group : NULL;
 }
 
 static void add_boot(struct dhcp_server *srv, const struct dhcp_req *r, uint32_t ip,
 		     char *file, size_t size)
 {
-	const struct conf_group *g = group_of(srv, r);
 	uint16_t arch = BOOT_ARCH_BIOS;
 	char name[32];
-	struct boot_node bn = {.ip = ip, .server = r->server_ip, .group = g, .inv = r->node};
+	struct boot_node bn = {0};
 
 	file[0] = '\0';
-	if (g == NULL)
+	if (policy_node(srv->policy, r->m->chaddr, &bn, name) < 0 || bn.group == NULL)
 		return;
-	if (r->node) {
-		bn.name = r->node->name;
-	} else {
-		pool_name(r->m->chaddr, name);
-		bn.name = name;
-	}
-	memcpy(bn.mac, r->m->chaddr, 6);
+	bn.ip = ip;
+	bn.server = r->server_ip;
 	dhcp_opt_u16(r->m, DHO_CLIENT_ARCH, &arch);
 	if (boot_file(&bn, arch, is_ipxe(r->m), file, size) < 0)
 		file[0] = '\0';
@@ -160,7 +152,7 @@ static void add_network_opts(struct dhcp_server *srv, const struct dhcp_req *r,
 		dhcp_build_str(b, DHO_HOSTNAME, r->node->name);
 	} else if (ip &&
 		   (sn->pool_hostnames >= 0 ? sn->pool_hostnames : srv->cfg->pool_hostnames)) {
-		pool_name(r->m->chaddr, name);
+		policy_pool_name(r->m->chaddr, name);
 		dhcp_build_str(b, DHO_HOSTNAME, name);
 	}
 	if (sn->domain[0])
@@ -483,7 +475,7 @@ void dhcp_server_input(struct dhcp_server *srv, const struct dhcp_rx *rx, const 
 		return;
 	}
 	r.server_ip = rx->local_ip;
-	r.node = inventory_by_mac(srv->inv, m->chaddr);
+	r.node = inventory_by_mac(policy_inventory(srv->policy), m->chaddr);
 	switch (m->type) {
 	case DHCPDISCOVER: handle_discover(srv, &r); break;
 	case DHCPREQUEST: handle_request(srv, &r); break;
@@ -497,14 +489,14 @@ void dhcp_server_input(struct dhcp_server *srv, const struct dhcp_rx *rx, const 
 
 const char *dhcp_server_name_of(struct dhcp_server *srv, uint32_t ip, char buf[32])
 {
-	const struct inv_node *n = inventory_by_ip(srv->inv, ip);
+	const struct inv_node *n = inventory_by_ip(policy_inventory(srv->policy), ip);
 	struct lease *l;
 
 	if (n)
 		return n->name;
 	l = srv->leases ? lease_at(srv->leases, ip) : NULL;
 	if (l && l->state == LEASE_BOUND) {
-		pool_name(l->mac, buf);
+		policy_pool_name(l->mac, buf);
 		return buf;
 	}
 	return NULL;
@@ -538,15 +530,23 @@ const struct dhcp_stats *dhcp_server_stats(const struct dhcp_server *srv)
 	return &srv->stats;
 }
 
-struct dhcp_server *dhcp_server_new(const struct conf_dhcp *cfg, const struct inventory *inv,
-				    struct lease_table *leases, const struct dhcp_tx *tx)
+void dhcp_server_set_policy(struct dhcp_server *srv, struct policy *p)
+{
+	struct policy *old = srv->policy;
+
+	srv->policy = policy_ref(p);
+	srv->cfg = &policy_config(p)->dhcp;
+	policy_unref(old);
+}
+
+struct dhcp_server *dhcp_server_new(struct policy *p, struct lease_table *leases,
+				    const struct dhcp_tx *tx)
 {
 	struct dhcp_server *srv = calloc(1, sizeof(*srv));
 
 	if (srv == NULL)
 		return NULL;
-	srv->cfg = cfg;
-	srv->inv = inv;
+	dhcp_server_set_policy(srv, p);
 	srv->leases = leases;
 	srv->tx = *tx;
 	srv->held_tail = &srv->held;
@@ -564,5 +564,6 @@ void dhcp_server_free(struct dhcp_server *srv)
 		srv->held = h->next;
 		free(h);
 	}
+	policy_unref(srv->policy);
 	free(srv);
 }

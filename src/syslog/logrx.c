@@ -470,16 +470,9 @@ struct logrx *logrx_new(const struct conf_logrx *cfg, int dirfd)
 	if (rx == NULL)
 		return NULL;
 	rx->cfg = *cfg;
-	/* conf enforces these; a zero from a test or fuzzer must not divide
-	 * by zero or rotate after every line (0: no size cap). */
 	if (rx->cfg.max_senders == 0)
 		rx->cfg.max_senders = 1;
-	if (rx->cfg.rate_lines == 0)
-		rx->cfg.rate_lines = 1;
-	if (rx->cfg.burst_lines == 0)
-		rx->cfg.burst_lines = 1;
-	if (rx->cfg.max_file_bytes == 0)
-		rx->cfg.max_file_bytes = UINT64_MAX;
+	logrx_reconfigure(rx, cfg);
 	rx->dirfd = dirfd;
 	rx->wallclock = clock_wall_rfc3339;
 	rx->err_rl = (struct ratelimit)RATELIMIT_INIT(MONO_SEC(10), 5);
@@ -496,6 +489,24 @@ struct logrx *logrx_new(const struct conf_logrx *cfg, int dirfd)
 		return NULL;
 	}
 	return rx;
+}
+
+void logrx_reconfigure(struct logrx *rx, const struct conf_logrx *cfg)
+{
+	struct conf_logrx *c = &rx->cfg;
+
+	c->max_file_bytes = cfg->max_file_bytes;
+	c->rotate_keep = cfg->rotate_keep;
+	c->rate_lines = cfg->rate_lines;
+	c->burst_lines = cfg->burst_lines;
+	/* conf enforces these; a zero from a test or fuzzer must not divide
+	 * by zero or rotate after every line (0: no size cap). */
+	if (c->rate_lines == 0)
+		c->rate_lines = 1;
+	if (c->burst_lines == 0)
+		c->burst_lines = 1;
+	if (c->max_file_bytes == 0)
+		c->max_file_bytes = UINT64_MAX;
 }
 
 void logrx_free(struct logrx *rx)

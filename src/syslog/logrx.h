@@ -55,6 +55,10 @@ typedef size_t (*logrx_wallclock_fn)(char *buf, size_t size);
  * dropped. It stays the caller's: keep it open until logrx_free(), then
  * close it. cfg is copied. Returns NULL when out of memory. */
 struct logrx *logrx_new(const struct conf_logrx *cfg, int dirfd);
+/* A reload: rotation (max_file_bytes, rotate_keep) and the per-sender
+ * rate (rate_lines, burst_lines) take effect now; the listen addresses,
+ * the directory, line_max and max_senders are fixed while herd runs. */
+void logrx_reconfigure(struct logrx *rx, const struct conf_logrx *cfg);
 void logrx_free(struct logrx *rx);
 
 /* With `known_only`, a datagram from a sender the namer does not know is

@@ -25,7 +25,7 @@ struct tftp_sock {
 };
 
 struct tftp_io {
-	const struct conf_tftp *cfg;
+	struct conf_tftp cfg; /* as opened: sockets are not reopened by a reload */
 	struct loop *loop;
 	struct tftp_server *srv;
 	struct tftp_sock *listen;
@@ -102,7 +102,7 @@ int tftp_io_open(struct tftp_io **out, const struct conf_tftp *cfg, int rcvbuf)
 
 	if (io == NULL)
 		return -ENOMEM;
-	io->cfg = cfg;
+	io->cfg = *cfg;
 	io->nsets = transfer_sets(cfg, io->set_ips);
 	io->listen = calloc(cfg->listen.count, sizeof(*io->listen));
 	io->xfer = calloc((size_t)io->nsets * cfg->transfer_sockets, sizeof(*io->xfer));
@@ -137,11 +137,11 @@ static struct tftp_sock *xfer_sock(struct tftp_io *io, unsigned sock, uint32_t l
 	unsigned set = 0;
 
 	for (unsigned i = 0; i < io->nsets; i++)
-		if (io->xfer[i * io->cfg->transfer_sockets].bound_ip == local_ip)
+		if (io->xfer[i * io->cfg.transfer_sockets].bound_ip == local_ip)
 			set = i;
-	if (sock >= io->cfg->transfer_sockets)
+	if (sock >= io->cfg.transfer_sockets)
 		sock = 0;
-	return &io->xfer[set * io->cfg->transfer_sockets + sock];
+	return &io->xfer[set * io->cfg.transfer_sockets + sock];
 }
 
 /* Datagrams are gathered per transfer socket and leave in one sendmmsg()
@@ -261,10 +261,10 @@ int tftp_io_start(struct tftp_io *io, struct loop *loop, struct tftp_files *file
 	int err;
 
 	io->loop = loop;
-	io->srv = tftp_server_new(io->cfg, files, &tx);
+	io->srv = tftp_server_new(&io->cfg, files, &tx);
 	if (io->srv == NULL)
 		return -ENOMEM;
-	if (io->cfg->link_rate == SCHED_RATE_AUTO) {
+	if (io->cfg.link_rate == SCHED_RATE_AUTO) {
 		uint64_t speed = net_link_speed_bps(io->set_ips, io->nsets);
 		char mbps[32] = "unknown";
 		if (speed)

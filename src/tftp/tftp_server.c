@@ -62,7 +62,7 @@ struct tftp_xfer {
 };
 
 struct tftp_server {
-	const struct conf_tftp *cfg;
+	struct conf_tftp cfg; /* a copy: a reload changes the live keys only */
 	struct tftp_files *files;
 	struct tftp_tx tx;
 	struct timerq timers;
@@ -305,7 +305,7 @@ static void pacer_run(struct tftp_server *srv, mono_t now)
 /* Jacobson/Karels, RFC 6298: rto = srtt + 4 rttvar, within the bounds. */
 static void rtt_sample(struct tftp_xfer *x, mono_t rtt, mono_t now)
 {
-	const struct conf_tftp *cfg = x->srv->cfg;
+	const struct conf_tftp *cfg = &x->srv->cfg;
 	mono_t lo = MONO_MS(cfg->rto_min_ms), hi = MONO_MS(cfg->rto_max_ms);
 
 	sched_on_rtt(&x->srv->sched, rtt, now);
@@ -325,9 +325,9 @@ static void xfer_timeout(struct timer *t, mono_t now)
 {
 	struct tftp_xfer *x = (struct tftp_xfer *)((char *)t - offsetof(struct tftp_xfer, timer));
 	struct tftp_server *srv = x->srv;
-	mono_t hi = MONO_MS(srv->cfg->rto_max_ms);
+	mono_t hi = MONO_MS(srv->cfg.rto_max_ms);
 
-	if (x->tries >= srv->cfg->retries) {
+	if (x->tries >= srv->cfg.retries) {
 		char peer[NETADDR_STRLEN];
 		log_info("tftp: %s: no answer after %u tries, giving up at block %llu of %llu",
 			 netaddr_str(&x->peer, peer), x->tries, (unsigned long long)x->acked,
@@ -353,8 +353,8 @@ static void negotiate(const struct tftp_server *srv, const struct tftp_opts *ask
 	memset(ans, 0, sizeof(*ans));
 	if (ask->has_blksize) {
 		ans->has_blksize = true;
-		ans->blksize = ask->blksize < srv->cfg->blksize_max ? ask->blksize
-								     : srv->cfg->blksize_max;
+		ans->blksize = ask->blksize < srv->cfg.blksize_max ? ask->blksize
+								     : srv->cfg.blksize_max;
 	}
 	if (ask->has_tsize) {
 		ans->has_tsize = true;
@@ -366,9 +366,9 @@ static void negotiate(const struct tftp_server *srv, const struct tftp_opts *ask
 	}
 	if (ask->has_windowsize) {
 		ans->has_windowsize = true;
-		ans->windowsize = ask->windowsize < srv->cfg->windowsize_max
+		ans->windowsize = ask->windowsize < srv->cfg.windowsize_max
 					  ? ask->windowsize
-					  : srv->cfg->windowsize_max;
+					  : srv->cfg.windowsize_max;
 	}
 }
 
@@ -376,7 +376,7 @@ static void negotiate(const struct tftp_server *srv, const struct tftp_opts *ask
  * transfer used (tftp_tid.h): to a strict client its packets are stale. */
 static unsigned pick_sock(struct tftp_server *srv, const struct netaddr *peer, mono_t now)
 {
-	unsigned n = srv->cfg->transfer_sockets;
+	unsigned n = srv->cfg.transfer_sockets;
 	unsigned sock = srv->next_sock++ % n;
 
 	if (n > 1 && tid_recall(&srv->tids, peer, now) == (int)sock)
@@ -389,7 +389,7 @@ static struct tftp_xfer *xfer_new(struct tftp_server *srv, const struct netaddr 
 				  const struct tftp_opts *ask, mono_t now)
 {
 	struct tftp_xfer *x = calloc(1, sizeof(*x));
-	mono_t rto = MONO_MS(srv->cfg->rto_initial_ms);
+	mono_t rto = MONO_MS(srv->cfg.rto_initial_ms);
 
 	if (x == NULL)
 		return NULL;
@@ -409,7 +409,7 @@ static struct tftp_xfer *xfer_new(struct tftp_server *srv, const struct netaddr 
 		rto = MONO_SEC(ask->timeout);
 	x->rto = rto;
 	x->client_timeout = ask->has_timeout ? MONO_SEC(ask->timeout)
-					     : MONO_MS(srv->cfg->client_timeout_ms);
+					     : MONO_MS(srv->cfg.client_timeout_ms);
 	x->owe_next = 1;
 	timer_init(&x->timer, xfer_timeout);
 	sched_item_init(&x->sched);
@@ -463,7 +463,7 @@ static bool repeated_request(struct tftp_xfer *x, uint32_t hash, mono_t now)
 	if (hash != x->request_hash)
 		return false;
 	if (x->acked == 0 && !(x->state == XS_DATA && x->sent > 1)) {
-		if (now - x->sent_at >= (x->srtt ? x->srtt : MONO_MS(x->srv->cfg->rto_min_ms))) {
+		if (now - x->sent_at >= (x->srtt ? x->srtt : MONO_MS(x->srv->cfg.rto_min_ms))) {
 			x->srv->stats.quick_resends++;
 			send_first(x, true, now);
 		}
@@ -502,7 +502,7 @@ static void start_transfer(struct tftp_server *srv, const struct netaddr *peer,
 	}
 	x->request_hash = r->hash;
 	x->progress_at = now;
-	if (srv->next_adapt == MONO_NEVER && srv->cfg->link_rate != 0)
+	if (srv->next_adapt == MONO_NEVER && srv->cfg.link_rate != 0)
 		srv->next_adapt = now;
 	if (log_get_level() >= LOG_LVL_DEBUG) {
 		char p[NETADDR_STRLEN];
@@ -582,7 +582,7 @@ static void handle_rrq(struct tftp_server *srv, const struct netaddr *peer, uint
 		send_error(srv, 0, peer, local_ip, TFTP_EBADOP, "only octet and netascii modes");
 		return;
 	}
-	if (srv->stats.active + srv->stats.pending >= srv->cfg->max_transfers) {
+	if (srv->stats.active + srv->stats.pending >= srv->cfg.max_transfers) {
 		/* Silence, not an ERROR: a PXE ROM retries a silent request but
 		 * gives up for good on an error. */
 		srv->stats.busy++;
@@ -653,7 +653,7 @@ static void handle_data_ack(struct tftp_xfer *x, uint16_t ack, mono_t arrived, m
 		/* A repeated ACK: the client saw a gap or timed out. Resend once
 		 * per window, and only if the ACK cannot be an echo of an older
 		 * packet (RFC 1123 4.2.3.1, Sorcerer's Apprentice). */
-		mono_t guard = x->srtt ? x->srtt : MONO_MS(srv->cfg->rto_min_ms);
+		mono_t guard = x->srtt ? x->srtt : MONO_MS(srv->cfg.rto_min_ms);
 		if (!x->quick_spent && now - x->sent_at >= guard && x->sent > x->acked) {
 			srv->stats.quick_resends++;
 			sched_on_loss(&srv->sched);
@@ -828,7 +828,7 @@ struct tftp_server *tftp_server_new(const struct conf_tftp *cfg, struct tftp_fil
 	while (n < cfg->max_transfers && n < (1u << 24))
 		n <<= 1;
 	srv->nbuckets = n;
-	srv->cfg = cfg;
+	srv->cfg = *cfg;
 	srv->files = files;
 	srv->tx = *tx;
 	srv->rl_refuse = (struct ratelimit)RATELIMIT_INIT(MONO_SEC(10), 20);
@@ -850,6 +850,20 @@ struct tftp_server *tftp_server_new(const struct conf_tftp *cfg, struct tftp_fil
 	srv->admit_limit = MONO_MS(cfg->client_timeout_ms) / 2;
 	srv->next_adapt = cfg->link_rate != 0 ? 0 : MONO_NEVER;
 	return srv;
+}
+
+void tftp_server_reconfigure(struct tftp_server *srv, const struct conf_tftp *cfg)
+{
+	struct conf_tftp *c = &srv->cfg;
+
+	c->blksize_max = cfg->blksize_max;
+	c->windowsize_max = cfg->windowsize_max;
+	c->retries = cfg->retries;
+	c->rto_min_ms = cfg->rto_min_ms;
+	c->rto_max_ms = cfg->rto_max_ms;
+	c->rto_initial_ms = cfg->rto_initial_ms;
+	c->client_timeout_ms = cfg->client_timeout_ms;
+	srv->admit_limit = MONO_MS(c->client_timeout_ms) / 2;
 }
 
 void tftp_server_free(struct tftp_server *srv, mono_t now)

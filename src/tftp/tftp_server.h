@@ -59,6 +59,11 @@ struct tftp_server;
 struct tftp_server *tftp_server_new(const struct conf_tftp *cfg, struct tftp_files *files,
 				    const struct tftp_tx *tx);
 void tftp_server_free(struct tftp_server *srv, mono_t now);
+/* A reload: the keys that can change under running transfers (blksize_max,
+ * windowsize_max, retries, rto_*, client_timeout_ms) take effect now; a
+ * transfer keeps the options it agreed. The others are
+ * fixed while herd runs (sockets, tables, the pacer). */
+void tftp_server_reconfigure(struct tftp_server *srv, const struct conf_tftp *cfg);
 
 /* A datagram to the well-known port. */
 void tftp_server_request(struct tftp_server *srv, const struct netaddr *peer, uint32_t local_ip,
