@@ -95,3 +95,16 @@ int policy_node(const struct policy *p, const uint8_t mac[6], struct boot_node *
 	n->group = conf_group_find(d, d->default_group);
 	return 0;
 }
+
+int policy_render(const struct policy *p, const char *name, uint32_t server_ip,
+		  uint32_t client_ip, char **data, size_t *len)
+{
+	struct boot_node n = {.server = server_ip, .ip = client_ip};
+	uint8_t mac[6];
+	char pool[32];
+
+	if (boot_generated_mac(name, mac) < 0 || policy_node(p, mac, &n, pool) < 0 ||
+	    n.group == NULL)
+		return -ENOENT;
+	return boot_render(&n, name, data, len);
+}

@@ -29,7 +29,7 @@
 #include "inventory/inventory.h"
 #include "syslog/logrx.h"
 #include "syslog/logrx_io.h"
-#include "tftp/tftp_files.h"
+#include "files/files.h"
 #include "tftp/tftp_io.h"
 
 struct serve {
@@ -42,7 +42,7 @@ struct serve {
 	int logdirfd;
 	struct loop *loop;
 	struct loop_io sig;
-	struct tftp_files *files;
+	struct files *files;
 	struct tftp_io *tftp;
 	struct logrx *logrx;
 	struct logrx_io *logrx_io;
@@ -289,20 +289,13 @@ static int open_sockets(struct serve *s)
 	return err;
 }
 
-/* The node a generated boot file is for: from the inventory, else a pool
- * client of the default group. */
+/* Generated files come from the snapshot being served at the time. */
 static int render_boot_file(void *ctx, const char *name, uint32_t server_ip, uint32_t client_ip,
 			    char **data, size_t *len)
 {
 	struct serve *s = ctx;
-	struct boot_node bn = {.server = server_ip, .ip = client_ip};
-	uint8_t mac[6];
-	char pool[32];
 
-	if (boot_generated_mac(name, mac) < 0 || policy_node(s->policy, mac, &bn, pool) < 0 ||
-	    bn.group == NULL)
-		return -ENOENT;
-	return boot_render(&bn, name, data, len);
+	return policy_render(s->policy, name, server_ip, client_ip, data, len);
 }
 
 static const char *name_node(void *ctx, uint32_t ip)
@@ -329,12 +322,12 @@ static int start_services(struct serve *s)
 			return err;
 	}
 	if (s->tftp) {
-		s->files = tftp_files_new(s->rootfd, keep);
+		s->files = files_new(s->rootfd, keep);
 		if (s->files == NULL)
 			return -ENOMEM;
 		if (s->cfg->dhcp.enabled) {
-			struct tftp_generator gen = {s, boot_is_generated, render_boot_file};
-			tftp_files_set_generator(s->files, &gen);
+			struct files_generator gen = {s, boot_is_generated, render_boot_file};
+			files_set_generator(s->files, &gen);
 		}
 		err = tftp_io_start(s->tftp, s->loop, s->files);
 		if (err < 0)
@@ -361,7 +354,7 @@ static void stop_services(struct serve *s)
 	dhcp_io_close(s->dhcp);
 	lease_table_close(s->leases);
 	tftp_io_close(s->tftp, now);
-	tftp_files_free(s->files);
+	files_free(s->files);
 	logrx_io_close(s->logrx_io);
 	logrx_free(s->logrx);
 	if (s->loop)

@@ -255,7 +255,7 @@ static void on_post(struct loop_post *p, mono_t now)
 		loop_timer_set(io->loop, &io->timer, next);
 }
 
-int tftp_io_start(struct tftp_io *io, struct loop *loop, struct tftp_files *files)
+int tftp_io_start(struct tftp_io *io, struct loop *loop, struct files *files)
 {
 	struct tftp_tx tx = {io, tx_send, tx_flush};
 	int err;

@@ -40,7 +40,7 @@ struct tftp_xfer {
 	uint16_t window;
 	uint16_t tries;
 	uint32_t request_hash; /* of the RRQ that started it: tells a repeat from a new one */
-	const struct tftp_file *file;
+	const struct file_view *file;
 	uint64_t nblocks; /* blocks in the file: size / blksize + 1 */
 	uint64_t acked;	  /* blocks acknowledged (unwrapped) */
 	uint64_t sent;	  /* highest block sent (unwrapped) */
@@ -63,7 +63,7 @@ struct tftp_xfer {
 
 struct tftp_server {
 	struct conf_tftp cfg; /* a copy: a reload changes the live keys only */
-	struct tftp_files *files;
+	struct files *files;
 	struct tftp_tx tx;
 	struct timerq timers;
 	struct tftp_xfer **buckets;
@@ -164,7 +164,7 @@ static void xfer_retire(struct tftp_xfer *x, mono_t now)
 		return;
 	}
 	tid_remember(&srv->tids, &x->peer, x->sock, now);
-	tftp_files_put(srv->files, x->file, now);
+	files_put(srv->files, x->file, now);
 	if (srv->next_expire == MONO_NEVER)
 		srv->next_expire = now + MONO_SEC(1);
 	x->retired_next = srv->retired;
@@ -385,7 +385,7 @@ static unsigned pick_sock(struct tftp_server *srv, const struct netaddr *peer, m
 }
 
 static struct tftp_xfer *xfer_new(struct tftp_server *srv, const struct netaddr *peer,
-				  uint32_t local_ip, const struct tftp_file *f,
+				  uint32_t local_ip, const struct file_view *f,
 				  const struct tftp_opts *ask, mono_t now)
 {
 	struct tftp_xfer *x = calloc(1, sizeof(*x));
@@ -484,11 +484,11 @@ static bool repeated_request(struct tftp_xfer *x, uint32_t hash, mono_t now)
 static void start_transfer(struct tftp_server *srv, const struct netaddr *peer,
 			   uint32_t local_ip, const struct rrq *r, mono_t now)
 {
-	const struct tftp_file *f;
+	const struct file_view *f;
 	struct tftp_xfer *x;
 	int err;
 
-	err = tftp_files_open(srv->files, r->name, r->name_len, r->mode == TFTP_MODE_NETASCII,
+	err = files_open(srv->files, r->name, r->name_len, r->mode == TFTP_MODE_NETASCII,
 			      local_ip, peer->ip, &f);
 	if (err < 0) {
 		refuse_open(srv, peer, local_ip, r->name, err, now);
@@ -496,7 +496,7 @@ static void start_transfer(struct tftp_server *srv, const struct netaddr *peer,
 	}
 	x = xfer_new(srv, peer, local_ip, f, &r->opts, now);
 	if (x == NULL) {
-		tftp_files_put(srv->files, f, now);
+		files_put(srv->files, f, now);
 		send_error(srv, 0, peer, local_ip, TFTP_EUNDEF, "out of memory");
 		return;
 	}
@@ -759,8 +759,8 @@ void tftp_server_tick(struct tftp_server *srv, mono_t now)
 	if (now >= srv->next_adapt)
 		srv->next_adapt = sched_adapt(&srv->sched, srv->stats.active == 0, now);
 	if (now >= srv->next_expire) {
-		tftp_files_expire(srv->files, now);
-		srv->next_expire = tftp_files_count(srv->files) ? now + MONO_SEC(1) : MONO_NEVER;
+		files_expire(srv->files, now);
+		srv->next_expire = files_count(srv->files) ? now + MONO_SEC(1) : MONO_NEVER;
 	}
 	finish(srv, now);
 }
@@ -817,7 +817,7 @@ void tftp_server_stats_visit(const struct tftp_server *srv, const struct stat_vi
 	stat_gauge(v, "backlog_bytes", srv->sched.backlog, "wire bytes owed to the pacer");
 }
 
-struct tftp_server *tftp_server_new(const struct conf_tftp *cfg, struct tftp_files *files,
+struct tftp_server *tftp_server_new(const struct conf_tftp *cfg, struct files *files,
 				    const struct tftp_tx *tx)
 {
 	struct tftp_server *srv = calloc(1, sizeof(*srv));

@@ -17,7 +17,7 @@
 #include "core/clock.h"
 #include "core/net.h"
 #include "core/stats.h"
-#include "tftp/tftp_files.h"
+#include "files/files.h"
 
 /* One datagram out: a small header (copied by the callee if it keeps it)
  * followed by a payload that stays valid (it points into a shared file). */
@@ -56,7 +56,7 @@ struct tftp_stats {
 
 struct tftp_server;
 
-struct tftp_server *tftp_server_new(const struct conf_tftp *cfg, struct tftp_files *files,
+struct tftp_server *tftp_server_new(const struct conf_tftp *cfg, struct files *files,
 				    const struct tftp_tx *tx);
 void tftp_server_free(struct tftp_server *srv, mono_t now);
 /* A reload: the keys that can change under running transfers (blksize_max,

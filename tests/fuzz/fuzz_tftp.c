@@ -15,7 +15,7 @@
 #include "tftp/tftp_wire.h"
 
 static struct herd_config cfg;
-static struct tftp_files *files;
+static struct files *files;
 
 static void sink(void *ctx, unsigned sock, const struct netaddr *peer, uint32_t local_ip,
 		 const uint8_t *hdr, size_t hdr_len, const uint8_t *payload, size_t payload_len)
@@ -48,7 +48,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	conf_defaults(&cfg);
 	cfg.tftp.max_transfers = 8;
 	cfg.tftp.retries = 2;
-	files = tftp_files_new(open(root, O_PATH | O_DIRECTORY), 0);
+	files = files_new(open(root, O_PATH | O_DIRECTORY), 0);
 	return 0;
 }
 
@@ -86,6 +86,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pos += len;
 	}
 	tftp_server_free(srv, now);
-	tftp_files_expire(files, now + MONO_SEC(1));
+	files_expire(files, now + MONO_SEC(1));
 	return 0;
 }

@@ -31,7 +31,7 @@ struct fixture {
 	char outside[96];
 	int rootfd;
 	struct herd_config cfg;
-	struct tftp_files *files;
+	struct files *files;
 	struct tftp_server *srv;
 	mono_t now;
 	struct sent *sent;
@@ -100,7 +100,7 @@ static int setup(void **state)
 	f->cfg.tftp.retries = 3;
 	f->cfg.tftp.max_transfers = 4;
 	f->cfg.tftp.link_rate = 0; /* unpaced: every packet leaves at once */
-	f->files = tftp_files_new(f->rootfd, MONO_SEC(1));
+	f->files = files_new(f->rootfd, MONO_SEC(1));
 	tx.ctx = f;
 	tx.send = fake_send;
 	f->srv = tftp_server_new(&f->cfg.tftp, f->files, &tx);
@@ -115,7 +115,7 @@ static int teardown(void **state)
 	char cmd[256];
 
 	tftp_server_free(f->srv, f->now);
-	tftp_files_free(f->files);
+	files_free(f->files);
 	close(f->rootfd);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", f->root, f->outside);
 	assert_int_equal(system(cmd), 0);

@@ -57,7 +57,7 @@ struct client {
 
 struct sim {
 	struct herd_config cfg;
-	struct tftp_files *files;
+	struct files *files;
 	struct tftp_server *srv;
 	struct client *clients;
 	unsigned n;
@@ -252,7 +252,7 @@ static void sim_setup(struct sim *s, unsigned n, size_t file_size, uint64_t rate
 	s->file_size = file_size;
 	conf_defaults(&s->cfg);
 	s->cfg.tftp.link_rate = rate_bps;
-	s->files = tftp_files_new(open(s->root, O_PATH | O_DIRECTORY), MONO_SEC(10));
+	s->files = files_new(open(s->root, O_PATH | O_DIRECTORY), MONO_SEC(10));
 	s->srv = tftp_server_new(&s->cfg.tftp, s->files, &tx);
 	s->n = n;
 	s->clients = calloc(n, sizeof(*s->clients));
@@ -310,7 +310,7 @@ static void sim_teardown(struct sim *s)
 	char cmd[128];
 
 	tftp_server_free(s->srv, s->now);
-	tftp_files_free(s->files);
+	files_free(s->files);
 	timerq_fini(&s->timers);
 	free(s->clients);
 	free(s->up.p);

@@ -1,5 +1,8 @@
-/* Files served by TFTP: resolved strictly beneath the root, mapped once and
- * shared by every transfer of the same file.
+/* The files room: what herd serves, whatever the protocol (TFTP today,
+ * HTTP next). Files are resolved strictly beneath the root, mapped once and
+ * shared by every transfer of the same file; the files herd generates
+ * (iPXE scripts, pxelinux configurations: the boot policy renders them)
+ * come through the same call.
  *
  * Each request re-resolves its name (openat2 with RESOLVE_BENEATH, so `..`,
  * absolute symlinks and symlinks pointing out of the root all fail), then
@@ -7,8 +10,8 @@
  * new mapping while transfers of the old one finish undisturbed. Replace
  * files by rename (install(1), mv), never truncate them in place: a mapped
  * file that shrinks under a transfer faults. */
-#ifndef HERD_TFTP_FILES_H
-#define HERD_TFTP_FILES_H
+#ifndef HERD_FILES_H
+#define HERD_FILES_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -16,27 +19,30 @@
 
 #include "core/clock.h"
 
-struct tftp_files;
+struct files;
 
-struct tftp_file {
+/* Longest name a client may ask for (TFTP's own limit is 512 too). */
+#define FILES_NAME_MAX 512
+
+struct file_view {
 	const uint8_t *data; /* NULL when size is 0 */
 	size_t size;
 };
 
-struct tftp_files *tftp_files_new(int rootfd, mono_t keep_unused);
+struct files *files_new(int rootfd, mono_t keep_unused);
 
 /* Files herd makes itself (iPXE scripts, pxelinux configurations): for a
  * name `claims` accepts, `render` makes the content (malloc'd) for the
  * client that asked, through server_ip; -ENOENT lets the name fall through
  * to the root. */
-struct tftp_generator {
+struct files_generator {
 	void *ctx;
 	bool (*claims)(const char *name);
 	int (*render)(void *ctx, const char *name, uint32_t server_ip, uint32_t client_ip,
 		      char **data, size_t *len);
 };
-void tftp_files_set_generator(struct tftp_files *files, const struct tftp_generator *gen);
-void tftp_files_free(struct tftp_files *files);
+void files_set_generator(struct files *files, const struct files_generator *gen);
+void files_free(struct files *files);
 
 /* Resolves `name` (as sent by the client; a leading '/' is relative to the
  * root) and returns a reference to its shared content. netascii asks for
@@ -44,15 +50,15 @@ void tftp_files_free(struct tftp_files *files);
  * Errors: -ENOENT, -EACCES, -EISDIR (not a regular file), -ENAMETOOLONG,
  * -EXDEV (would leave the root), -EINVAL (empty or forbidden name),
  * -ENOMEM. */
-int tftp_files_open(struct tftp_files *files, const char *name, size_t name_len, bool netascii,
-		    uint32_t server_ip, uint32_t client_ip, const struct tftp_file **out);
+int files_open(struct files *files, const char *name, size_t name_len, bool netascii,
+		    uint32_t server_ip, uint32_t client_ip, const struct file_view **out);
 
-/* Drops a reference taken by tftp_files_open(). */
-void tftp_files_put(struct tftp_files *files, const struct tftp_file *f, mono_t now);
+/* Drops a reference taken by files_open(). */
+void files_put(struct files *files, const struct file_view *f, mono_t now);
 
 /* Unmaps files unused for longer than keep_unused. */
-void tftp_files_expire(struct tftp_files *files, mono_t now);
+void files_expire(struct files *files, mono_t now);
 
-unsigned tftp_files_count(const struct tftp_files *files);
+unsigned files_count(const struct files *files);
 
 #endif
