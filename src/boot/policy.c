@@ -96,10 +96,10 @@ int policy_node(const struct policy *p, const uint8_t mac[6], struct boot_node *
 	return 0;
 }
 
-int policy_render(const struct policy *p, const char *name, uint32_t server_ip,
-		  uint32_t client_ip, char **data, size_t *len)
+int policy_render(const struct policy *p, const char *name, const struct ipaddr *server,
+		  const struct ipaddr *client, char **data, size_t *len)
 {
-	struct boot_node n = {.server = server_ip, .ip = client_ip};
+	struct boot_node n = {.server = *server, .ip = *client};
 	uint8_t mac[6];
 	char pool[32];
 

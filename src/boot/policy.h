@@ -44,10 +44,10 @@ int policy_node(const struct policy *p, const uint8_t mac[6], struct boot_node *
 
 /* Renders generated file `name` (herd/ipxe/<mac>.ipxe,
  * pxelinux.cfg/01-<mac>) for the node its MAC names, as seen through
- * server_ip by client_ip (network order). 0, or -ENOENT (not a generated
- * name, or nothing for that MAC), -ENOMEM. */
-int policy_render(const struct policy *p, const char *name, uint32_t server_ip,
-		  uint32_t client_ip, char **data, size_t *len);
+ * `server` by `client`. 0, or -ENOENT (not a generated name, or nothing
+ * for that MAC), -ENOMEM. */
+int policy_render(const struct policy *p, const char *name, const struct ipaddr *server,
+		  const struct ipaddr *client, char **data, size_t *len);
 
 /* The name herd gives a pool client: "node-<mac>". */
 void policy_pool_name(const uint8_t mac[6], char buf[32]);

@@ -52,7 +52,7 @@ struct serve {
 	char namebuf[32];
 };
 
-static const char *name_node(void *ctx, uint32_t ip);
+static const char *name_node(void *ctx, const struct ipaddr *ip);
 
 /* SIGUSR1: one log line per module, "module: name=value ...", every
  * counter each module's visitor lists (the same lists a metrics endpoint
@@ -290,19 +290,24 @@ static int open_sockets(struct serve *s)
 }
 
 /* Generated files come from the snapshot being served at the time. */
-static int render_boot_file(void *ctx, const char *name, uint32_t server_ip, uint32_t client_ip,
-			    char **data, size_t *len)
+static int render_boot_file(void *ctx, const char *name, const struct ipaddr *server,
+			    const struct ipaddr *client, char **data, size_t *len)
 {
 	struct serve *s = ctx;
 
-	return policy_render(s->policy, name, server_ip, client_ip, data, len);
+	return policy_render(s->policy, name, server, client, data, len);
 }
 
-static const char *name_node(void *ctx, uint32_t ip)
+/* A log sender's name: what DHCP knows of its address (DHCPv4: an IPv4
+ * one). */
+static const char *name_node(void *ctx, const struct ipaddr *ip)
 {
 	struct serve *s = ctx;
+	uint32_t v4 = ipaddr_to_v4(ip);
 
-	return s->dhcp ? dhcp_server_name_of(dhcp_io_server(s->dhcp), ip, s->namebuf) : NULL;
+	if (s->dhcp == NULL || v4 == 0)
+		return NULL;
+	return dhcp_server_name_of(dhcp_io_server(s->dhcp), v4, s->namebuf);
 }
 
 static int start_services(struct serve *s)

@@ -119,14 +119,15 @@ static int send_link(struct dhcp_io *io, const struct dhcp_out *o)
 static void tx_send(void *ctx, const struct dhcp_out *o)
 {
 	struct dhcp_io *io = ctx;
-	struct netaddr dst = {o->dst_ip, o->dst_port};
+	struct netaddr dst = {.ip = ipaddr_v4(o->dst_ip), .port = o->dst_port};
+	struct ipaddr src = ipaddr_v4(o->src_ip);
 	struct iovec iov = {(void *)o->buf, o->len};
 	int err;
 
 	if (o->via_link)
 		err = send_link(io, o);
 	else
-		err = udp_sendv(io->io.fd, &dst, o->src_ip, &iov, 1);
+		err = udp_sendv(io->io.fd, &dst, o->src_ip ? &src : NULL, &iov, 1);
 	if (err < 0) {
 		char a[NETADDR_STRLEN];
 		io->tx_errors++;
@@ -186,10 +187,12 @@ static void on_readable(struct loop_io *lio, uint32_t events, mono_t now)
 			struct udp_pkt *p = &io->batch.pkts[i];
 			if (!iface_served(io, p->ifindex))
 				continue;
-			struct dhcp_rx rx = {p->ifindex, p->iface_ip, p->peer};
+			/* DHCPv4: the addresses are IPv4 (the socket is). */
+			uint32_t local = ipaddr_to_v4(&p->local_ip);
+			struct dhcp_rx rx = {p->ifindex, ipaddr_to_v4(&p->iface_ip), p->peer};
 			/* A unicast (renewal, relay) names our address itself. */
-			if (p->local_ip != INADDR_BROADCAST)
-				rx.local_ip = p->local_ip;
+			if (local != INADDR_BROADCAST)
+				rx.local_ip = local;
 			/* A datagram larger than the buffer is cut: counted as
 			 * malformed by the server, like any unreadable one. */
 			dhcp_server_input(io->srv, &rx, p->data, p->truncated ? 0 : p->len, now, wall);

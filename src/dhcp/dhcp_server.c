@@ -76,6 +76,12 @@ static bool is_booting(const struct dhcp_req *r, const struct conf_group *g)
 	return m->type == DHCP_BOOTP || is_pxe(m) || is_ipxe(m) || m->opts[DHO_CLIENT_ARCH].present;
 }
 
+/* The node's address; the inventory only holds IPv4 ones today. */
+static uint32_t node_ip(const struct dhcp_req *r)
+{
+	return ipaddr_to_v4(&r->node->ip);
+}
+
 static unsigned lease_secs(const struct dhcp_server *srv, const struct dhcp_req *r)
 {
 	if (r->m->type == DHCP_BOOTP)
@@ -90,7 +96,7 @@ static uint32_t address_for(struct dhcp_server *srv, const struct dhcp_req *r)
 	uint32_t ip;
 
 	if (r->node)
-		return conf_subnet_of(srv->cfg, r->node->ip) == r->subnet ? r->node->ip : 0;
+		return conf_subnet_of(srv->cfg, node_ip(r)) == r->subnet ? node_ip(r) : 0;
 	if (srv->cfg->unknown != CONF_UNKNOWN_POOL || srv->leases == NULL)
 		return 0;
 	ip = lease_find_mac(srv->leases, mac, r->wall_now, r->now);
@@ -120,8 +126,8 @@ static void add_boot(struct dhcp_server *srv, const struct dhcp_req *r, uint32_t
 	file[0] = '\0';
 	if (policy_node(srv->policy, r->m->chaddr, &bn, name) < 0 || bn.group == NULL)
 		return;
-	bn.ip = ip;
-	bn.server = r->server_ip;
+	bn.ip = ipaddr_v4(ip);
+	bn.server = ipaddr_v4(r->server_ip);
 	dhcp_opt_u16(r->m, DHO_CLIENT_ARCH, &arch);
 	if (boot_file(&bn, arch, is_ipxe(r->m), file, size) < 0)
 		file[0] = '\0';
@@ -415,7 +421,7 @@ static void handle_release(struct dhcp_server *srv, const struct dhcp_req *r)
 	srv->stats.releases++;
 	if (l && l->state == LEASE_BOUND && memcmp(l->mac, r->m->chaddr, 6) == 0)
 		lease_release(srv->leases, r->m->ciaddr);
-	if (r->node ? r->node->ip == r->m->ciaddr : l != NULL)
+	if (r->node ? node_ip(r) == r->m->ciaddr : l != NULL)
 		pin(srv, r, r->m->ciaddr, 0);
 }
 
@@ -489,7 +495,8 @@ void dhcp_server_input(struct dhcp_server *srv, const struct dhcp_rx *rx, const 
 
 const char *dhcp_server_name_of(struct dhcp_server *srv, uint32_t ip, char buf[32])
 {
-	const struct inv_node *n = inventory_by_ip(policy_inventory(srv->policy), ip);
+	struct ipaddr a = ipaddr_v4(ip);
+	const struct inv_node *n = inventory_by_ip(policy_inventory(srv->policy), &a);
 	struct lease *l;
 
 	if (n)

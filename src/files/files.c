@@ -188,13 +188,13 @@ static int lookup(struct files *files, const char *name, struct file_entry **out
 }
 
 /* A generated file gets an entry of its own, freed once its transfer ends. */
-static int generate(struct files *files, const char *name, uint32_t server_ip,
-		    uint32_t client_ip, struct file_entry **out)
+static int generate(struct files *files, const char *name, const struct ipaddr *server,
+		    const struct ipaddr *client, struct file_entry **out)
 {
 	struct file_entry *e;
 	char *data;
 	size_t len;
-	int err = files->gen.render(files->gen.ctx, name, server_ip, client_ip, &data, &len);
+	int err = files->gen.render(files->gen.ctx, name, server, client, &data, &len);
 
 	if (err < 0)
 		return err;
@@ -214,7 +214,8 @@ static int generate(struct files *files, const char *name, uint32_t server_ip,
 }
 
 int files_open(struct files *files, const char *name, size_t name_len, bool netascii,
-		    uint32_t server_ip, uint32_t client_ip, const struct file_view **out)
+	       const struct ipaddr *server, const struct ipaddr *client,
+	       const struct file_view **out)
 {
 	struct file_entry *e = NULL;
 	int err;
@@ -230,7 +231,7 @@ int files_open(struct files *files, const char *name, size_t name_len, bool neta
 		return err;
 	err = -ENOENT;
 	if (files->gen.claims && files->gen.claims(name))
-		err = generate(files, name, server_ip, client_ip, &e);
+		err = generate(files, name, server, client, &e);
 	if (err == -ENOENT)
 		err = lookup(files, name, &e);
 	if (err < 0)

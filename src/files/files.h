@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "core/clock.h"
+#include "core/net.h"
 
 struct files;
 
@@ -33,13 +34,14 @@ struct files *files_new(int rootfd, mono_t keep_unused);
 
 /* Files herd makes itself (iPXE scripts, pxelinux configurations): for a
  * name `claims` accepts, `render` makes the content (malloc'd) for the
- * client that asked, through server_ip; -ENOENT lets the name fall through
+ * client that asked, through server (herd's address as the client sees
+ * it); -ENOENT lets the name fall through
  * to the root. */
 struct files_generator {
 	void *ctx;
 	bool (*claims)(const char *name);
-	int (*render)(void *ctx, const char *name, uint32_t server_ip, uint32_t client_ip,
-		      char **data, size_t *len);
+	int (*render)(void *ctx, const char *name, const struct ipaddr *server,
+		      const struct ipaddr *client, char **data, size_t *len);
 };
 void files_set_generator(struct files *files, const struct files_generator *gen);
 void files_free(struct files *files);
@@ -51,7 +53,8 @@ void files_free(struct files *files);
  * -EXDEV (would leave the root), -EINVAL (empty or forbidden name),
  * -ENOMEM. */
 int files_open(struct files *files, const char *name, size_t name_len, bool netascii,
-		    uint32_t server_ip, uint32_t client_ip, const struct file_view **out);
+	       const struct ipaddr *server, const struct ipaddr *client,
+	       const struct file_view **out);
 
 /* Drops a reference taken by files_open(). */
 void files_put(struct files *files, const struct file_view *f, mono_t now);

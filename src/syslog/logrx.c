@@ -31,7 +31,7 @@
 struct logrx_sender {
 	struct logrx_sender *hnext;		  /* hash chain */
 	struct logrx_sender *lru_prev, *lru_next; /* lru_head: most recently heard */
-	uint32_t ip;				  /* network order */
+	struct ipaddr ip;
 	int fd;					  /* -1: opened at the next write */
 	uint64_t size;				  /* bytes in the current file */
 	uint64_t tokens;			  /* in LINE_TOKENS per line */
@@ -74,9 +74,9 @@ struct logrx {
 
 /* murmur3's finaliser, seeded: spoofed source addresses cannot be chosen to
  * land in one chain. */
-static uint32_t sender_hash(const struct logrx *rx, uint32_t ip)
+static uint32_t sender_hash(const struct logrx *rx, const struct ipaddr *ip)
 {
-	uint32_t h = ip ^ rx->hash_seed;
+	uint32_t h = ipaddr_hash(ip, rx->hash_seed);
 
 	h ^= h >> 16;
 	h *= 0x85ebca6bu;
@@ -86,11 +86,11 @@ static uint32_t sender_hash(const struct logrx *rx, uint32_t ip)
 	return h & (rx->nbuckets - 1);
 }
 
-static struct logrx_sender *sender_find(const struct logrx *rx, uint32_t ip)
+static struct logrx_sender *sender_find(const struct logrx *rx, const struct ipaddr *ip)
 {
 	struct logrx_sender *s = rx->buckets[sender_hash(rx, ip)];
 
-	while (s != NULL && s->ip != ip)
+	while (s != NULL && !ipaddr_eq(&s->ip, ip))
 		s = s->hnext;
 	return s;
 }
@@ -110,7 +110,7 @@ static void hash_grow(struct logrx *rx)
 	for (uint32_t i = 0; i < old_n; i++) {
 		while (old[i] != NULL) {
 			struct logrx_sender *s = old[i];
-			uint32_t h = sender_hash(rx, s->ip);
+			uint32_t h = sender_hash(rx, &s->ip);
 			old[i] = s->hnext;
 			s->hnext = nb[h];
 			nb[h] = s;
@@ -152,7 +152,7 @@ static void sender_close(struct logrx_sender *s)
 
 static void sender_evict(struct logrx *rx, struct logrx_sender *s)
 {
-	struct logrx_sender **pp = &rx->buckets[sender_hash(rx, s->ip)];
+	struct logrx_sender **pp = &rx->buckets[sender_hash(rx, &s->ip)];
 
 	while (*pp != s)
 		pp = &(*pp)->hnext;
@@ -165,7 +165,7 @@ static void sender_evict(struct logrx *rx, struct logrx_sender *s)
 
 /* Finds the sender or makes it, evicting the least recently heard at the
  * cap; either way it becomes the most recent. NULL when out of memory. */
-static struct logrx_sender *sender_get(struct logrx *rx, uint32_t ip, mono_t now)
+static struct logrx_sender *sender_get(struct logrx *rx, const struct ipaddr *ip, mono_t now)
 {
 	struct logrx_sender *s = sender_find(rx, ip);
 
@@ -181,7 +181,7 @@ static struct logrx_sender *sender_get(struct logrx *rx, uint32_t ip, mono_t now
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return NULL;
-	s->ip = ip;
+	s->ip = *ip;
 	s->fd = -1;
 	s->tokens = (uint64_t)rx->cfg.burst_lines * LINE_TOKENS;
 	s->refill_at = now;
@@ -233,14 +233,14 @@ static bool name_byte_ok(char c)
  * is reduced to a plain, non-hidden file name. */
 static void sender_name(struct logrx *rx, struct logrx_sender *s)
 {
-	const char *raw = rx->namer ? rx->namer(rx->namer_ctx, s->ip) : NULL;
+	const char *raw = rx->namer ? rx->namer(rx->namer_ctx, &s->ip) : NULL;
 	size_t n = 0;
 
 	for (; raw != NULL && raw[n] != '\0' && n < LOGRX_NAME_MAX; n++)
 		s->name[n] = name_byte_ok(raw[n]) ? raw[n] : '_';
 	s->name[n] = '\0';
 	if (n == 0)
-		ip4_str(s->ip, s->name);
+		ipaddr_str(&s->ip, s->name);
 	if (s->name[0] == '.')
 		s->name[0] = '_';
 }
@@ -438,12 +438,12 @@ void logrx_input(struct logrx *rx, enum logrx_source src, const struct netaddr *
 		syslog_parse_netconsole(buf, len, &msg);
 	else
 		syslog_parse(buf, len, &msg);
-	if (rx->known_only && sender_find(rx, peer->ip) == NULL &&
-	    rx->namer(rx->namer_ctx, peer->ip) == NULL) {
+	if (rx->known_only && sender_find(rx, &peer->ip) == NULL &&
+	    rx->namer(rx->namer_ctx, &peer->ip) == NULL) {
 		rx->stats.unknown_dropped++;
 		return;
 	}
-	s = sender_get(rx, peer->ip, now);
+	s = sender_get(rx, &peer->ip, now);
 	if (s == NULL)
 		return;
 	wall = wall_now(rx, now);

@@ -45,7 +45,7 @@ struct logrx_stats {
 /* Maps a sender (IPv4, network order) to a node name; NULL means unknown
  * (the dotted address is used). The answer is sanitised to [A-Za-z0-9._-]
  * and never starts with '.'; it is asked when a sender's file is opened. */
-typedef const char *(*logrx_namer_fn)(void *ctx, uint32_t ip);
+typedef const char *(*logrx_namer_fn)(void *ctx, const struct ipaddr *ip);
 
 /* Writes the current wall time as RFC 3339 into buf (size >= 40 bytes) and
  * returns its length. clock_wall_rfc3339 unless a test replaces it. */

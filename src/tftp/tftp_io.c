@@ -19,7 +19,7 @@ struct tftp_sock {
 	struct loop_io io; /* first: the loop hands us &io */
 	struct tftp_io *owner;
 	int index;	   /* transfer socket index, or -1 for a listening socket */
-	uint32_t bound_ip; /* the address it is bound to (0: wildcard) */
+	struct ipaddr bound_ip; /* the address it is bound to (or the wildcard) */
 	struct udp_batch batch;
 	struct udp_sendq *out; /* transfer sockets: batched sends */
 };
@@ -35,7 +35,7 @@ struct tftp_io {
 	struct tftp_sock *xfer;
 	unsigned nxfer;
 	unsigned nsets;
-	uint32_t set_ips[CONF_MAX_LISTEN];
+	struct ipaddr set_ips[CONF_MAX_LISTEN];
 	struct timer timer;
 	struct loop_post post;
 	uint64_t tx_errors;
@@ -76,19 +76,19 @@ static int sock_open(struct tftp_sock *s, struct tftp_io *io, int index,
 
 /* The addresses transfer sockets bind to: each listen address, or only the
  * wildcard if one of them is (then every address is served anyway). */
-static unsigned transfer_sets(const struct conf_tftp *cfg, uint32_t ips[CONF_MAX_LISTEN])
+static unsigned transfer_sets(const struct conf_tftp *cfg, struct ipaddr ips[CONF_MAX_LISTEN])
 {
 	unsigned n = 0;
 
 	for (unsigned i = 0; i < cfg->listen.count; i++) {
-		uint32_t ip = cfg->listen.addrs[i].ip;
+		struct ipaddr ip = cfg->listen.addrs[i].ip;
 		bool seen = false;
-		if (ip == 0) {
-			ips[0] = 0;
+		if (ipaddr_is_any(&ip)) {
+			ips[0] = ip;
 			return 1;
 		}
 		for (unsigned j = 0; j < n; j++)
-			seen = seen || ips[j] == ip;
+			seen = seen || ipaddr_eq(&ips[j], &ip);
 		if (!seen)
 			ips[n++] = ip;
 	}
@@ -116,7 +116,7 @@ int tftp_io_open(struct tftp_io **out, const struct conf_tftp *cfg, int rcvbuf)
 	/* Transfer ports are kernel-chosen ports on the listen addresses only;
 	 * replies leave from the address the request came to (IP_PKTINFO). */
 	for (unsigned set = 0; set < io->nsets; set++) {
-		struct netaddr addr = {io->set_ips[set], 0};
+		struct netaddr addr = {.ip = io->set_ips[set], .port = 0};
 		for (unsigned i = 0; i < cfg->transfer_sockets; i++, io->nxfer++) {
 			err = sock_open(&io->xfer[io->nxfer], io, (int)i, &addr, rcvbuf);
 			if (err < 0)
@@ -132,12 +132,12 @@ fail:
 }
 
 /* Transfer socket `sock` of the set bound to local_ip. */
-static struct tftp_sock *xfer_sock(struct tftp_io *io, unsigned sock, uint32_t local_ip)
+static struct tftp_sock *xfer_sock(struct tftp_io *io, unsigned sock, struct ipaddr local_ip)
 {
 	unsigned set = 0;
 
 	for (unsigned i = 0; i < io->nsets; i++)
-		if (io->xfer[i * io->cfg.transfer_sockets].bound_ip == local_ip)
+		if (ipaddr_eq(&io->xfer[i * io->cfg.transfer_sockets].bound_ip, &local_ip))
 			set = i;
 	if (sock >= io->cfg.transfer_sockets)
 		sock = 0;
@@ -146,13 +146,13 @@ static struct tftp_sock *xfer_sock(struct tftp_io *io, unsigned sock, uint32_t l
 
 /* Datagrams are gathered per transfer socket and leave in one sendmmsg()
  * when the server's entry point returns (tx_flush). */
-static void tx_send(void *ctx, unsigned sock, const struct netaddr *peer, uint32_t local_ip,
+static void tx_send(void *ctx, unsigned sock, const struct netaddr *peer, struct ipaddr local_ip,
 		    const uint8_t *hdr, size_t hdr_len, const uint8_t *payload, size_t payload_len)
 {
 	struct tftp_io *io = ctx;
 	struct tftp_sock *s = xfer_sock(io, sock, local_ip);
 
-	if (udp_sendq_add(s->out, peer, local_ip, hdr, hdr_len, payload, payload_len) < 0)
+	if (udp_sendq_add(s->out, peer, &local_ip, hdr, hdr_len, payload, payload_len) < 0)
 		io->tx_errors++;
 }
 

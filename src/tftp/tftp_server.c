@@ -31,7 +31,7 @@ struct rrq {
 /* One transfer. Small on purpose: the file content is shared. */
 struct tftp_xfer {
 	struct netaddr peer;
-	uint32_t local_ip;
+	struct ipaddr local_ip;
 	uint8_t sock;
 	uint8_t state;
 	bool rexmitted;	  /* the outstanding window was resent: no RTT sample (Karn) */
@@ -81,17 +81,9 @@ struct tftp_server {
 	mono_t next_expire;
 };
 
-static uint32_t peer_hash(const struct netaddr *p)
-{
-	uint64_t k = (uint64_t)p->ip << 16 | p->port;
-
-	k *= 0x9e3779b97f4a7c15ull;
-	return (uint32_t)(k >> 32);
-}
-
 static struct tftp_xfer **bucket(struct tftp_server *srv, const struct netaddr *p)
 {
-	return &srv->buckets[peer_hash(p) & (srv->nbuckets - 1)];
+	return &srv->buckets[netaddr_hash(p) & (srv->nbuckets - 1)];
 }
 
 static struct tftp_xfer *xfer_find(struct tftp_server *srv, const struct netaddr *p)
@@ -186,7 +178,7 @@ static void reap(struct tftp_server *srv)
 
 
 static void send_error(struct tftp_server *srv, unsigned sock, const struct netaddr *peer,
-		       uint32_t local_ip, enum tftp_errcode code, const char *msg)
+		       struct ipaddr local_ip, enum tftp_errcode code, const char *msg)
 {
 	uint8_t buf[128];
 	size_t n = tftp_build_error(buf, sizeof(buf), code, msg);
@@ -385,7 +377,7 @@ static unsigned pick_sock(struct tftp_server *srv, const struct netaddr *peer, m
 }
 
 static struct tftp_xfer *xfer_new(struct tftp_server *srv, const struct netaddr *peer,
-				  uint32_t local_ip, const struct file_view *f,
+				  struct ipaddr local_ip, const struct file_view *f,
 				  const struct tftp_opts *ask, mono_t now)
 {
 	struct tftp_xfer *x = calloc(1, sizeof(*x));
@@ -420,7 +412,7 @@ static struct tftp_xfer *xfer_new(struct tftp_server *srv, const struct netaddr 
 	return x;
 }
 
-static void refuse_open(struct tftp_server *srv, const struct netaddr *peer, uint32_t local_ip,
+static void refuse_open(struct tftp_server *srv, const struct netaddr *peer, struct ipaddr local_ip,
 			const char *name, int err, mono_t now)
 {
 	char p[NETADDR_STRLEN];
@@ -482,14 +474,14 @@ static bool repeated_request(struct tftp_xfer *x, uint32_t hash, mono_t now)
 }
 
 static void start_transfer(struct tftp_server *srv, const struct netaddr *peer,
-			   uint32_t local_ip, const struct rrq *r, mono_t now)
+			   struct ipaddr local_ip, const struct rrq *r, mono_t now)
 {
 	const struct file_view *f;
 	struct tftp_xfer *x;
 	int err;
 
 	err = files_open(srv->files, r->name, r->name_len, r->mode == TFTP_MODE_NETASCII,
-			      local_ip, peer->ip, &f);
+			      &local_ip, &peer->ip, &f);
 	if (err < 0) {
 		refuse_open(srv, peer, local_ip, r->name, err, now);
 		return;
@@ -523,7 +515,7 @@ static bool must_defer(const struct tftp_server *srv)
 	return srv->pending_head != NULL || sched_backlog_time(&srv->sched) > srv->admit_limit;
 }
 
-static void defer(struct tftp_server *srv, const struct netaddr *peer, uint32_t local_ip,
+static void defer(struct tftp_server *srv, const struct netaddr *peer, struct ipaddr local_ip,
 		  const struct rrq *r, mono_t now)
 {
 	struct tftp_xfer *x = calloc(1, sizeof(*x));
@@ -564,7 +556,7 @@ static void admit_pending(struct tftp_server *srv, mono_t now)
 	}
 }
 
-static void handle_rrq(struct tftp_server *srv, const struct netaddr *peer, uint32_t local_ip,
+static void handle_rrq(struct tftp_server *srv, const struct netaddr *peer, struct ipaddr local_ip,
 		       const struct tftp_pkt *pkt, const uint8_t *buf, size_t len, mono_t now)
 {
 	struct tftp_xfer *x = xfer_find(srv, peer);
@@ -594,7 +586,7 @@ static void handle_rrq(struct tftp_server *srv, const struct netaddr *peer, uint
 		start_transfer(srv, peer, local_ip, &r, now);
 }
 
-static void request(struct tftp_server *srv, const struct netaddr *peer, uint32_t local_ip,
+static void request(struct tftp_server *srv, const struct netaddr *peer, struct ipaddr local_ip,
 		    const uint8_t *buf, size_t len, mono_t now)
 {
 	struct tftp_pkt pkt;
@@ -624,7 +616,7 @@ static void finish(struct tftp_server *srv, mono_t now)
 	reap(srv);
 }
 
-void tftp_server_request(struct tftp_server *srv, const struct netaddr *peer, uint32_t local_ip,
+void tftp_server_request(struct tftp_server *srv, const struct netaddr *peer, struct ipaddr local_ip,
 			 const uint8_t *buf, size_t len, mono_t now)
 {
 	request(srv, peer, local_ip, buf, len, now);
@@ -703,7 +695,7 @@ static void handle_ack(struct tftp_xfer *x, uint16_t ack, mono_t arrived, mono_t
 }
 
 static void input(struct tftp_server *srv, unsigned sock, const struct netaddr *peer,
-		  uint32_t local_ip, const uint8_t *buf, size_t len, mono_t arrived, mono_t now)
+		  struct ipaddr local_ip, const uint8_t *buf, size_t len, mono_t arrived, mono_t now)
 {
 	struct tftp_xfer *x = xfer_find(srv, peer);
 	struct tftp_pkt pkt;
@@ -712,7 +704,7 @@ static void input(struct tftp_server *srv, unsigned sock, const struct netaddr *
 		srv->stats.malformed++;
 		return;
 	}
-	if (x != NULL && (x->state == XS_PENDING || x->sock != sock || x->local_ip != local_ip)) {
+	if (x != NULL && (x->state == XS_PENDING || x->sock != sock || !ipaddr_eq(&x->local_ip, &local_ip))) {
 		/* The client's live (or waiting) transfer talks through another
 		 * port: this is a late packet of its previous one. An ERROR here
 		 * could end the live one in firmware that does not check the
@@ -746,7 +738,7 @@ static void input(struct tftp_server *srv, unsigned sock, const struct netaddr *
 }
 
 void tftp_server_input(struct tftp_server *srv, unsigned sock, const struct netaddr *peer,
-		       uint32_t local_ip, const uint8_t *buf, size_t len, mono_t arrived,
+		       struct ipaddr local_ip, const uint8_t *buf, size_t len, mono_t arrived,
 		       mono_t now)
 {
 	input(srv, sock, peer, local_ip, buf, len, arrived < now ? arrived : now, now);

@@ -23,7 +23,7 @@
  * followed by a payload that stays valid (it points into a shared file). */
 struct tftp_tx {
 	void *ctx;
-	void (*send)(void *ctx, unsigned sock, const struct netaddr *peer, uint32_t local_ip,
+	void (*send)(void *ctx, unsigned sock, const struct netaddr *peer, struct ipaddr local_ip,
 		     const uint8_t *hdr, size_t hdr_len, const uint8_t *payload,
 		     size_t payload_len);
 	/* Optional, for a callee that batches: payloads handed to send() stay
@@ -66,7 +66,7 @@ void tftp_server_free(struct tftp_server *srv, mono_t now);
 void tftp_server_reconfigure(struct tftp_server *srv, const struct conf_tftp *cfg);
 
 /* A datagram to the well-known port. */
-void tftp_server_request(struct tftp_server *srv, const struct netaddr *peer, uint32_t local_ip,
+void tftp_server_request(struct tftp_server *srv, const struct netaddr *peer, struct ipaddr local_ip,
 			 const uint8_t *buf, size_t len, mono_t now);
 
 /* A datagram to transfer socket `sock`, sent to local_ip. A transfer's TID
@@ -74,7 +74,7 @@ void tftp_server_request(struct tftp_server *srv, const struct netaddr *peer, ui
  * it (round trips are measured to it, not to when we read it), `now` the
  * present. */
 void tftp_server_input(struct tftp_server *srv, unsigned sock, const struct netaddr *peer,
-		       uint32_t local_ip, const uint8_t *buf, size_t len, mono_t arrived,
+		       struct ipaddr local_ip, const uint8_t *buf, size_t len, mono_t arrived,
 		       mono_t now);
 
 /* Runs the retransmit timers due at `now` and frees finished transfers. */

@@ -13,9 +13,7 @@ struct tid_entry {
 
 static uint32_t tid_hash(const struct tid_memory *m, const struct netaddr *p)
 {
-	uint64_t k = ((uint64_t)p->ip << 16 | p->port) * 0x9e3779b97f4a7c15ull;
-
-	return (uint32_t)(k >> 32) & (m->size - 1);
+	return netaddr_hash(p) & (m->size - 1);
 }
 
 int tid_memory_init(struct tid_memory *m, uint32_t capacity, mono_t linger)

@@ -59,7 +59,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct dhcp_rx rx = {.ifindex = 2, .peer = {0, 68}};
+	struct dhcp_rx rx = {.ifindex = 2, .peer = {.port = 68}};
 
 	inet_pton(AF_INET, "10.1.0.1", &rx.local_ip);
 	now += MONO_MS(100);

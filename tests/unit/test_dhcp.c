@@ -103,7 +103,7 @@ static void send_req(struct fixture *f, enum dhcp_type t, const uint8_t mac[6], 
 	uint8_t buf[DHCP_MAX_LEN];
 	size_t n = dhcp_build_request(buf, sizeof(buf), t, 42, mac, ciaddr, requested, sid, arch,
 				      vc, uc);
-	struct dhcp_rx rx = {.ifindex = 3, .local_ip = ip("10.1.0.1"), .peer = {0, 68}};
+	struct dhcp_rx rx = {.ifindex = 3, .local_ip = ip("10.1.0.1"), .peer = {.port = 68}};
 
 	f->nout = 0;
 	dhcp_server_input(f->srv, &rx, buf, n, f->now, 1000);
@@ -241,7 +241,7 @@ static void test_relay_and_broadcast(void **state)
 	uint8_t buf[DHCP_MAX_LEN];
 	size_t n = dhcp_build_request(buf, sizeof(buf), DHCPDISCOVER, 1, mac1, 0, 0, 0, 0xffff,
 				      NULL, NULL);
-	struct dhcp_rx rx = {.ifindex = 3, .local_ip = ip("10.9.9.9"), .peer = {0, 67}};
+	struct dhcp_rx rx = {.ifindex = 3, .local_ip = ip("10.9.9.9"), .peer = {.port = 67}};
 
 	memcpy(buf + 24, &(uint32_t){ip("10.1.0.254")}, 4); /* giaddr */
 	f->nout = 0;
@@ -397,7 +397,7 @@ static void test_bootp_gets_its_boot_file(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t buf[DHCP_MAX_LEN] = {1, 1, 6, 0};
-	struct dhcp_rx rx = {.ifindex = 3, .local_ip = ip("10.1.0.1"), .peer = {0, 68}};
+	struct dhcp_rx rx = {.ifindex = 3, .local_ip = ip("10.1.0.1"), .peer = {.port = 68}};
 
 	memcpy(buf + 28, mac1, 6);
 	f->nout = 0;

@@ -131,7 +131,7 @@ static void send_req(struct fixture *f, enum dhcp_type t, const uint8_t mac[6], 
 	uint8_t buf[DHCP_MAX_LEN];
 	size_t n = dhcp_build_request(buf, sizeof(buf), t, 42, mac, 0, requested,
 				      t == DHCPREQUEST ? ip("10.1.0.1") : 0, 0xffff, NULL, NULL);
-	struct dhcp_rx rx = {.ifindex = 3, .local_ip = ip("10.1.0.1"), .peer = {0, 68}};
+	struct dhcp_rx rx = {.ifindex = 3, .local_ip = ip("10.1.0.1"), .peer = {.port = 68}};
 
 	f->nout = 0;
 	dhcp_server_input(f->srv, &rx, buf, n, f->now, WALL);

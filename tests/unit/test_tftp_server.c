@@ -17,6 +17,9 @@
 #include "tftp/tftp_server.h"
 #include "tftp/tftp_wire.h"
 
+/* "Sent to": unknown (the server answers from the kernel's choice). */
+static const struct ipaddr unknown_ip;
+
 #define MAX_SENT 256
 
 struct sent {
@@ -38,7 +41,7 @@ struct fixture {
 	unsigned nsent;
 };
 
-static void fake_send(void *ctx, unsigned sock, const struct netaddr *peer, uint32_t local_ip,
+static void fake_send(void *ctx, unsigned sock, const struct netaddr *peer, struct ipaddr local_ip,
 		      const uint8_t *hdr, size_t hdr_len, const uint8_t *payload, size_t payload_len)
 {
 	struct fixture *f = ctx;
@@ -124,7 +127,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-static const struct netaddr client = {0x0100000a, 2000};
+static const struct netaddr client = {IPADDR_V4_INIT(10, 0, 0, 1), 2000};
 
 static void rrq(struct fixture *f, const struct netaddr *peer, const char *name,
 		const struct tftp_opts *o)
@@ -133,7 +136,7 @@ static void rrq(struct fixture *f, const struct netaddr *peer, const char *name,
 	size_t n = tftp_build_rrq(buf, sizeof(buf), name, TFTP_MODE_OCTET, o);
 
 	f->nsent = 0;
-	tftp_server_request(f->srv, peer, 0, buf, n, f->now);
+	tftp_server_request(f->srv, peer, unknown_ip, buf, n, f->now);
 }
 
 static void ack(struct fixture *f, unsigned sock, uint16_t block)
@@ -142,7 +145,7 @@ static void ack(struct fixture *f, unsigned sock, uint16_t block)
 
 	f->nsent = 0;
 	tftp_build_ack(buf, sizeof(buf), block);
-	tftp_server_input(f->srv, sock, &client, 0, buf, 4, f->now, f->now);
+	tftp_server_input(f->srv, sock, &client, unknown_ip, buf, 4, f->now, f->now);
 }
 
 static struct tftp_pkt last(struct fixture *f)
@@ -319,10 +322,10 @@ static void test_wrq_and_garbage(void **state)
 	static const uint8_t junk[] = {0, 9, 1};
 
 	f->nsent = 0;
-	tftp_server_request(f->srv, &client, 0, wrq, sizeof(wrq), f->now);
+	tftp_server_request(f->srv, &client, unknown_ip, wrq, sizeof(wrq), f->now);
 	assert_int_equal(last(f).op, TFTP_ERROR);
 	f->nsent = 0;
-	tftp_server_request(f->srv, &client, 0, junk, sizeof(junk), f->now);
+	tftp_server_request(f->srv, &client, unknown_ip, junk, sizeof(junk), f->now);
 	assert_int_equal(last(f).op, TFTP_ERROR);
 	assert_int_equal(tftp_server_stats(f->srv)->malformed, 1);
 }
@@ -330,7 +333,7 @@ static void test_wrq_and_garbage(void **state)
 static void test_wrong_tid_and_client_error(void **state)
 {
 	struct fixture *f = *state;
-	struct netaddr stranger = {0x0200000a, 3000};
+	struct netaddr stranger = {IPADDR_V4_INIT(10, 0, 0, 2), 3000};
 	uint8_t buf[64];
 	unsigned sock;
 	size_t n;
@@ -339,14 +342,14 @@ static void test_wrong_tid_and_client_error(void **state)
 	sock = f->sent[0].sock;
 	tftp_build_ack(buf, sizeof(buf), 1);
 	f->nsent = 0;
-	tftp_server_input(f->srv, sock, &stranger, 0, buf, 4, f->now, f->now);
+	tftp_server_input(f->srv, sock, &stranger, unknown_ip, buf, 4, f->now, f->now);
 	assert_int_equal(last(f).error.code, TFTP_EBADID);
 	assert_true(netaddr_eq(&f->sent[0].peer, &stranger));
 	ack(f, sock, 1); /* the real transfer goes on */
 	assert_int_equal(last(f).data.block, 2);
 	n = tftp_build_error(buf, sizeof(buf), TFTP_EOPTNEG, "User aborted");
 	f->nsent = 0;
-	tftp_server_input(f->srv, sock, &client, 0, buf, n, f->now, f->now);
+	tftp_server_input(f->srv, sock, &client, unknown_ip, buf, n, f->now, f->now);
 	assert_int_equal(f->nsent, 0);
 	assert_int_equal(tftp_server_stats(f->srv)->aborted, 1);
 	assert_int_equal(tftp_server_stats(f->srv)->active, 0);
@@ -400,7 +403,7 @@ static void test_next_transfer_new_server_port(void **state)
 	prev = f->sent[0].sock;
 	for (int i = 0; i < 20; i++) {
 		f->nsent = 0;
-		tftp_server_input(f->srv, prev, &client, 0, buf, n, f->now, f->now); /* abort */
+		tftp_server_input(f->srv, prev, &client, unknown_ip, buf, n, f->now, f->now); /* abort */
 		f->now += MONO_MS(1);
 		rrq(f, &client, "small", &probe);
 		assert_int_equal(last(f).op, TFTP_OACK);
@@ -425,14 +428,14 @@ static void test_stray_packet_from_client_ignored(void **state)
 	sock = f->sent[0].sock;
 	n = tftp_build_data_hdr(buf, sizeof(buf), 1);
 	f->nsent = 0;
-	tftp_server_input(f->srv, sock, &client, 0, buf, n + 10, f->now, f->now);
+	tftp_server_input(f->srv, sock, &client, unknown_ip, buf, n + 10, f->now, f->now);
 	n = tftp_build_rrq(buf, sizeof(buf), "small", TFTP_MODE_OCTET, NULL);
-	tftp_server_input(f->srv, sock, &client, 0, buf, n, f->now, f->now);
+	tftp_server_input(f->srv, sock, &client, unknown_ip, buf, n, f->now, f->now);
 	assert_int_equal(f->nsent, 0);
 	/* A packet of the client's previous transfer, on another port: no ERROR
 	 * either (it could end the live one in a careless firmware). */
 	tftp_build_ack(buf, sizeof(buf), 1);
-	tftp_server_input(f->srv, (sock + 1) % f->cfg.tftp.transfer_sockets, &client, 0, buf, 4,
+	tftp_server_input(f->srv, (sock + 1) % f->cfg.tftp.transfer_sockets, &client, unknown_ip, buf, 4,
 			  f->now, f->now);
 	assert_int_equal(f->nsent, 0);
 	assert_int_equal(tftp_server_stats(f->srv)->stray, 3);
@@ -491,7 +494,7 @@ static void test_netascii(void **state)
 	size_t n = tftp_build_rrq(buf, sizeof(buf), "text", TFTP_MODE_NETASCII, NULL);
 
 	f->nsent = 0;
-	tftp_server_request(f->srv, &client, 0, buf, n, f->now);
+	tftp_server_request(f->srv, &client, unknown_ip, buf, n, f->now);
 	struct tftp_pkt p = last(f);
 	assert_int_equal(p.data.len, 7);
 	assert_memory_equal(p.data.data, "a\r\nb\r\0c", 7);

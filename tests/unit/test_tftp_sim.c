@@ -24,6 +24,9 @@
 #include "tftp/tftp_server.h"
 #include "tftp/tftp_wire.h"
 
+/* "Sent to": unknown (the server answers from the kernel's choice). */
+static const struct ipaddr unknown_ip;
+
 #define PKT_MAX 1600
 #define DELAY MONO_US(50) /* one-way propagation */
 
@@ -110,7 +113,7 @@ static struct packet *fifo_peek(struct fifo *f)
 }
 
 /* Server -> switch: tail drop when the port's buffer is full. */
-static void server_send(void *ctx, unsigned sock, const struct netaddr *peer, uint32_t local_ip,
+static void server_send(void *ctx, unsigned sock, const struct netaddr *peer, struct ipaddr local_ip,
 			const uint8_t *hdr, size_t hdr_len, const uint8_t *payload,
 			size_t payload_len)
 {
@@ -288,12 +291,12 @@ static void sim_run(struct sim *s, mono_t limit)
 		if (next > s->now)
 			s->now = next;
 		while ((p = fifo_peek(&s->up)) && p->at <= s->now) {
-			struct netaddr peer = {0x0100000a, (uint16_t)(10000 + p->client)};
+			struct netaddr peer = {IPADDR_V4_INIT(10, 0, 0, 1), (uint16_t)(10000 + p->client)};
 			s->up.head++;
 			if (p->request)
-				tftp_server_request(s->srv, &peer, 0, p->data, p->len, s->now);
+				tftp_server_request(s->srv, &peer, unknown_ip, p->data, p->len, s->now);
 			else
-				tftp_server_input(s->srv, p->sock, &peer, 0, p->data, p->len,
+				tftp_server_input(s->srv, p->sock, &peer, unknown_ip, p->data, p->len,
 						  s->now, s->now);
 		}
 		while ((p = fifo_peek(&s->down)) && p->at <= s->now) {
