@@ -108,3 +108,15 @@ int policy_render(const struct policy *p, const char *name, const struct ipaddr 
 		return -ENOENT;
 	return boot_render(&n, name, data, len);
 }
+
+int policy_boot_file(const struct policy *p, const uint8_t mac[6], uint16_t arch, bool ipxe,
+		     char *out, size_t size)
+{
+	struct boot_node n = {0};
+	char pool[32];
+
+	out[0] = '\0';
+	if (policy_node(p, mac, &n, pool) < 0 || n.group == NULL)
+		return -ENOENT;
+	return boot_file(&n, arch, ipxe, out, size);
+}

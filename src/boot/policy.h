@@ -5,11 +5,13 @@
  * subnet) holds a reference, so a snapshot outlives every user of it and
  * nothing long-lived ever points into a freed one.
  *
- * Resolving who a client is (its node, name and group) lives here, for
- * DHCP, TFTP's generated files and, later, HTTP. */
+ * Resolving who a client is (its node, name and group) and which boot
+ * file it gets lives here, for DHCP, TFTP's generated files and, later, HTTP. */
 #ifndef HERD_BOOT_POLICY_H
 #define HERD_BOOT_POLICY_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "boot/boot.h"
@@ -41,6 +43,13 @@ unsigned policy_live(void);
  * has nothing for this MAC. */
 int policy_node(const struct policy *p, const uint8_t mac[6], struct boot_node *n,
 		char namebuf[32]);
+
+/* The boot file this MAC's client gets: its node's (else, for a pool
+ * client, the default group's) loader for the client architecture arch
+ * (option 93), or, when iPXE asks, its generated script. 0, or -ENOENT:
+ * nothing for this MAC, or no loader for that architecture. */
+int policy_boot_file(const struct policy *p, const uint8_t mac[6], uint16_t arch, bool ipxe,
+		     char *out, size_t size);
 
 /* Renders generated file `name` (herd/ipxe/<mac>.ipxe,
  * pxelinux.cfg/01-<mac>) for the node its MAC names, as seen through

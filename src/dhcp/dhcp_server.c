@@ -116,20 +116,14 @@ static const struct conf_group *group_of(const struct dhcp_server *srv, const st
 	return policy_node(srv->policy, r->m->chaddr, &bn, name) == 0 ? bn.group : NULL;
 }
 
-static void add_boot(struct dhcp_server *srv, const struct dhcp_req *r, uint32_t ip,
-		     char *file, size_t size)
+/* The boot file: the policy's choice for this MAC, its architecture
+ * (option 93) and whether iPXE asks. */
+static void add_boot(struct dhcp_server *srv, const struct dhcp_req *r, char *file, size_t size)
 {
 	uint16_t arch = BOOT_ARCH_BIOS;
-	char name[32];
-	struct boot_node bn = {0};
 
-	file[0] = '\0';
-	if (policy_node(srv->policy, r->m->chaddr, &bn, name) < 0 || bn.group == NULL)
-		return;
-	bn.ip = ipaddr_v4(ip);
-	bn.server = ipaddr_v4(r->server_ip);
 	dhcp_opt_u16(r->m, DHO_CLIENT_ARCH, &arch);
-	if (boot_file(&bn, arch, is_ipxe(r->m), file, size) < 0)
+	if (policy_boot_file(srv->policy, r->m->chaddr, arch, is_ipxe(r->m), file, size) < 0)
 		file[0] = '\0';
 }
 
@@ -261,7 +255,7 @@ static void reply_after(struct dhcp_server *srv, const struct dhcp_req *r, enum 
 	if (maxsize < 576)
 		maxsize = 576;
 	if (booting)
-		add_boot(srv, r, yiaddr, file, sizeof(file));
+		add_boot(srv, r, file, sizeof(file));
 	/* UDP and IP headers come off the client's maximum message size. */
 	dhcp_build_start(&b, buf, sizeof(buf), (size_t)maxsize - 28, r->m, type, yiaddr, next, NULL,
 			 file);
