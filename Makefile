@@ -11,7 +11,7 @@ LIBS := -linih -lcap-ng -lmnl
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 SRCS_LIB := $(wildcard src/core/*.c src/conf/*.c src/tftp/*.c src/syslog/*.c src/dhcp/*.c \
-	src/boot/*.c src/inventory/*.c src/swarm/*.c)
+	src/boot/*.c src/files/*.c src/inventory/*.c src/swarm/*.c)
 SRCS_MAIN := $(wildcard src/cmd/*.c) src/main.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZERS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))

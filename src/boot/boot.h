@@ -15,14 +15,15 @@
 #include <stdint.h>
 
 #include "conf/conf.h"
+#include "core/net.h"
 #include "inventory/inventory.h"
 
 /* What herd knows of a node when it chooses or renders. */
 struct boot_node {
 	const char *name;
 	uint8_t mac[6];
-	uint32_t ip;	    /* network order */
-	uint32_t server;    /* herd's address as the node sees it */
+	struct ipaddr ip;
+	struct ipaddr server; /* herd's address as the node sees it */
 	const struct conf_group *group;
 	const struct inv_node *inv; /* per-node overrides, or NULL */
 };

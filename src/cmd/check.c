@@ -8,37 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd/check_setup.h"
 #include "cmd/cmd.h"
-#include "conf/conf.h"
+#include "cmd/load.h"
 #include "dhcp/dhcp_io.h"
-#include "inventory/inventory.h"
 #include "syslog/logrx_io.h"
 #include "tftp/tftp_io.h"
-
-/* The file, its paths, and the inventory (kept in *inv if asked for). */
-static int load(struct herd_config *cfg, const char *path, struct inventory **inv)
-{
-	int problems;
-
-	conf_defaults(cfg);
-	problems = conf_load(cfg, path, stderr);
-	if (problems < 0)
-		return -1;
-	if (problems == 0)
-		problems = conf_check_paths(cfg, stderr);
-	if (problems == 0 && cfg->dhcp.inventory[0]) {
-		struct inventory *loaded;
-		problems = inventory_load(&loaded, cfg->dhcp.inventory, &cfg->dhcp, stderr);
-		if (problems < 0)
-			problems = 1;
-		if (problems == 0 && inv)
-			*inv = loaded;
-		else
-			inventory_free(loaded);
-	}
-	return problems;
-}
 
 static void summary(const char *path, int problems, int warnings)
 {
@@ -50,17 +24,6 @@ static void summary(const char *path, int problems, int warnings)
 		fprintf(stderr, ", %d warning%s", warnings, warnings == 1 ? "" : "s");
 	if (problems > 0 || warnings > 0)
 		fputc('\n', stderr);
-}
-
-int cmd_load_config(struct herd_config *cfg, const char *path, bool with_summary)
-{
-	int problems = load(cfg, path, NULL);
-
-	if (problems < 0)
-		return 1;
-	if (problems > 1 || (problems > 0 && with_summary))
-		summary(path, problems, 0);
-	return problems ? 1 : 0;
 }
 
 /* The most herd's memory grows beyond its size at start, whatever the
@@ -77,35 +40,29 @@ static void print_memory(const struct herd_config *cfg)
 	       (unsigned long long)(log >> 10), (unsigned long long)(dhcp >> 10));
 }
 
-static int check(struct herd_config *cfg, const char *path, bool quiet)
+static int check(const char *path, bool quiet)
 {
-	struct inventory *inv = NULL;
+	struct load_result res;
+	struct policy *p;
 	char *classes = NULL;
 	size_t len = 0;
-	FILE *out;
-	int problems = load(cfg, path, &inv), warnings = 0;
+	FILE *out = open_memstream(&classes, &len);
 
-	if (problems < 0)
+	if (out == NULL)
 		return 1;
-	if (problems == 0) {
-		out = open_memstream(&classes, &len);
-		if (out == NULL) {
-			inventory_free(inv);
-			return 1;
-		}
-		problems = check_setup(cfg, inv, out, &warnings);
-		fclose(out);
-	}
-	summary(path, problems, warnings);
-	if (problems == 0 && !quiet) {
-		conf_print(cfg, stdout);
+	p = load_policy(path, NULL, NULL, stderr, out, &res);
+	fclose(out);
+	if (res.problems >= 0)
+		summary(path, res.problems, res.warnings);
+	if (p && !quiet) {
+		conf_print(policy_config(p), stdout);
 		if (len)
 			printf("\n%s", classes);
-		print_memory(cfg);
+		print_memory(policy_config(p));
 	}
 	free(classes);
-	inventory_free(inv);
-	return problems ? 1 : 0;
+	policy_unref(p);
+	return p ? 0 : 1;
 }
 
 int cmd_check(int argc, char **argv)
@@ -115,9 +72,8 @@ int cmd_check(int argc, char **argv)
 		{"quiet", no_argument, NULL, 'q'},
 		{NULL, 0, NULL, 0},
 	};
-	struct herd_config *cfg;
 	const char *path = NULL;
-	int opt, quiet = 0, rc;
+	int opt, quiet = 0;
 
 	while ((opt = getopt_long(argc, argv, "c:q", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -130,10 +86,5 @@ int cmd_check(int argc, char **argv)
 		fprintf(stderr, "usage: herd check -c FILE [-q]\n");
 		return 2;
 	}
-	cfg = calloc(1, sizeof(*cfg));
-	if (cfg == NULL)
-		return 1;
-	rc = check(cfg, path, quiet);
-	free(cfg);
-	return rc;
+	return check(path, quiet);
 }

@@ -37,6 +37,7 @@ struct need {
 };
 
 struct check {
+	FILE *errs;
 	const struct herd_config *cfg;
 	const struct inventory *inv;
 	const char *user; /* the configured user, or the one running herd check */
@@ -55,13 +56,13 @@ __attribute__((format(printf, 5, 6))) static void say(struct check *c, bool erro
 	else
 		c->warnings++;
 	if (line > 0)
-		fprintf(stderr, "%s:%d: %s", file, line, error ? "" : "warning: ");
+		fprintf(c->errs, "%s:%d: %s", file, line, error ? "" : "warning: ");
 	else
-		fprintf(stderr, "%s: %s", file, error ? "" : "warning: ");
+		fprintf(c->errs, "%s: %s", file, error ? "" : "warning: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vfprintf(c->errs, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fputc('\n', c->errs);
 }
 
 /* Adds a need; NULL if out of memory (it is then not checked). */
@@ -122,6 +123,14 @@ static int test_needs(struct check *c, uid_t uid, gid_t gid, bool drop, bool *de
 
 	if (c->nneeds == 0)
 		return 0;
+	/* Already that user (a running herd reloading): no child needed,
+	 * and a confined herd may not fork. */
+	if (!drop) {
+		for (size_t i = 0; i < c->nneeds; i++)
+			denied[i] = faccessat(c->needs[i].dirfd, c->needs[i].name, c->needs[i].mode,
+					      0) != 0;
+		return 0;
+	}
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return -errno;
 	fflush(NULL);
@@ -340,8 +349,9 @@ static void check_groups(struct check *c, int rootfd, FILE *classes)
 			snprintf(what, sizeof(what), "[group %s] %s", g->name, slot[k]);
 			if (k < 3) {
 				check_loader(c, rootfd, arch[k], what, val[k], c->cfg->path, line);
-				fprintf(classes, "#   %s = %s: %s\n", what, val[k],
-					boot_loader_kind_str(boot_loader_kind(val[k])));
+				if (classes)
+					fprintf(classes, "#   %s = %s: %s\n", what, val[k],
+						boot_loader_kind_str(boot_loader_kind(val[k])));
 			}
 			if (!seen(done, ndone, val[k])) {
 				done[ndone++] = val[k];
@@ -389,10 +399,11 @@ static void check_inventory(struct check *c, int rootfd, FILE *classes)
 		    g->name, g->loader_efi64[0] ? g->loader_efi64 : "none");
 		check_loader(c, rootfd, BOOT_ARCH_BIOS, "loader", node->loader, path, node->line);
 		need_boot_file(c, rootfd, "loader", node->loader, path, node->line);
-		fprintf(classes, "#   %s:%d loader=%s (BIOS only, %zu node%s): %s\n", path,
-			node->line, node->loader, seen_loaders[j].count,
-			seen_loaders[j].count == 1 ? "" : "s",
-			boot_loader_kind_str(boot_loader_kind(node->loader)));
+		if (classes)
+			fprintf(classes, "#   %s:%d loader=%s (BIOS only, %zu node%s): %s\n", path,
+				node->line, node->loader, seen_loaders[j].count,
+				seen_loaders[j].count == 1 ? "" : "s",
+				boot_loader_kind_str(boot_loader_kind(node->loader)));
 	}
 }
 
@@ -437,10 +448,10 @@ static void report_needs(struct check *c, uid_t uid, gid_t gid)
 	free(denied);
 }
 
-int check_setup(const struct herd_config *cfg, const struct inventory *inv, FILE *classes,
-		int *warnings)
+int check_setup(const struct herd_config *cfg, const struct inventory *inv, FILE *errs,
+		FILE *classes, int *warnings)
 {
-	struct check c = {.cfg = cfg, .inv = inv, .user = cfg->server.user};
+	struct check c = {.errs = errs, .cfg = cfg, .inv = inv, .user = cfg->server.user};
 	int fds[3] = {-1, -1, -1};
 	uid_t uid;
 	gid_t gid;
@@ -457,7 +468,8 @@ int check_setup(const struct herd_config *cfg, const struct inventory *inv, FILE
 	if (cfg->dhcp.enabled && cfg->dhcp.lease_file[0])
 		fds[2] = need_lease_dir(&c);
 	if (cfg->dhcp.enabled) {
-		fprintf(classes, "# loaders, as herd classifies them by name:\n");
+		if (classes)
+			fprintf(classes, "# loaders, as herd classifies them by name:\n");
 		check_groups(&c, cfg->tftp.enabled ? fds[0] : -1, classes);
 		check_inventory(&c, cfg->tftp.enabled ? fds[0] : -1, classes);
 	}

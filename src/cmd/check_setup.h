@@ -8,11 +8,11 @@
 #include "conf/conf.h"
 #include "inventory/inventory.h"
 
-/* Reports each problem on stderr as FILE:LINE: reason, and each doubt as
+/* Reports each problem on errs as FILE:LINE: reason, and each doubt as
  * FILE:LINE: warning: reason; writes how each loader is classified to
- * `classes` (comment lines). Returns the number of errors; *warnings gets
+ * `classes` (comment lines; NULL: not written). Returns the number of errors; *warnings gets
  * the number of warnings. inv may be NULL. */
-int check_setup(const struct herd_config *cfg, const struct inventory *inv, FILE *classes,
-		int *warnings);
+int check_setup(const struct herd_config *cfg, const struct inventory *inv, FILE *errs,
+		FILE *classes, int *warnings);
 
 #endif

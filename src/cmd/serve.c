@@ -15,37 +15,44 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "boot/boot.h"
+#include "boot/policy.h"
 #include "cmd/cmd.h"
 #include "cmd/confine.h"
+#include "cmd/load.h"
+#include "cmd/reload.h"
 #include "conf/conf.h"
 #include "core/log.h"
 #include "core/loop.h"
-#include "boot/boot.h"
 #include "dhcp/dhcp_io.h"
 #include "dhcp/lease.h"
 #include "inventory/inventory.h"
 #include "syslog/logrx.h"
 #include "syslog/logrx_io.h"
-#include "tftp/tftp_files.h"
+#include "files/files.h"
 #include "tftp/tftp_io.h"
 
 struct serve {
-	struct herd_config cfg;
+	const char *path;
+	struct policy *policy;	      /* what herd serves now (a reference) */
+	const struct herd_config *cfg; /* its configuration */
 	uid_t uid;
 	gid_t gid;
 	int rootfd;
 	int logdirfd;
 	struct loop *loop;
 	struct loop_io sig;
-	struct tftp_files *files;
+	struct files *files;
 	struct tftp_io *tftp;
 	struct logrx *logrx;
 	struct logrx_io *logrx_io;
-	struct inventory *inventory;
 	struct lease_table *leases;
 	struct dhcp_io *dhcp;
+	unsigned fixed; /* keys a reload could not change */
 	char namebuf[32];
 };
+
+static const char *name_node(void *ctx, const struct ipaddr *ip);
 
 /* SIGUSR1: one log line per module, "module: name=value ...", every
  * counter each module's visitor lists (the same lists a metrics endpoint
@@ -92,6 +99,82 @@ static void print_stats(struct serve *s)
 	}
 }
 
+/* A snapshot is swapped in between two events of the loop: every module
+ * takes the new one at once (those that keep pointers into it take a
+ * reference), and the old one is freed when its last user lets go. */
+static void swap_policy(struct serve *s, struct policy *next)
+{
+	struct policy *old = s->policy;
+
+	s->policy = next;
+	s->cfg = policy_config(next);
+	log_set_level(s->cfg->server.log_level);
+	if (s->dhcp)
+		dhcp_server_set_policy(dhcp_io_server(s->dhcp), next);
+	if (s->tftp)
+		tftp_server_reconfigure(tftp_io_server(s->tftp), &s->cfg->tftp);
+	if (s->logrx) {
+		logrx_reconfigure(s->logrx, &s->cfg->logrx);
+		logrx_set_namer(s->logrx, name_node, s,
+				s->cfg->dhcp.enabled && !s->cfg->logrx.keep_unknown);
+	}
+	policy_unref(old);
+}
+
+static void adjust_fixed(struct herd_config *next, void *ctx)
+{
+	struct serve *s = ctx;
+
+	s->fixed = reload_keep_fixed(s->cfg, next);
+}
+
+/* Each line the checks wrote, into the log. */
+static void log_lines(char *text, enum log_level level)
+{
+	char *save = NULL;
+
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		log_msg(level, "reload: %s", l);
+}
+
+/* SIGHUP: the configuration and the inventory are read again with every
+ * check `herd check` runs. A file with a problem is refused, each problem
+ * logged with its line, and the running snapshot goes on serving. */
+static void reload(struct serve *s)
+{
+	struct load_result res;
+	struct policy *next;
+	char *text = NULL;
+	size_t len = 0;
+	mono_t t0 = clock_mono_now();
+	FILE *errs = open_memstream(&text, &len);
+
+	if (errs == NULL) {
+		log_err("reload: %s", strerror(errno));
+		return;
+	}
+	s->fixed = 0;
+	next = load_policy(s->path, adjust_fixed, s, errs, NULL, &res);
+	fclose(errs);
+	if (text)
+		log_lines(text, next ? LOG_LVL_WARN : LOG_LVL_ERR);
+	free(text);
+	if (next == NULL) {
+		log_err("reload: %s refused (%d problem%s); still serving generation %u", s->path,
+			res.problems < 0 ? 1 : res.problems, res.problems == 1 ? "" : "s",
+			policy_generation(s->policy));
+		return;
+	}
+	swap_policy(s, next);
+	/* The loop stood still while the files were read and checked: say
+	 * for how long (clients' timers ran meanwhile). */
+	log_info("reload: %s: generation %u serving, %zu node%s, read and checked in %.1f ms%s",
+		 s->path, policy_generation(next), inventory_count(policy_inventory(next)),
+		 inventory_count(policy_inventory(next)) == 1 ? "" : "s",
+		 (double)(clock_mono_now() - t0) / 1e3,
+		 s->fixed ? " (some changes need a restart, see above)" : "");
+}
+
 static void on_signal(struct loop_io *io, uint32_t events, mono_t now)
 {
 	struct serve *s = (struct serve *)((char *)io - offsetof(struct serve, sig));
@@ -109,6 +192,7 @@ static void on_signal(struct loop_io *io, uint32_t events, mono_t now)
 		case SIGHUP:
 			if (s->logrx)
 				logrx_reopen(s->logrx);
+			reload(s);
 			break;
 		case SIGUSR1:
 			print_stats(s);
@@ -154,7 +238,7 @@ static int open_signals(struct serve *s)
  * resolved beneath it, whatever the process's own root is. */
 static int open_dirs(struct serve *s)
 {
-	const struct herd_config *cfg = &s->cfg;
+	const struct herd_config *cfg = s->cfg;
 
 	s->rootfd = s->logdirfd = -1;
 	if (cfg->tftp.enabled) {
@@ -176,20 +260,14 @@ static int open_dirs(struct serve *s)
 	return 0;
 }
 
-/* The inventory and the lease journal are read (and the journal kept open)
- * before the privilege drop. */
-static int open_boot(struct serve *s)
+/* The lease journal is read (and kept open) before the privilege drop. */
+static int open_leases(struct serve *s)
 {
-	const struct conf_dhcp *d = &s->cfg.dhcp;
+	const struct conf_dhcp *d = &s->cfg->dhcp;
 	int err;
 
 	if (!d->enabled)
 		return 0;
-	if (d->inventory[0]) {
-		err = inventory_load(&s->inventory, d->inventory, d, stderr);
-		if (err != 0)
-			return err < 0 ? err : -EINVAL;
-	}
 	s->leases = lease_table_open(d, d->lease_file, (int64_t)time(NULL), &err);
 	if (s->leases == NULL) {
 		log_err("lease file %s: %s", d->lease_file, strerror(-err));
@@ -202,59 +280,48 @@ static int open_sockets(struct serve *s)
 {
 	int err = 0;
 
-	if (s->cfg.dhcp.enabled)
-		err = dhcp_io_open(&s->dhcp, &s->cfg.dhcp, s->cfg.server.rcvbuf);
-	if (err == 0 && s->cfg.tftp.enabled)
-		err = tftp_io_open(&s->tftp, &s->cfg.tftp, s->cfg.server.rcvbuf);
-	if (err == 0 && s->cfg.logrx.enabled)
-		err = logrx_io_open(&s->logrx_io, &s->cfg.logrx, s->cfg.server.rcvbuf);
+	if (s->cfg->dhcp.enabled)
+		err = dhcp_io_open(&s->dhcp, &s->cfg->dhcp, s->cfg->server.rcvbuf);
+	if (err == 0 && s->cfg->tftp.enabled)
+		err = tftp_io_open(&s->tftp, &s->cfg->tftp, s->cfg->server.rcvbuf);
+	if (err == 0 && s->cfg->logrx.enabled)
+		err = logrx_io_open(&s->logrx_io, &s->cfg->logrx, s->cfg->server.rcvbuf);
 	return err;
 }
 
-/* The node a generated boot file is for: from the inventory, else a pool
- * client of the default group. */
-static int render_boot_file(void *ctx, const char *name, uint32_t server_ip, uint32_t client_ip,
-			    char **data, size_t *len)
+/* Generated files come from the snapshot being served at the time. */
+static int render_boot_file(void *ctx, const char *name, const struct ipaddr *server,
+			    const struct ipaddr *client, char **data, size_t *len)
 {
 	struct serve *s = ctx;
-	struct boot_node bn = {.server = server_ip, .ip = client_ip};
-	char pool[32];
 
-	if (boot_generated_mac(name, bn.mac) < 0)
-		return -ENOENT;
-	bn.inv = inventory_by_mac(s->inventory, bn.mac);
-	if (bn.inv) {
-		bn.name = bn.inv->name;
-		bn.ip = bn.inv->ip;
-		bn.group = bn.inv->group;
-	} else if (s->cfg.dhcp.unknown == CONF_UNKNOWN_POOL) {
-		snprintf(pool, sizeof(pool), "node-%02x%02x%02x%02x%02x%02x", bn.mac[0], bn.mac[1],
-			 bn.mac[2], bn.mac[3], bn.mac[4], bn.mac[5]);
-		bn.name = pool;
-		bn.group = conf_group_find(&s->cfg.dhcp, s->cfg.dhcp.default_group);
-	}
-	if (bn.group == NULL)
-		return -ENOENT;
-	return boot_render(&bn, name, data, len);
+	return policy_render(s->policy, name, server, client, data, len);
 }
 
-static const char *name_node(void *ctx, uint32_t ip)
+/* A log sender's name: what DHCP knows of its address (DHCPv4: an IPv4
+ * one). */
+static const char *name_node(void *ctx, const struct ipaddr *ip)
 {
 	struct serve *s = ctx;
+	uint32_t v4 = ipaddr_to_v4(ip);
 
-	return s->dhcp ? dhcp_server_name_of(dhcp_io_server(s->dhcp), ip, s->namebuf) : NULL;
+	if (s->dhcp == NULL || v4 == 0)
+		return NULL;
+	return dhcp_server_name_of(dhcp_io_server(s->dhcp), v4, s->namebuf);
 }
 
-static bool knows_node(void *ctx, uint32_t ip)
+/* Whom DHCP knows (DHCPv4: IPv4 addresses only). */
+static bool knows_node(void *ctx, const struct ipaddr *ip)
 {
 	struct serve *s = ctx;
+	uint32_t v4 = ipaddr_to_v4(ip);
 
-	return dhcp_server_knows(dhcp_io_server(s->dhcp), ip);
+	return v4 != 0 && dhcp_server_knows(dhcp_io_server(s->dhcp), v4);
 }
 
 static int start_services(struct serve *s)
 {
-	mono_t keep = MONO_MS(s->cfg.tftp.file_cache_ms);
+	mono_t keep = MONO_MS(s->cfg->tftp.file_cache_ms);
 	int err;
 
 	s->loop = loop_new();
@@ -264,17 +331,17 @@ static int start_services(struct serve *s)
 	if (err < 0)
 		return err;
 	if (s->dhcp) {
-		err = dhcp_io_start(s->dhcp, s->loop, s->inventory, s->leases);
+		err = dhcp_io_start(s->dhcp, s->loop, s->policy, s->leases);
 		if (err < 0)
 			return err;
 	}
 	if (s->tftp) {
-		s->files = tftp_files_new(s->rootfd, keep);
+		s->files = files_new(s->rootfd, keep);
 		if (s->files == NULL)
 			return -ENOMEM;
-		if (s->cfg.dhcp.enabled) {
-			struct tftp_generator gen = {s, boot_is_generated, render_boot_file};
-			tftp_files_set_generator(s->files, &gen);
+		if (s->cfg->dhcp.enabled) {
+			struct files_generator gen = {s, boot_is_generated, render_boot_file};
+			files_set_generator(s->files, &gen);
 		}
 		err = tftp_io_start(s->tftp, s->loop, s->files);
 		if (err < 0)
@@ -285,13 +352,13 @@ static int start_services(struct serve *s)
 					      &(struct tftp_known){s, knows_node});
 	}
 	if (s->logrx_io) {
-		s->logrx = logrx_new(&s->cfg.logrx, s->logdirfd);
+		s->logrx = logrx_new(&s->cfg->logrx, s->logdirfd);
 		if (s->logrx == NULL)
 			return -ENOMEM;
 		/* With DHCP herd knows its nodes (inventory and leases): only
 		 * their logs are kept unless configured otherwise. */
 		logrx_set_namer(s->logrx, name_node, s,
-				s->cfg.dhcp.enabled && !s->cfg.logrx.keep_unknown);
+				s->cfg->dhcp.enabled && !s->cfg->logrx.keep_unknown);
 		err = logrx_io_start(s->logrx_io, s->loop, s->logrx);
 	}
 	return err;
@@ -304,9 +371,8 @@ static void stop_services(struct serve *s)
 	print_stats(s);
 	dhcp_io_close(s->dhcp);
 	lease_table_close(s->leases);
-	inventory_free(s->inventory);
 	tftp_io_close(s->tftp, now);
-	tftp_files_free(s->files);
+	files_free(s->files);
 	logrx_io_close(s->logrx_io);
 	logrx_free(s->logrx);
 	if (s->loop)
@@ -316,31 +382,34 @@ static void stop_services(struct serve *s)
 		close(s->rootfd);
 	if (s->logdirfd >= 0)
 		close(s->logdirfd);
+	policy_unref(s->policy);
 }
 
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: herd serve -c FILE\n"
 		     "  Serves TFTP and receives node logs, in the foreground.\n"
-		     "  SIGTERM/SIGINT stop, SIGHUP reopens log files, SIGUSR1 prints counters.\n");
+		     "  SIGTERM/SIGINT stop; SIGHUP reopens log files and reloads the\n"
+		     "  configuration and the inventory (checked as by herd check; refused,\n"
+		     "  with each problem logged, if anything is wrong); SIGUSR1 prints counters.\n");
 }
 
 static int serve_run(struct serve *s)
 {
-	int err = confine_lookup(s->cfg.server.user, &s->uid, &s->gid);
+	int err = confine_lookup(s->cfg->server.user, &s->uid, &s->gid);
 
 	if (err < 0) {
-		log_err("user %s: %s", s->cfg.server.user,
+		log_err("user %s: %s", s->cfg->server.user,
 			err == -ENOENT ? "no such user" : strerror(-err));
 		return err;
 	}
-	if ((err = open_dirs(s)) < 0 || (err = open_boot(s)) < 0)
+	if ((err = open_dirs(s)) < 0 || (err = open_leases(s)) < 0)
 		return err;
-	confine_raise_nofile(s->cfg.server.max_open_files);
+	confine_raise_nofile(s->cfg->server.max_open_files);
 	if ((err = open_sockets(s)) < 0)
 		return err;
-	if ((err = confine_drop(s->cfg.server.user, s->uid, s->gid,
-				s->cfg.dhcp.enabled && s->cfg.dhcp.pin_neighbours)) < 0)
+	if ((err = confine_drop(s->cfg->server.user, s->uid, s->gid,
+				s->cfg->dhcp.enabled && s->cfg->dhcp.pin_neighbours)) < 0)
 		return err;
 	if ((err = start_services(s)) < 0) {
 		log_err("cannot start: %s", strerror(-err));
@@ -349,7 +418,7 @@ static int serve_run(struct serve *s)
 	/* The pacer wakes every few hundred microseconds at gigabit rates:
 	 * the default 50 us timer slack would blur it. */
 	prctl(PR_SET_TIMERSLACK, 5000UL, 0, 0, 0);
-	log_info("herd %s serving (config %s)", HERD_VERSION, s->cfg.path);
+	log_info("herd %s serving (config %s)", HERD_VERSION, s->cfg->path);
 	err = loop_run(s->loop);
 	if (err < 0)
 		log_err("event loop: %s", strerror(-err));
@@ -364,6 +433,7 @@ int cmd_serve(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *path = NULL;
+	struct load_result res;
 	struct serve *s;
 	int opt, err;
 
@@ -383,11 +453,16 @@ int cmd_serve(int argc, char **argv)
 		return 1;
 	block_signals();
 	s->rootfd = s->logdirfd = -1;
-	if (cmd_load_config(&s->cfg, path, false) != 0) {
+	s->path = path;
+	s->policy = load_policy(path, NULL, NULL, stderr, NULL, &res);
+	if (s->policy == NULL) {
+		if (res.problems > 1)
+			fprintf(stderr, "herd: %s: %d problems\n", path, res.problems);
 		free(s);
 		return 1;
 	}
-	log_set_level(s->cfg.server.log_level);
+	s->cfg = policy_config(s->policy);
+	log_set_level(s->cfg->server.log_level);
 	err = serve_run(s);
 	stop_services(s);
 	free(s);

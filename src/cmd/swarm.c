@@ -201,9 +201,9 @@ static int parse_binds(struct swarm_opts *o, const char *text)
 	for (item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
 		struct netaddr a;
 		if (o->nbinds == SWARM_MAX_BINDS || strchr(item, ':') ||
-		    netaddr_parse(item, 0, &a) < 0)
+		    netaddr_parse(item, 0, &a) < 0 || ipaddr_to_v4(&a.ip) == 0)
 			return -EINVAL;
-		o->binds[o->nbinds++] = a.ip;
+		o->binds[o->nbinds++] = ipaddr_to_v4(&a.ip);
 	}
 	return o->nbinds ? 0 : -EINVAL;
 }
@@ -644,13 +644,15 @@ static int setup_dhcp(struct swarm_run *r)
 	if (o->dhcp_iface) {
 		d->broadcast_flag = true;
 	} else {
+		/* The emulated clients speak DHCPv4: an IPv4 server. */
 		if (netaddr_parse(o->dhcp_server, 67, &r->dhcp_server) < 0 ||
-		    r->dhcp_server.ip == 0)
+		    ipaddr_to_v4(&r->dhcp_server.ip) == 0)
 			return usage_error("--dhcp-server: '%s' is not ADDRESS[:PORT]",
 					   o->dhcp_server);
 		if (o->nbinds) {
 			d->giaddr = o->binds[0];
-		} else if ((err = swarm_io_source_for(r->dhcp_server.ip, &d->giaddr)) < 0) {
+		} else if ((err = swarm_io_source_for(ipaddr_to_v4(&r->dhcp_server.ip), &d->giaddr)) <
+			   0) {
 			fprintf(stderr, "herd swarm: no route to %s: %s\n", o->dhcp_server,
 				strerror(-err));
 			return 2;
@@ -679,7 +681,8 @@ int cmd_swarm(int argc, char **argv)
 	r.sig.fd = -1;
 	r.tty = isatty(STDERR_FILENO);
 	r.sw.server.port = 69;
-	if (o.server && (netaddr_parse(o.server, 69, &r.sw.server) < 0 || r.sw.server.ip == 0))
+	if (o.server &&
+	    (netaddr_parse(o.server, 69, &r.sw.server) < 0 || ipaddr_to_v4(&r.sw.server.ip) == 0))
 		return usage_error("-s: '%s' is not ADDRESS[:PORT]", o.server);
 	if (o.dhcp && (rc = setup_dhcp(&r)) != 0)
 		return rc;

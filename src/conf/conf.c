@@ -341,6 +341,10 @@ static void set_listen(struct conf_parse *p, const struct conf_key *k, const cha
 				k->name, tok);
 			return;
 		}
+		if (!ipaddr_is_v4(&parsed.addrs[parsed.count].ip)) {
+			problem(p, "%s: '%s': herd does not serve IPv6 yet", k->name, tok);
+			return;
+		}
 		parsed.count++;
 	}
 	/* Only a valid list replaces the old one, as with every other type, so

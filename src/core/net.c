@@ -11,48 +11,106 @@
 #include <string.h>
 #include <unistd.h>
 
-int netaddr_parse(const char *s, uint16_t default_port, struct netaddr *out)
+bool ipaddr_is_any(const struct ipaddr *a)
 {
-	char host[32];
-	const char *colon = strrchr(s, ':');
-	size_t hlen = colon ? (size_t)(colon - s) : strlen(s);
+	static const struct ipaddr any6;
+	struct ipaddr any4 = ipaddr_v4(htonl(INADDR_ANY));
+
+	return ipaddr_eq(a, &any6) || ipaddr_eq(a, &any4);
+}
+
+uint32_t ipaddr_hash(const struct ipaddr *a, uint32_t seed)
+{
+	uint32_t h = 2166136261u ^ seed;
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ a->b[i]) * 16777619u;
+	return h;
+}
+
+int ipaddr_parse(const char *s, struct ipaddr *out)
+{
 	struct in_addr in;
 
-	out->port = default_port;
-	if (colon) {
-		char *end;
-		unsigned long port = strtoul(colon + 1, &end, 10);
-		if (colon[1] == '\0' || *end != '\0' || port == 0 || port > 65535)
-			return -EINVAL;
-		out->port = (uint16_t)port;
+	if (inet_pton(AF_INET, s, &in) == 1) {
+		*out = ipaddr_v4(in.s_addr);
+		return 0;
 	}
+	return inet_pton(AF_INET6, s, out->b) == 1 ? 0 : -EINVAL;
+}
+
+const char *ipaddr_str(const struct ipaddr *a, char buf[IPADDR_STRLEN])
+{
+	if (ipaddr_is_v4(a))
+		return ip4_str(ipaddr_to_v4(a), buf);
+	inet_ntop(AF_INET6, a->b, buf, IPADDR_STRLEN);
+	return buf;
+}
+
+const char *ip4_str(uint32_t ip, char buf[IPADDR_STRLEN])
+{
+	struct in_addr in = {.s_addr = ip};
+
+	inet_ntop(AF_INET, &in, buf, IPADDR_STRLEN);
+	return buf;
+}
+
+static int parse_port(const char *s, uint16_t *port)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (*s == '\0' || *end != '\0' || v == 0 || v > 65535)
+		return -EINVAL;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+int netaddr_parse(const char *s, uint16_t default_port, struct netaddr *out)
+{
+	char host[IPADDR_STRLEN];
+	const char *port = NULL, *end;
+	bool bracketed = s[0] == '[';
+	size_t hlen;
+
+	out->port = default_port;
+	if (bracketed) { /* [V6] or [V6]:PORT */
+		end = strchr(s, ']');
+		if (end == NULL || (end[1] != '\0' && end[1] != ':'))
+			return -EINVAL;
+		hlen = (size_t)(end - s - 1);
+		s++;
+		port = end[1] == ':' ? end + 2 : NULL;
+	} else if (strchr(s, ':') != strrchr(s, ':')) { /* a bare IPv6 address */
+		hlen = strlen(s);
+	} else {
+		end = strchr(s, ':');
+		hlen = end ? (size_t)(end - s) : strlen(s);
+		port = end ? end + 1 : NULL;
+	}
+	if (port && parse_port(port, &out->port) < 0)
+		return -EINVAL;
 	if (hlen >= sizeof(host))
 		return -EINVAL;
 	memcpy(host, s, hlen);
 	host[hlen] = '\0';
+	if (bracketed) /* brackets are for IPv6 only (RFC 3986) */
+		return inet_pton(AF_INET6, host, out->ip.b) == 1 ? 0 : -EINVAL;
 	if (hlen == 0 || strcmp(host, "*") == 0) {
-		out->ip = htonl(INADDR_ANY);
+		out->ip = ipaddr_v4(htonl(INADDR_ANY));
 		return 0;
 	}
-	if (inet_pton(AF_INET, host, &in) != 1)
-		return -EINVAL;
-	out->ip = in.s_addr;
-	return 0;
-}
-
-const char *ip4_str(uint32_t ip, char buf[NETADDR_STRLEN])
-{
-	struct in_addr in = {.s_addr = ip};
-
-	inet_ntop(AF_INET, &in, buf, NETADDR_STRLEN);
-	return buf;
+	return ipaddr_parse(host, &out->ip);
 }
 
 const char *netaddr_str(const struct netaddr *a, char buf[NETADDR_STRLEN])
 {
-	char ip[NETADDR_STRLEN];
+	char ip[IPADDR_STRLEN];
 
-	snprintf(buf, NETADDR_STRLEN, "%.15s:%u", ip4_str(a->ip, ip), a->port);
+	if (ipaddr_is_v4(&a->ip))
+		snprintf(buf, NETADDR_STRLEN, "%s:%u", ipaddr_str(&a->ip, ip), a->port);
+	else
+		snprintf(buf, NETADDR_STRLEN, "[%s]:%u", ipaddr_str(&a->ip, ip), a->port);
 	return buf;
 }
 
@@ -60,16 +118,25 @@ static void to_sockaddr(const struct netaddr *a, struct sockaddr_in *sin)
 {
 	memset(sin, 0, sizeof(*sin));
 	sin->sin_family = AF_INET;
-	sin->sin_addr.s_addr = a->ip;
+	sin->sin_addr.s_addr = ipaddr_to_v4(&a->ip);
 	sin->sin_port = htons(a->port);
+}
+
+/* The IP_PKTINFO source for a reply; 0 lets the kernel choose. */
+static uint32_t src_v4(const struct ipaddr *src)
+{
+	return src ? ipaddr_to_v4(src) : 0;
 }
 
 int udp_open(const struct netaddr *bind_addr, int rcvbuf)
 {
 	struct sockaddr_in sin;
 	int one = 1, err;
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd;
 
+	if (!ipaddr_is_v4(&bind_addr->ip))
+		return -EAFNOSUPPORT;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
@@ -116,8 +183,8 @@ static void read_cmsgs(struct msghdr *mh, struct udp_pkt *p, struct udp_batch *b
 		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
 			struct in_pktinfo pi;
 			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-			p->local_ip = pi.ipi_addr.s_addr;
-			p->iface_ip = pi.ipi_spec_dst.s_addr;
+			p->local_ip = ipaddr_v4(pi.ipi_addr.s_addr);
+			p->iface_ip = ipaddr_v4(pi.ipi_spec_dst.s_addr);
 			p->ifindex = pi.ipi_ifindex;
 		} else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
 			uint32_t total;
@@ -164,7 +231,7 @@ int udp_recv_batch(int fd, struct udp_batch *b)
 	for (int i = 0; i < n; i++) {
 		struct udp_pkt *p = &b->pkts[i];
 		memset(p, 0, sizeof(*p));
-		p->peer.ip = peers[i].sin_addr.s_addr;
+		p->peer.ip = ipaddr_v4(peers[i].sin_addr.s_addr);
 		p->peer.port = ntohs(peers[i].sin_port);
 		p->data = iov[i].iov_base;
 		p->len = msgs[i].msg_len;
@@ -177,9 +244,10 @@ int udp_recv_batch(int fd, struct udp_batch *b)
 	return n;
 }
 
-int udp_sendv(int fd, const struct netaddr *peer, uint32_t src_ip, const struct iovec *iov,
-	      int iovcnt)
+int udp_sendv(int fd, const struct netaddr *peer, const struct ipaddr *src,
+	      const struct iovec *iov, int iovcnt)
 {
+	uint32_t src_ip = src_v4(src);
 	struct sockaddr_in sin;
 	union {
 		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
@@ -217,9 +285,10 @@ void udp_sendq_init(struct udp_sendq *q, int fd)
 	q->last_error = 0;
 }
 
-int udp_sendq_add(struct udp_sendq *q, const struct netaddr *peer, uint32_t src_ip,
+int udp_sendq_add(struct udp_sendq *q, const struct netaddr *peer, const struct ipaddr *src,
 		  const uint8_t *hdr, size_t hdr_len, const uint8_t *payload, size_t payload_len)
 {
+	uint32_t src_ip = src_v4(src);
 	struct msghdr *mh;
 	unsigned i;
 
@@ -293,7 +362,7 @@ static uint64_t iface_speed_bps(const char *name)
 	return (uint64_t)mbps * 1000000;
 }
 
-uint64_t net_link_speed_bps(const uint32_t *ips, unsigned n)
+uint64_t net_link_speed_bps(const struct ipaddr *ips, unsigned n)
 {
 	struct ifaddrs *list, *a;
 	char seen[16][IF_NAMESIZE];
@@ -307,9 +376,10 @@ uint64_t net_link_speed_bps(const uint32_t *ips, unsigned n)
 		if (a->ifa_addr == NULL || a->ifa_addr->sa_family != AF_INET ||
 		    (a->ifa_flags & IFF_LOOPBACK) || !(a->ifa_flags & IFF_UP))
 			continue;
-		uint32_t ip = ((const struct sockaddr_in *)(const void *)a->ifa_addr)->sin_addr.s_addr;
+		struct ipaddr ip = ipaddr_v4(
+			((const struct sockaddr_in *)(const void *)a->ifa_addr)->sin_addr.s_addr);
 		for (unsigned i = 0; i < n; i++)
-			wanted = wanted || ips[i] == 0 || ips[i] == ip;
+			wanted = wanted || ipaddr_is_any(&ips[i]) || ipaddr_eq(&ips[i], &ip);
 		for (unsigned i = 0; i < nseen; i++)
 			dup = dup || strcmp(seen[i], a->ifa_name) == 0;
 		if (!wanted || dup || nseen == 16)

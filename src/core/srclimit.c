@@ -135,18 +135,22 @@ int srclimit_init(struct srclimit *t, uint32_t entries, uint32_t rate, uint32_t 
 	uint32_t nsets = sets_for(entries);
 
 	memset(t, 0, sizeof(*t));
-	/* The bucket is kept in a 32-bit count of thousandths. */
-	if (burst > UINT32_MAX / 1000)
-		burst = UINT32_MAX / 1000;
 	t->e = calloc((size_t)nsets * SRCLIMIT_WAYS, sizeof(*t->e));
 	if (t->e == NULL)
 		return -ENOMEM;
 	t->nsets = nsets;
-	t->rate = rate;
-	t->burst = burst;
+	srclimit_set_rate(t, rate, burst);
 	if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) != sizeof(t->seed))
 		t->seed = (uint64_t)clock_mono_now() * 0x9e3779b97f4a7c15ull;
 	return 0;
+}
+
+void srclimit_set_rate(struct srclimit *t, uint32_t rate, uint32_t burst)
+{
+	/* A bucket is kept in a 32-bit count of thousandths; one holding more
+	 * than a new burst is cut back at its next refill. */
+	t->rate = rate;
+	t->burst = burst > UINT32_MAX / 1000 ? UINT32_MAX / 1000 : burst;
 }
 
 void srclimit_fini(struct srclimit *t)

@@ -61,6 +61,8 @@ struct srclimit {
  * table still keeps `verified`. Returns 0 or -ENOMEM. */
 int srclimit_init(struct srclimit *t, uint32_t entries, uint32_t rate, uint32_t burst);
 void srclimit_fini(struct srclimit *t);
+/* A new rate and burst for every source (a reload); the table stays. */
+void srclimit_set_rate(struct srclimit *t, uint32_t rate, uint32_t burst);
 
 /* One request from `key` at `now`: true if its bucket held a token (the
  * source is entered in the table if it was not). */

@@ -44,7 +44,6 @@ struct dhcp_io {
 	struct timer sweep;
 	uint64_t pin_errors;
 	struct lease_table *leases;
-	const struct conf_dhcp *cfg;
 	struct loop *loop;
 	struct dhcp_server *srv;
 	int linkfd;
@@ -136,14 +135,15 @@ static int send_link(struct dhcp_io *io, const struct dhcp_out *o)
 static void tx_send(void *ctx, const struct dhcp_out *o)
 {
 	struct dhcp_io *io = ctx;
-	struct netaddr dst = {o->dst_ip, o->dst_port};
+	struct netaddr dst = {.ip = ipaddr_v4(o->dst_ip), .port = o->dst_port};
+	struct ipaddr src = ipaddr_v4(o->src_ip);
 	struct iovec iov = {(void *)o->buf, o->len};
 	int err;
 
 	if (o->via_link)
 		err = send_link(io, o);
 	else
-		err = udp_sendv(io->io.fd, &dst, o->src_ip, &iov, 1);
+		err = udp_sendv(io->io.fd, &dst, o->src_ip ? &src : NULL, &iov, 1);
 	if (err < 0) {
 		char a[NETADDR_STRLEN];
 		io->tx_errors++;
@@ -222,10 +222,12 @@ static void on_readable(struct loop_io *lio, uint32_t events, mono_t now)
 				io->client_limited++;
 				continue;
 			}
-			struct dhcp_rx rx = {p->ifindex, p->iface_ip, p->peer};
+			/* DHCPv4: the addresses are IPv4 (the socket is). */
+			uint32_t local = ipaddr_to_v4(&p->local_ip);
+			struct dhcp_rx rx = {p->ifindex, ipaddr_to_v4(&p->iface_ip), p->peer};
 			/* A unicast (renewal, relay) names our address itself. */
-			if (p->local_ip != INADDR_BROADCAST)
-				rx.local_ip = p->local_ip;
+			if (local != INADDR_BROADCAST)
+				rx.local_ip = local;
 			/* A datagram larger than the buffer is cut: counted as
 			 * malformed by the server, like any unreadable one. */
 			dhcp_server_input(io->srv, &rx, p->data, p->truncated ? 0 : p->len, now, wall);
@@ -235,11 +237,11 @@ static void on_readable(struct loop_io *lio, uint32_t events, mono_t now)
 	}
 }
 
-static int parse_ifaces(struct dhcp_io *io)
+static int parse_ifaces(struct dhcp_io *io, const struct conf_dhcp *cfg)
 {
 	char buf[256], *save = NULL;
 
-	snprintf(buf, sizeof(buf), "%s", io->cfg->interfaces);
+	snprintf(buf, sizeof(buf), "%s", cfg->interfaces);
 	for (char *t = strtok_r(buf, " ,", &save); t; t = strtok_r(NULL, " ,", &save)) {
 		unsigned idx = if_nametoindex(t);
 		if (idx == 0) {
@@ -260,9 +262,8 @@ int dhcp_io_open(struct dhcp_io **out, const struct conf_dhcp *cfg, int rcvbuf)
 
 	if (io == NULL)
 		return -ENOMEM;
-	io->cfg = cfg;
 	io->io.fd = io->linkfd = -1;
-	if ((err = parse_ifaces(io)) < 0)
+	if ((err = parse_ifaces(io, cfg)) < 0)
 		goto fail;
 	io->io.fd = udp_open(&cfg->listen.addrs[0], rcvbuf);
 	if (io->io.fd < 0) {
@@ -310,7 +311,7 @@ static void on_committed(struct loop_io *lio, uint32_t events, mono_t now)
 	dhcp_server_release(io->srv, synced, failed, lease_error(io->leases), now);
 }
 
-int dhcp_io_start(struct dhcp_io *io, struct loop *loop, const struct inventory *inv,
+int dhcp_io_start(struct dhcp_io *io, struct loop *loop, struct policy *policy,
 		  struct lease_table *leases)
 {
 	struct dhcp_tx tx = {io, tx_send, NULL};
@@ -330,7 +331,7 @@ int dhcp_io_start(struct dhcp_io *io, struct loop *loop, const struct inventory 
 		timer_init(&io->sweep, on_sweep);
 		loop_timer_set(loop, &io->sweep, loop_now(loop) + MONO_SEC(10));
 	}
-	io->srv = dhcp_server_new(io->cfg, inv, leases, &tx);
+	io->srv = dhcp_server_new(policy, leases, &tx);
 	if (io->srv == NULL)
 		return -ENOMEM;
 	io->io.fn = on_readable;

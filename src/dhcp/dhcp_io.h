@@ -12,9 +12,11 @@
 
 struct dhcp_io;
 
-/* Binds (as root). On failure logs one clear line and returns -errno. */
+/* Binds (as root); cfg is not kept. On failure logs one clear line and returns -errno. */
 int dhcp_io_open(struct dhcp_io **out, const struct conf_dhcp *cfg, int rcvbuf);
-int dhcp_io_start(struct dhcp_io *io, struct loop *loop, const struct inventory *inv,
+/* The server answers from `policy` (a reference is taken) until
+ * dhcp_server_set_policy(dhcp_io_server(io), ...) swaps it. */
+int dhcp_io_start(struct dhcp_io *io, struct loop *loop, struct policy *policy,
 		  struct lease_table *leases);
 struct dhcp_server *dhcp_io_server(struct dhcp_io *io);
 uint64_t dhcp_io_rx_drops(const struct dhcp_io *io);

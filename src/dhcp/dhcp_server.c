@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "boot/boot.h"
+#include "boot/policy.h"
 #include "core/log.h"
 #include "dhcp/dhcp_wire.h"
 
@@ -21,9 +22,9 @@ struct held_reply {
 };
 
 struct dhcp_server {
-	const struct conf_dhcp *cfg;
+	struct policy *policy;	     /* a reference: what herd serves now */
+	const struct conf_dhcp *cfg; /* its [dhcp], [subnet] and [group] */
 	struct held_reply *held, **held_tail;
-	const struct inventory *inv;
 	struct lease_table *leases;
 	struct dhcp_tx tx;
 	struct dhcp_stats stats;
@@ -41,12 +42,6 @@ struct dhcp_req {
 	mono_t now;
 	int64_t wall_now;
 };
-
-static void pool_name(const uint8_t mac[6], char buf[32])
-{
-	snprintf(buf, 32, "node-%02x%02x%02x%02x%02x%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
-		 mac[5]);
-}
 
 static bool is_ipxe(const struct dhcp_msg *m)
 {
@@ -81,6 +76,12 @@ static bool is_booting(const struct dhcp_req *r, const struct conf_group *g)
 	return m->type == DHCP_BOOTP || is_pxe(m) || is_ipxe(m) || m->opts[DHO_CLIENT_ARCH].present;
 }
 
+/* The node's address; the inventory only holds IPv4 ones today. */
+static uint32_t node_ip(const struct dhcp_req *r)
+{
+	return ipaddr_to_v4(&r->node->ip);
+}
+
 static unsigned lease_secs(const struct dhcp_server *srv, const struct dhcp_req *r)
 {
 	if (r->m->type == DHCP_BOOTP)
@@ -95,7 +96,7 @@ static uint32_t address_for(struct dhcp_server *srv, const struct dhcp_req *r)
 	uint32_t ip;
 
 	if (r->node)
-		return conf_subnet_of(srv->cfg, r->node->ip) == r->subnet ? r->node->ip : 0;
+		return conf_subnet_of(srv->cfg, node_ip(r)) == r->subnet ? node_ip(r) : 0;
 	if (srv->cfg->unknown != CONF_UNKNOWN_POOL || srv->leases == NULL)
 		return 0;
 	ip = lease_find_mac(srv->leases, mac, r->wall_now, r->now);
@@ -109,29 +110,20 @@ static uint32_t address_for(struct dhcp_server *srv, const struct dhcp_req *r)
 
 static const struct conf_group *group_of(const struct dhcp_server *srv, const struct dhcp_req *r)
 {
-	return r->node ? r->node->group : conf_group_find(srv->cfg, srv->cfg->default_group);
+	struct boot_node bn = {0};
+	char name[32];
+
+	return policy_node(srv->policy, r->m->chaddr, &bn, name) == 0 ? bn.group : NULL;
 }
 
-static void add_boot(struct dhcp_server *srv, const struct dhcp_req *r, uint32_t ip,
-		     char *file, size_t size)
+/* The boot file: the policy's choice for this MAC, its architecture
+ * (option 93) and whether iPXE asks. */
+static void add_boot(struct dhcp_server *srv, const struct dhcp_req *r, char *file, size_t size)
 {
-	const struct conf_group *g = group_of(srv, r);
 	uint16_t arch = BOOT_ARCH_BIOS;
-	char name[32];
-	struct boot_node bn = {.ip = ip, .server = r->server_ip, .group = g, .inv = r->node};
 
-	file[0] = '\0';
-	if (g == NULL)
-		return;
-	if (r->node) {
-		bn.name = r->node->name;
-	} else {
-		pool_name(r->m->chaddr, name);
-		bn.name = name;
-	}
-	memcpy(bn.mac, r->m->chaddr, 6);
 	dhcp_opt_u16(r->m, DHO_CLIENT_ARCH, &arch);
-	if (boot_file(&bn, arch, is_ipxe(r->m), file, size) < 0)
+	if (policy_boot_file(srv->policy, r->m->chaddr, arch, is_ipxe(r->m), file, size) < 0)
 		file[0] = '\0';
 }
 
@@ -160,7 +152,7 @@ static void add_network_opts(struct dhcp_server *srv, const struct dhcp_req *r,
 		dhcp_build_str(b, DHO_HOSTNAME, r->node->name);
 	} else if (ip &&
 		   (sn->pool_hostnames >= 0 ? sn->pool_hostnames : srv->cfg->pool_hostnames)) {
-		pool_name(r->m->chaddr, name);
+		policy_pool_name(r->m->chaddr, name);
 		dhcp_build_str(b, DHO_HOSTNAME, name);
 	}
 	if (sn->domain[0])
@@ -263,7 +255,7 @@ static void reply_after(struct dhcp_server *srv, const struct dhcp_req *r, enum 
 	if (maxsize < 576)
 		maxsize = 576;
 	if (booting)
-		add_boot(srv, r, yiaddr, file, sizeof(file));
+		add_boot(srv, r, file, sizeof(file));
 	/* UDP and IP headers come off the client's maximum message size. */
 	dhcp_build_start(&b, buf, sizeof(buf), (size_t)maxsize - 28, r->m, type, yiaddr, next, NULL,
 			 file);
@@ -423,7 +415,7 @@ static void handle_release(struct dhcp_server *srv, const struct dhcp_req *r)
 	srv->stats.releases++;
 	if (l && l->state == LEASE_BOUND && memcmp(l->mac, r->m->chaddr, 6) == 0)
 		lease_release(srv->leases, r->m->ciaddr);
-	if (r->node ? r->node->ip == r->m->ciaddr : l != NULL)
+	if (r->node ? node_ip(r) == r->m->ciaddr : l != NULL)
 		pin(srv, r, r->m->ciaddr, 0);
 }
 
@@ -483,7 +475,7 @@ void dhcp_server_input(struct dhcp_server *srv, const struct dhcp_rx *rx, const 
 		return;
 	}
 	r.server_ip = rx->local_ip;
-	r.node = inventory_by_mac(srv->inv, m->chaddr);
+	r.node = inventory_by_mac(policy_inventory(srv->policy), m->chaddr);
 	switch (m->type) {
 	case DHCPDISCOVER: handle_discover(srv, &r); break;
 	case DHCPREQUEST: handle_request(srv, &r); break;
@@ -497,14 +489,15 @@ void dhcp_server_input(struct dhcp_server *srv, const struct dhcp_rx *rx, const 
 
 const char *dhcp_server_name_of(struct dhcp_server *srv, uint32_t ip, char buf[32])
 {
-	const struct inv_node *n = inventory_by_ip(srv->inv, ip);
+	struct ipaddr a = ipaddr_v4(ip);
+	const struct inv_node *n = inventory_by_ip(policy_inventory(srv->policy), &a);
 	struct lease *l;
 
 	if (n)
 		return n->name;
 	l = srv->leases ? lease_at(srv->leases, ip) : NULL;
 	if (l && l->state == LEASE_BOUND) {
-		pool_name(l->mac, buf);
+		policy_pool_name(l->mac, buf);
 		return buf;
 	}
 	return NULL;
@@ -512,9 +505,10 @@ const char *dhcp_server_name_of(struct dhcp_server *srv, uint32_t ip, char buf[3
 
 bool dhcp_server_knows(struct dhcp_server *srv, uint32_t ip)
 {
+	struct ipaddr a = ipaddr_v4(ip);
 	struct lease *l;
 
-	if (inventory_by_ip(srv->inv, ip))
+	if (inventory_by_ip(policy_inventory(srv->policy), &a))
 		return true;
 	l = srv->leases ? lease_at(srv->leases, ip) : NULL;
 	return l && l->state == LEASE_BOUND;
@@ -548,15 +542,23 @@ const struct dhcp_stats *dhcp_server_stats(const struct dhcp_server *srv)
 	return &srv->stats;
 }
 
-struct dhcp_server *dhcp_server_new(const struct conf_dhcp *cfg, const struct inventory *inv,
-				    struct lease_table *leases, const struct dhcp_tx *tx)
+void dhcp_server_set_policy(struct dhcp_server *srv, struct policy *p)
+{
+	struct policy *old = srv->policy;
+
+	srv->policy = policy_ref(p);
+	srv->cfg = &policy_config(p)->dhcp;
+	policy_unref(old);
+}
+
+struct dhcp_server *dhcp_server_new(struct policy *p, struct lease_table *leases,
+				    const struct dhcp_tx *tx)
 {
 	struct dhcp_server *srv = calloc(1, sizeof(*srv));
 
 	if (srv == NULL)
 		return NULL;
-	srv->cfg = cfg;
-	srv->inv = inv;
+	dhcp_server_set_policy(srv, p);
 	srv->leases = leases;
 	srv->tx = *tx;
 	srv->held_tail = &srv->held;
@@ -574,5 +576,6 @@ void dhcp_server_free(struct dhcp_server *srv)
 		srv->held = h->next;
 		free(h);
 	}
+	policy_unref(srv->policy);
 	free(srv);
 }

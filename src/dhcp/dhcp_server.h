@@ -59,8 +59,15 @@ struct dhcp_stats {
 
 struct dhcp_server;
 
-struct dhcp_server *dhcp_server_new(const struct conf_dhcp *cfg, const struct inventory *inv,
-				    struct lease_table *leases, const struct dhcp_tx *tx);
+struct policy;
+
+/* The server takes a reference to p (its configuration and inventory). */
+struct dhcp_server *dhcp_server_new(struct policy *p, struct lease_table *leases,
+				    const struct dhcp_tx *tx);
+/* A new snapshot: each request from now on is answered from it (a node
+ * added, removed, moved or given a new MAC takes effect at its next
+ * request); leases and held replies are kept. */
+void dhcp_server_set_policy(struct dhcp_server *srv, struct policy *p);
 void dhcp_server_free(struct dhcp_server *srv);
 
 void dhcp_server_input(struct dhcp_server *srv, const struct dhcp_rx *rx, const uint8_t *buf,

@@ -70,9 +70,9 @@ const struct inv_node *inventory_by_mac(const struct inventory *inv, const uint8
 	return inv ? probe(inv, inv->by_mac, mac, 6, offsetof(struct inv_node, mac)) : NULL;
 }
 
-const struct inv_node *inventory_by_ip(const struct inventory *inv, uint32_t ip)
+const struct inv_node *inventory_by_ip(const struct inventory *inv, const struct ipaddr *ip)
 {
-	return inv ? probe(inv, inv->by_ip, &ip, 4, offsetof(struct inv_node, ip)) : NULL;
+	return inv ? probe(inv, inv->by_ip, ip, sizeof(*ip), offsetof(struct inv_node, ip)) : NULL;
 }
 
 const struct inv_node *inventory_by_name(const struct inventory *inv, const char *name)
@@ -211,7 +211,6 @@ static void parse_line(struct inv_parse *p, char *line)
 	char *tok[16];
 	int ntok = tokenize(line, tok, 16);
 	struct inv_node *n;
-	struct in_addr in;
 
 	if (ntok == 0)
 		return;
@@ -237,12 +236,16 @@ static void parse_line(struct inv_parse *p, char *line)
 		problem(p, "'%s' is not a MAC address", tok[1]);
 		return;
 	}
-	if (inet_pton(AF_INET, tok[2], &in) != 1) {
-		problem(p, "'%s' is not an IPv4 address", tok[2]);
+	if (ipaddr_parse(tok[2], &n->ip) < 0) {
+		problem(p, "'%s' is not an IP address", tok[2]);
 		return;
 	}
-	n->ip = in.s_addr;
-	if (conf_subnet_of(p->cfg, n->ip) == NULL) {
+	if (!ipaddr_is_v4(&n->ip)) {
+		problem(p, "%s: an IPv6 address needs DHCPv6, which herd does not serve yet",
+			tok[2]);
+		return;
+	}
+	if (conf_subnet_of(p->cfg, ipaddr_to_v4(&n->ip)) == NULL) {
 		problem(p, "%s is outside every [subnet]", tok[2]);
 		return;
 	}
@@ -276,17 +279,17 @@ static void index_node(struct inv_parse *p, uint32_t idx)
 {
 	struct inventory *inv = p->inv;
 	const struct inv_node *n = &inv->nodes[idx], *other;
-	char ip[INET_ADDRSTRLEN];
+	char ip[IPADDR_STRLEN];
 
 	p->lineno = n->line;
 	other = index_add(inv, inv->by_mac, n->mac, 6, offsetof(struct inv_node, mac), idx);
 	if (other != NULL)
 		problem(p, "MAC %s is also on line %d", mac_str(n->mac, ':', (char[18]){0}),
 			other->line);
-	other = index_add(inv, inv->by_ip, &n->ip, 4, offsetof(struct inv_node, ip), idx);
+	other = index_add(inv, inv->by_ip, &n->ip, sizeof(n->ip), offsetof(struct inv_node, ip),
+			  idx);
 	if (other != NULL)
-		problem(p, "address %s is also on line %d",
-			inet_ntop(AF_INET, &n->ip, ip, sizeof(ip)), other->line);
+		problem(p, "address %s is also on line %d", ipaddr_str(&n->ip, ip), other->line);
 	/* The name is the node's log file and its DHCP host name: two nodes
 	 * with one name would write into one file and boot as one host. */
 	other = index_add(inv, inv->by_name, n->name, strlen(n->name) + 1,

@@ -15,11 +15,12 @@
 #include <stdio.h>
 
 #include "conf/conf.h"
+#include "core/net.h"
 
 struct inv_node {
 	char name[CONF_NAME_MAX];
 	uint8_t mac[6];
-	uint32_t ip; /* network byte order */
+	struct ipaddr ip; /* IPv4 today: herd serves DHCPv4 */
 	const struct conf_group *group;
 	char *loader, *kernel, *initrd, *cmdline; /* NULL: the group's */
 	int line;
@@ -45,7 +46,7 @@ void inventory_free(struct inventory *inv);
 size_t inventory_count(const struct inventory *inv);
 const struct inv_node *inventory_node(const struct inventory *inv, size_t i);
 const struct inv_node *inventory_by_mac(const struct inventory *inv, const uint8_t mac[6]);
-const struct inv_node *inventory_by_ip(const struct inventory *inv, uint32_t ip);
+const struct inv_node *inventory_by_ip(const struct inventory *inv, const struct ipaddr *ip);
 const struct inv_node *inventory_by_name(const struct inventory *inv, const char *name);
 
 /* Parses "aa:bb:cc:dd:ee:ff" (or with '-'). Returns 0 or -EINVAL. */

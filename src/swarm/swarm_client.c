@@ -136,7 +136,7 @@ static void backoff(struct swarm_client *c)
 static void send_pkt(struct swarm *sw, struct swarm_client *c, uint16_t port, const uint8_t *buf,
 		     size_t len)
 {
-	struct netaddr to = {c->tftp_ip, port};
+	struct netaddr to = {.ip = ipaddr_v4(c->tftp_ip), .port = port};
 
 	/* A failed send is a lost packet: the client's timer deals with it,
 	 * as it would on a real wire. */
@@ -219,8 +219,8 @@ static void enter_request(struct swarm *sw, struct swarm_client *c, enum swarm_s
 static void tftp_begin(struct swarm *sw, struct swarm_client *c, mono_t now)
 {
 	c->verify = sw->file != NULL && c->boot_stage == SWARM_BOOT_FIRMWARE;
-	if (sw->server.ip)
-		c->tftp_ip = sw->server.ip;
+	if (!ipaddr_is_any(&sw->server.ip))
+		c->tftp_ip = ipaddr_to_v4(&sw->server.ip);
 	c->t_rrq = now;
 	if (c->boot_stage != SWARM_BOOT_FIRMWARE && sw->tx.new_port(sw->tx.ctx, c) < 0) {
 		fail(sw, c, SWARM_FAIL_LOCAL, now);
@@ -516,14 +516,15 @@ void swarm_client_input(struct swarm *sw, struct swarm_client *c, const struct n
 			const uint8_t *buf, size_t len, mono_t now)
 {
 	struct tftp_pkt pkt;
-	bool stale;
+	bool stale, from_server;
 
 	if (c->stage == SWARM_IDLE || swarm_client_finished(c))
 		return;
 	/* A late datagram of an earlier download or of the aborted probe, or
 	 * one from the wrong place. */
-	stale = c->stale_tid != 0 && peer->ip == c->tftp_ip && peer->port == c->stale_tid;
-	if (stale || swarm_client_in_dhcp(c) || peer->ip != c->tftp_ip ||
+	from_server = ipaddr_to_v4(&peer->ip) == c->tftp_ip;
+	stale = c->stale_tid != 0 && from_server && peer->port == c->stale_tid;
+	if (stale || swarm_client_in_dhcp(c) || !from_server ||
 	    (c->tid_locked && peer->port != c->tid)) {
 		sw->n.unexpected_tid++;
 		sw->n.stale_tid += stale;

@@ -84,7 +84,7 @@ static int bind_next(struct swarm_io *io, uint32_t ip)
 	int fd = -EADDRINUSE;
 
 	for (unsigned i = 0; i < span && fd == -EADDRINUSE; i++) {
-		struct netaddr a = {ip, io->port_next};
+		struct netaddr a = {.ip = ipaddr_v4(ip), .port = io->port_next};
 		io->port_next = io->port_next == io->port_hi ? io->port_lo : io->port_next + 1;
 		fd = udp_open(&a, 0);
 	}
@@ -384,7 +384,7 @@ static int dhcp_attach(struct swarm_io *io, int fd, const struct netaddr *to)
 
 int swarm_io_dhcp_relay(struct swarm_io *io, const struct netaddr *server)
 {
-	struct netaddr local = {io->sw->dhcp.giaddr, 67};
+	struct netaddr local = {.ip = ipaddr_v4(io->sw->dhcp.giaddr), .port = 67};
 	int fd = udp_open(&local, SWARM_DHCP_RCVBUF);
 
 	if (fd < 0)
@@ -397,7 +397,7 @@ int swarm_io_dhcp_relay(struct swarm_io *io, const struct netaddr *server)
 int swarm_io_dhcp_broadcast(struct swarm_io *io, const char *ifname)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(68)};
-	struct netaddr to = {htonl(INADDR_BROADCAST), 67};
+	struct netaddr to = {.ip = ipaddr_v4(htonl(INADDR_BROADCAST)), .port = 67};
 	int one = 1, rcvbuf = SWARM_DHCP_RCVBUF, err;
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 

@@ -32,7 +32,7 @@
 struct logrx_sender {
 	struct logrx_sender *hnext;		  /* hash chain */
 	struct logrx_sender *lru_prev, *lru_next; /* lru_head: most recently heard */
-	uint32_t ip;				  /* network order */
+	struct ipaddr ip;
 	int fd;					  /* -1: opened at the next write */
 	uint64_t size;				  /* bytes in the current file */
 	uint64_t tokens;			  /* in LINE_TOKENS per line */
@@ -75,9 +75,9 @@ struct logrx {
 
 /* murmur3's finaliser, seeded: spoofed source addresses cannot be chosen to
  * land in one chain. */
-static uint32_t sender_hash(const struct logrx *rx, uint32_t ip)
+static uint32_t sender_hash(const struct logrx *rx, const struct ipaddr *ip)
 {
-	uint32_t h = ip ^ rx->hash_seed;
+	uint32_t h = ipaddr_hash(ip, rx->hash_seed);
 
 	h ^= h >> 16;
 	h *= 0x85ebca6bu;
@@ -87,11 +87,11 @@ static uint32_t sender_hash(const struct logrx *rx, uint32_t ip)
 	return h & (rx->nbuckets - 1);
 }
 
-static struct logrx_sender *sender_find(const struct logrx *rx, uint32_t ip)
+static struct logrx_sender *sender_find(const struct logrx *rx, const struct ipaddr *ip)
 {
 	struct logrx_sender *s = rx->buckets[sender_hash(rx, ip)];
 
-	while (s != NULL && s->ip != ip)
+	while (s != NULL && !ipaddr_eq(&s->ip, ip))
 		s = s->hnext;
 	return s;
 }
@@ -111,7 +111,7 @@ static void hash_grow(struct logrx *rx)
 	for (uint32_t i = 0; i < old_n; i++) {
 		while (old[i] != NULL) {
 			struct logrx_sender *s = old[i];
-			uint32_t h = sender_hash(rx, s->ip);
+			uint32_t h = sender_hash(rx, &s->ip);
 			old[i] = s->hnext;
 			s->hnext = nb[h];
 			nb[h] = s;
@@ -153,7 +153,7 @@ static void sender_close(struct logrx_sender *s)
 
 static void sender_evict(struct logrx *rx, struct logrx_sender *s)
 {
-	struct logrx_sender **pp = &rx->buckets[sender_hash(rx, s->ip)];
+	struct logrx_sender **pp = &rx->buckets[sender_hash(rx, &s->ip)];
 
 	while (*pp != s)
 		pp = &(*pp)->hnext;
@@ -166,7 +166,7 @@ static void sender_evict(struct logrx *rx, struct logrx_sender *s)
 
 /* Finds the sender or makes it, evicting the least recently heard at the
  * cap; either way it becomes the most recent. NULL when out of memory. */
-static struct logrx_sender *sender_get(struct logrx *rx, uint32_t ip, mono_t now)
+static struct logrx_sender *sender_get(struct logrx *rx, const struct ipaddr *ip, mono_t now)
 {
 	struct logrx_sender *s = sender_find(rx, ip);
 
@@ -182,7 +182,7 @@ static struct logrx_sender *sender_get(struct logrx *rx, uint32_t ip, mono_t now
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return NULL;
-	s->ip = ip;
+	s->ip = *ip;
 	s->fd = -1;
 	s->tokens = (uint64_t)rx->cfg.burst_lines * LINE_TOKENS;
 	s->refill_at = now;
@@ -234,14 +234,14 @@ static bool name_byte_ok(char c)
  * is reduced to a plain, non-hidden file name. */
 static void sender_name(struct logrx *rx, struct logrx_sender *s)
 {
-	const char *raw = rx->namer ? rx->namer(rx->namer_ctx, s->ip) : NULL;
+	const char *raw = rx->namer ? rx->namer(rx->namer_ctx, &s->ip) : NULL;
 	size_t n = 0;
 
 	for (; raw != NULL && raw[n] != '\0' && n < LOGRX_NAME_MAX; n++)
 		s->name[n] = name_byte_ok(raw[n]) ? raw[n] : '_';
 	s->name[n] = '\0';
 	if (n == 0)
-		ip4_str(s->ip, s->name);
+		ipaddr_str(&s->ip, s->name);
 	if (s->name[0] == '.')
 		s->name[0] = '_';
 }
@@ -436,8 +436,8 @@ void logrx_input(struct logrx *rx, enum logrx_source src, const struct netaddr *
 
 	rx->stats.datagrams++;
 	/* Before parsing: a flood from strangers costs a lookup each. */
-	if (rx->known_only && sender_find(rx, peer->ip) == NULL &&
-	    rx->namer(rx->namer_ctx, peer->ip) == NULL) {
+	if (rx->known_only && sender_find(rx, &peer->ip) == NULL &&
+	    rx->namer(rx->namer_ctx, &peer->ip) == NULL) {
 		rx->stats.unknown_dropped++;
 		return;
 	}
@@ -445,7 +445,7 @@ void logrx_input(struct logrx *rx, enum logrx_source src, const struct netaddr *
 		syslog_parse_netconsole(buf, len, &msg);
 	else
 		syslog_parse(buf, len, &msg);
-	s = sender_get(rx, peer->ip, now);
+	s = sender_get(rx, &peer->ip, now);
 	if (s == NULL)
 		return;
 	wall = wall_now(rx, now);
@@ -472,16 +472,9 @@ struct logrx *logrx_new(const struct conf_logrx *cfg, int dirfd)
 	if (rx == NULL)
 		return NULL;
 	rx->cfg = *cfg;
-	/* conf enforces these; a zero from a test or fuzzer must not divide
-	 * by zero or rotate after every line (0: no size cap). */
 	if (rx->cfg.max_senders == 0)
 		rx->cfg.max_senders = 1;
-	if (rx->cfg.rate_lines == 0)
-		rx->cfg.rate_lines = 1;
-	if (rx->cfg.burst_lines == 0)
-		rx->cfg.burst_lines = 1;
-	if (rx->cfg.max_file_bytes == 0)
-		rx->cfg.max_file_bytes = UINT64_MAX;
+	logrx_reconfigure(rx, cfg);
 	rx->dirfd = dirfd;
 	rx->wallclock = clock_wall_rfc3339;
 	rx->err_rl = (struct ratelimit)RATELIMIT_INIT(MONO_SEC(10), 5);
@@ -498,6 +491,24 @@ struct logrx *logrx_new(const struct conf_logrx *cfg, int dirfd)
 		return NULL;
 	}
 	return rx;
+}
+
+void logrx_reconfigure(struct logrx *rx, const struct conf_logrx *cfg)
+{
+	struct conf_logrx *c = &rx->cfg;
+
+	c->max_file_bytes = cfg->max_file_bytes;
+	c->rotate_keep = cfg->rotate_keep;
+	c->rate_lines = cfg->rate_lines;
+	c->burst_lines = cfg->burst_lines;
+	/* conf enforces these; a zero from a test or fuzzer must not divide
+	 * by zero or rotate after every line (0: no size cap). */
+	if (c->rate_lines == 0)
+		c->rate_lines = 1;
+	if (c->burst_lines == 0)
+		c->burst_lines = 1;
+	if (c->max_file_bytes == 0)
+		c->max_file_bytes = UINT64_MAX;
 }
 
 void logrx_free(struct logrx *rx)

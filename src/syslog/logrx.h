@@ -45,7 +45,7 @@ struct logrx_stats {
 /* Maps a sender (IPv4, network order) to a node name; NULL means unknown
  * (the dotted address is used). The answer is sanitised to [A-Za-z0-9._-]
  * and never starts with '.'; it is asked when a sender's file is opened. */
-typedef const char *(*logrx_namer_fn)(void *ctx, uint32_t ip);
+typedef const char *(*logrx_namer_fn)(void *ctx, const struct ipaddr *ip);
 
 /* Writes the current wall time as RFC 3339 into buf (size >= 40 bytes) and
  * returns its length. clock_wall_rfc3339 unless a test replaces it. */
@@ -55,6 +55,10 @@ typedef size_t (*logrx_wallclock_fn)(char *buf, size_t size);
  * dropped. It stays the caller's: keep it open until logrx_free(), then
  * close it. cfg is copied. Returns NULL when out of memory. */
 struct logrx *logrx_new(const struct conf_logrx *cfg, int dirfd);
+/* A reload: rotation (max_file_bytes, rotate_keep) and the per-sender
+ * rate (rate_lines, burst_lines) take effect now; the listen addresses,
+ * the directory, line_max and max_senders are fixed while herd runs. */
+void logrx_reconfigure(struct logrx *rx, const struct conf_logrx *cfg);
 void logrx_free(struct logrx *rx);
 
 /* With `known_only`, a datagram from a sender the namer does not know is

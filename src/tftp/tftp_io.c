@@ -26,13 +26,13 @@ struct tftp_sock {
 	struct loop_io io; /* first: the loop hands us &io */
 	struct tftp_io *owner;
 	int index;	   /* transfer socket index, or -1 for a listening socket */
-	uint32_t bound_ip; /* the address it is bound to (0: wildcard) */
+	struct ipaddr bound_ip; /* the address it is bound to (or the wildcard) */
 	struct udp_batch batch;
 	struct udp_sendq *out; /* transfer sockets: batched sends */
 };
 
 struct tftp_io {
-	const struct conf_tftp *cfg;
+	struct conf_tftp cfg; /* as opened: sockets are not reopened by a reload */
 	struct loop *loop;
 	struct tftp_server *srv;
 	struct tftp_sock *listen;
@@ -42,7 +42,7 @@ struct tftp_io {
 	struct tftp_sock *xfer;
 	unsigned nxfer;
 	unsigned nsets;
-	uint32_t set_ips[CONF_MAX_LISTEN];
+	struct ipaddr set_ips[CONF_MAX_LISTEN];
 	struct timer timer;
 	struct loop_post post;
 	uint64_t tx_errors;
@@ -83,19 +83,19 @@ static int sock_open(struct tftp_sock *s, struct tftp_io *io, int index,
 
 /* The addresses transfer sockets bind to: each listen address, or only the
  * wildcard if one of them is (then every address is served anyway). */
-static unsigned transfer_sets(const struct conf_tftp *cfg, uint32_t ips[CONF_MAX_LISTEN])
+static unsigned transfer_sets(const struct conf_tftp *cfg, struct ipaddr ips[CONF_MAX_LISTEN])
 {
 	unsigned n = 0;
 
 	for (unsigned i = 0; i < cfg->listen.count; i++) {
-		uint32_t ip = cfg->listen.addrs[i].ip;
+		struct ipaddr ip = cfg->listen.addrs[i].ip;
 		bool seen = false;
-		if (ip == 0) {
-			ips[0] = 0;
+		if (ipaddr_is_any(&ip)) {
+			ips[0] = ip;
 			return 1;
 		}
 		for (unsigned j = 0; j < n; j++)
-			seen = seen || ips[j] == ip;
+			seen = seen || ipaddr_eq(&ips[j], &ip);
 		if (!seen)
 			ips[n++] = ip;
 	}
@@ -109,7 +109,7 @@ int tftp_io_open(struct tftp_io **out, const struct conf_tftp *cfg, int rcvbuf)
 
 	if (io == NULL)
 		return -ENOMEM;
-	io->cfg = cfg;
+	io->cfg = *cfg;
 	io->nsets = transfer_sets(cfg, io->set_ips);
 	io->listen = calloc(cfg->listen.count, sizeof(*io->listen));
 	io->xfer = calloc((size_t)io->nsets * cfg->transfer_sockets, sizeof(*io->xfer));
@@ -123,7 +123,7 @@ int tftp_io_open(struct tftp_io **out, const struct conf_tftp *cfg, int rcvbuf)
 	/* Transfer ports are kernel-chosen ports on the listen addresses only;
 	 * replies leave from the address the request came to (IP_PKTINFO). */
 	for (unsigned set = 0; set < io->nsets; set++) {
-		struct netaddr addr = {io->set_ips[set], 0};
+		struct netaddr addr = {.ip = io->set_ips[set], .port = 0};
 		for (unsigned i = 0; i < cfg->transfer_sockets; i++, io->nxfer++) {
 			err = sock_open(&io->xfer[io->nxfer], io, (int)i, &addr, rcvbuf);
 			if (err < 0)
@@ -139,27 +139,27 @@ fail:
 }
 
 /* Transfer socket `sock` of the set bound to local_ip. */
-static struct tftp_sock *xfer_sock(struct tftp_io *io, unsigned sock, uint32_t local_ip)
+static struct tftp_sock *xfer_sock(struct tftp_io *io, unsigned sock, struct ipaddr local_ip)
 {
 	unsigned set = 0;
 
 	for (unsigned i = 0; i < io->nsets; i++)
-		if (io->xfer[i * io->cfg->transfer_sockets].bound_ip == local_ip)
+		if (ipaddr_eq(&io->xfer[i * io->cfg.transfer_sockets].bound_ip, &local_ip))
 			set = i;
-	if (sock >= io->cfg->transfer_sockets)
+	if (sock >= io->cfg.transfer_sockets)
 		sock = 0;
-	return &io->xfer[set * io->cfg->transfer_sockets + sock];
+	return &io->xfer[set * io->cfg.transfer_sockets + sock];
 }
 
 /* Datagrams are gathered per transfer socket and leave in one sendmmsg()
  * when the server's entry point returns (tx_flush). */
-static void tx_send(void *ctx, unsigned sock, const struct netaddr *peer, uint32_t local_ip,
+static void tx_send(void *ctx, unsigned sock, const struct netaddr *peer, struct ipaddr local_ip,
 		    const uint8_t *hdr, size_t hdr_len, const uint8_t *payload, size_t payload_len)
 {
 	struct tftp_io *io = ctx;
 	struct tftp_sock *s = xfer_sock(io, sock, local_ip);
 
-	if (udp_sendq_add(s->out, peer, local_ip, hdr, hdr_len, payload, payload_len) < 0)
+	if (udp_sendq_add(s->out, peer, &local_ip, hdr, hdr_len, payload, payload_len) < 0)
 		io->tx_errors++;
 }
 
@@ -262,16 +262,16 @@ static void on_post(struct loop_post *p, mono_t now)
 		loop_timer_set(io->loop, &io->timer, next);
 }
 
-int tftp_io_start(struct tftp_io *io, struct loop *loop, struct tftp_files *files)
+int tftp_io_start(struct tftp_io *io, struct loop *loop, struct files *files)
 {
 	struct tftp_tx tx = {io, tx_send, tx_flush};
 	int err;
 
 	io->loop = loop;
-	io->srv = tftp_server_new(io->cfg, files, &tx);
+	io->srv = tftp_server_new(&io->cfg, files, &tx);
 	if (io->srv == NULL)
 		return -ENOMEM;
-	if (io->cfg->link_rate == SCHED_RATE_AUTO) {
+	if (io->cfg.link_rate == SCHED_RATE_AUTO) {
 		uint64_t speed = net_link_speed_bps(io->set_ips, io->nsets);
 		char mbps[32] = "unknown";
 		if (speed)
@@ -317,7 +317,7 @@ void tftp_io_stats_visit(const struct tftp_io *io, const struct stat_visitor *v)
 
 uint64_t tftp_io_memory(const struct conf_tftp *cfg)
 {
-	uint32_t ips[CONF_MAX_LISTEN];
+	struct ipaddr ips[CONF_MAX_LISTEN];
 	uint64_t xfer_socks = (uint64_t)transfer_sets(cfg, ips) * cfg->transfer_sockets;
 	uint64_t rx = mem_chunk((uint64_t)TFTP_RX_BUF * UDP_BATCH);
 

@@ -17,7 +17,7 @@ struct tftp_io;
 int tftp_io_open(struct tftp_io **out, const struct conf_tftp *cfg, int rcvbuf);
 
 /* Creates the server on top of the sockets and starts serving. */
-int tftp_io_start(struct tftp_io *io, struct loop *loop, struct tftp_files *files);
+int tftp_io_start(struct tftp_io *io, struct loop *loop, struct files *files);
 
 struct tftp_server *tftp_io_server(struct tftp_io *io);
 uint64_t tftp_io_rx_drops(const struct tftp_io *io); /* datagrams lost to full buffers */

@@ -45,7 +45,7 @@ struct rrq {
 /* One transfer. Small on purpose: the file content is shared. */
 struct tftp_xfer {
 	struct netaddr peer;
-	uint32_t local_ip;
+	struct ipaddr local_ip;
 	uint8_t sock;
 	uint8_t state;
 	bool rexmitted;	  /* the outstanding window was resent: no RTT sample (Karn) */
@@ -55,7 +55,7 @@ struct tftp_xfer {
 	uint16_t tries;
 	bool unknown; /* its source is not known, and it has acknowledged nothing yet */
 	uint32_t request_hash; /* of the RRQ that started it: tells a repeat from a new one */
-	const struct tftp_file *file;
+	const struct file_view *file;
 	uint64_t nblocks; /* blocks in the file: size / blksize + 1 */
 	uint64_t acked;	  /* blocks acknowledged (unwrapped) */
 	uint64_t sent;	  /* highest block sent (unwrapped) */
@@ -77,13 +77,13 @@ struct tftp_xfer {
 };
 
 struct tftp_server {
-	const struct conf_tftp *cfg;
-	struct tftp_files *files;
+	struct conf_tftp cfg; /* a copy: a reload changes the live keys only */
+	struct files *files;
 	struct tftp_tx tx;
 	struct timerq timers;
 	struct tftp_xfer **buckets;
 	uint32_t nbuckets; /* power of two */
-	uint64_t hash_seed;
+	uint32_t hash_seed;
 	struct tftp_xfer *retired;
 	struct tftp_xfer *pending_head, **pending_tail; /* admission FIFO */
 	/* Requests of unknown sources wait in a FIFO of their own, admitted
@@ -105,21 +105,9 @@ struct tftp_server {
 	mono_t next_expire;
 };
 
-/* Seeded: a spoofed request chooses its address and port, and must not
- * be able to choose its chain. */
-static uint32_t peer_hash(const struct tftp_server *srv, const struct netaddr *p)
-{
-	uint64_t k = ((uint64_t)p->ip << 16 | p->port) ^ srv->hash_seed;
-
-	k *= 0x9e3779b97f4a7c15ull;
-	k ^= k >> 29;
-	k *= 0xbf58476d1ce4e5b9ull;
-	return (uint32_t)(k >> 32);
-}
-
 static struct tftp_xfer **bucket(struct tftp_server *srv, const struct netaddr *p)
 {
-	return &srv->buckets[peer_hash(srv, p) & (srv->nbuckets - 1)];
+	return &srv->buckets[netaddr_hash(p, srv->hash_seed) & (srv->nbuckets - 1)];
 }
 
 static struct tftp_xfer *xfer_find(struct tftp_server *srv, const struct netaddr *p)
@@ -197,7 +185,7 @@ static void xfer_retire(struct tftp_xfer *x, mono_t now)
 		return;
 	}
 	tid_remember(&srv->tids, &x->peer, x->sock, now);
-	tftp_files_put(srv->files, x->file, now);
+	files_put(srv->files, x->file, now);
 	if (srv->next_expire == MONO_NEVER)
 		srv->next_expire = now + MONO_SEC(1);
 	x->retired_next = srv->retired;
@@ -219,7 +207,7 @@ static void reap(struct tftp_server *srv)
 
 
 static void send_error(struct tftp_server *srv, unsigned sock, const struct netaddr *peer,
-		       uint32_t local_ip, enum tftp_errcode code, const char *msg)
+		       struct ipaddr local_ip, enum tftp_errcode code, const char *msg)
 {
 	uint8_t buf[128];
 	size_t n = tftp_build_error(buf, sizeof(buf), code, msg);
@@ -230,7 +218,7 @@ static void send_error(struct tftp_server *srv, unsigned sock, const struct neta
 /* An ERROR to a source herd does not know may be to a spoofed address:
  * those are sent within the unknown sources' rate. */
 static void reply_error(struct tftp_server *srv, unsigned sock, const struct netaddr *peer,
-			uint32_t local_ip, enum tftp_errcode code, const char *msg, bool unknown,
+			struct ipaddr local_ip, enum tftp_errcode code, const char *msg, bool unknown,
 			mono_t now)
 {
 	if (unknown && !token_bucket_take(&srv->unknown, now)) {
@@ -240,15 +228,29 @@ static void reply_error(struct tftp_server *srv, unsigned sock, const struct net
 	send_error(srv, sock, peer, local_ip, code, msg);
 }
 
+/* An address as a key of the per-source table: an IPv4 address itself, an
+ * IPv6 one by its /64, the least a site hands one host (an attacker with a
+ * /64 has 2^64 addresses to send from). */
+static uint64_t source_key(const struct ipaddr *ip)
+{
+	uint64_t k = 0;
+
+	if (ipaddr_is_v4(ip))
+		return ipaddr_to_v4(ip);
+	for (int i = 0; i < 8; i++)
+		k = k << 8 | ip->b[i];
+	return k;
+}
+
 /* With DHCP, herd's nodes and lease holders. Without (TFTP only), those
  * that acknowledged a transfer from where they say they are: the only sign
  * of a real client there is. An attacker who can see herd's transfer ports
  * could forge that for a spoofed address; with DHCP, DHCP alone decides. */
-static bool source_known(const struct tftp_server *srv, uint32_t ip)
+static bool source_known(const struct tftp_server *srv, const struct ipaddr *ip)
 {
 	if (srv->known.is_known)
 		return srv->known.is_known(srv->known.ctx, ip);
-	return srclimit_verified(&srv->sources, ip);
+	return srclimit_verified(&srv->sources, source_key(ip));
 }
 
 /* The transfer's client acknowledged something: it is at the address it
@@ -263,7 +265,7 @@ static void vouch(struct tftp_xfer *x, mono_t now)
 	x->unknown = false;
 	srv->stats.unknown--;
 	token_bucket_give(&srv->unknown);
-	srclimit_verify(&srv->sources, x->peer.ip, now);
+	srclimit_verify(&srv->sources, source_key(&x->peer.ip), now);
 }
 
 static void send_block(struct tftp_xfer *x, uint64_t block)
@@ -380,7 +382,7 @@ static void pacer_run(struct tftp_server *srv, mono_t now)
 /* Jacobson/Karels, RFC 6298: rto = srtt + 4 rttvar, within the bounds. */
 static void rtt_sample(struct tftp_xfer *x, mono_t rtt, mono_t now)
 {
-	const struct conf_tftp *cfg = x->srv->cfg;
+	const struct conf_tftp *cfg = &x->srv->cfg;
 	mono_t lo = MONO_MS(cfg->rto_min_ms), hi = MONO_MS(cfg->rto_max_ms);
 
 	sched_on_rtt(&x->srv->sched, rtt, now);
@@ -400,7 +402,7 @@ static void xfer_timeout(struct timer *t, mono_t now)
 {
 	struct tftp_xfer *x = (struct tftp_xfer *)((char *)t - offsetof(struct tftp_xfer, timer));
 	struct tftp_server *srv = x->srv;
-	mono_t hi = MONO_MS(srv->cfg->rto_max_ms);
+	mono_t hi = MONO_MS(srv->cfg.rto_max_ms);
 
 	if (x->unknown && x->tries >= UNKNOWN_RETRIES) {
 		/* Most likely a spoofed request: nobody to tell, nothing to log. */
@@ -408,7 +410,7 @@ static void xfer_timeout(struct timer *t, mono_t now)
 		xfer_retire(x, now);
 		return;
 	}
-	if (x->tries >= srv->cfg->retries) {
+	if (x->tries >= srv->cfg.retries) {
 		char peer[NETADDR_STRLEN];
 		log_limited(&srv->rl_giveup, now, LOG_LVL_INFO,
 			    "tftp: %s: no answer after %u tries, giving up at block %llu of %llu",
@@ -435,8 +437,8 @@ static void negotiate(const struct tftp_server *srv, const struct tftp_opts *ask
 	memset(ans, 0, sizeof(*ans));
 	if (ask->has_blksize) {
 		ans->has_blksize = true;
-		ans->blksize = ask->blksize < srv->cfg->blksize_max ? ask->blksize
-								     : srv->cfg->blksize_max;
+		ans->blksize = ask->blksize < srv->cfg.blksize_max ? ask->blksize
+								     : srv->cfg.blksize_max;
 	}
 	if (ask->has_tsize) {
 		ans->has_tsize = true;
@@ -448,9 +450,9 @@ static void negotiate(const struct tftp_server *srv, const struct tftp_opts *ask
 	}
 	if (ask->has_windowsize) {
 		ans->has_windowsize = true;
-		ans->windowsize = ask->windowsize < srv->cfg->windowsize_max
+		ans->windowsize = ask->windowsize < srv->cfg.windowsize_max
 					  ? ask->windowsize
-					  : srv->cfg->windowsize_max;
+					  : srv->cfg.windowsize_max;
 	}
 }
 
@@ -458,7 +460,7 @@ static void negotiate(const struct tftp_server *srv, const struct tftp_opts *ask
  * transfer used (tftp_tid.h): to a strict client its packets are stale. */
 static unsigned pick_sock(struct tftp_server *srv, const struct netaddr *peer, mono_t now)
 {
-	unsigned n = srv->cfg->transfer_sockets;
+	unsigned n = srv->cfg.transfer_sockets;
 	unsigned sock = srv->next_sock++ % n;
 
 	if (n > 1 && tid_recall(&srv->tids, peer, now) == (int)sock)
@@ -467,11 +469,11 @@ static unsigned pick_sock(struct tftp_server *srv, const struct netaddr *peer, m
 }
 
 static struct tftp_xfer *xfer_new(struct tftp_server *srv, const struct netaddr *peer,
-				  uint32_t local_ip, const struct tftp_file *f,
+				  struct ipaddr local_ip, const struct file_view *f,
 				  const struct tftp_opts *ask, bool unknown, mono_t now)
 {
 	struct tftp_xfer *x = calloc(1, sizeof(*x));
-	mono_t rto = MONO_MS(srv->cfg->rto_initial_ms);
+	mono_t rto = MONO_MS(srv->cfg.rto_initial_ms);
 
 	if (x == NULL)
 		return NULL;
@@ -493,7 +495,7 @@ static struct tftp_xfer *xfer_new(struct tftp_server *srv, const struct netaddr 
 		rto = MONO_SEC(ask->timeout);
 	x->rto = rto;
 	x->client_timeout = ask->has_timeout ? MONO_SEC(ask->timeout)
-					     : MONO_MS(srv->cfg->client_timeout_ms);
+					     : MONO_MS(srv->cfg.client_timeout_ms);
 	x->owe_next = 1;
 	timer_init(&x->timer, xfer_timeout);
 	sched_item_init(&x->sched);
@@ -506,7 +508,7 @@ static struct tftp_xfer *xfer_new(struct tftp_server *srv, const struct netaddr 
 
 /* `charge`: the ERROR is for an unknown source whose request has not been
  * paid for by its admission. */
-static void refuse_open(struct tftp_server *srv, const struct netaddr *peer, uint32_t local_ip,
+static void refuse_open(struct tftp_server *srv, const struct netaddr *peer, struct ipaddr local_ip,
 			const char *name, int err, bool charge, mono_t now)
 {
 	char p[NETADDR_STRLEN];
@@ -549,7 +551,7 @@ static bool repeated_request(struct tftp_xfer *x, uint32_t hash, mono_t now)
 	if (hash != x->request_hash)
 		return false;
 	if (x->acked == 0 && !(x->state == XS_DATA && x->sent > 1)) {
-		if (now - x->sent_at >= (x->srtt ? x->srtt : MONO_MS(x->srv->cfg->rto_min_ms))) {
+		if (now - x->sent_at >= (x->srtt ? x->srtt : MONO_MS(x->srv->cfg.rto_min_ms))) {
 			x->srv->stats.quick_resends++;
 			send_first(x, true, now);
 		}
@@ -568,27 +570,27 @@ static bool repeated_request(struct tftp_xfer *x, uint32_t hash, mono_t now)
 }
 
 static void start_transfer(struct tftp_server *srv, const struct netaddr *peer,
-			   uint32_t local_ip, const struct rrq *r, mono_t now)
+			   struct ipaddr local_ip, const struct rrq *r, mono_t now)
 {
-	const struct tftp_file *f;
+	const struct file_view *f;
 	struct tftp_xfer *x;
 	int err;
 
-	err = tftp_files_open(srv->files, r->name, r->name_len, r->mode == TFTP_MODE_NETASCII,
-			      local_ip, peer->ip, &f);
+	err = files_open(srv->files, r->name, r->name_len, r->mode == TFTP_MODE_NETASCII,
+			      &local_ip, &peer->ip, &f);
 	if (err < 0) {
 		refuse_open(srv, peer, local_ip, r->name, err, false, now);
 		return;
 	}
 	x = xfer_new(srv, peer, local_ip, f, &r->opts, r->unknown, now);
 	if (x == NULL) {
-		tftp_files_put(srv->files, f, now);
+		files_put(srv->files, f, now);
 		send_error(srv, 0, peer, local_ip, TFTP_EUNDEF, "out of memory");
 		return;
 	}
 	x->request_hash = r->hash;
 	x->progress_at = now;
-	if (srv->next_adapt == MONO_NEVER && srv->cfg->link_rate != 0)
+	if (srv->next_adapt == MONO_NEVER && srv->cfg.link_rate != 0)
 		srv->next_adapt = now;
 	if (log_get_level() >= LOG_LVL_DEBUG) {
 		char p[NETADDR_STRLEN];
@@ -611,7 +613,7 @@ static bool must_defer(const struct tftp_server *srv, bool unknown)
 	       sched_backlog_time(&srv->sched) > srv->admit_limit;
 }
 
-static void defer(struct tftp_server *srv, const struct netaddr *peer, uint32_t local_ip,
+static void defer(struct tftp_server *srv, const struct netaddr *peer, struct ipaddr local_ip,
 		  const struct rrq *r, mono_t now)
 {
 	struct tftp_xfer *x = calloc(1, sizeof(*x));
@@ -664,7 +666,7 @@ static bool admit_pending(struct tftp_server *srv, mono_t now)
 			break;
 		/* Known meanwhile (its address answered in another transfer):
 		 * no token needed. */
-		if (x->unknown && source_known(srv, x->peer.ip))
+		if (x->unknown && source_known(srv, &x->peer.ip))
 			x->pending->unknown = false;
 		else if (x->unknown && !token_bucket_take(&srv->unknown, now))
 			break;
@@ -680,7 +682,7 @@ static bool admit_pending(struct tftp_server *srv, mono_t now)
  * share, and never takes a known one's place. */
 static bool admit(struct tftp_server *srv, bool unknown, mono_t now)
 {
-	bool full = srv->stats.active + srv->stats.pending >= srv->cfg->max_transfers;
+	bool full = srv->stats.active + srv->stats.pending >= srv->cfg.max_transfers;
 
 	if (full && !unknown && srv->upending_head != NULL) {
 		srv->stats.displaced++;
@@ -706,12 +708,12 @@ static bool admit(struct tftp_server *srv, bool unknown, mono_t now)
 	return true;
 }
 
-static void handle_rrq(struct tftp_server *srv, const struct netaddr *peer, uint32_t local_ip,
+static void handle_rrq(struct tftp_server *srv, const struct netaddr *peer, struct ipaddr local_ip,
 		       const struct tftp_pkt *pkt, const uint8_t *buf, size_t len, mono_t now)
 {
 	struct tftp_xfer *x = xfer_find(srv, peer);
 	struct rrq r = {pkt->req.name, pkt->req.name_len, pkt->req.mode, pkt->req.opts,
-			request_hash(buf, len), !source_known(srv, peer->ip)};
+			request_hash(buf, len), !source_known(srv, &peer->ip)};
 
 	srv->stats.requests++;
 	if (x != NULL) {
@@ -739,7 +741,7 @@ static void handle_rrq(struct tftp_server *srv, const struct netaddr *peer, uint
 		start_transfer(srv, peer, local_ip, &r, now);
 }
 
-static void request(struct tftp_server *srv, const struct netaddr *peer, uint32_t local_ip,
+static void request(struct tftp_server *srv, const struct netaddr *peer, struct ipaddr local_ip,
 		    const uint8_t *buf, size_t len, mono_t now)
 {
 	struct tftp_pkt pkt;
@@ -747,7 +749,7 @@ static void request(struct tftp_server *srv, const struct netaddr *peer, uint32_
 
 	/* Every datagram here costs its address a token: one address cannot
 	 * take more than its share, whatever it sends. */
-	if (!srclimit_take(&srv->sources, peer->ip, now)) {
+	if (!srclimit_take(&srv->sources, source_key(&peer->ip), now)) {
 		srv->stats.source_limited++;
 		return;
 	}
@@ -757,13 +759,13 @@ static void request(struct tftp_server *srv, const struct netaddr *peer, uint32_
 			    netaddr_str(peer, p));
 		if (len >= 2 && !(len >= 2 && buf[0] == 0 && buf[1] == TFTP_ERROR))
 			reply_error(srv, 0, peer, local_ip, TFTP_EBADOP, "malformed request",
-				    !source_known(srv, peer->ip), now);
+				    !source_known(srv, &peer->ip), now);
 		return;
 	}
 	if (pkt.op == TFTP_WRQ) {
 		srv->stats.refused++;
 		reply_error(srv, 0, peer, local_ip, TFTP_EACCESS, "this server is read-only",
-			    !source_known(srv, peer->ip), now);
+			    !source_known(srv, &peer->ip), now);
 		return;
 	}
 	handle_rrq(srv, peer, local_ip, &pkt, buf, len, now);
@@ -777,7 +779,7 @@ static void finish(struct tftp_server *srv, mono_t now)
 	reap(srv);
 }
 
-void tftp_server_request(struct tftp_server *srv, const struct netaddr *peer, uint32_t local_ip,
+void tftp_server_request(struct tftp_server *srv, const struct netaddr *peer, struct ipaddr local_ip,
 			 const uint8_t *buf, size_t len, mono_t now)
 {
 	request(srv, peer, local_ip, buf, len, now);
@@ -806,7 +808,7 @@ static void handle_data_ack(struct tftp_xfer *x, uint16_t ack, mono_t arrived, m
 		/* A repeated ACK: the client saw a gap or timed out. Resend once
 		 * per window, and only if the ACK cannot be an echo of an older
 		 * packet (RFC 1123 4.2.3.1, Sorcerer's Apprentice). */
-		mono_t guard = x->srtt ? x->srtt : MONO_MS(srv->cfg->rto_min_ms);
+		mono_t guard = x->srtt ? x->srtt : MONO_MS(srv->cfg.rto_min_ms);
 		if (!x->quick_spent && now - x->sent_at >= guard && x->sent > x->acked) {
 			srv->stats.quick_resends++;
 			sched_on_loss(&srv->sched);
@@ -858,7 +860,7 @@ static void handle_ack(struct tftp_xfer *x, uint16_t ack, mono_t arrived, mono_t
 }
 
 static void input(struct tftp_server *srv, unsigned sock, const struct netaddr *peer,
-		  uint32_t local_ip, const uint8_t *buf, size_t len, mono_t arrived, mono_t now)
+		  struct ipaddr local_ip, const uint8_t *buf, size_t len, mono_t arrived, mono_t now)
 {
 	struct tftp_xfer *x = xfer_find(srv, peer);
 	struct tftp_pkt pkt;
@@ -867,7 +869,7 @@ static void input(struct tftp_server *srv, unsigned sock, const struct netaddr *
 		srv->stats.malformed++;
 		return;
 	}
-	if (x != NULL && (x->state == XS_PENDING || x->sock != sock || x->local_ip != local_ip)) {
+	if (x != NULL && (x->state == XS_PENDING || x->sock != sock || !ipaddr_eq(&x->local_ip, &local_ip))) {
 		/* The client's live (or waiting) transfer talks through another
 		 * port: this is a late packet of its previous one. An ERROR here
 		 * could end the live one in firmware that does not check the
@@ -880,7 +882,7 @@ static void input(struct tftp_server *srv, unsigned sock, const struct netaddr *
 		srv->stats.unknown_tid++;
 		if (pkt.op != TFTP_ERROR)
 			reply_error(srv, sock, peer, local_ip, TFTP_EBADID, "unknown transfer ID",
-				    !source_known(srv, peer->ip), now);
+				    !source_known(srv, &peer->ip), now);
 		return;
 	}
 	switch (pkt.op) {
@@ -902,7 +904,7 @@ static void input(struct tftp_server *srv, unsigned sock, const struct netaddr *
 }
 
 void tftp_server_input(struct tftp_server *srv, unsigned sock, const struct netaddr *peer,
-		       uint32_t local_ip, const uint8_t *buf, size_t len, mono_t arrived,
+		       struct ipaddr local_ip, const uint8_t *buf, size_t len, mono_t arrived,
 		       mono_t now)
 {
 	input(srv, sock, peer, local_ip, buf, len, arrived < now ? arrived : now, now);
@@ -915,8 +917,8 @@ void tftp_server_tick(struct tftp_server *srv, mono_t now)
 	if (now >= srv->next_adapt)
 		srv->next_adapt = sched_adapt(&srv->sched, srv->stats.active == 0, now);
 	if (now >= srv->next_expire) {
-		tftp_files_expire(srv->files, now);
-		srv->next_expire = tftp_files_count(srv->files) ? now + MONO_SEC(1) : MONO_NEVER;
+		files_expire(srv->files, now);
+		srv->next_expire = files_count(srv->files) ? now + MONO_SEC(1) : MONO_NEVER;
 	}
 	finish(srv, now);
 }
@@ -992,7 +994,15 @@ void tftp_server_stats_visit(const struct tftp_server *srv, const struct stat_vi
 	stat_gauge(v, "backlog_bytes", srv->sched.backlog, "wire bytes owed to the pacer");
 }
 
-struct tftp_server *tftp_server_new(const struct conf_tftp *cfg, struct tftp_files *files,
+/* Transfers and waiting requests unknown sources may hold. */
+static uint32_t unknown_max(const struct conf_tftp *cfg)
+{
+	uint32_t n = (uint32_t)((uint64_t)cfg->max_transfers * cfg->unknown_share / 100);
+
+	return n ? n : 1;
+}
+
+struct tftp_server *tftp_server_new(const struct conf_tftp *cfg, struct files *files,
 				    const struct tftp_tx *tx)
 {
 	struct tftp_server *srv = calloc(1, sizeof(*srv));
@@ -1004,8 +1014,8 @@ struct tftp_server *tftp_server_new(const struct conf_tftp *cfg, struct tftp_fil
 		n <<= 1;
 	srv->nbuckets = n;
 	if (getrandom(&srv->hash_seed, sizeof(srv->hash_seed), GRND_NONBLOCK) < 0)
-		srv->hash_seed = (uint64_t)clock_mono_now();
-	srv->cfg = cfg;
+		srv->hash_seed = (uint32_t)clock_mono_now();
+	srv->cfg = *cfg;
 	srv->files = files;
 	srv->tx = *tx;
 	srv->rl_refuse = (struct ratelimit)RATELIMIT_INIT(MONO_SEC(10), 20);
@@ -1014,9 +1024,7 @@ struct tftp_server *tftp_server_new(const struct conf_tftp *cfg, struct tftp_fil
 	srv->next_expire = MONO_NEVER;
 	srv->pending_tail = &srv->pending_head;
 	srv->upending_tail = &srv->upending_head;
-	srv->unknown_max = (uint32_t)((uint64_t)cfg->max_transfers * cfg->unknown_share / 100);
-	if (srv->unknown_max == 0)
-		srv->unknown_max = 1;
+	srv->unknown_max = unknown_max(cfg);
 	token_bucket_init(&srv->unknown, cfg->unknown_rate, cfg->unknown_burst, 0);
 	timerq_init(&srv->timers);
 	/* Room for every transfer's timer and place in the pacer's queues up
@@ -1036,6 +1044,29 @@ struct tftp_server *tftp_server_new(const struct conf_tftp *cfg, struct tftp_fil
 	srv->admit_limit = MONO_MS(cfg->client_timeout_ms) / 2;
 	srv->next_adapt = cfg->link_rate != 0 ? 0 : MONO_NEVER;
 	return srv;
+}
+
+void tftp_server_reconfigure(struct tftp_server *srv, const struct conf_tftp *cfg)
+{
+	struct conf_tftp *c = &srv->cfg;
+
+	c->blksize_max = cfg->blksize_max;
+	c->windowsize_max = cfg->windowsize_max;
+	c->retries = cfg->retries;
+	c->rto_min_ms = cfg->rto_min_ms;
+	c->rto_max_ms = cfg->rto_max_ms;
+	c->rto_initial_ms = cfg->rto_initial_ms;
+	c->client_timeout_ms = cfg->client_timeout_ms;
+	srv->admit_limit = MONO_MS(c->client_timeout_ms) / 2;
+	c->source_rate = cfg->source_rate;
+	c->source_burst = cfg->source_burst;
+	c->unknown_rate = cfg->unknown_rate;
+	c->unknown_burst = cfg->unknown_burst;
+	c->unknown_share = cfg->unknown_share;
+	srclimit_set_rate(&srv->sources, c->source_rate, c->source_burst);
+	srv->unknown.rate = c->unknown_rate;
+	srv->unknown.burst = c->unknown_burst;
+	srv->unknown_max = unknown_max(c);
 }
 
 void tftp_server_free(struct tftp_server *srv, mono_t now)

@@ -18,13 +18,13 @@
 #include "core/clock.h"
 #include "core/net.h"
 #include "core/stats.h"
-#include "tftp/tftp_files.h"
+#include "files/files.h"
 
 /* One datagram out: a small header (copied by the callee if it keeps it)
  * followed by a payload that stays valid (it points into a shared file). */
 struct tftp_tx {
 	void *ctx;
-	void (*send)(void *ctx, unsigned sock, const struct netaddr *peer, uint32_t local_ip,
+	void (*send)(void *ctx, unsigned sock, const struct netaddr *peer, struct ipaddr local_ip,
 		     const uint8_t *hdr, size_t hdr_len, const uint8_t *payload,
 		     size_t payload_len);
 	/* Optional, for a callee that batches: payloads handed to send() stay
@@ -66,14 +66,19 @@ struct tftp_stats {
  * lease. Their requests go ahead of the others'. */
 struct tftp_known {
 	void *ctx;
-	bool (*is_known)(void *ctx, uint32_t ip); /* ip in network order */
+	bool (*is_known)(void *ctx, const struct ipaddr *ip);
 };
 
 struct tftp_server;
 
-struct tftp_server *tftp_server_new(const struct conf_tftp *cfg, struct tftp_files *files,
+struct tftp_server *tftp_server_new(const struct conf_tftp *cfg, struct files *files,
 				    const struct tftp_tx *tx);
 void tftp_server_free(struct tftp_server *srv, mono_t now);
+/* A reload: the keys that can change under running transfers (blksize_max,
+ * windowsize_max, retries, rto_*, client_timeout_ms) take effect now; a
+ * transfer keeps the options it agreed. The others are
+ * fixed while herd runs (sockets, tables, the pacer). */
+void tftp_server_reconfigure(struct tftp_server *srv, const struct conf_tftp *cfg);
 
 /* Hostile traffic (docs/DECISIONS.md). Every datagram to the well-known
  * port is charged to its source address's token bucket (source_rate,
@@ -95,7 +100,7 @@ void tftp_server_set_known(struct tftp_server *srv, const struct tftp_known *kno
 uint64_t tftp_server_memory(const struct conf_tftp *cfg);
 
 /* A datagram to the well-known port. */
-void tftp_server_request(struct tftp_server *srv, const struct netaddr *peer, uint32_t local_ip,
+void tftp_server_request(struct tftp_server *srv, const struct netaddr *peer, struct ipaddr local_ip,
 			 const uint8_t *buf, size_t len, mono_t now);
 
 /* A datagram to transfer socket `sock`, sent to local_ip. A transfer's TID
@@ -103,7 +108,7 @@ void tftp_server_request(struct tftp_server *srv, const struct netaddr *peer, ui
  * it (round trips are measured to it, not to when we read it), `now` the
  * present. */
 void tftp_server_input(struct tftp_server *srv, unsigned sock, const struct netaddr *peer,
-		       uint32_t local_ip, const uint8_t *buf, size_t len, mono_t arrived,
+		       struct ipaddr local_ip, const uint8_t *buf, size_t len, mono_t arrived,
 		       mono_t now);
 
 /* Runs the retransmit timers due at `now` and frees finished transfers. */

@@ -15,11 +15,7 @@ struct tid_entry {
 /* Seeded, as the addresses and ports may be a spoofer's choice. */
 static uint32_t tid_hash(const struct tid_memory *m, const struct netaddr *p)
 {
-	uint64_t k = (((uint64_t)p->ip << 16 | p->port) ^ m->seed) * 0x9e3779b97f4a7c15ull;
-
-	k ^= k >> 29;
-	k *= 0xbf58476d1ce4e5b9ull;
-	return (uint32_t)(k >> 32) & (m->size - 1);
+	return netaddr_hash(p, m->seed) & (m->size - 1);
 }
 
 static uint32_t slots_for(uint32_t capacity)
@@ -49,7 +45,7 @@ int tid_memory_init(struct tid_memory *m, uint32_t capacity, mono_t linger)
 	m->size = n;
 	m->next = 0;
 	if (getrandom(&m->seed, sizeof(m->seed), GRND_NONBLOCK) < 0)
-		m->seed = (uint64_t)clock_mono_now();
+		m->seed = (uint32_t)clock_mono_now();
 	m->linger = linger;
 	return 0;
 }

@@ -24,7 +24,7 @@ struct tid_memory {
 	uint32_t size;	 /* ring slots = buckets, a power of two */
 	uint32_t next;	 /* ring slot written next */
 	mono_t linger;	 /* how long an entry counts */
-	uint64_t seed;	 /* of the hash */
+	uint32_t seed;	 /* of the hash */
 };
 
 /* Room for `capacity` client endpoints (rounded up to a power of two).

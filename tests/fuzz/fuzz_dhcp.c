@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "conf/conf.h"
+#include "boot/policy.h"
 #include "dhcp/dhcp_server.h"
 #include "dhcp/dhcp_wire.h"
 #include "inventory/inventory.h"
@@ -49,7 +50,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	    inventory_load_string(&inv, "fuzz.tab", inv_text, &cfg->dhcp, stderr) != 0)
 		abort();
 	leases = lease_table_open(&cfg->dhcp, "", 1000, &err);
-	srv = dhcp_server_new(&cfg->dhcp, inv, leases, &tx);
+	srv = dhcp_server_new(policy_new(cfg, inv), leases, &tx);
 	if (srv == NULL)
 		abort();
 	return 0;
@@ -58,7 +59,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct dhcp_rx rx = {.ifindex = 2, .peer = {0, 68}};
+	struct dhcp_rx rx = {.ifindex = 2, .peer = {.port = 68}};
 
 	inet_pton(AF_INET, "10.1.0.1", &rx.local_ip);
 	now += MONO_MS(100);

@@ -98,7 +98,7 @@ static void check_node(const struct inventory *inv, const struct inv_node *n, in
 		fail("bad name", n);
 	if (n->group == NULL || conf_group_find(&cfg->dhcp, n->group->name) != n->group)
 		fail("no group", n);
-	if (conf_subnet_of(&cfg->dhcp, n->ip) == NULL)
+	if (!ipaddr_is_v4(&n->ip) || conf_subnet_of(&cfg->dhcp, ipaddr_to_v4(&n->ip)) == NULL)
 		fail("address outside every subnet", n);
 	if ((n->kernel && conf_is_url(n->kernel)) || (n->initrd && conf_is_url(n->initrd)))
 		fail("URL kept", n);
@@ -108,8 +108,8 @@ static void check_node(const struct inventory *inv, const struct inv_node *n, in
 	m = inventory_by_mac(inv, n->mac);
 	if (m == NULL || memcmp(m->mac, n->mac, 6) != 0 || m->line > n->line || (clean && m != n))
 		fail("lookup by MAC", n);
-	m = inventory_by_ip(inv, n->ip);
-	if (m == NULL || m->ip != n->ip || m->line > n->line || (clean && m != n))
+	m = inventory_by_ip(inv, &n->ip);
+	if (m == NULL || !ipaddr_eq(&m->ip, &n->ip) || m->line > n->line || (clean && m != n))
 		fail("lookup by address", n);
 	m = inventory_by_name(inv, n->name);
 	if (m == NULL || strcmp(m->name, n->name) != 0 || m->line > n->line || (clean && m != n))
@@ -125,7 +125,7 @@ static void print_value(FILE *f, const char *key, const char *v)
 /* The table of inv as an administrator would write it. */
 static char *print_table(const struct inventory *inv, size_t *len)
 {
-	char *text = NULL, mac[18], ip[INET_ADDRSTRLEN];
+	char *text = NULL, mac[18], ip[IPADDR_STRLEN];
 	FILE *f = open_memstream(&text, len);
 
 	if (f == NULL)
@@ -133,7 +133,7 @@ static char *print_table(const struct inventory *inv, size_t *len)
 	for (size_t i = 0; i < inventory_count(inv); i++) {
 		const struct inv_node *n = inventory_node(inv, i);
 		fprintf(f, "%s %s %s %s", n->name, mac_str(n->mac, i % 2 ? '-' : ':', mac),
-			inet_ntop(AF_INET, &n->ip, ip, sizeof(ip)), n->group->name);
+			ipaddr_str(&n->ip, ip), n->group->name);
 		print_value(f, "loader", n->loader);
 		print_value(f, "kernel", n->kernel);
 		print_value(f, "initrd", n->initrd);
@@ -163,7 +163,7 @@ static void check_round_trip(const struct inventory *inv)
 	for (size_t i = 0; i < inventory_count(inv); i++) {
 		const struct inv_node *a = inventory_node(inv, i), *b = inventory_node(again, i);
 		if (strcmp(a->name, b->name) != 0 || memcmp(a->mac, b->mac, 6) != 0 ||
-		    a->ip != b->ip || a->group != b->group || !same_str(a->loader, b->loader) ||
+		    !ipaddr_eq(&a->ip, &b->ip) || a->group != b->group || !same_str(a->loader, b->loader) ||
 		    !same_str(a->kernel, b->kernel) || !same_str(a->initrd, b->initrd) ||
 		    !same_str(a->cmdline, b->cmdline)) {
 			fprintf(stderr, "printed table:\n%s", text);

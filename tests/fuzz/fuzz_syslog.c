@@ -54,10 +54,10 @@ static void render(const struct syslog_msg *m, size_t line_max)
 	}
 }
 
-static const char *fuzz_namer(void *ctx, uint32_t ip)
+static const char *fuzz_namer(void *ctx, const struct ipaddr *ip)
 {
 	(void)ctx;
-	return (ip & 0xff000000u) ? fuzz_name : NULL;
+	return (ipaddr_to_v4(ip) & 0xff000000u) ? fuzz_name : NULL;
 }
 
 static void fuzz_cleanup(void)
@@ -103,7 +103,7 @@ static void fuzz_init(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct syslog_msg m;
-	struct netaddr peer = {0, 514};
+	struct netaddr peer = {.port = 514};
 
 	if (fuzz_rx == NULL)
 		fuzz_init();
@@ -119,7 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(fuzz_name, data, n);
 	fuzz_name[n] = '\0';
 	/* Four senders for two slots; half of them named by the input. */
-	peer.ip = (uint32_t)(size & 3) << 24 | 0x0a;
+	peer.ip = ipaddr_v4((uint32_t)(size & 3) << 24 | 0x0a);
 	fuzz_now += MONO_MS(7);
 	logrx_input(fuzz_rx, (size & 4) ? LOGRX_NETCONSOLE : LOGRX_SYSLOG, &peer, data, size,
 		    fuzz_now);

@@ -14,10 +14,13 @@
 #include "tftp/tftp_server.h"
 #include "tftp/tftp_wire.h"
 
-static struct herd_config cfg;
-static struct tftp_files *files;
+/* "Sent to": unknown (the server answers from the kernel's choice). */
+static const struct ipaddr unknown_ip;
 
-static void sink(void *ctx, unsigned sock, const struct netaddr *peer, uint32_t local_ip,
+static struct herd_config cfg;
+static struct files *files;
+
+static void sink(void *ctx, unsigned sock, const struct netaddr *peer, struct ipaddr local_ip,
 		 const uint8_t *hdr, size_t hdr_len, const uint8_t *payload, size_t payload_len)
 {
 	volatile uint8_t x = 0;
@@ -48,7 +51,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	conf_defaults(&cfg);
 	cfg.tftp.max_transfers = 8;
 	cfg.tftp.retries = 2;
-	files = tftp_files_new(open(root, O_PATH | O_DIRECTORY), 0);
+	files = files_new(open(root, O_PATH | O_DIRECTORY), 0);
 	return 0;
 }
 
@@ -69,13 +72,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pos += 2;
 		if (len > size - pos)
 			len = size - pos;
-		struct netaddr peer = {0x0100000a, (uint16_t)(1000 + kind / 3 % 4)};
+		struct netaddr peer = {IPADDR_V4_INIT(10, 0, 0, 1), (uint16_t)(1000 + kind / 3 % 4)};
 		switch (kind % 3) {
 		case 0:
-			tftp_server_request(srv, &peer, 0, data + pos, len, now);
+			tftp_server_request(srv, &peer, unknown_ip, data + pos, len, now);
 			break;
 		case 1:
-			tftp_server_input(srv, kind / 12 % cfg.tftp.transfer_sockets, &peer, 0,
+			tftp_server_input(srv, kind / 12 % cfg.tftp.transfer_sockets, &peer, unknown_ip,
 					  data + pos, len, now, now);
 			break;
 		default:
@@ -86,6 +89,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pos += len;
 	}
 	tftp_server_free(srv, now);
-	tftp_files_expire(files, now + MONO_SEC(1));
+	files_expire(files, now + MONO_SEC(1));
 	return 0;
 }

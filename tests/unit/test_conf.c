@@ -83,7 +83,7 @@ static void assert_listen_equal(const struct conf_listen *a, const struct conf_l
 {
 	assert_int_equal(a->count, b->count);
 	for (unsigned i = 0; i < a->count; i++) {
-		assert_int_equal(a->addrs[i].ip, b->addrs[i].ip);
+		assert_true(ipaddr_eq(&a->addrs[i].ip, &b->addrs[i].ip));
 		assert_int_equal(a->addrs[i].port, b->addrs[i].port);
 	}
 }
@@ -133,7 +133,7 @@ static void test_defaults(void **state)
 	assert_int_equal(d->server.rcvbuf, 8 << 20);
 	assert_true(d->tftp.enabled);
 	assert_int_equal(d->tftp.listen.count, 1);
-	assert_int_equal(d->tftp.listen.addrs[0].ip, 0);
+	assert_int_equal(ipaddr_to_v4(&d->tftp.listen.addrs[0].ip), 0);
 	assert_int_equal(d->tftp.listen.addrs[0].port, 69);
 	assert_string_equal(d->tftp.root, "/srv/herd/tftp");
 	assert_int_equal(d->tftp.blksize_max, 1468);
@@ -315,13 +315,13 @@ static void test_listen(void **state)
 				    "[log]\nsyslog = 192.168.1.1\nnetconsole =\n");
 	const struct conf_listen *l = &r->cfg.tftp.listen;
 	assert_int_equal(l->count, 4);
-	assert_int_equal(l->addrs[0].ip, ip("10.0.0.1"));
+	assert_int_equal(ipaddr_to_v4(&l->addrs[0].ip), ip("10.0.0.1"));
 	assert_int_equal(l->addrs[0].port, 69); /* the setting's default port */
-	assert_int_equal(l->addrs[1].ip, ip("10.0.0.2"));
+	assert_int_equal(ipaddr_to_v4(&l->addrs[1].ip), ip("10.0.0.2"));
 	assert_int_equal(l->addrs[1].port, 6969);
-	assert_int_equal(l->addrs[2].ip, 0);
+	assert_int_equal(ipaddr_to_v4(&l->addrs[2].ip), 0);
 	assert_int_equal(l->addrs[2].port, 1069);
-	assert_int_equal(l->addrs[3].ip, 0);
+	assert_int_equal(ipaddr_to_v4(&l->addrs[3].ip), 0);
 	assert_int_equal(l->addrs[3].port, 7069);
 	assert_int_equal(r->cfg.logrx.syslog.count, 1);
 	assert_int_equal(r->cfg.logrx.syslog.addrs[0].port, 514);
@@ -339,7 +339,7 @@ static void test_bad_listen(void **state)
 	(void)state;
 	static const char *const bad[] = {
 	    "1.2.3.256", "localhost", "1.2.3.4:0",     "1.2.3.4:65536", "1.2.3.4:",   "1.2.3.4:x",
-	    "1.2.3",	 "::1",	      "1.2.3.4:69:69", "[1.2.3.4]:69",	"1.2.3.4:-1",
+	    "1.2.3",	 "[::1",      "1.2.3.4:69:69", "[1.2.3.4]:69",	"1.2.3.4:-1",
 	};
 	char text[128], want[128];
 
@@ -352,6 +352,12 @@ static void test_bad_listen(void **state)
 		 * second complaint that listen is empty. */
 		expect_error(text, 1, want);
 	}
+	/* IPv6 addresses parse (the address type holds them) but are not
+	 * served yet: said as such. */
+	expect_error("[tftp]\nlisten = ::1\n", 1,
+		     "t.conf:2: listen: '::1': herd does not serve IPv6 yet");
+	expect_error("[log]\nsyslog = [fe80::1]:514\n", 1,
+		     "t.conf:2: syslog: '[fe80::1]:514': herd does not serve IPv6 yet");
 	struct parsed *r = parse("[tftp]\nlisten = 10.9.9.9:99 bogus\n");
 	assert_int_equal(r->cfg.tftp.listen.count, 1);
 	assert_int_equal(r->cfg.tftp.listen.addrs[0].port, 69); /* the default kept */

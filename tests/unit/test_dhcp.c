@@ -13,13 +13,15 @@
 
 #include "boot/boot.h"
 #include "conf/conf.h"
+#include "boot/policy.h"
 #include "dhcp/dhcp_server.h"
 #include "dhcp/dhcp_wire.h"
 #include "inventory/inventory.h"
 
 struct fixture {
-	struct herd_config cfg;
-	struct inventory *inv;
+	struct herd_config *cfg; /* owned by policy */
+	struct inventory *inv;	 /* owned by policy */
+	struct policy *policy;
 	struct lease_table *leases;
 	struct dhcp_server *srv;
 	struct dhcp_out out;
@@ -66,12 +68,14 @@ static int setup(void **state)
 	struct dhcp_tx tx = {f, capture};
 	int err;
 
-	conf_defaults(&f->cfg);
-	assert_int_equal(conf_load_string(&f->cfg, "t.conf", conf_text, stderr), 0);
-	assert_int_equal(inventory_load_string(&f->inv, "t.tab", inv_text, &f->cfg.dhcp, stderr), 0);
-	f->leases = lease_table_open(&f->cfg.dhcp, "", 1000, &err);
+	f->cfg = calloc(1, sizeof(*f->cfg));
+	conf_defaults(f->cfg);
+	assert_int_equal(conf_load_string(f->cfg, "t.conf", conf_text, stderr), 0);
+	assert_int_equal(inventory_load_string(&f->inv, "t.tab", inv_text, &f->cfg->dhcp, stderr), 0);
+	f->leases = lease_table_open(&f->cfg->dhcp, "", 1000, &err);
 	assert_non_null(f->leases);
-	f->srv = dhcp_server_new(&f->cfg.dhcp, f->inv, f->leases, &tx);
+	f->policy = policy_new(f->cfg, f->inv);
+	f->srv = dhcp_server_new(f->policy, f->leases, &tx);
 	f->now = MONO_SEC(10);
 	*state = f;
 	return 0;
@@ -83,7 +87,7 @@ static int teardown(void **state)
 
 	dhcp_server_free(f->srv);
 	lease_table_close(f->leases);
-	inventory_free(f->inv);
+	policy_unref(f->policy);
 	free(f);
 	return 0;
 }
@@ -99,7 +103,7 @@ static void send_req(struct fixture *f, enum dhcp_type t, const uint8_t mac[6], 
 	uint8_t buf[DHCP_MAX_LEN];
 	size_t n = dhcp_build_request(buf, sizeof(buf), t, 42, mac, ciaddr, requested, sid, arch,
 				      vc, uc);
-	struct dhcp_rx rx = {.ifindex = 3, .local_ip = ip("10.1.0.1"), .peer = {0, 68}};
+	struct dhcp_rx rx = {.ifindex = 3, .local_ip = ip("10.1.0.1"), .peer = {.port = 68}};
 
 	f->nout = 0;
 	dhcp_server_input(f->srv, &rx, buf, n, f->now, 1000);
@@ -237,7 +241,7 @@ static void test_relay_and_broadcast(void **state)
 	uint8_t buf[DHCP_MAX_LEN];
 	size_t n = dhcp_build_request(buf, sizeof(buf), DHCPDISCOVER, 1, mac1, 0, 0, 0, 0xffff,
 				      NULL, NULL);
-	struct dhcp_rx rx = {.ifindex = 3, .local_ip = ip("10.9.9.9"), .peer = {0, 67}};
+	struct dhcp_rx rx = {.ifindex = 3, .local_ip = ip("10.9.9.9"), .peer = {.port = 67}};
 
 	memcpy(buf + 24, &(uint32_t){ip("10.1.0.254")}, 4); /* giaddr */
 	f->nout = 0;
@@ -317,7 +321,7 @@ static void test_inventory_errors(void **state)
 					     "f zz:00:00:00:00:06 10.1.0.16 default\n"
 					     "g 02:00:00:00:00:07\n"
 					     "h 02:00:00:00:00:08 10.1.0.18 nfs kernel=http://k\n",
-					     &f->cfg.dhcp, errs);
+					     &f->cfg->dhcp, errs);
 	fclose(errs);
 	assert_int_equal(problems, 7);
 	assert_non_null(strstr(text, "n.tab:2: MAC 02:00:00:00:00:01 is also on line 1"));
@@ -393,7 +397,7 @@ static void test_bootp_gets_its_boot_file(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t buf[DHCP_MAX_LEN] = {1, 1, 6, 0};
-	struct dhcp_rx rx = {.ifindex = 3, .local_ip = ip("10.1.0.1"), .peer = {0, 68}};
+	struct dhcp_rx rx = {.ifindex = 3, .local_ip = ip("10.1.0.1"), .peer = {.port = 68}};
 
 	memcpy(buf + 28, mac1, 6);
 	f->nout = 0;
@@ -415,19 +419,19 @@ static void test_pool_hostnames(void **state)
 	assert_int_equal(f->reply.yiaddr, ip("10.1.0.100"));
 	assert_null(dhcp_opt(&f->reply, DHO_HOSTNAME, &len));
 	/* [dhcp] pool_hostnames = yes */
-	f->cfg.dhcp.pool_hostnames = true;
+	f->cfg->dhcp.pool_hostnames = true;
 	send_req(f, DHCPDISCOVER, mac9, 0, 0, 0, 0xffff, NULL, NULL);
 	name = dhcp_opt(&f->reply, DHO_HOSTNAME, &len);
 	assert_non_null(name);
 	assert_int_equal(len, 17);
 	assert_memory_equal(name, "node-020000000009", 17);
 	/* ... unless the subnet says no. */
-	f->cfg.dhcp.subnets[0].pool_hostnames = 0;
+	f->cfg->dhcp.subnets[0].pool_hostnames = 0;
 	send_req(f, DHCPDISCOVER, mac9, 0, 0, 0, 0xffff, NULL, NULL);
 	assert_null(dhcp_opt(&f->reply, DHO_HOSTNAME, &len));
 	/* [subnet] pool_hostnames = yes alone. */
-	f->cfg.dhcp.pool_hostnames = false;
-	f->cfg.dhcp.subnets[0].pool_hostnames = 1;
+	f->cfg->dhcp.pool_hostnames = false;
+	f->cfg->dhcp.subnets[0].pool_hostnames = 1;
 	send_req(f, DHCPDISCOVER, mac9, 0, 0, 0, 0xffff, NULL, NULL);
 	assert_non_null(dhcp_opt(&f->reply, DHO_HOSTNAME, &len));
 }
@@ -450,7 +454,7 @@ static void expect_times(struct fixture *f, const uint8_t mac[6], uint32_t addr,
 static void test_renewal_times(void **state)
 {
 	struct fixture *f = *state;
-	struct conf_dhcp *d = &f->cfg.dhcp;
+	struct conf_dhcp *d = &f->cfg->dhcp;
 
 	expect_times(f, mac1, ip("10.1.0.11"), 3600, 1800, 3150);
 	d->timers = (struct conf_timers){.renewal = 600, .line = 1};
@@ -467,6 +471,49 @@ static void test_renewal_times(void **state)
 }
 
 /* herd tells loaders apart by name: what `herd check` prints and warns. */
+/* A new snapshot: n2 moves to group default, n1 leaves the inventory
+ * (a pool client now), n9 joins. Each takes effect at the next request;
+ * the pool lease granted before the swap is still there; the old
+ * snapshot is freed once the server lets go of it. */
+static void test_policy_swap(void **state)
+{
+	struct fixture *f = *state;
+	struct herd_config *cfg = calloc(1, sizeof(*cfg));
+	struct inventory *inv;
+	struct policy *next;
+	unsigned live = policy_live();
+	size_t len;
+
+	send_req(f, DHCPDISCOVER, mac9, 0, 0, 0, 0xffff, NULL, NULL);
+	send_req(f, DHCPREQUEST, mac9, 0, ip("10.1.0.100"), ip("10.1.0.1"), 0xffff, NULL, NULL);
+	assert_int_equal(reply_type(f), DHCPACK);
+
+	conf_defaults(cfg);
+	assert_int_equal(conf_load_string(cfg, "t.conf", conf_text, stderr), 0);
+	assert_int_equal(inventory_load_string(&inv, "t.tab",
+					       "n2 02:00:00:00:00:02 10.1.0.12 default\n"
+					       "n9 02:00:00:00:00:09 10.1.0.19 nfs\n",
+					       &cfg->dhcp, stderr),
+			 0);
+	next = policy_new(cfg, inv);
+	assert_int_equal(policy_generation(next), policy_generation(f->policy) + 1);
+	dhcp_server_set_policy(f->srv, next);
+	policy_unref(f->policy); /* the fixture's reference to the old one */
+	f->policy = next;
+	assert_int_equal(policy_live(), live); /* the old one is gone */
+
+	send_req(f, DHCPDISCOVER, mac2, 0, 0, 0, 0, "PXEClient", NULL);
+	assert_string_equal(f->reply.file, "undionly.kpxe"); /* default's, not nfs's pxelinux.0 */
+	send_req(f, DHCPDISCOVER, mac9, 0, 0, 0, 0, "PXEClient", NULL);
+	assert_int_equal(f->reply.yiaddr, ip("10.1.0.19"));
+	assert_string_equal(f->reply.file, "pxelinux.0");
+	assert_memory_equal(dhcp_opt(&f->reply, DHO_HOSTNAME, &len), "n9", 2);
+	send_req(f, DHCPDISCOVER, mac1, 0, 0, 0, 0, "PXEClient", NULL);
+	assert_int_equal(reply_type(f), DHCPOFFER);
+	assert_int_equal(f->reply.yiaddr, ip("10.1.0.101")); /* from the pool now */
+	assert_null(dhcp_opt(&f->reply, DHO_HOSTNAME, &len));
+}
+
 static void test_loader_classes(void **state)
 {
 	(void)state;
@@ -513,6 +560,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bootp_gets_its_boot_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pool_hostnames, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_renewal_times, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_policy_swap, setup, teardown),
 		cmocka_unit_test(test_loader_classes),
 	};
 	return cmocka_run_group_tests_name("dhcp", tests, NULL, NULL);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "boot/policy.h"
 #include "dhcp/dhcp_server.h"
 #include "dhcp/dhcp_wire.h"
 #include "inventory/inventory.h"
@@ -27,8 +28,9 @@
 #define WALL 1000
 
 struct fixture {
-	struct herd_config cfg;
-	struct inventory *inv;
+	struct herd_config *cfg; /* owned by policy */
+	struct inventory *inv;	 /* owned by policy */
+	struct policy *policy;
 	struct lease_table *leases;
 	struct dhcp_server *srv;
 	char path[64];
@@ -72,17 +74,19 @@ static int setup(void **state)
 	struct dhcp_tx tx = {f, capture, NULL};
 	int fd, err;
 
-	conf_defaults(&f->cfg);
-	assert_int_equal(conf_load_string(&f->cfg, "t.conf", conf_text, stderr), 0);
-	assert_int_equal(inventory_load_string(&f->inv, "t.tab", inv_text, &f->cfg.dhcp, stderr),
+	f->cfg = calloc(1, sizeof(*f->cfg));
+	conf_defaults(f->cfg);
+	assert_int_equal(conf_load_string(f->cfg, "t.conf", conf_text, stderr), 0);
+	assert_int_equal(inventory_load_string(&f->inv, "t.tab", inv_text, &f->cfg->dhcp, stderr),
 			 0);
 	snprintf(f->path, sizeof(f->path), "/tmp/herd-leases-XXXXXX");
 	fd = mkstemp(f->path);
 	assert_true(fd >= 0);
 	close(fd);
-	f->leases = lease_table_open(&f->cfg.dhcp, f->path, WALL, &err);
+	f->leases = lease_table_open(&f->cfg->dhcp, f->path, WALL, &err);
 	assert_non_null(f->leases);
-	f->srv = dhcp_server_new(&f->cfg.dhcp, f->inv, f->leases, &tx);
+	f->policy = policy_new(f->cfg, f->inv);
+	f->srv = dhcp_server_new(f->policy, f->leases, &tx);
 	f->now = MONO_SEC(10);
 	/* herd logs to stderr: read it from a pipe. */
 	fflush(stderr);
@@ -116,7 +120,7 @@ static int teardown(void **state)
 	fputs(rest, stderr);
 	dhcp_server_free(f->srv);
 	lease_table_close(f->leases);
-	inventory_free(f->inv);
+	policy_unref(f->policy);
 	unlink(f->path);
 	free(f);
 	return 0;
@@ -127,7 +131,7 @@ static void send_req(struct fixture *f, enum dhcp_type t, const uint8_t mac[6], 
 	uint8_t buf[DHCP_MAX_LEN];
 	size_t n = dhcp_build_request(buf, sizeof(buf), t, 42, mac, 0, requested,
 				      t == DHCPREQUEST ? ip("10.1.0.1") : 0, 0xffff, NULL, NULL);
-	struct dhcp_rx rx = {.ifindex = 3, .local_ip = ip("10.1.0.1"), .peer = {0, 68}};
+	struct dhcp_rx rx = {.ifindex = 3, .local_ip = ip("10.1.0.1"), .peer = {.port = 68}};
 
 	f->nout = 0;
 	dhcp_server_input(f->srv, &rx, buf, n, f->now, WALL);
@@ -282,7 +286,7 @@ static void test_journal_failure_drops_the_ack_and_serving_goes_on(void **state)
 
 	/* Only the durable lease is in the file, and no torn record. */
 	int err;
-	f->leases = lease_table_open(&f->cfg.dhcp, f->path, WALL, &err);
+	f->leases = lease_table_open(&f->cfg->dhcp, f->path, WALL, &err);
 	assert_non_null(f->leases);
 	char text[256];
 	FILE *dump = fmemopen(text, sizeof(text), "w");

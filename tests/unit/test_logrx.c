@@ -36,9 +36,9 @@ static size_t fixed_wallclock(char *buf, size_t size)
 
 static struct netaddr peer(const char *ip)
 {
-	struct netaddr a = {0, 514};
+	struct netaddr a = {.port = 514};
 
-	assert_int_equal(inet_pton(AF_INET, ip, &a.ip), 1);
+	assert_int_equal(ipaddr_parse(ip, &a.ip), 0);
 	return a;
 }
 
@@ -341,7 +341,7 @@ static void test_eviction(void **state)
 	assert_int_equal(st.lines, 1000);
 }
 
-static const char *hostile_namer(void *ctx, uint32_t ip)
+static const char *hostile_namer(void *ctx, const struct ipaddr *ip)
 {
 	static const char *const names[] = {
 	    "../../etc/passwd",
@@ -354,7 +354,7 @@ static const char *hostile_namer(void *ctx, uint32_t ip)
 	    "0123456789012345678901234567890123456789012345678901234567890123456789",
 	};
 	(void)ctx;
-	return names[ntohl(ip) & 0xff];
+	return names[ntohl(ipaddr_to_v4(ip)) & 0xff];
 }
 
 static void test_namer_sanitised(void **state)
@@ -384,10 +384,10 @@ static void test_namer_sanitised(void **state)
 /* With DHCP, herd knows its nodes: a sender the namer does not know (not in
  * the inventory, no lease) gets no state and no file, however many there
  * are (a flood from 10,000 foreign or spoofed addresses). */
-static const char *inventory_namer(void *ctx, uint32_t ip)
+static const char *inventory_namer(void *ctx, const struct ipaddr *ip)
 {
 	(void)ctx;
-	return ntohl(ip) == 0x0a000401 ? "node01" : NULL;
+	return ntohl(ipaddr_to_v4(ip)) == 0x0a000401 ? "node01" : NULL;
 }
 
 static void test_unknown_senders_dropped(void **state)

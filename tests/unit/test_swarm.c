@@ -50,7 +50,7 @@ static int fake_send(void *ctx, struct swarm_client *c, const struct netaddr *to
 
 	(void)c;
 	assert_true(len <= sizeof(s->buf));
-	assert_int_equal(to->ip, f->sw.server.ip);
+	assert_true(ipaddr_eq(&to->ip, &f->sw.server.ip));
 	s->port = to->port;
 	s->len = len;
 	memcpy(s->buf, buf, len);
@@ -86,7 +86,7 @@ static int setup(void **state)
 	f->sw.tx.ctx = f;
 	f->sw.tx.send = fake_send;
 	f->sw.tx.new_port = fake_new_port;
-	f->server_tid = (struct netaddr){f->sw.server.ip, TID};
+	f->server_tid = (struct netaddr){.ip = f->sw.server.ip, .port = TID};
 	make_file(f, 5000);
 	*state = f;
 	return 0;
@@ -520,7 +520,7 @@ static void test_unexpected_tid(void **state)
 {
 	struct fixture *f = *state;
 	struct tftp_opts o = opts_of(1432, 0, true, 5000);
-	struct netaddr other = {f->sw.server.ip, TID + 7};
+	struct netaddr other = {.ip = f->sw.server.ip, .port = TID + 7};
 	struct netaddr stranger;
 	unsigned sent;
 

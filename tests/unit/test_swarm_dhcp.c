@@ -408,7 +408,7 @@ static void test_ack_names_the_download(void **state)
 	assert_int_equal(f->c[0].stage, SWARM_RRQ);
 	s = &f->tftp[0];
 	assert_int_equal(f->ntftp, 1);
-	assert_int_equal(s->to.ip, f->next_server);
+	assert_int_equal(ipaddr_to_v4(&s->to.ip), f->next_server);
 	assert_int_equal(s->to.port, 69);
 	assert_int_equal(tftp_parse(s->buf, s->len, &p), 0);
 	assert_int_equal(p.op, TFTP_RRQ);
@@ -429,11 +429,11 @@ static void test_file_and_server_given(void **state)
 
 	f->sw.dhcp.only = false;
 	f->sw.remote_name = "loader.efi";
-	f->sw.server.ip = ip("192.0.2.77");
+	f->sw.server.ip = ipaddr_v4(ip("192.0.2.77"));
 	start(f, "edk2");
 	dora(f, 1, "other.efi");
 	assert_int_equal(f->c[0].stage, SWARM_PROBE);
-	assert_int_equal(f->tftp[0].to.ip, ip("192.0.2.77"));
+	assert_int_equal(ipaddr_to_v4(&f->tftp[0].to.ip), ip("192.0.2.77"));
 	assert_int_equal(tftp_parse(f->tftp[0].buf, f->tftp[0].len, &p), 0);
 	assert_string_equal(p.req.name, "loader.efi");
 }
@@ -480,7 +480,7 @@ static void test_chain_dhcp_only(void **state)
 static void serve_file(struct fixture *f, size_t size)
 {
 	uint8_t data[512 + TFTP_HDR];
-	struct netaddr from = {f->next_server, 50000 + f->ntftp};
+	struct netaddr from = netaddr_v4(f->next_server, (uint16_t)(50000 + f->ntftp));
 	uint16_t block = 1;
 
 	memset(data, 'x', sizeof(data));

@@ -119,7 +119,7 @@ static void serve(struct responder *r, int fd, loop_io_fn on_xfer)
 			int out_fd = fd;
 			r->rrqs++;
 			if (r->fresh_ports) {
-				struct netaddr any = {htonl(INADDR_LOOPBACK), 0};
+				struct netaddr any = netaddr_v4(htonl(INADDR_LOOPBACK), 0);
 				struct xfer_sock *x = &r->xs[r->nxs++];
 				assert_true(r->nxs <= MAX_XFER_SOCKS);
 				x->r = r;
@@ -162,7 +162,7 @@ static void run_swarm(const struct swarm_profile *prof, struct responder *r, uns
 		      struct swarm_io_counts *k, struct swarm_counters *n)
 {
 	struct loop *loop = loop_new();
-	struct netaddr any = {htonl(INADDR_LOOPBACK), 0};
+	struct netaddr any = netaddr_v4(htonl(INADDR_LOOPBACK), 0);
 	struct swarm sw = {0};
 	struct swarm_io *io;
 	uint8_t *file = malloc(20000);
@@ -177,7 +177,7 @@ static void run_swarm(const struct swarm_profile *prof, struct responder *r, uns
 	r->io.fn = on_request;
 	assert_int_equal(loop_io_add(loop, &r->io, EPOLLIN), 0);
 
-	sw.server = (struct netaddr){htonl(INADDR_LOOPBACK), port_of(r->io.fd)};
+	sw.server = netaddr_v4(htonl(INADDR_LOOPBACK), port_of(r->io.fd));
 	sw.remote_name = "boot.bin";
 	sw.file = file;
 	sw.file_size = 20000;

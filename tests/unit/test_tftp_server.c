@@ -17,6 +17,9 @@
 #include "tftp/tftp_server.h"
 #include "tftp/tftp_wire.h"
 
+/* "Sent to": unknown (the server answers from the kernel's choice). */
+static const struct ipaddr unknown_ip;
+
 #define MAX_SENT 256
 
 struct sent {
@@ -31,14 +34,14 @@ struct fixture {
 	char outside[96];
 	int rootfd;
 	struct herd_config cfg;
-	struct tftp_files *files;
+	struct files *files;
 	struct tftp_server *srv;
 	mono_t now;
 	struct sent *sent;
 	unsigned nsent;
 };
 
-static void fake_send(void *ctx, unsigned sock, const struct netaddr *peer, uint32_t local_ip,
+static void fake_send(void *ctx, unsigned sock, const struct netaddr *peer, struct ipaddr local_ip,
 		      const uint8_t *hdr, size_t hdr_len, const uint8_t *payload, size_t payload_len)
 {
 	struct fixture *f = ctx;
@@ -71,10 +74,10 @@ static void write_file(struct fixture *f, const char *name, size_t size)
 }
 
 /* As with DHCP: herd knows the client 10.0.0.1; everyone else is unknown. */
-static bool knows_client(void *ctx, uint32_t ip)
+static bool knows_client(void *ctx, const struct ipaddr *ip)
 {
 	(void)ctx;
-	return ip == 0x0100000a;
+	return ipaddr_to_v4(ip) == 0x0100000a;
 }
 
 static int setup(void **state)
@@ -107,7 +110,7 @@ static int setup(void **state)
 	f->cfg.tftp.retries = 3;
 	f->cfg.tftp.max_transfers = 4;
 	f->cfg.tftp.link_rate = 0; /* unpaced: every packet leaves at once */
-	f->files = tftp_files_new(f->rootfd, MONO_SEC(1));
+	f->files = files_new(f->rootfd, MONO_SEC(1));
 	tx.ctx = f;
 	tx.send = fake_send;
 	f->srv = tftp_server_new(&f->cfg.tftp, f->files, &tx);
@@ -123,7 +126,7 @@ static int teardown(void **state)
 	char cmd[256];
 
 	tftp_server_free(f->srv, f->now);
-	tftp_files_free(f->files);
+	files_free(f->files);
 	close(f->rootfd);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", f->root, f->outside);
 	assert_int_equal(system(cmd), 0);
@@ -132,7 +135,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-static const struct netaddr client = {0x0100000a, 2000};
+static const struct netaddr client = {IPADDR_V4_INIT(10, 0, 0, 1), 2000};
 
 static void rrq(struct fixture *f, const struct netaddr *peer, const char *name,
 		const struct tftp_opts *o)
@@ -141,7 +144,7 @@ static void rrq(struct fixture *f, const struct netaddr *peer, const char *name,
 	size_t n = tftp_build_rrq(buf, sizeof(buf), name, TFTP_MODE_OCTET, o);
 
 	f->nsent = 0;
-	tftp_server_request(f->srv, peer, 0, buf, n, f->now);
+	tftp_server_request(f->srv, peer, unknown_ip, buf, n, f->now);
 }
 
 static void ack(struct fixture *f, unsigned sock, uint16_t block)
@@ -150,7 +153,7 @@ static void ack(struct fixture *f, unsigned sock, uint16_t block)
 
 	f->nsent = 0;
 	tftp_build_ack(buf, sizeof(buf), block);
-	tftp_server_input(f->srv, sock, &client, 0, buf, 4, f->now, f->now);
+	tftp_server_input(f->srv, sock, &client, unknown_ip, buf, 4, f->now, f->now);
 }
 
 static struct tftp_pkt last(struct fixture *f)
@@ -327,10 +330,10 @@ static void test_wrq_and_garbage(void **state)
 	static const uint8_t junk[] = {0, 9, 1};
 
 	f->nsent = 0;
-	tftp_server_request(f->srv, &client, 0, wrq, sizeof(wrq), f->now);
+	tftp_server_request(f->srv, &client, unknown_ip, wrq, sizeof(wrq), f->now);
 	assert_int_equal(last(f).op, TFTP_ERROR);
 	f->nsent = 0;
-	tftp_server_request(f->srv, &client, 0, junk, sizeof(junk), f->now);
+	tftp_server_request(f->srv, &client, unknown_ip, junk, sizeof(junk), f->now);
 	assert_int_equal(last(f).op, TFTP_ERROR);
 	assert_int_equal(tftp_server_stats(f->srv)->malformed, 1);
 }
@@ -338,7 +341,7 @@ static void test_wrq_and_garbage(void **state)
 static void test_wrong_tid_and_client_error(void **state)
 {
 	struct fixture *f = *state;
-	struct netaddr stranger = {0x0200000a, 3000};
+	struct netaddr stranger = {IPADDR_V4_INIT(10, 0, 0, 2), 3000};
 	uint8_t buf[64];
 	unsigned sock;
 	size_t n;
@@ -347,14 +350,14 @@ static void test_wrong_tid_and_client_error(void **state)
 	sock = f->sent[0].sock;
 	tftp_build_ack(buf, sizeof(buf), 1);
 	f->nsent = 0;
-	tftp_server_input(f->srv, sock, &stranger, 0, buf, 4, f->now, f->now);
+	tftp_server_input(f->srv, sock, &stranger, unknown_ip, buf, 4, f->now, f->now);
 	assert_int_equal(last(f).error.code, TFTP_EBADID);
 	assert_true(netaddr_eq(&f->sent[0].peer, &stranger));
 	ack(f, sock, 1); /* the real transfer goes on */
 	assert_int_equal(last(f).data.block, 2);
 	n = tftp_build_error(buf, sizeof(buf), TFTP_EOPTNEG, "User aborted");
 	f->nsent = 0;
-	tftp_server_input(f->srv, sock, &client, 0, buf, n, f->now, f->now);
+	tftp_server_input(f->srv, sock, &client, unknown_ip, buf, n, f->now, f->now);
 	assert_int_equal(f->nsent, 0);
 	assert_int_equal(tftp_server_stats(f->srv)->aborted, 1);
 	assert_int_equal(tftp_server_stats(f->srv)->active, 0);
@@ -408,7 +411,7 @@ static void test_next_transfer_new_server_port(void **state)
 	prev = f->sent[0].sock;
 	for (int i = 0; i < 20; i++) {
 		f->nsent = 0;
-		tftp_server_input(f->srv, prev, &client, 0, buf, n, f->now, f->now); /* abort */
+		tftp_server_input(f->srv, prev, &client, unknown_ip, buf, n, f->now, f->now); /* abort */
 		f->now += MONO_MS(1);
 		rrq(f, &client, "small", &probe);
 		assert_int_equal(last(f).op, TFTP_OACK);
@@ -433,14 +436,14 @@ static void test_stray_packet_from_client_ignored(void **state)
 	sock = f->sent[0].sock;
 	n = tftp_build_data_hdr(buf, sizeof(buf), 1);
 	f->nsent = 0;
-	tftp_server_input(f->srv, sock, &client, 0, buf, n + 10, f->now, f->now);
+	tftp_server_input(f->srv, sock, &client, unknown_ip, buf, n + 10, f->now, f->now);
 	n = tftp_build_rrq(buf, sizeof(buf), "small", TFTP_MODE_OCTET, NULL);
-	tftp_server_input(f->srv, sock, &client, 0, buf, n, f->now, f->now);
+	tftp_server_input(f->srv, sock, &client, unknown_ip, buf, n, f->now, f->now);
 	assert_int_equal(f->nsent, 0);
 	/* A packet of the client's previous transfer, on another port: no ERROR
 	 * either (it could end the live one in a careless firmware). */
 	tftp_build_ack(buf, sizeof(buf), 1);
-	tftp_server_input(f->srv, (sock + 1) % f->cfg.tftp.transfer_sockets, &client, 0, buf, 4,
+	tftp_server_input(f->srv, (sock + 1) % f->cfg.tftp.transfer_sockets, &client, unknown_ip, buf, 4,
 			  f->now, f->now);
 	assert_int_equal(f->nsent, 0);
 	assert_int_equal(tftp_server_stats(f->srv)->stray, 3);
@@ -499,7 +502,7 @@ static void test_netascii(void **state)
 	size_t n = tftp_build_rrq(buf, sizeof(buf), "text", TFTP_MODE_NETASCII, NULL);
 
 	f->nsent = 0;
-	tftp_server_request(f->srv, &client, 0, buf, n, f->now);
+	tftp_server_request(f->srv, &client, unknown_ip, buf, n, f->now);
 	struct tftp_pkt p = last(f);
 	assert_int_equal(p.data.len, 7);
 	assert_memory_equal(p.data.data, "a\r\nb\r\0c", 7);
@@ -532,7 +535,7 @@ static void remake(struct fixture *f, bool with_dhcp)
 
 static struct netaddr stranger(unsigned i)
 {
-	struct netaddr a = {0x0000a8c6u + (i << 24), (uint16_t)(5000 + i)}; /* 198.168.0.i */
+	struct netaddr a = {ipaddr_v4(0x0000a8c6u + (i << 24)), (uint16_t)(5000 + i)}; /* 198.168.0.i */
 
 	return a;
 }
@@ -554,7 +557,7 @@ static void test_source_rate(void **state)
 	assert_int_equal(answered, 3);
 	assert_int_equal(tftp_server_stats(f->srv)->source_limited, 2);
 	/* Another address has a bucket of its own. */
-	struct netaddr other = {0x0300000a, 4000};
+	struct netaddr other = {IPADDR_V4_INIT(10, 0, 0, 3), 4000};
 	rrq(f, &other, "small", NULL);
 	assert_int_equal(f->nsent, 1);
 	/* A second later, one more. */
@@ -711,7 +714,7 @@ static void test_errors_to_unknown_rate_limited(void **state)
 	for (unsigned i = 1; i <= 4; i++) {
 		struct netaddr s = stranger(i);
 		f->nsent = 0;
-		tftp_server_request(f->srv, &s, 0, wrq, sizeof(wrq), f->now);
+		tftp_server_request(f->srv, &s, unknown_ip, wrq, sizeof(wrq), f->now);
 		errors += f->nsent;
 	}
 	assert_int_equal(errors, 2);
@@ -734,6 +737,40 @@ static void test_long_name_refused_at_once(void **state)
 	assert_int_equal(last(f).op, TFTP_ERROR);
 	assert_int_equal(tftp_server_stats(f->srv)->pending, 0);
 	assert_int_equal(tftp_server_stats(f->srv)->active, 0);
+}
+
+
+/* The five settings are live: a reload changes them under running traffic. */
+static void test_limits_follow_a_reload(void **state)
+{
+	struct fixture *f = *state;
+	unsigned answered = 0;
+
+	f->cfg.tftp.max_transfers = 100;
+	f->cfg.tftp.source_rate = 1;
+	f->cfg.tftp.source_burst = 1;
+	remake(f, true);
+	for (uint16_t i = 0; i < 3; i++) {
+		struct netaddr p = {client.ip, (uint16_t)(7000 + i)};
+		rrq(f, &p, "small", NULL);
+		answered += f->nsent;
+	}
+	assert_int_equal(answered, 1);
+	f->cfg.tftp.source_rate = 0; /* no limit */
+	f->cfg.tftp.unknown_share = 1; /* one unknown transfer */
+	tftp_server_reconfigure(f->srv, &f->cfg.tftp);
+	for (uint16_t i = 0; i < 3; i++) {
+		struct netaddr p = {client.ip, (uint16_t)(7100 + i)};
+		rrq(f, &p, "small", NULL);
+		answered += f->nsent;
+	}
+	assert_int_equal(answered, 4);
+	struct netaddr a = stranger(1), b = stranger(2);
+	rrq(f, &a, "small", NULL);
+	assert_int_equal(f->nsent, 1);
+	rrq(f, &b, "small", NULL);
+	assert_int_equal(f->nsent, 0);
+	assert_int_equal(tftp_server_stats(f->srv)->unknown_limited, 1);
 }
 
 int main(void)
@@ -769,6 +806,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_errors_to_unknown_rate_limited, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_long_name_refused_at_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_limits_follow_a_reload, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("tftp_server", tests, NULL, NULL);
 }

@@ -24,6 +24,9 @@
 #include "tftp/tftp_server.h"
 #include "tftp/tftp_wire.h"
 
+/* "Sent to": unknown (the server answers from the kernel's choice). */
+static const struct ipaddr unknown_ip;
+
 #define PKT_MAX 1600
 #define DELAY MONO_US(50) /* one-way propagation */
 
@@ -57,7 +60,7 @@ struct client {
 
 struct sim {
 	struct herd_config cfg;
-	struct tftp_files *files;
+	struct files *files;
 	struct tftp_server *srv;
 	struct client *clients;
 	unsigned n;
@@ -110,7 +113,7 @@ static struct packet *fifo_peek(struct fifo *f)
 }
 
 /* Server -> switch: tail drop when the port's buffer is full. */
-static void server_send(void *ctx, unsigned sock, const struct netaddr *peer, uint32_t local_ip,
+static void server_send(void *ctx, unsigned sock, const struct netaddr *peer, struct ipaddr local_ip,
 			const uint8_t *hdr, size_t hdr_len, const uint8_t *payload,
 			size_t payload_len)
 {
@@ -233,7 +236,7 @@ static void client_start(struct sim *s, struct client *c)
 	client_send(s, c, buf, n, true);
 }
 
-static bool knows_everyone(void *ctx, uint32_t ip)
+static bool knows_everyone(void *ctx, const struct ipaddr *ip)
 {
 	(void)ctx, (void)ip;
 	return true;
@@ -261,7 +264,7 @@ static void sim_setup(struct sim *s, unsigned n, size_t file_size, uint64_t rate
 	/* Every simulated client has the same address (ports tell them
 	 * apart), and all are nodes DHCP knows, as in a cluster. */
 	s->cfg.tftp.source_rate = 0;
-	s->files = tftp_files_new(open(s->root, O_PATH | O_DIRECTORY), MONO_SEC(10));
+	s->files = files_new(open(s->root, O_PATH | O_DIRECTORY), MONO_SEC(10));
 	s->srv = tftp_server_new(&s->cfg.tftp, s->files, &tx);
 	tftp_server_set_known(s->srv, &(struct tftp_known){NULL, knows_everyone});
 	s->n = n;
@@ -298,12 +301,12 @@ static void sim_run(struct sim *s, mono_t limit)
 		if (next > s->now)
 			s->now = next;
 		while ((p = fifo_peek(&s->up)) && p->at <= s->now) {
-			struct netaddr peer = {0x0100000a, (uint16_t)(10000 + p->client)};
+			struct netaddr peer = {IPADDR_V4_INIT(10, 0, 0, 1), (uint16_t)(10000 + p->client)};
 			s->up.head++;
 			if (p->request)
-				tftp_server_request(s->srv, &peer, 0, p->data, p->len, s->now);
+				tftp_server_request(s->srv, &peer, unknown_ip, p->data, p->len, s->now);
 			else
-				tftp_server_input(s->srv, p->sock, &peer, 0, p->data, p->len,
+				tftp_server_input(s->srv, p->sock, &peer, unknown_ip, p->data, p->len,
 						  s->now, s->now);
 		}
 		while ((p = fifo_peek(&s->down)) && p->at <= s->now) {
@@ -320,7 +323,7 @@ static void sim_teardown(struct sim *s)
 	char cmd[128];
 
 	tftp_server_free(s->srv, s->now);
-	tftp_files_free(s->files);
+	files_free(s->files);
 	timerq_fini(&s->timers);
 	free(s->clients);
 	free(s->up.p);

@@ -11,7 +11,7 @@
 
 static struct netaddr client(uint32_t i)
 {
-	struct netaddr a = {0x0a000000u + i, (uint16_t)(2000 + i % 7)};
+	struct netaddr a = netaddr_v4(0x0a000000u + i, (uint16_t)(2000 + i % 7));
 
 	return a;
 }

@@ -1,4 +1,4 @@
-#include "tftp/tftp_files.h"
+#include "files/files.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,11 +11,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "tftp/tftp_wire.h"
-
 struct file_entry {
-	struct tftp_file octet;	   /* the mapping, as stored */
-	struct tftp_file netascii; /* translated copy, made on first use */
+	struct file_view octet;	   /* the mapping, as stored */
+	struct file_view netascii; /* translated copy, made on first use */
 	dev_t dev;
 	ino_t ino;
 	struct timespec mtime;
@@ -25,22 +23,22 @@ struct file_entry {
 	struct file_entry *next;
 };
 
-struct tftp_files {
+struct files {
 	int rootfd;
 	mono_t keep_unused;
 	unsigned count;
 	struct file_entry *head; /* few distinct boot files: a list is enough */
-	struct tftp_generator gen;
+	struct files_generator gen;
 };
 
-void tftp_files_set_generator(struct tftp_files *files, const struct tftp_generator *gen)
+void files_set_generator(struct files *files, const struct files_generator *gen)
 {
 	files->gen = *gen;
 }
 
-struct tftp_files *tftp_files_new(int rootfd, mono_t keep_unused)
+struct files *files_new(int rootfd, mono_t keep_unused)
 {
-	struct tftp_files *files = calloc(1, sizeof(*files));
+	struct files *files = calloc(1, sizeof(*files));
 
 	if (files == NULL)
 		return NULL;
@@ -59,7 +57,7 @@ static void entry_free(struct file_entry *e)
 	free(e);
 }
 
-void tftp_files_free(struct tftp_files *files)
+void files_free(struct files *files)
 {
 	if (files == NULL)
 		return;
@@ -77,7 +75,7 @@ static int check_name(const char *name, size_t len)
 {
 	if (len == 0)
 		return -EINVAL;
-	if (len > TFTP_NAME_MAX)
+	if (len > FILES_NAME_MAX)
 		return -ENAMETOOLONG;
 	for (size_t i = 0; i < len; i++) {
 		bool at_start = i == 0 || name[i - 1] == '/';
@@ -101,7 +99,7 @@ static int open_beneath(int rootfd, const char *name)
 	return fd < 0 ? -errno : (int)fd;
 }
 
-static struct file_entry *find(struct tftp_files *files, const struct stat *st)
+static struct file_entry *find(struct files *files, const struct stat *st)
 {
 	for (struct file_entry *e = files->head; e; e = e->next) {
 		if (!e->generated && e->dev == st->st_dev && e->ino == st->st_ino &&
@@ -113,7 +111,7 @@ static struct file_entry *find(struct tftp_files *files, const struct stat *st)
 	return NULL;
 }
 
-static struct file_entry *map_new(struct tftp_files *files, int fd, const struct stat *st)
+static struct file_entry *map_new(struct files *files, int fd, const struct stat *st)
 {
 	struct file_entry *e = calloc(1, sizeof(*e));
 
@@ -166,7 +164,7 @@ static int make_netascii(struct file_entry *e)
 	return 0;
 }
 
-static int lookup(struct tftp_files *files, const char *name, struct file_entry **out)
+static int lookup(struct files *files, const char *name, struct file_entry **out)
 {
 	struct stat st;
 	int fd = open_beneath(files->rootfd, name);
@@ -190,13 +188,13 @@ static int lookup(struct tftp_files *files, const char *name, struct file_entry 
 }
 
 /* A generated file gets an entry of its own, freed once its transfer ends. */
-static int generate(struct tftp_files *files, const char *name, uint32_t server_ip,
-		    uint32_t client_ip, struct file_entry **out)
+static int generate(struct files *files, const char *name, const struct ipaddr *server,
+		    const struct ipaddr *client, struct file_entry **out)
 {
 	struct file_entry *e;
 	char *data;
 	size_t len;
-	int err = files->gen.render(files->gen.ctx, name, server_ip, client_ip, &data, &len);
+	int err = files->gen.render(files->gen.ctx, name, server, client, &data, &len);
 
 	if (err < 0)
 		return err;
@@ -215,8 +213,9 @@ static int generate(struct tftp_files *files, const char *name, uint32_t server_
 	return 0;
 }
 
-int tftp_files_open(struct tftp_files *files, const char *name, size_t name_len, bool netascii,
-		    uint32_t server_ip, uint32_t client_ip, const struct tftp_file **out)
+int files_open(struct files *files, const char *name, size_t name_len, bool netascii,
+	       const struct ipaddr *server, const struct ipaddr *client,
+	       const struct file_view **out)
 {
 	struct file_entry *e = NULL;
 	int err;
@@ -232,7 +231,7 @@ int tftp_files_open(struct tftp_files *files, const char *name, size_t name_len,
 		return err;
 	err = -ENOENT;
 	if (files->gen.claims && files->gen.claims(name))
-		err = generate(files, name, server_ip, client_ip, &e);
+		err = generate(files, name, server, client, &e);
 	if (err == -ENOENT)
 		err = lookup(files, name, &e);
 	if (err < 0)
@@ -247,7 +246,7 @@ int tftp_files_open(struct tftp_files *files, const char *name, size_t name_len,
 	return 0;
 }
 
-static struct file_entry *owner(struct tftp_files *files, const struct tftp_file *f)
+static struct file_entry *owner(struct files *files, const struct file_view *f)
 {
 	for (struct file_entry *e = files->head; e; e = e->next)
 		if (f == &e->octet || f == &e->netascii)
@@ -255,7 +254,7 @@ static struct file_entry *owner(struct tftp_files *files, const struct tftp_file
 	return NULL;
 }
 
-static void unlink_entry(struct tftp_files *files, struct file_entry *e)
+static void unlink_entry(struct files *files, struct file_entry *e)
 {
 	for (struct file_entry **pp = &files->head; *pp; pp = &(*pp)->next) {
 		if (*pp == e) {
@@ -267,7 +266,7 @@ static void unlink_entry(struct tftp_files *files, struct file_entry *e)
 	}
 }
 
-void tftp_files_put(struct tftp_files *files, const struct tftp_file *f, mono_t now)
+void files_put(struct files *files, const struct file_view *f, mono_t now)
 {
 	struct file_entry *e = owner(files, f);
 
@@ -278,7 +277,7 @@ void tftp_files_put(struct tftp_files *files, const struct tftp_file *f, mono_t 
 		unlink_entry(files, e); /* made for one client: nothing to share */
 }
 
-void tftp_files_expire(struct tftp_files *files, mono_t now)
+void files_expire(struct files *files, mono_t now)
 {
 	struct file_entry **pp = &files->head;
 
@@ -294,7 +293,7 @@ void tftp_files_expire(struct tftp_files *files, mono_t now)
 	}
 }
 
-unsigned tftp_files_count(const struct tftp_files *files)
+unsigned files_count(const struct files *files)
 {
 	return files->count;
 }

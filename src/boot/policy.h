@@ -1,0 +1,64 @@
+/* What herd serves, as one immutable snapshot: the configuration and the
+ * inventory read and checked together. `herd serve` holds the current one;
+ * SIGHUP builds a new one and swaps it in between two events of the loop.
+ * A module that keeps a pointer into a snapshot (a group, a node, a
+ * subnet) holds a reference, so a snapshot outlives every user of it and
+ * nothing long-lived ever points into a freed one.
+ *
+ * Resolving who a client is (its node, name and group) and which boot
+ * file it gets lives here, for DHCP, TFTP's generated files and, later, HTTP. */
+#ifndef HERD_BOOT_POLICY_H
+#define HERD_BOOT_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "boot/boot.h"
+#include "conf/conf.h"
+#include "inventory/inventory.h"
+
+struct policy;
+
+/* Takes ownership of cfg (malloc'd) and inv (may be NULL). The new
+ * snapshot has one reference and the next generation number. NULL (and
+ * cfg, inv freed) on allocation failure. */
+struct policy *policy_new(struct herd_config *cfg, struct inventory *inv);
+struct policy *policy_ref(struct policy *p);
+/* Drops a reference; the last one frees the snapshot. NULL is a no-op. */
+void policy_unref(struct policy *p);
+
+const struct herd_config *policy_config(const struct policy *p);
+const struct inventory *policy_inventory(const struct policy *p);
+/* 1 for the snapshot herd started with, +1 for each one swapped in. */
+unsigned policy_generation(const struct policy *p);
+/* Live snapshots (those not yet freed), for tests and leak checks. */
+unsigned policy_live(void);
+
+/* Who the client with this MAC is: its inventory node (name, address,
+ * group, overrides), else, when unknown clients get pool addresses, a
+ * pool client "node-<mac>" of the default group. n->name points into the
+ * snapshot or into namebuf. n->ip and n->server are left as they were for
+ * pool clients (the caller knows the lease). Returns 0, or -ENOENT: herd
+ * has nothing for this MAC. */
+int policy_node(const struct policy *p, const uint8_t mac[6], struct boot_node *n,
+		char namebuf[32]);
+
+/* The boot file this MAC's client gets: its node's (else, for a pool
+ * client, the default group's) loader for the client architecture arch
+ * (option 93), or, when iPXE asks, its generated script. 0, or -ENOENT:
+ * nothing for this MAC, or no loader for that architecture. */
+int policy_boot_file(const struct policy *p, const uint8_t mac[6], uint16_t arch, bool ipxe,
+		     char *out, size_t size);
+
+/* Renders generated file `name` (herd/ipxe/<mac>.ipxe,
+ * pxelinux.cfg/01-<mac>) for the node its MAC names, as seen through
+ * `server` by `client`. 0, or -ENOENT (not a generated name, or nothing
+ * for that MAC), -ENOMEM. */
+int policy_render(const struct policy *p, const char *name, const struct ipaddr *server,
+		  const struct ipaddr *client, char **data, size_t *len);
+
+/* The name herd gives a pool client: "node-<mac>". */
+void policy_pool_name(const uint8_t mac[6], char buf[32]);
+
+#endif
