@@ -7,7 +7,7 @@ CLANG ?= clang
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wno-missing-field-initializers -Isrc -DHERD_VERSION='"$(VERSION)"' -MMD -MP
 CFLAGS ?= -O2 -g
-LIBS := -linih -lcap-ng -lmnl
+LIBS := -linih -lcap-ng -lmnl -lseccomp
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 SRCS_LIB := $(wildcard src/core/*.c src/conf/*.c src/tftp/*.c src/syslog/*.c src/dhcp/*.c \
