@@ -42,6 +42,9 @@ build/unit/%: build/san/tests/unit/%.o $(OBJ_SAN_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(LIBS) -lcmocka
 
+# The seccomp filter lives with the other confinement steps in src/cmd/.
+build/unit/test_confine: build/san/src/cmd/confine.o
+
 # Corpus replay: each fuzz target linked with a plain driver, under ASan/UBSan.
 build/replay/%: build/san/tests/fuzz/fuzz_%.o build/san/tests/fuzz/replay_main.o $(OBJ_SAN_LIB)
 	@mkdir -p $(dir $@)
