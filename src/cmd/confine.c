@@ -92,6 +92,10 @@ static const int seccomp_allowed[] = {
 	SCMP_SYS(openat), SCMP_SYS(openat2), SCMP_SYS(close), SCMP_SYS(fstat),
 	SCMP_SYS(newfstatat), SCMP_SYS(writev), SCMP_SYS(renameat), SCMP_SYS(renameat2),
 	SCMP_SYS(unlinkat),
+	/* a reload (SIGHUP) checks the files as `herd check` does, as the
+	 * user herd already is: who am I, may I read or write this */
+	SCMP_SYS(getuid), SCMP_SYS(geteuid), SCMP_SYS(getgid), SCMP_SYS(getegid),
+	SCMP_SYS(faccessat), SCMP_SYS(faccessat2),
 	/* the lease journal's writer thread (ftruncate, lseek: a failed batch) */
 	SCMP_SYS(fdatasync), SCMP_SYS(ftruncate), SCMP_SYS(lseek), SCMP_SYS(futex),
 	/* memory (mmap and mprotect without PROT_EXEC: below) */
