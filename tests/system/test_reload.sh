@@ -221,6 +221,9 @@ base_run 2
 reload_run 2
 check "the fixed key is reported as needing a restart" \
 	grep -q "reload: .*\[tftp\] max_transfers changed: needs a restart" "$HERD_ERR"
+# Under the seccomp filter too: a refused geteuid would skip them.
+check "reloads check access as the running user (nothing left unchecked)" \
+	eval '! grep -q "is not checked" "$HERD_ERR"'
 
 sum() {
 	local kind=$1 total=0 n
