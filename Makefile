@@ -7,7 +7,7 @@ CLANG ?= clang
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wno-missing-field-initializers -Isrc -DHERD_VERSION='"$(VERSION)"' -MMD -MP
 CFLAGS ?= -O2 -g
-LIBS := -linih -lcap-ng -lmnl
+LIBS := -linih -lcap-ng -lmnl -lseccomp
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 SRCS_LIB := $(wildcard src/core/*.c src/conf/*.c src/tftp/*.c src/syslog/*.c src/dhcp/*.c \
@@ -41,6 +41,9 @@ build/herd-san: $(OBJ_SAN_LIB) $(OBJ_SAN_MAIN)
 build/unit/%: build/san/tests/unit/%.o $(OBJ_SAN_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(LIBS) -lcmocka
+
+# The seccomp filter lives with the other confinement steps in src/cmd/.
+build/unit/test_confine: build/san/src/cmd/confine.o
 
 # Corpus replay: each fuzz target linked with a plain driver, under ASan/UBSan.
 build/replay/%: build/san/tests/fuzz/fuzz_%.o build/san/tests/fuzz/replay_main.o $(OBJ_SAN_LIB)

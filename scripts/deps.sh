@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
 	build-essential clang libclang-rt-14-dev pkg-config # compilers, libFuzzer
-	libinih-dev libcap-ng-dev libcmocka-dev libmnl-dev liblmdb-dev
+	libinih-dev libcap-ng-dev libcmocka-dev libmnl-dev liblmdb-dev libseccomp-dev
 	iproute2 tftp-hpa atftp curl busybox bsdutils util-linux # system test clients
 	tcpdump nftables procps psmisc python3
 )

@@ -60,6 +60,7 @@ unsigned reload_keep_fixed(const struct herd_config *run, struct herd_config *ne
 	KEEP_STR("[server] user", server.user);
 	KEEP("[server] rcvbuf", server.rcvbuf);
 	KEEP("[server] max_open_files", server.max_open_files);
+	KEEP("[server] seccomp", server.seccomp);
 	KEEP("[tftp] enabled", tftp.enabled);
 	KEEP_LISTEN("[tftp] listen", tftp.listen);
 	KEEP_STR("[tftp] root", tftp.root);

@@ -418,6 +418,8 @@ static int serve_run(struct serve *s)
 	/* The pacer wakes every few hundred microseconds at gigabit rates:
 	 * the default 50 us timer slack would blur it. */
 	prctl(PR_SET_TIMERSLACK, 5000UL, 0, 0, 0);
+	if (s->cfg->server.seccomp && (err = confine_seccomp()) < 0)
+		return err;
 	log_info("herd %s serving (config %s)", HERD_VERSION, s->cfg->path);
 	err = loop_run(s->loop);
 	if (err < 0)

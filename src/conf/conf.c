@@ -35,6 +35,8 @@ static const struct conf_key conf_keys[] = {
 	  "receive buffer of every listening socket"),
 	K("server", "max_open_files", T_UINT, server.max_open_files, 256, 1u << 20, 0,
 	  "RLIMIT_NOFILE to ask for"),
+	K("server", "seccomp", T_BOOL, server.seccomp, 0, 0, 0,
+	  "once serving, refuse every system call serving does not need"),
 	K("tftp", "enabled", T_BOOL, tftp.enabled, 0, 0, 0, NULL),
 	K("tftp", "listen", T_LISTEN, tftp.listen, 0, 0, 69, "addresses to serve TFTP on"),
 	K("tftp", "root", T_PATH, tftp.root, 0, 0, 0, "files are served from beneath here"),
@@ -89,6 +91,7 @@ void conf_defaults(struct herd_config *cfg)
 	cfg->server.log_level = LOG_LVL_INFO;
 	cfg->server.rcvbuf = 8 << 20;
 	cfg->server.max_open_files = 65536;
+	cfg->server.seccomp = true;
 
 	cfg->tftp.enabled = true;
 	netaddr_parse("0.0.0.0", 69, &cfg->tftp.listen.addrs[0]);

@@ -25,6 +25,7 @@ struct conf_server {
 	enum log_level log_level;
 	int rcvbuf;	     /* bytes, for every listening socket */
 	unsigned max_open_files;
+	bool seccomp;	     /* allow-list filter once serving */
 };
 
 struct conf_tftp {

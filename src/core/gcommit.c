@@ -18,6 +18,7 @@ struct gcommit {
 	char *buf; /* appended, not yet taken by the writer */
 	size_t len, cap;
 	uint64_t appended;	 /* sequence of the last record in buf */
+	bool running;		 /* the writer is past its thread start-up */
 	bool stopping;
 	off_t durable;		 /* writer only: the file's end at the last sync */
 	bool stuck;		 /* writer only: cannot cut a failed batch off */
@@ -59,6 +60,8 @@ static void *writer(void *arg)
 	size_t mine_cap = 0;
 
 	pthread_mutex_lock(&g->lock);
+	g->running = true;
+	pthread_cond_signal(&g->wake); /* gcommit_start() waits for it */
 	for (;;) {
 		while (g->len == 0 && !g->stopping)
 			pthread_cond_wait(&g->wake, &g->lock);
@@ -115,6 +118,13 @@ struct gcommit *gcommit_start(int fd)
 		free(g);
 		return NULL;
 	}
+	/* A thread still starting makes calls (rseq, set_robust_list, the
+	 * sanitizers' own) that the seccomp filter installed once serving
+	 * refuses: return only once the writer runs its own code. */
+	pthread_mutex_lock(&g->lock);
+	while (!g->running)
+		pthread_cond_wait(&g->wake, &g->lock);
+	pthread_mutex_unlock(&g->lock);
 	return g;
 }
 

@@ -12,7 +12,8 @@
 
 struct gcommit;
 
-/* Starts the writer on fd (which it then owns). NULL on failure. */
+/* Starts the writer on fd (which it then owns) and returns once it runs.
+ * NULL on failure. */
 struct gcommit *gcommit_start(int fd);
 /* Queues a record; returns its sequence number (> 0), or 0 if out of
  * memory. Records are written in order. */

@@ -226,6 +226,9 @@ base_run 2
 reload_run 2
 check "the fixed key is reported as needing a restart" \
 	grep -q "reload: .*\[tftp\] max_transfers changed: needs a restart" "$HERD_ERR"
+# Under the seccomp filter too: a refused geteuid would skip them.
+check "reloads check access as the running user (nothing left unchecked)" \
+	eval '! grep -q "is not checked" "$HERD_ERR"'
 
 sum() {
 	local kind=$1 total=0 n
@@ -237,13 +240,17 @@ b_d=$(sum base dhcp retransmits) r_d=$(sum reload dhcp retransmits)
 b_t=$(sum base client_retransmits) r_t=$(sum reload client_retransmits)
 echo "  client retransmissions, 2 runs each: DHCP $b_d without reloads, $r_d with;" \
 	"TFTP $b_t without, $r_t with"
-# A reload stops the loop for the few milliseconds printed above; the
-# allowance is for the noise of a shared 2-core machine: 1% of the clients.
-slack=$((2 * CLIENTS / 100))
-check "DHCP retransmissions with reloads ($r_d) <= without ($b_d) + $slack" \
-	[ "$r_d" -le $((b_d + slack)) ]
-check "TFTP retransmissions with reloads ($r_t) <= without ($b_t) + $slack" \
-	[ "$r_t" -le $((b_t + slack)) ]
+# A reload stops the loop for the few milliseconds printed above, far less
+# than the clients' shortest timer (250 ms): on a quiet machine both runs
+# retransmit nothing. On a loaded one (other jobs sharing the 2 cores)
+# both retransmit, by amounts that vary from run to run: the allowance is
+# that noise, 1% of the clients per run plus half of what the runs without
+# reloads needed.
+allow() { echo $((2 * CLIENTS / 100 + $1 / 2)); }
+check "DHCP retransmissions with reloads ($r_d) <= without ($b_d) + $(allow "$b_d")" \
+	[ "$r_d" -le $((b_d + $(allow "$b_d"))) ]
+check "TFTP retransmissions with reloads ($r_t) <= without ($b_t) + $(allow "$b_t")" \
+	[ "$r_t" -le $((b_t + $(allow "$b_t"))) ]
 
 # --- the changes took effect -------------------------------------------------
 out=$(probe "$ADDED")

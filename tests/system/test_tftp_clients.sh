@@ -28,6 +28,9 @@ BIG_SIZE=$((100 << 20))
 [ "${BIG:-1}" = 1 ] && mkfile "$TFTP_ROOT/big" "$BIG_SIZE"
 
 herd_start
+# Once serving, herd runs under its seccomp allow-list (mode 2: filter).
+[ -n "${HERD_REF:-}" ] || check "herd serves under its seccomp filter (Seccomp: 2)" timeout 5 \
+	sh -c "until grep -q '^Seccomp:[[:space:]]*2' /proc/$HERD_PID/status; do sleep 0.1; done"
 
 OUT=$WORK/out
 cd "$OUT" || die "cd $OUT"

@@ -96,6 +96,7 @@ static void assert_conf_equal(const struct herd_config *a, const struct herd_con
 	assert_int_equal(a->server.log_level, b->server.log_level);
 	assert_int_equal(a->server.rcvbuf, b->server.rcvbuf);
 	assert_int_equal(a->server.max_open_files, b->server.max_open_files);
+	assert_int_equal(a->server.seccomp, b->server.seccomp);
 
 	assert_int_equal(a->tftp.enabled, b->tftp.enabled);
 	assert_listen_equal(&a->tftp.listen, &b->tftp.listen);
@@ -131,6 +132,7 @@ static void test_defaults(void **state)
 	assert_string_equal(d->server.user, "");
 	assert_int_equal(d->server.log_level, LOG_LVL_INFO);
 	assert_int_equal(d->server.rcvbuf, 8 << 20);
+	assert_true(d->server.seccomp);
 	assert_true(d->tftp.enabled);
 	assert_int_equal(d->tftp.listen.count, 1);
 	assert_int_equal(ipaddr_to_v4(&d->tftp.listen.addrs[0].ip), 0);
@@ -607,7 +609,7 @@ static void test_print_round_trip(void **state)
 	/* Every setting away from its default. */
 	struct parsed *r =
 	    parse_ok("[server]\nuser = svc\nlog_level = debug\nrcvbuf = 1G\n"
-		     "max_open_files = 1024\n"
+		     "max_open_files = 1024\nseccomp = no\n"
 		     "[tftp]\nenabled = no\nlisten = 10.0.0.1:1069 *:2069 10.1.2.3\n"
 		     "root = /export/boot dir\nmax_transfers = 7\nblksize_max = 512\n"
 		     "windowsize_max = 1\nretries = 1\nrto_min_ms = 1\nrto_max_ms = 2\n"
