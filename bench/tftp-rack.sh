@@ -31,7 +31,7 @@ SIZE=1M
 PROFILE=ipxe
 MIX=
 SPREAD=0
-ADDRS=1
+ADDRS=250
 MAX_TIME=
 SWARM_SETS=()
 HERD_EXTRA=()
@@ -70,14 +70,16 @@ client count; -n (to scale one down for a quick check), -S, --addrs,
   -p, --profile NAME   ipxe, edk2, pxelinux, uboot, grub, strict, busybox
   -m, --mix SPEC       e.g. ipxe:50,edk2:30,strict:20 (instead of --profile)
       --spread S       start the clients over S seconds (default 0: at once)
-      --addrs K        client source addresses (default 1)
+      --addrs K        client source addresses (default 250: a rack's nodes
+                       each have one; herd limits requests per address)
       --max-time S     swarm's hard stop (default: from the ideal makespan)
       --set KEY=VALUE  passed to herd swarm --set (repeatable)
       --herd LINE      extra line for configured herd's [tftp] section, e.g.
                        'pacing_burst = 32K' (repeatable; not for herd-default)
   -o, --results FILE   JSON lines appended here (default bench/results/rack-DATE.jsonl)
   -k, --keep           keep the work directory (configs, logs)
-environment: HERD (binary, default build/herd), ATFTPD (binary), ATFTPD_SAS=0
+environment: HERD (binary, default build/herd), HERD_SERVE (the herd served,
+  default HERD: another build, same swarm), ATFTPD (binary), ATFTPD_SAS=0
   (atftpd without --prevent-sas), TBF_BURST (bytes, default 3000)
 EOF
 }
@@ -408,9 +410,6 @@ herd_conf() {
 		echo "[tftp]"
 		echo "listen = $SRV_IP:69"
 		echo "root = $WORK/root"
-		# herd swarm's clients share a few addresses where nodes have
-		# one each: a per-address limit would measure that, not herd
-		echo "source_rate = 0"
 		for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}"; done
 		echo "[log]"
 		echo "enabled = no"
@@ -422,9 +421,9 @@ herd_conf() {
 # herd_serve NAME CONF: checks CONF, starts herd on it, prints its PID.
 herd_serve() {
 	local name=$1 conf=$2
-	"$HERD_BIN" check -c "$conf" >"$WORK/$name-check.txt" 2>&1 ||
+	"$HERD_SERVER" check -c "$conf" >"$WORK/$name-check.txt" 2>&1 ||
 		die "herd check failed: $(cat "$WORK/$name-check.txt")"
-	ip netns exec "$NS_SRV" "$HERD_BIN" serve -c "$conf" >"$WORK/server-$name.log" 2>&1 &
+	ip netns exec "$NS_SRV" "$HERD_SERVER" serve -c "$conf" >"$WORK/server-$name.log" 2>&1 &
 	echo $!
 }
 
@@ -694,6 +693,10 @@ mkdir -m 755 "$WORK/root"
 # A snapshot of the binary: a rebuild during the runs does not change it.
 HERD_BIN=$WORK/herd
 cp "$HERD" "$HERD_BIN"
+# The herd under test may be another build than the one whose swarm is the
+# load (HERD_SERVE=old/build/herd: before and after a change, same load).
+HERD_SERVER=$WORK/herd-server
+cp "${HERD_SERVE:-$HERD}" "$HERD_SERVER"
 log "herd: $("$HERD_BIN" --version), results: $RESULTS"
 for sc in "${SCENARIOS[@]}"; do
 	scenario "$sc"

@@ -890,8 +890,12 @@ static void input(struct tftp_server *srv, unsigned sock, const struct netaddr *
 		handle_ack(x, pkt.ack.block, arrived, now);
 		break;
 	case TFTP_ERROR:
-		/* EDK2 ends its size probe with ERROR 8: normal, not noise. */
+		/* EDK2 ends its size probe with ERROR 8: normal, not noise. The
+		 * client answered from where it said it was, to the port our
+		 * OACK came from, as surely as with an ACK: its real request,
+		 * next, is a known one. */
 		srv->stats.aborted++;
+		vouch(x, now);
 		xfer_retire(x, now);
 		break;
 	default:
