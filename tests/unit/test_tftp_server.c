@@ -671,6 +671,32 @@ static void test_answer_vouches_and_refunds(void **state)
 	assert_int_equal(tftp_server_stats(f->srv)->unknown_limited, 0);
 }
 
+/* TFTP only: a probing client (edk2, strict ROMs) ends its size probe with
+ * ERROR 8 from the port our OACK went to; that answer vouches for it as an
+ * ACK would, so its real request does not wait for an unknown source's
+ * token (2000 probing ROMs at once would otherwise wait past their 4 s). */
+static void test_probe_abort_vouches(void **state)
+{
+	struct fixture *f = *state;
+	struct tftp_opts o = {.has_tsize = true};
+	uint8_t buf[64];
+	size_t n;
+
+	f->cfg.tftp.max_transfers = 100;
+	f->cfg.tftp.unknown_rate = 1;
+	f->cfg.tftp.unknown_burst = 1;
+	remake(f, false);
+	rrq(f, &client, "small", &o); /* the probe: an OACK, the one token gone */
+	assert_int_equal(f->nsent, 1);
+	n = tftp_build_error(buf, sizeof(buf), TFTP_EOPTNEG, "User aborted");
+	f->nsent = 0;
+	tftp_server_input(f->srv, f->sent[0].sock, &client, unknown_ip, buf, n, f->now, f->now);
+	rrq(f, &client, "small", NULL); /* the real request: known, served at once */
+	assert_int_equal(f->nsent, 1);
+	assert_int_equal(tftp_server_stats(f->srv)->pending, 0);
+	assert_int_equal(tftp_server_stats(f->srv)->unknown, 0);
+}
+
 static void test_known_displaces_waiting_unknown(void **state)
 {
 	struct fixture *f = *state;
@@ -801,6 +827,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unanswered_unknown_ends_quietly, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_answer_vouches_and_refunds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_probe_abort_vouches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_known_displaces_waiting_unknown, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_errors_to_unknown_rate_limited, setup,
