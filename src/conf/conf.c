@@ -140,8 +140,8 @@ struct conf_parse {
 	FILE *errs;
 	int problems;
 	int lineno;
-	const char *text; /* string being parsed */
-	size_t pos;
+	const char *text; /* the bytes being parsed, text[0..size) */
+	size_t size, pos;
 	bool in_bad_section;	 /* after a malformed [section] line */
 	int set_on_line[N_KEYS]; /* 0: not set in this file */
 	/* Settings of [dhcp], [subnet NAME] and [group NAME] seen so far, so
@@ -198,8 +198,22 @@ static enum line_kind line_kind(const char *line)
 	return *sep == '=' || *sep == ':' ? LINE_VALUE : LINE_BAD;
 }
 
-/* fgets-style reader over p->text that counts lines and reports lines that
- * are too long or not INI syntax (inih would only give the first one).
+/* The line `str` was given instead of one not read: if that was a [section]
+ * header, the keys under it belong to no section seen, so are ignored. */
+static void skip_line(struct conf_parse *p, const char *line, size_t len, char *str)
+{
+	while (len > 0 && isspace((unsigned char)*line)) {
+		line++;
+		len--;
+	}
+	if (len > 0 && *line == '[')
+		p->in_bad_section = true;
+	str[0] = '\0';
+}
+
+/* fgets-style reader over the bytes p->text[0..size) that counts lines and
+ * reports lines that are too long, hold a NUL byte, or are not INI syntax
+ * (inih would only give the first one, and stop at a NUL).
  * Leading whitespace is removed, so an indented key is a key and not, as
  * inih would take it, a continuation of the previous value; a UTF-8 BOM is
  * skipped so that the first line is checked like any other. */
@@ -207,20 +221,31 @@ static char *conf_reader(char *str, int num, void *stream)
 {
 	struct conf_parse *p = stream;
 	const char *start = p->text + p->pos;
-	size_t len = strcspn(start, "\n");
+	size_t rest = p->size - p->pos, len;
+	const char *nl;
 
-	if (*start == '\0')
+	if (rest == 0)
 		return NULL;
-	p->pos += len + (start[len] == '\n');
+	nl = memchr(start, '\n', rest);
+	len = nl ? (size_t)(nl - start) : rest;
+	p->pos += len + (nl != NULL);
 	p->lineno++;
-	if (p->lineno == 1 && strncmp(start, "\xef\xbb\xbf", 3) == 0) {
+	if (p->lineno == 1 && len >= 3 && memcmp(start, "\xef\xbb\xbf", 3) == 0) {
 		start += 3;
 		len -= 3;
 	}
 	/* num includes the NUL; keep one byte for the newline as fgets would. */
 	if (len > (size_t)num - 2) {
 		problem(p, "line longer than %d characters", num - 2);
-		len = 0;
+		skip_line(p, start, len, str);
+		return str;
+	}
+	/* Said, not skipped silently: a configuration that is not text is a
+	 * mistake (inih would end the line, and the file, there). */
+	if (memchr(start, '\0', len) != NULL) {
+		problem(p, "NUL byte in the line");
+		skip_line(p, start, len, str);
+		return str;
 	}
 	while (len > 0 && isspace((unsigned char)*start)) {
 		start++;
@@ -525,9 +550,10 @@ static void conf_validate(struct conf_parse *p)
 	conf_boot_validate(p->cfg, report_at, p);
 }
 
-int conf_load_string(struct herd_config *cfg, const char *name, const char *text, FILE *errs)
+int conf_load_mem(struct herd_config *cfg, const char *name, const void *data, size_t size,
+		  FILE *errs)
 {
-	struct conf_parse p = {.cfg = cfg, .name = name, .errs = errs, .text = text};
+	struct conf_parse p = {.cfg = cfg, .name = name, .errs = errs, .text = data, .size = size};
 	int rc;
 
 	snprintf(cfg->path, sizeof(cfg->path), "%s", name);
@@ -544,11 +570,16 @@ int conf_load_string(struct herd_config *cfg, const char *name, const char *text
 	return p.problems;
 }
 
+int conf_load_string(struct herd_config *cfg, const char *name, const char *text, FILE *errs)
+{
+	return conf_load_mem(cfg, name, text, strlen(text), errs);
+}
+
 int conf_load(struct herd_config *cfg, const char *path, FILE *errs)
 {
 	FILE *f = fopen(path, "re");
-	char *text = NULL;
-	size_t size = 0;
+	char *text = NULL, chunk[4096];
+	size_t size = 0, n;
 	int rc;
 
 	if (f == NULL) {
@@ -557,23 +588,25 @@ int conf_load(struct herd_config *cfg, const char *path, FILE *errs)
 			fprintf(errs, "%s: cannot open: %s\n", path, strerror(errno));
 		return rc;
 	}
+	/* Read it whole, NUL bytes included (each is reported at its line),
+	 * and tell a read error (a directory: EISDIR) from an empty file. */
 	FILE *mem = open_memstream(&text, &size);
-	char chunk[4096];
-	size_t n;
+	errno = 0;
 	while (mem && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		fwrite(chunk, 1, n, mem);
-	rc = ferror(f) ? -EIO : 0;
+	rc = ferror(f) ? -(errno ? errno : EIO) : 0;
 	fclose(f);
 	if (mem == NULL)
 		return -ENOMEM;
-	fclose(mem);
+	if (fclose(mem) != 0 && rc == 0)
+		rc = -ENOMEM;
 	if (rc < 0) {
 		if (errs)
-			fprintf(errs, "%s: read error\n", path);
+			fprintf(errs, "%s: cannot read: %s\n", path, strerror(-rc));
 		free(text);
 		return rc;
 	}
-	rc = conf_load_string(cfg, path, text, errs);
+	rc = conf_load_mem(cfg, path, text, size, errs);
 	free(text);
 	return rc;
 }

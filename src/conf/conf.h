@@ -180,7 +180,12 @@ void conf_defaults(struct herd_config *cfg);
  * or -errno if the file cannot be read (also reported to errs). */
 int conf_load(struct herd_config *cfg, const char *path, FILE *errs);
 
-/* Same, from a string (tests, fuzzing); `name` stands for the file name. */
+/* Same from the bytes of a file read whole (what conf_load parses, and what
+ * the fuzzer feeds); `name` stands for the file name. A NUL byte is a
+ * problem of its line. */
+int conf_load_mem(struct herd_config *cfg, const char *name, const void *data, size_t size,
+		  FILE *errs);
+/* Same from a string, for tests. */
 int conf_load_string(struct herd_config *cfg, const char *name, const char *text, FILE *errs);
 
 /* Checks that referenced paths exist and are usable. Same reporting. */

@@ -21,16 +21,22 @@ struct parsed {
 	size_t errs_len;
 };
 
-static struct parsed *parse(const char *text)
+/* Parses size bytes, NUL bytes included, as conf_load parses a file. */
+static struct parsed *parse_mem(const char *data, size_t size)
 {
 	struct parsed *r = calloc(1, sizeof(*r));
 	assert_non_null(r);
 	FILE *errs = open_memstream(&r->errs, &r->errs_len);
 	assert_non_null(errs);
 	conf_defaults(&r->cfg);
-	r->problems = conf_load_string(&r->cfg, "t.conf", text, errs);
+	r->problems = conf_load_mem(&r->cfg, "t.conf", data, size, errs);
 	assert_int_equal(fclose(errs), 0);
 	return r;
+}
+
+static struct parsed *parse(const char *text)
+{
+	return parse_mem(text, strlen(text));
 }
 
 static struct herd_config *new_config(void)
@@ -498,6 +504,77 @@ static void test_overlong_line(void **state)
 	free(huge);
 }
 
+/* A NUL byte is a problem of its line, which is not read; the lines after
+ * it are (inih alone would end the line, and the file, at the NUL). */
+static void test_nul_byte(void **state)
+{
+	(void)state;
+	static const char text[] = "[tftp]\nretries = 5\0junk\nroot = /r\nbogus = 1\n";
+	struct parsed *r = parse_mem(text, sizeof(text) - 1);
+
+	assert_int_equal(r->problems, 2);
+	assert_non_null(strstr(r->errs, "t.conf:2: NUL byte in the line\n"));
+	assert_non_null(strstr(r->errs, "t.conf:4: unknown setting 'bogus' in [tftp]\n"));
+	assert_int_equal(r->cfg.tftp.retries, 8); /* not half-read */
+	assert_string_equal(r->cfg.tftp.root, "/r");
+	parsed_free(r);
+
+	/* On the last line, without a newline; alone on its line. */
+	r = parse_mem("[tftp]\nretries = 5\0", 20);
+	assert_int_equal(r->problems, 1);
+	assert_non_null(strstr(r->errs, "t.conf:2: NUL byte"));
+	parsed_free(r);
+	r = parse_mem("\0\n[tftp]\nretries = 5\n", 20);
+	assert_int_equal(r->problems, 1);
+	assert_non_null(strstr(r->errs, "t.conf:1: NUL byte"));
+	assert_int_equal(r->cfg.tftp.retries, 5);
+	parsed_free(r);
+
+	/* The keys under a header that was not read belong to no section: not
+	 * to the one before it, and not reported once each. */
+	static const char header[] = "[log]\nenabled = no\n[tf\0tp]\nenabled = no\nretries = 1\n";
+	r = parse_mem(header, sizeof(header) - 1);
+	assert_int_equal(r->problems, 1);
+	assert_non_null(strstr(r->errs, "t.conf:3: NUL byte"));
+	assert_true(r->cfg.tftp.enabled);
+	parsed_free(r);
+}
+
+/* conf_load reads the file whole: a NUL byte in it is reported, not the end. */
+static void test_load_file_nul(void **state)
+{
+	(void)state;
+	struct herd_config *cfg = new_config();
+	char path[] = "/tmp/herd-test-conf-XXXXXX", want[128], *errs = NULL;
+	static const char text[] = "[tftp]\nroot = /r\0\nretries = 9\nbogus = 1\n";
+	size_t len = 0;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)sizeof(text) - 1);
+	close(fd);
+	FILE *f = open_memstream(&errs, &len);
+	conf_defaults(cfg);
+	assert_int_equal(conf_load(cfg, path, f), 2);
+	fclose(f);
+	snprintf(want, sizeof(want), "%s:2: NUL byte in the line\n%s:4: unknown setting", path,
+		 path);
+	if (strstr(errs, want) == NULL)
+		fail_msg("want \"%s\", got:\n%s", want, errs);
+	assert_int_equal(cfg->tftp.retries, 9);
+	free(errs);
+	unlink(path);
+
+	/* A directory cannot be read: one line, and -errno. */
+	errs = NULL;
+	f = open_memstream(&errs, &len);
+	assert_int_equal(conf_load(cfg, "/tmp", f), -EISDIR);
+	fclose(f);
+	assert_non_null(strstr(errs, "/tmp: cannot read: "));
+	free(errs);
+	free(cfg);
+}
+
 static void test_rto_bounds(void **state)
 {
 	(void)state;
@@ -800,6 +877,8 @@ int main(void)
 	    cmocka_unit_test(test_syntax_errors),
 	    cmocka_unit_test(test_layout),
 	    cmocka_unit_test(test_overlong_line),
+	    cmocka_unit_test(test_nul_byte),
+	    cmocka_unit_test(test_load_file_nul),
 	    cmocka_unit_test(test_rto_bounds),
 	    cmocka_unit_test(test_cross_checks),
 	    cmocka_unit_test(test_load_file),
