@@ -1,136 +1,39 @@
 #include "conf/conf.h"
 #include "conf/conf_boot.h"
+#include "conf/conf_keys.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <ini.h>
-#include <limits.h>
-#include <stddef.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 
-enum conf_type { T_BOOL, T_UINT, T_SIZE, T_RATE, T_PATH, T_NAME, T_LISTEN, T_LOGLEVEL };
-
-struct conf_key {
-	const char *section;
+/* The sections, in the order `herd check` prints them. A named one is
+ * written [KIND NAME], once per name. */
+static const struct conf_section_kind {
 	const char *name;
-	enum conf_type type;
-	size_t offset;
-	uint64_t min, max;	/* T_UINT, T_SIZE */
-	uint16_t default_port; /* T_LISTEN */
-	const char *help;
+	bool named;
+} conf_sections[] = {
+    {"server", false}, {"tftp", false},	 {"log", false},
+    {"dhcp", false},   {"subnet", true}, {"group", true},
 };
 
-#define K(sec, nm, ty, field, lo, hi, port, help)                                                  \
-	{sec, nm, ty, offsetof(struct herd_config, field), lo, hi, port, help}
+/* Where a line of the key table is kept for each section: the unnamed
+ * sections share slot 0 (their keys differ), then one slot per subnet and
+ * per group. */
+#define SLOT_SUBNET 1
+#define SLOT_GROUP (SLOT_SUBNET + CONF_MAX_SUBNETS)
+#define N_SLOTS (SLOT_GROUP + CONF_MAX_GROUPS)
 
-static const struct conf_key conf_keys[] = {
-	K("server", "user", T_NAME, server.user, 0, 0, 0, "drop to this user after binding"),
-	K("server", "log_level", T_LOGLEVEL, server.log_level, 0, 0, 0,
-	  "error, warning, info or debug"),
-	K("server", "rcvbuf", T_SIZE, server.rcvbuf, 65536, 1u << 30, 0,
-	  "receive buffer of every listening socket"),
-	K("server", "max_open_files", T_UINT, server.max_open_files, 256, 1u << 20, 0,
-	  "RLIMIT_NOFILE to ask for"),
-	K("server", "seccomp", T_BOOL, server.seccomp, 0, 0, 0,
-	  "once serving, refuse every system call serving does not need"),
-	K("tftp", "enabled", T_BOOL, tftp.enabled, 0, 0, 0, NULL),
-	K("tftp", "listen", T_LISTEN, tftp.listen, 0, 0, 69, "addresses to serve TFTP on"),
-	K("tftp", "root", T_PATH, tftp.root, 0, 0, 0, "files are served from beneath here"),
-	K("tftp", "max_transfers", T_UINT, tftp.max_transfers, 1, 1000000, 0, NULL),
-	K("tftp", "blksize_max", T_UINT, tftp.blksize_max, 512, 65464, 0,
-	  "1468 avoids IP fragmentation at MTU 1500"),
-	K("tftp", "windowsize_max", T_UINT, tftp.windowsize_max, 1, 256, 0, NULL),
-	K("tftp", "retries", T_UINT, tftp.retries, 1, 100, 0, NULL),
-	K("tftp", "rto_min_ms", T_UINT, tftp.rto_min_ms, 1, 60000, 0, NULL),
-	K("tftp", "rto_max_ms", T_UINT, tftp.rto_max_ms, 1, 255000, 0, NULL),
-	K("tftp", "rto_initial_ms", T_UINT, tftp.rto_initial_ms, 1, 255000, 0, NULL),
-	K("tftp", "transfer_sockets", T_UINT, tftp.transfer_sockets, 2, 256, 0,
-	  "server ports shared by all transfers (a client's next transfer takes another)"),
-	K("tftp", "file_cache_ms", T_UINT, tftp.file_cache_ms, 0, 3600000, 0, NULL),
-	K("tftp", "link_rate", T_RATE, tftp.link_rate, 0, UINT64_C(400000000000), 0,
-	  "bits/s to pace all transfers at (like 1G, 950M); auto = learned; 0 = unpaced"),
-	K("tftp", "pacing_burst", T_SIZE, tftp.pacing_burst, 1500, 16u << 20, 0,
-	  "most bytes sent back to back; keep well under the switch buffer"),
-	K("tftp", "client_timeout_ms", T_UINT, tftp.client_timeout_ms, 50, 60000, 0,
-	  "a client's retry timer when it does not send `timeout`"),
-	K("tftp", "source_rate", T_UINT, tftp.source_rate, 0, 1000000, 0,
-	  "requests a second one address may send to port 69 (0: no limit)"),
-	K("tftp", "source_burst", T_UINT, tftp.source_burst, 0, 1000000, 0,
-	  "requests one address may send back to back"),
-	K("tftp", "unknown_rate", T_UINT, tftp.unknown_rate, 0, 1000000, 0,
-	  "transfers a second for addresses herd does not know, all together (0: no limit)"),
-	K("tftp", "unknown_burst", T_UINT, tftp.unknown_burst, 0, 1000000, 0, NULL),
-	K("tftp", "unknown_share", T_UINT, tftp.unknown_share, 1, 100, 0,
-	  "percent of max_transfers addresses herd does not know may hold"),
-	K("log", "enabled", T_BOOL, logrx.enabled, 0, 0, 0, NULL),
-	K("log", "syslog", T_LISTEN, logrx.syslog, 0, 0, 514, "syslog (RFC 3164/5424) over UDP"),
-	K("log", "netconsole", T_LISTEN, logrx.netconsole, 0, 0, 6666,
-	  "netconsole (plain UDP lines)"),
-	K("log", "dir", T_PATH, logrx.dir, 0, 0, 0, "one log file per node is kept here"),
-	K("log", "max_file_size", T_SIZE, logrx.max_file_bytes, 4096, UINT64_C(1) << 40, 0,
-	  "rotate a node's log past this size"),
-	K("log", "rotate_keep", T_UINT, logrx.rotate_keep, 0, 100, 0, NULL),
-	K("log", "line_max", T_UINT, logrx.line_max, 64, 65536, 0, NULL),
-	K("log", "rate_lines", T_UINT, logrx.rate_lines, 1, 1000000, 0,
-	  "per sender, lines per second"),
-	K("log", "burst_lines", T_UINT, logrx.burst_lines, 1, 1000000, 0, NULL),
-	K("log", "max_senders", T_UINT, logrx.max_senders, 1, 1000000, 0, NULL),
-	K("log", "keep_unknown", T_BOOL, logrx.keep_unknown, 0, 0, 0,
-	  "with [dhcp]: also keep logs of senders neither in the inventory nor holding a lease"),
+/* A section of the file. */
+struct conf_section {
+	const char *kind;
+	void *base; /* the struct its keys' offsets are in */
+	unsigned slot;
+	char title[CONF_NAME_MAX + 8]; /* "tftp", "subnet rack1" */
 };
-
-#define N_KEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
-
-void conf_defaults(struct herd_config *cfg)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->server.log_level = LOG_LVL_INFO;
-	cfg->server.rcvbuf = 8 << 20;
-	cfg->server.max_open_files = 65536;
-	cfg->server.seccomp = true;
-
-	cfg->tftp.enabled = true;
-	netaddr_parse("0.0.0.0", 69, &cfg->tftp.listen.addrs[0]);
-	cfg->tftp.listen.count = 1;
-	strcpy(cfg->tftp.root, "/srv/herd/tftp");
-	cfg->tftp.max_transfers = 20000;
-	cfg->tftp.blksize_max = 1468;
-	cfg->tftp.windowsize_max = 64;
-	cfg->tftp.retries = 8;
-	cfg->tftp.rto_min_ms = 100;
-	cfg->tftp.rto_max_ms = 8000;
-	cfg->tftp.rto_initial_ms = 1000;
-	cfg->tftp.transfer_sockets = 8;
-	cfg->tftp.file_cache_ms = 30000;
-	cfg->tftp.link_rate = CONF_AUTO;
-	cfg->tftp.pacing_burst = 16384;
-	cfg->tftp.client_timeout_ms = 1000;
-	/* pxelinux asks ~10 config names at once, a whole boot chain about
-	 * 30 files: one address needs far less than this. */
-	cfg->tftp.source_rate = 10;
-	cfg->tftp.source_burst = 100;
-	cfg->tftp.unknown_rate = 100;
-	cfg->tftp.unknown_burst = 500;
-	cfg->tftp.unknown_share = 25;
-
-	cfg->logrx.enabled = true;
-	netaddr_parse("0.0.0.0", 514, &cfg->logrx.syslog.addrs[0]);
-	cfg->logrx.syslog.count = 1;
-	netaddr_parse("0.0.0.0", 6666, &cfg->logrx.netconsole.addrs[0]);
-	cfg->logrx.netconsole.count = 1;
-	strcpy(cfg->logrx.dir, "/var/log/herd/nodes");
-	cfg->logrx.max_file_bytes = 64u << 20;
-	cfg->logrx.rotate_keep = 3;
-	cfg->logrx.line_max = 4096;
-	cfg->logrx.rate_lines = 500;
-	cfg->logrx.burst_lines = 5000;
-	cfg->logrx.max_senders = 8192;
-	conf_boot_defaults(cfg);
-}
 
 /* State of one parse: inih calls our reader once per line, so the reader's
  * count is the line of every handler call that follows it. */
@@ -142,20 +45,15 @@ struct conf_parse {
 	int lineno;
 	const char *text; /* the bytes being parsed, text[0..size) */
 	size_t size, pos;
-	bool in_bad_section;	 /* after a malformed [section] line */
-	int set_on_line[N_KEYS]; /* 0: not set in this file */
-	/* Settings of [dhcp], [subnet NAME] and [group NAME] seen so far, so
-	 * that one set twice is reported as in the other sections. */
-	struct boot_seen {
-		char section[CONF_NAME_MAX + 8];
-		char name[32];
-		int line;
-	} *seen;
-	size_t nseen, seen_cap;
+	struct conf_section section; /* the one being read */
+	bool in_section;	     /* after a [section] line */
+	bool in_bad_section;	     /* after a [section] line that is not read */
+	/* Where each key of each section was first set; 0: not in this file. */
+	int lines[N_SLOTS][CONF_MAX_KEYS];
 };
 
 __attribute__((format(printf, 2, 3))) static void problem(struct conf_parse *p, const char *fmt,
-							   ...)
+							  ...)
 {
 	va_list ap;
 
@@ -170,6 +68,111 @@ __attribute__((format(printf, 2, 3))) static void problem(struct conf_parse *p, 
 	vfprintf(p->errs, fmt, ap);
 	va_end(ap);
 	fputc('\n', p->errs);
+}
+
+/* Sets every key of the section `kind` at `base` to its default. */
+static void apply_defaults(const char *kind, void *base)
+{
+	char err[256];
+
+	for (unsigned i = 0; i < conf_nkeys; i++) {
+		const struct conf_key *k = &conf_keys[i];
+		if (k->def == NULL || strcmp(k->section, kind) != 0)
+			continue;
+		if (conf_key_set(k, base, k->def, false, err, sizeof(err)) < 0) {
+			/* The table is wrong: no configuration could be trusted. */
+			fprintf(stderr, "herd: built-in default of [%s] %s\n", kind, err);
+			abort();
+		}
+	}
+}
+
+void conf_defaults(struct herd_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	for (unsigned i = 0; i < sizeof(conf_sections) / sizeof(conf_sections[0]); i++)
+		if (!conf_sections[i].named)
+			apply_defaults(conf_sections[i].name, cfg);
+}
+
+static bool valid_name(const char *s)
+{
+	if (*s == '\0' || strlen(s) >= CONF_NAME_MAX)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.'))
+			return false;
+	return true;
+}
+
+/* [subnet NAME] or [group NAME]: the one of that name, made (with its
+ * defaults) when first seen. */
+static int named_open(struct conf_parse *p, const char *kind, const char *name,
+		      struct conf_section *s)
+{
+	struct conf_dhcp *d = &p->cfg->dhcp;
+	bool subnet = strcmp(kind, "subnet") == 0;
+	unsigned *count = subnet ? &d->nsubnets : &d->ngroups, i;
+	unsigned max = subnet ? CONF_MAX_SUBNETS : CONF_MAX_GROUPS;
+
+	for (i = 0; i < *count; i++)
+		if (strcmp(subnet ? d->subnets[i].name : d->groups[i].name, name) == 0)
+			break;
+	if (i == *count) {
+		if (*count == max) {
+			problem(p, "at most %u %ss", max, kind);
+			return -1;
+		}
+		(*count)++;
+		if (subnet) {
+			memset(&d->subnets[i], 0, sizeof(d->subnets[i]));
+			strcpy(d->subnets[i].name, name);
+			d->subnets[i].line = p->lineno;
+		} else {
+			memset(&d->groups[i], 0, sizeof(d->groups[i]));
+			strcpy(d->groups[i].name, name);
+			d->groups[i].line = p->lineno;
+		}
+		apply_defaults(kind, subnet ? (void *)&d->subnets[i] : (void *)&d->groups[i]);
+	}
+	s->base = subnet ? (void *)&d->subnets[i] : (void *)&d->groups[i];
+	s->slot = (subnet ? SLOT_SUBNET : SLOT_GROUP) + i;
+	snprintf(s->title, sizeof(s->title), "%s %s", kind, name);
+	return 0;
+}
+
+/* The section named in a [section] line; reports it (and returns -1) if
+ * there is no such section. */
+static int section_open(struct conf_parse *p, const char *section, struct conf_section *s)
+{
+	for (unsigned i = 0; i < sizeof(conf_sections) / sizeof(conf_sections[0]); i++) {
+		const struct conf_section_kind *kind = &conf_sections[i];
+		size_t n = strlen(kind->name);
+		if (strncmp(section, kind->name, n) != 0)
+			continue;
+		s->kind = kind->name;
+		if (!kind->named && section[n] == '\0') {
+			s->base = p->cfg;
+			s->slot = 0;
+			snprintf(s->title, sizeof(s->title), "%s", kind->name);
+			return 0;
+		}
+		if (kind->named && section[n] == '\0') {
+			problem(p, "[%s] needs a name: [%s NAME]", section, section);
+			return -1;
+		}
+		if (kind->named && section[n] == ' ') {
+			const char *name = section + n + strspn(section + n, " ");
+			if (valid_name(name))
+				return named_open(p, kind->name, name, s);
+			problem(p, "[%s]: the name may hold letters, digits, '-', '_' and '.'",
+				section);
+			return -1;
+		}
+	}
+	problem(p, "unknown section [%s]", section);
+	return -1;
 }
 
 /* Where inih ends a name or a section name: at one of `chars`, or where an
@@ -196,6 +199,19 @@ static enum line_kind line_kind(const char *line)
 		return *find_before_comment(line + 1, "]") == ']' ? LINE_SECTION : LINE_BAD;
 	const char *sep = find_before_comment(line, "=:");
 	return *sep == '=' || *sep == ':' ? LINE_VALUE : LINE_BAD;
+}
+
+/* A [section] line: the section the keys after it go to, or none (said
+ * here, once). The name is taken as inih takes it, but whole: inih would
+ * cut it at 49 characters. */
+static void section_header(struct conf_parse *p, const char *line)
+{
+	const char *end = find_before_comment(line + 1, "]");
+	char name[INI_MAX_LINE];
+
+	snprintf(name, sizeof(name), "%.*s", (int)(end - line - 1), line + 1);
+	p->in_bad_section = section_open(p, name, &p->section) < 0;
+	p->in_section = true;
 }
 
 /* The line `str` was given instead of one not read: if that was a [section]
@@ -258,7 +274,7 @@ static char *conf_reader(char *str, int num, void *stream)
 	case LINE_VALUE:
 		break;
 	case LINE_SECTION:
-		p->in_bad_section = false;
+		section_header(p, str);
 		break;
 	case LINE_BAD:
 		problem(p, "expected 'name = value' or '[section]'");
@@ -271,259 +287,83 @@ static char *conf_reader(char *str, int num, void *stream)
 	return str;
 }
 
-static int parse_uint(const char *v, uint64_t *out, bool size_suffix)
-{
-	char *end;
-	unsigned long long n;
-
-	if (*v == '\0' || *v == '-' || *v == '+')
-		return -EINVAL;
-	errno = 0;
-	n = strtoull(v, &end, 10);
-	if (errno || end == v)
-		return -EINVAL;
-	if (size_suffix && *end) {
-		unsigned shift = 0;
-		switch (*end) {
-		case 'k': case 'K': shift = 10; break;
-		case 'm': case 'M': shift = 20; break;
-		case 'g': case 'G': shift = 30; break;
-		default: return -EINVAL;
-		}
-		end++;
-		if (n > (ULLONG_MAX >> shift))
-			return -ERANGE;
-		n <<= shift;
-	}
-	if (*end != '\0')
-		return -EINVAL;
-	*out = n;
-	return 0;
-}
-
-/* A rate in bits/s with a decimal suffix: 950M, 1G, 10g, 100k. */
-static int parse_rate(const char *v, uint64_t *out)
-{
-	char *end;
-	double n;
-	double mult = 1;
-
-	if (strcmp(v, "auto") == 0) {
-		*out = CONF_AUTO;
-		return 0;
-	}
-	if (*v == '\0' || *v == '-' || *v == '+')
-		return -EINVAL;
-	errno = 0;
-	n = strtod(v, &end);
-	if (errno || end == v)
-		return -EINVAL;
-	switch (*end) {
-	case 'k': case 'K': mult = 1e3; end++; break;
-	case 'm': case 'M': mult = 1e6; end++; break;
-	case 'g': case 'G': mult = 1e9; end++; break;
-	}
-	if (*end != '\0' || n * mult > 1e15)
-		return -EINVAL;
-	*out = (uint64_t)(n * mult);
-	return 0;
-}
-
-int conf_parse_bool(const char *v, bool *out)
-{
-	static const char *const yes[] = {"yes", "true", "on", "1"};
-	static const char *const no[] = {"no", "false", "off", "0"};
-
-	for (unsigned i = 0; i < 4; i++) {
-		if (strcasecmp(v, yes[i]) == 0) {
-			*out = true;
-			return 0;
-		}
-		if (strcasecmp(v, no[i]) == 0) {
-			*out = false;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
-static void set_listen(struct conf_parse *p, const struct conf_key *k, const char *v,
-		       struct conf_listen *l)
-{
-	char buf[256];
-	char *save = NULL;
-	struct conf_listen parsed = {.count = 0};
-
-	if (strlen(v) >= sizeof(buf)) {
-		problem(p, "%s: value too long", k->name);
-		return;
-	}
-	strcpy(buf, v);
-	for (char *tok = strtok_r(buf, " ,\t", &save); tok; tok = strtok_r(NULL, " ,\t", &save)) {
-		if (parsed.count == CONF_MAX_LISTEN) {
-			problem(p, "%s: at most %d addresses", k->name, CONF_MAX_LISTEN);
-			return;
-		}
-		if (netaddr_parse(tok, k->default_port, &parsed.addrs[parsed.count]) < 0) {
-			problem(p, "%s: '%s' is not an IPv4 address with an optional :port",
-				k->name, tok);
-			return;
-		}
-		if (!ipaddr_is_v4(&parsed.addrs[parsed.count].ip)) {
-			problem(p, "%s: '%s': herd does not serve IPv6 yet", k->name, tok);
-			return;
-		}
-		parsed.count++;
-	}
-	/* Only a valid list replaces the old one, as with every other type, so
-	 * a typo is reported once and not again as "listen is empty". */
-	*l = parsed;
-}
-
-static void set_value(struct conf_parse *p, const struct conf_key *k, const char *v)
-{
-	void *field = (char *)p->cfg + k->offset;
-	uint64_t n;
-
-	switch (k->type) {
-	case T_BOOL:
-		if (conf_parse_bool(v, field) < 0)
-			problem(p, "%s: '%s' is not yes or no", k->name, v);
-		break;
-	case T_UINT:
-	case T_SIZE:
-		if (parse_uint(v, &n, k->type == T_SIZE) < 0) {
-			problem(p, "%s: '%s' is not a %s", k->name, v,
-				k->type == T_SIZE ? "size (like 512, 64K, 8M, 1G)" : "number");
-		} else if (n < k->min || n > k->max) {
-			problem(p, "%s: %llu is outside %llu..%llu", k->name,
-				(unsigned long long)n, (unsigned long long)k->min,
-				(unsigned long long)k->max);
-		} else if (k->offset == offsetof(struct herd_config, server.rcvbuf)) {
-			*(int *)field = (int)n;
-		} else if (k->type == T_SIZE) {
-			*(uint64_t *)field = n;
-		} else {
-			*(unsigned *)field = (unsigned)n;
-		}
-		break;
-	case T_RATE:
-		if (parse_rate(v, &n) < 0)
-			problem(p, "%s: '%s' is not a rate in bits/s (like 0, 950M, 1G, 10G)",
-				k->name, v);
-		else if (n > k->max && n != CONF_AUTO)
-			problem(p, "%s: %s is above %llu", k->name, v, (unsigned long long)k->max);
-		else
-			*(uint64_t *)field = n;
-		break;
-	case T_PATH:
-		if (v[0] != '/')
-			problem(p, "%s: '%s' must be an absolute path", k->name, v);
-		else if (strlen(v) >= CONF_PATH_MAX)
-			problem(p, "%s: path too long", k->name);
-		else
-			strcpy(field, v);
-		break;
-	case T_NAME:
-		if (strlen(v) >= 64 || strpbrk(v, " /:\t") != NULL || v[0] == ';' || v[0] == '#')
-			problem(p, "%s: '%s' is not a user name", k->name, v);
-		else
-			strcpy(field, v);
-		break;
-	case T_LISTEN:
-		set_listen(p, k, v, field);
-		break;
-	case T_LOGLEVEL:
-		if (log_level_parse(v, field) < 0)
-			problem(p, "%s: '%s' is not one of error, warning, info, debug", k->name, v);
-		break;
-	}
-}
-
-/* `cmdline` may be given on several lines (they are joined); any other
- * setting given twice in one section is a mistake: say where it was first. */
-static void note_boot_key(struct conf_parse *p, const char *section, const char *name)
-{
-	struct boot_seen *e;
-
-	if (strcmp(name, "cmdline") == 0)
-		return;
-	for (size_t i = 0; i < p->nseen; i++) {
-		e = &p->seen[i];
-		if (strcmp(e->section, section) == 0 && strcmp(e->name, name) == 0) {
-			problem(p, "%s: set twice in [%s] (first on line %d)", name, section,
-				e->line);
-			return;
-		}
-	}
-	if (p->nseen == p->seen_cap) {
-		size_t cap = p->seen_cap ? 2 * p->seen_cap : 64;
-		struct boot_seen *n = realloc(p->seen, cap * sizeof(*n));
-		if (n == NULL)
-			return; /* only the duplicate check is lost */
-		p->seen = n;
-		p->seen_cap = cap;
-	}
-	e = &p->seen[p->nseen++];
-	snprintf(e->section, sizeof(e->section), "%s", section);
-	snprintf(e->name, sizeof(e->name), "%s", name);
-	e->line = p->lineno;
-}
-
 static int conf_handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct conf_parse *p = user;
-	bool section_known = false;
-	char err[256];
+	struct conf_section *s = &p->section;
+	char err[512];
+	int i, *line;
 
+	(void)section; /* read whole by section_header() */
 	if (p->in_bad_section)
 		return 1;
-	if (section[0] == '\0') {
+	if (!p->in_section) {
 		problem(p, "'%s' is set before any [section]", name);
 		return 1;
 	}
-	if (conf_boot_set(p->cfg, section, name, value, p->lineno, err, sizeof(err))) {
-		if (err[0])
-			problem(p, "%s", err);
-		else
-			note_boot_key(p, section, name);
+	i = conf_key_find(s->kind, name);
+	if (i < 0) {
+		problem(p, "unknown setting '%s' in [%s]", name, s->title);
 		return 1;
 	}
-	for (unsigned i = 0; i < N_KEYS; i++) {
-		const struct conf_key *k = &conf_keys[i];
-		if (strcmp(section, k->section) != 0)
-			continue;
-		section_known = true;
-		if (strcmp(name, k->name) != 0)
-			continue;
-		if (p->set_on_line[i] != 0)
-			problem(p, "%s: set twice in [%s] (first on line %d)", name, section,
-				p->set_on_line[i]);
-		p->set_on_line[i] = p->lineno;
-		set_value(p, k, value);
-		return 1;
-	}
-	if (!section_known)
-		problem(p, "unknown section [%s]", section);
-	else
-		problem(p, "unknown setting '%s' in [%s]", name, section);
+	line = &p->lines[s->slot][i];
+	if (*line != 0 && !(conf_keys[i].flags & K_JOIN))
+		problem(p, "%s: set twice in [%s] (first on line %d)", name, s->title, *line);
+	if (conf_key_set(&conf_keys[i], s->base, value, *line != 0, err, sizeof(err)) < 0)
+		problem(p, "%s", err);
+	if (*line == 0)
+		*line = p->lineno;
 	return 1; /* reported ourselves; keep going to find every problem */
 }
 
-/* The later of the lines that set the settings at these offsets, so that a
- * rule between settings is reported where it was broken (0: all defaults). */
-static int last_set_line(const struct conf_parse *p, size_t a, size_t b)
+/* The line [section] name was set on in `slot` (0: not in the file). */
+static int line_of(const struct conf_parse *p, unsigned slot, const char *section, const char *name)
 {
-	int line = 0;
+	int i = conf_key_find(section, name);
 
-	for (unsigned i = 0; i < N_KEYS; i++)
-		if ((conf_keys[i].offset == a || conf_keys[i].offset == b) &&
-		    p->set_on_line[i] > line)
-			line = p->set_on_line[i];
-	return line;
+	return i < 0 ? 0 : p->lines[slot][i];
 }
 
-#define CONF_OFF(field) offsetof(struct herd_config, field)
+/* The later of two lines, so that a rule between two settings is reported
+ * where it was broken. */
+static int later(int a, int b)
+{
+	return a > b ? a : b;
+}
+
+/* A section sets the T1/T2 times if it gives either a value (auto: no). */
+static void timers_line(const struct conf_parse *p, unsigned slot, const char *section,
+			struct conf_timers *t)
+{
+	t->line = later(t->renewal ? line_of(p, slot, section, "renewal_time") : 0,
+			t->rebinding ? line_of(p, slot, section, "rebinding_time") : 0);
+}
+
+/* The lines the rest of herd names in its own reports. */
+static void note_lines(const struct conf_parse *p)
+{
+	static const char *const group_keys[] = {"loader_bios", "loader_efi64", "loader_arm64",
+						 "kernel", "initrd"};
+	struct herd_config *cfg = p->cfg;
+	struct conf_dhcp *d = &cfg->dhcp;
+
+	cfg->tftp_root_line = line_of(p, 0, "tftp", "root");
+	cfg->user_line = line_of(p, 0, "server", "user");
+	cfg->log_dir_line = line_of(p, 0, "log", "dir");
+	d->lease_line = line_of(p, 0, "dhcp", "lease_time");
+	d->lease_file_line = line_of(p, 0, "dhcp", "lease_file");
+	timers_line(p, 0, "dhcp", &d->timers);
+	for (unsigned i = 0; i < d->nsubnets; i++) {
+		d->subnets[i].lease_line = line_of(p, SLOT_SUBNET + i, "subnet", "lease_time");
+		timers_line(p, SLOT_SUBNET + i, "subnet", &d->subnets[i].timers);
+	}
+	for (unsigned i = 0; i < d->ngroups; i++) {
+		for (unsigned k = 0; k < 5; k++)
+			d->groups[i].key_line[k] =
+			    line_of(p, SLOT_GROUP + i, "group", group_keys[k]);
+		timers_line(p, SLOT_GROUP + i, "group", &d->groups[i].timers);
+	}
+}
 
 static void report_at(void *ctx, int line, const char *reason)
 {
@@ -533,41 +373,78 @@ static void report_at(void *ctx, int line, const char *reason)
 	problem(p, "%s", reason);
 }
 
+/* A key without a default must be given in each section of its kind
+ * (the network of a subnet), and is reported once, at the header. */
+static void check_required(struct conf_parse *p)
+{
+	const struct conf_dhcp *d = &p->cfg->dhcp;
+
+	for (unsigned i = 0; i < conf_nkeys; i++) {
+		const struct conf_key *k = &conf_keys[i];
+		if (k->def != NULL)
+			continue;
+		bool subnet = strcmp(k->section, "subnet") == 0;
+		for (unsigned j = 0; j < (subnet ? d->nsubnets : d->ngroups); j++) {
+			if (p->lines[(subnet ? SLOT_SUBNET : SLOT_GROUP) + j][i] != 0)
+				continue;
+			p->lineno = subnet ? d->subnets[j].line : d->groups[j].line;
+			problem(p, "[%s %s] has no %s", k->section,
+				subnet ? d->subnets[j].name : d->groups[j].name, k->name);
+		}
+	}
+}
+
+/* A service that is enabled listens somewhere. */
+static void check_listen(struct conf_parse *p, const char *section, const char *key, bool enabled,
+			 const struct conf_listen *l)
+{
+	p->lineno = later(line_of(p, 0, section, key), line_of(p, 0, section, "enabled"));
+	if (enabled && l->count == 0)
+		problem(p, "[%s] %s is empty; set enabled = no instead", section, key);
+}
+
 static void conf_validate(struct conf_parse *p)
 {
-	const struct conf_tftp *t = &p->cfg->tftp;
+	const struct herd_config *cfg = p->cfg;
+	const struct conf_tftp *t = &cfg->tftp;
 
-	p->lineno = last_set_line(p, CONF_OFF(tftp.rto_min_ms), CONF_OFF(tftp.rto_max_ms));
+	p->lineno = later(line_of(p, 0, "tftp", "rto_min_ms"), line_of(p, 0, "tftp", "rto_max_ms"));
 	if (t->rto_min_ms > t->rto_max_ms)
 		problem(p, "[tftp] rto_min_ms (%u) is above rto_max_ms (%u)", t->rto_min_ms,
 			t->rto_max_ms);
-	p->lineno = last_set_line(p, CONF_OFF(tftp.listen), CONF_OFF(tftp.enabled));
-	if (t->enabled && t->listen.count == 0)
-		problem(p, "[tftp] listen is empty; set enabled = no instead");
-	p->lineno = last_set_line(p, CONF_OFF(logrx.syslog), CONF_OFF(logrx.netconsole));
-	if (p->cfg->logrx.enabled && p->cfg->logrx.syslog.count + p->cfg->logrx.netconsole.count == 0)
+	check_listen(p, "tftp", "listen", t->enabled, &t->listen);
+	p->lineno = later(line_of(p, 0, "log", "syslog"), line_of(p, 0, "log", "netconsole"));
+	if (cfg->logrx.enabled && cfg->logrx.syslog.count + cfg->logrx.netconsole.count == 0)
 		problem(p, "[log] has neither syslog nor netconsole addresses");
-	conf_boot_validate(p->cfg, report_at, p);
+	check_listen(p, "dhcp", "listen", cfg->dhcp.enabled, &cfg->dhcp.listen);
+	check_required(p);
+	conf_boot_validate(cfg, report_at, p);
 }
 
 int conf_load_mem(struct herd_config *cfg, const char *name, const void *data, size_t size,
 		  FILE *errs)
 {
-	struct conf_parse p = {.cfg = cfg, .name = name, .errs = errs, .text = data, .size = size};
+	struct conf_parse *p = calloc(1, sizeof(*p));
 	int rc;
 
 	snprintf(cfg->path, sizeof(cfg->path), "%s", name);
-	rc = ini_parse_stream(conf_reader, &p, conf_handler, &p);
-	if (rc > 0 && p.problems == 0) {
-		p.lineno = rc;
-		problem(&p, "syntax error");
+	if (p == NULL) {
+		if (errs)
+			fprintf(errs, "%s: %s\n", name, strerror(ENOMEM));
+		return -ENOMEM;
 	}
-	conf_validate(&p);
-	cfg->tftp_root_line = last_set_line(&p, CONF_OFF(tftp.root), CONF_OFF(tftp.root));
-	cfg->user_line = last_set_line(&p, CONF_OFF(server.user), CONF_OFF(server.user));
-	cfg->log_dir_line = last_set_line(&p, CONF_OFF(logrx.dir), CONF_OFF(logrx.dir));
-	free(p.seen);
-	return p.problems;
+	*p =
+	    (struct conf_parse){.cfg = cfg, .name = name, .errs = errs, .text = data, .size = size};
+	rc = ini_parse_stream(conf_reader, p, conf_handler, p);
+	if (rc > 0 && p->problems == 0) {
+		p->lineno = rc;
+		problem(p, "syntax error");
+	}
+	note_lines(p);
+	conf_validate(p);
+	rc = p->problems;
+	free(p);
+	return rc;
 }
 
 int conf_load_string(struct herd_config *cfg, const char *name, const char *text, FILE *errs)
@@ -637,66 +514,41 @@ int conf_check_paths(const struct herd_config *cfg, FILE *errs)
 	int problems = 0;
 
 	if (cfg->tftp.enabled)
-		problems += check_dir(cfg->path, cfg->tftp_root_line, "[tftp] root", cfg->tftp.root,
-				      errs);
+		problems +=
+		    check_dir(cfg->path, cfg->tftp_root_line, "[tftp] root", cfg->tftp.root, errs);
 	return problems;
 }
 
-static void print_listen(FILE *out, const char *name, const struct conf_listen *l)
+/* [title] and every key of the section kind, from the struct at base. */
+static void print_section(FILE *out, const char *kind, const char *title, const void *base)
 {
-	char buf[NETADDR_STRLEN];
-
-	fprintf(out, "%s =", name);
-	for (unsigned i = 0; i < l->count; i++)
-		fprintf(out, " %s", netaddr_str(&l->addrs[i], buf));
-	fputc('\n', out);
+	fprintf(out, "\n[%s]\n", title);
+	for (unsigned i = 0; i < conf_nkeys; i++)
+		if (strcmp(conf_keys[i].section, kind) == 0)
+			conf_key_print(&conf_keys[i], base, out);
 }
 
 void conf_print(const struct herd_config *cfg, FILE *out)
 {
-	static const char *const levels[] = {"error", "warning", "info", "debug"};
-	const char *section = "";
+	const struct conf_dhcp *d = &cfg->dhcp;
+	char title[CONF_NAME_MAX + 8];
 
 	fprintf(out, "# effective configuration of %s\n", cfg->path);
-	for (unsigned i = 0; i < N_KEYS; i++) {
-		const struct conf_key *k = &conf_keys[i];
-		const void *field = (const char *)cfg + k->offset;
-		if (strcmp(section, k->section) != 0) {
-			section = k->section;
-			fprintf(out, "%s[%s]\n", i ? "\n" : "", section);
+	for (unsigned i = 0; i < sizeof(conf_sections) / sizeof(conf_sections[0]); i++) {
+		const char *kind = conf_sections[i].name;
+		if (!conf_sections[i].named) {
+			print_section(out, kind, kind, cfg);
+			if (strcmp(kind, "dhcp") == 0)
+				conf_boot_print_effective(out, d, NULL, NULL);
+			continue;
 		}
-		switch (k->type) {
-		case T_BOOL:
-			fprintf(out, "%s = %s\n", k->name, *(const bool *)field ? "yes" : "no");
-			break;
-		case T_UINT:
-			fprintf(out, "%s = %u\n", k->name, *(const unsigned *)field);
-			break;
-		case T_SIZE:
-			if (k->offset == offsetof(struct herd_config, server.rcvbuf))
-				fprintf(out, "%s = %d\n", k->name, *(const int *)field);
-			else
-				fprintf(out, "%s = %llu\n", k->name,
-					(unsigned long long)*(const uint64_t *)field);
-			break;
-		case T_RATE:
-			if (*(const uint64_t *)field == CONF_AUTO)
-				fprintf(out, "%s = auto\n", k->name);
-			else
-				fprintf(out, "%s = %llu\n", k->name,
-					(unsigned long long)*(const uint64_t *)field);
-			break;
-		case T_PATH:
-		case T_NAME:
-			fprintf(out, "%s = %s\n", k->name, (const char *)field);
-			break;
-		case T_LISTEN:
-			print_listen(out, k->name, field);
-			break;
-		case T_LOGLEVEL:
-			fprintf(out, "%s = %s\n", k->name, levels[*(const enum log_level *)field]);
-			break;
+		bool subnet = strcmp(kind, "subnet") == 0;
+		for (unsigned j = 0; j < (subnet ? d->nsubnets : d->ngroups); j++) {
+			const struct conf_subnet *sn = subnet ? &d->subnets[j] : NULL;
+			const struct conf_group *g = subnet ? NULL : &d->groups[j];
+			snprintf(title, sizeof(title), "%s %s", kind, sn ? sn->name : g->name);
+			print_section(out, kind, title, sn ? (const void *)sn : (const void *)g);
+			conf_boot_print_effective(out, d, sn, g);
 		}
 	}
-	conf_boot_print(cfg, out);
 }

@@ -11,7 +11,8 @@
 #include "core/net.h"
 
 #define CONF_MAX_LISTEN 8
-/* A rate (or any 64-bit setting) written as `auto`: herd decides. */
+/* A rate written as `auto`: herd decides (learns it). Settings that are
+ * not rates keep `auto` as their "not set" value (see conf_keys.h). */
 #define CONF_AUTO UINT64_MAX
 #define CONF_PATH_MAX 1024
 
@@ -23,7 +24,7 @@ struct conf_listen {
 struct conf_server {
 	char user[64];	     /* empty: stay as we are */
 	enum log_level log_level;
-	int rcvbuf;	     /* bytes, for every listening socket */
+	unsigned rcvbuf;     /* bytes, for every listening socket */
 	unsigned max_open_files;
 	bool seccomp;	     /* allow-list filter once serving */
 };
@@ -172,7 +173,7 @@ bool conf_is_url(const char *v);
 /* The boolean words of every yes/no setting. 0 or -EINVAL. */
 int conf_parse_bool(const char *v, bool *out);
 
-/* Fills cfg with built-in defaults. */
+/* Fills cfg with built-in defaults (the key table's, conf_keys.c). */
 void conf_defaults(struct herd_config *cfg);
 
 /* Reads and validates `path` over the defaults. Each problem is written to
@@ -191,7 +192,9 @@ int conf_load_string(struct herd_config *cfg, const char *name, const char *text
 /* Checks that referenced paths exist and are usable. Same reporting. */
 int conf_check_paths(const struct herd_config *cfg, FILE *errs);
 
-/* Writes the effective configuration in the file's own format. */
+/* Writes the effective configuration in the file's own format: every key
+ * of every section, defaults and `auto` included, as a file that loads
+ * back into the same configuration (and prints the same). */
 void conf_print(const struct herd_config *cfg, FILE *out);
 
 #endif

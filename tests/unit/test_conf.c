@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <cmocka.h>
 
 #include "conf/conf.h"
+#include "conf/conf_keys.h"
 
 /* The result of one parse: the configuration and what was reported. */
 struct parsed {
@@ -116,6 +118,14 @@ static void assert_conf_equal(const struct herd_config *a, const struct herd_con
 	assert_int_equal(a->tftp.rto_initial_ms, b->tftp.rto_initial_ms);
 	assert_int_equal(a->tftp.transfer_sockets, b->tftp.transfer_sockets);
 	assert_int_equal(a->tftp.file_cache_ms, b->tftp.file_cache_ms);
+	assert_true(a->tftp.link_rate == b->tftp.link_rate);
+	assert_int_equal(a->tftp.pacing_burst, b->tftp.pacing_burst);
+	assert_int_equal(a->tftp.client_timeout_ms, b->tftp.client_timeout_ms);
+	assert_int_equal(a->tftp.source_rate, b->tftp.source_rate);
+	assert_int_equal(a->tftp.source_burst, b->tftp.source_burst);
+	assert_int_equal(a->tftp.unknown_rate, b->tftp.unknown_rate);
+	assert_int_equal(a->tftp.unknown_burst, b->tftp.unknown_burst);
+	assert_int_equal(a->tftp.unknown_share, b->tftp.unknown_share);
 
 	assert_int_equal(a->logrx.enabled, b->logrx.enabled);
 	assert_listen_equal(&a->logrx.syslog, &b->logrx.syslog);
@@ -381,15 +391,50 @@ static void test_unknown_names(void **state)
 	(void)state;
 	expect_error("[tftp]\nroot = /srv\n\n; comment\nfrobnicate = 3\n", 1,
 		     "t.conf:5: unknown setting 'frobnicate' in [tftp]");
-	expect_error("[server]\nuser = herd\n[dhcpx]\nrange = 1\n", 1,
-		     "t.conf:4: unknown section [dhcpx]");
+	/* A section is reported at its header, once, and its keys not at all. */
+	expect_error("[server]\nuser = herd\n[dhcpx]\nrange = 1\nbogus = 2\n", 1,
+		     "t.conf:3: unknown section [dhcpx]");
+	expect_error("[log]\n[nosuch]\n", 1, "t.conf:2: unknown section [nosuch]");
 	/* A key from another section is unknown where it stands. */
 	expect_error("[log]\nroot = /srv\n", 1, "t.conf:2: unknown setting 'root' in [log]");
 	/* Names are case-sensitive. */
-	expect_error("[TFTP]\nroot = /srv\n", 1, "t.conf:2: unknown section [TFTP]");
+	expect_error("[TFTP]\nroot = /srv\n", 1, "t.conf:1: unknown section [TFTP]");
 	expect_error("retries = 3\n[tftp]\n", 1, "t.conf:1: 'retries' is set before any [section]");
 	/* Every problem is reported, not just the first. */
-	expect_error("[tftp]\na = 1\nb = 2\n[x]\nc = 3\n", 3, "t.conf:5: unknown section [x]");
+	expect_error("[tftp]\na = 1\nb = 2\n[x]\nc = 3\n", 3, "t.conf:4: unknown section [x]");
+	/* A section after a bad one is read. */
+	expect_error("[x]\na = 1\n[tftp]\nb = 2\n", 2, "t.conf:4: unknown setting 'b' in [tftp]");
+
+	/* [subnet NAME] and [group NAME] need a name that can be a file name. */
+	expect_error("[subnet]\nnetwork = 10.0.0.0/8\nrouter = 10.0.0.1\n", 1,
+		     "t.conf:1: [subnet] needs a name: [subnet NAME]");
+	expect_error("[group a/b]\nkernel = k\ninitrd = i\n", 1,
+		     "t.conf:1: [group a/b]: the name may hold letters, digits, '-', '_' and '.'");
+	expect_error("[groupx a]\nkernel = k\n", 1, "t.conf:1: unknown section [groupx a]");
+	/* Past what inih keeps of a section name (49 characters): read whole. */
+	struct parsed *r =
+	    parse_ok("[group aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1]\n"
+		     "[group aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2]\n"
+		     "kernel = k\n");
+	assert_int_equal(r->cfg.dhcp.ngroups, 2);
+	assert_string_equal(r->cfg.dhcp.groups[0].kernel, "");
+	assert_string_equal(r->cfg.dhcp.groups[1].kernel, "k");
+	assert_int_equal(strlen(r->cfg.dhcp.groups[1].name), 54);
+	parsed_free(r);
+
+	/* A section with no keys exists, with its defaults. */
+	r = parse_ok("[group g]\n[subnet s]\nnetwork = 10.0.0.0/8\n[group h] ; comment\n");
+	assert_int_equal(r->cfg.dhcp.ngroups, 2);
+	assert_string_equal(conf_group_find(&r->cfg.dhcp, "g")->loader_bios, "undionly.kpxe");
+	assert_int_equal(conf_group_find(&r->cfg.dhcp, "h")->line, 4);
+	parsed_free(r);
+
+	/* At most CONF_MAX_SUBNETS: the one past is reported once. */
+	char text[2048] = "";
+	for (unsigned i = 0; i <= CONF_MAX_SUBNETS; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text),
+			 "[subnet s%u]\nnetwork = 10.%u.0.0/16\nrouter = 10.%u.0.1\n", i, i, i);
+	expect_error(text, 1, "t.conf:49: at most 16 subnets");
 }
 
 static void test_duplicate(void **state)
@@ -658,19 +703,77 @@ static void test_check_paths(void **state)
 	free(cfg);
 }
 
-/* conf_print() writes text that parses back into the same configuration. */
-static void assert_round_trip(const struct herd_config *cfg)
+static char *print_to_string(const struct herd_config *cfg)
 {
 	char *text = NULL;
 	size_t len = 0;
 	FILE *out = open_memstream(&text, &len);
 
+	assert_non_null(out);
 	conf_print(cfg, out);
-	fclose(out);
+	assert_int_equal(fclose(out), 0);
+	return text;
+}
+
+/* The keys of the table in section `kind`, in order, one per line. */
+static void table_keys(const char *kind, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	for (unsigned i = 0; i < conf_nkeys; i++)
+		if (strcmp(conf_keys[i].section, kind) == 0)
+			snprintf(buf + strlen(buf), size - strlen(buf), "%s\n", conf_keys[i].name);
+}
+
+/* Every section printed holds every key of its kind, in the table's order,
+ * each once (cmdline may take several lines); no line is too long for
+ * libinih. Returns the number of sections. */
+static unsigned assert_every_key(const char *text)
+{
+	char want[2048], got[2048] = "", kind[32] = "", prev[64] = "";
+	unsigned sections = 0;
+
+	for (const char *line = text; *line; line = strchr(line, '\n') + 1) {
+		size_t len = strcspn(line, "\n");
+		assert_true(len <= 198);
+		if (line[0] == '[' || line[len] == '\0') {
+			if (kind[0]) {
+				table_keys(kind, want, sizeof(want));
+				if (strcmp(want, got) != 0)
+					fail_msg("[%s] printed keys:\n%s\nnot:\n%s", kind, got,
+						 want);
+			}
+			if (line[len] == '\0')
+				break;
+			sscanf(line, "[%31[a-z]", kind);
+			got[0] = prev[0] = '\0';
+			sections++;
+		} else if (len > 0 && line[0] != '#') {
+			char name[64];
+			assert_int_equal(sscanf(line, "%63[a-z0-9_]", name), 1);
+			if (strcmp(name, prev) != 0) /* a joined value's lines */
+				snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s\n",
+					 name);
+			snprintf(prev, sizeof(prev), "%s", name);
+		}
+	}
+	return sections;
+}
+
+/* conf_print() writes every key, as text that loads back without a problem
+ * into the same configuration, and prints the same again. */
+static void assert_round_trip(const struct herd_config *cfg)
+{
+	char *text = print_to_string(cfg);
 	struct parsed *r = parse(text);
+
 	if (r->problems != 0)
 		fail_msg("printed configuration does not load:\n%s\n%s", text, r->errs);
+	assert_int_equal(assert_every_key(text), 4 + cfg->dhcp.nsubnets + cfg->dhcp.ngroups);
 	assert_conf_equal(&r->cfg, cfg);
+	char *again = print_to_string(&r->cfg);
+	/* The same but for the first line, "# effective configuration of PATH". */
+	assert_string_equal(strchr(again, '\n'), strchr(text, '\n'));
+	free(again);
 	parsed_free(r);
 	free(text);
 }
@@ -691,11 +794,28 @@ static void test_print_round_trip(void **state)
 		     "root = /export/boot dir\nmax_transfers = 7\nblksize_max = 512\n"
 		     "windowsize_max = 1\nretries = 1\nrto_min_ms = 1\nrto_max_ms = 2\n"
 		     "rto_initial_ms = 255000\ntransfer_sockets = 256\n"
-		     "file_cache_ms = 0\n"
+		     "file_cache_ms = 0\nlink_rate = 950M\npacing_burst = 1500\n"
+		     "client_timeout_ms = 50\nsource_rate = 0\nsource_burst = 1\n"
+		     "unknown_rate = 1000000\nunknown_burst = 0\nunknown_share = 100\n"
 		     "[log]\nenabled = no\nsyslog =\nnetconsole = 127.0.0.1:1\n"
 		     "dir = /l\nmax_file_size = 1024G\nrotate_keep = 0\n"
 		     "line_max = 64\nrate_lines = 1000000\nburst_lines = 1\n"
-		     "max_senders = 1\n");
+		     "max_senders = 1\nkeep_unknown = yes\n"
+		     "[dhcp]\nenabled = yes\nlisten = 10.1.0.1:1067\ninterfaces = eth0 eth1\n"
+		     "inventory = /etc/nodes\nlease_file =\nunknown = ignore\n"
+		     "default_group = g\nlease_time = 600\nrenewal_time = 100\n"
+		     "rebinding_time = 500\npool_hostnames = yes\noffer_hold_ms = 100\n"
+		     "pin_neighbours = no\n"
+		     "[subnet a]\nnetwork = 10.1.0.0/16\npool = 10.1.2.0-10.1.2.9\n"
+		     "router = 10.1.0.1\ndns = 10.1.0.2, 10.1.0.3\ndomain = a.example\n"
+		     "log_server = 10.1.0.4\nnext_server = 10.1.0.5\nlease_time = 300\n"
+		     "renewal_time = 30\nrebinding_time = 60\npool_hostnames = no\n"
+		     "[subnet b]\nnetwork = 192.168.0.0/24\n"
+		     "[group g]\nloader_bios = pxelinux.0\nloader_efi64 = grubx64.efi\n"
+		     "loader_arm64 = grubaa64.efi\nkernel = vmlinuz-%{group}\n"
+		     "initrd = initrd.img\ncmdline = console=ttyS0\ncmdline = ip=dhcp\n"
+		     "boot_options = always\nrenewal_time = 20\nrebinding_time = 40\n"
+		     "[group h]\n");
 	assert_round_trip(&r->cfg);
 
 	/* Sizes are printed as plain numbers, which the size keys accept. */
@@ -709,6 +829,255 @@ static void test_print_round_trip(void **state)
 	if (conf_load(cfg, "etc/herd.conf.example", NULL) == 0)
 		assert_round_trip(cfg);
 	free(cfg);
+}
+
+/* Defaults and `auto` are printed like any value, and read back. */
+static void test_print_defaults(void **state)
+{
+	(void)state;
+	struct parsed *r = parse_ok("[subnet a]\nnetwork = 10.1.0.0/24\n[group g]\n");
+	char *text = print_to_string(&r->cfg);
+	static const char *const want[] = {
+	    "\nuser =\n",
+	    "\nlink_rate = auto\n",
+	    "\ninterfaces =\n",
+	    "\ninventory =\n",
+	    "\nrenewal_time = auto\n",
+	    "\npool =\n",
+	    "\nrouter =\n",
+	    "\ndns =\n",
+	    "\nlog_server = auto\n",
+	    "\nlease_time = auto\n",
+	    "\npool_hostnames = auto\n",
+	    "\nloader_arm64 =\n",
+	    "\ncmdline =\n",
+	    "\nboot_options = pxe\n",
+	    "\nlisten = 0.0.0.0:67\n",
+	};
+
+	for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (strstr(text, want[i]) == NULL)
+			fail_msg("no '%s' in:\n%s", want[i] + 1, text);
+	free(text);
+	parsed_free(r);
+}
+
+/* A long command line is printed on several lines that join back to the
+ * same text: cut at single spaces only, before a word that starts with ';'
+ * (after a space it would be a comment), each line short enough. */
+static void test_print_cmdline(void **state)
+{
+	(void)state;
+	char text[4096], word[200];
+	struct parsed *r;
+
+	memset(word, 'w', 189);
+	word[189] = '\0';
+	snprintf(text, sizeof(text),
+		 "[group g]\ncmdline=%s\ncmdline =\ncmdline=;x  two  spaces\n"
+		 "cmdline = a b c d e f g h i j k l m n o p q r s t u v w x y z a b c d e f g h i "
+		 "j k l m n o p q r s t u v w x y z a b c d e f g h i j k l m n o p q r s t u v w "
+		 "x y z\ncmdline=;y\n"
+		 "cmdline=#z\n",
+		 word);
+	r = parse_ok(text);
+	const char *cmdline = r->cfg.dhcp.groups[0].cmdline;
+	assert_int_equal(strncmp(cmdline, word, 189), 0);
+	assert_non_null(
+	    strstr(cmdline, "w ;x  two  spaces a b c")); /* the empty line added nothing */
+	assert_non_null(strstr(cmdline, "y z ;y #z"));
+	assert_round_trip(&r->cfg);
+	parsed_free(r);
+
+	/* Empty lines add nothing, first or not. */
+	r = parse_ok("[group g]\ncmdline =\ncmdline = a\ncmdline =\ncmdline = b\n");
+	assert_string_equal(r->cfg.dhcp.groups[0].cmdline, "a b");
+	assert_round_trip(&r->cfg);
+	parsed_free(r);
+
+	/* A long value of one line: written without spaces around '=' if that
+	 * is what fits. */
+	memset(word, 'k', 191);
+	word[191] = '\0';
+	snprintf(text, sizeof(text), "[group g]\nkernel=%s\n", word);
+	r = parse_ok(text);
+	assert_string_equal(r->cfg.dhcp.groups[0].kernel, word);
+	assert_round_trip(&r->cfg);
+	parsed_free(r);
+}
+
+/* The table itself: what the parser and the printer rely on. */
+static void test_key_table(void **state)
+{
+	(void)state;
+	static const char *const kinds[] = {"server", "tftp", "log", "dhcp", "subnet", "group"};
+
+	assert_true(conf_nkeys <= CONF_MAX_KEYS);
+	for (unsigned i = 0; i < conf_nkeys; i++) {
+		const struct conf_key *k = &conf_keys[i];
+		bool known = false;
+		for (unsigned j = 0; j < 6; j++)
+			known |= strcmp(k->section, kinds[j]) == 0;
+		if (!known)
+			fail_msg("[%s] %s: no such section", k->section, k->name);
+		/* Unique, so found as itself. */
+		assert_int_equal(conf_key_find(k->section, k->name), (int)i);
+		switch (k->type) {
+		case T_UINT:
+		case T_SIZE:
+			/* Typed by the field: 32 or 64 bits, and the range fits. */
+			assert_true(k->size == 4 || k->size == 8);
+			assert_true(k->min <= k->max);
+			assert_true(k->size == 8 || k->max <= UINT_MAX);
+			assert_true(!(k->flags & K_AUTO) || k->min > 0); /* 0 is auto */
+			break;
+		case T_RATE:
+			assert_int_equal(k->size, 8);
+			break;
+		case T_BOOL:
+			assert_int_equal(k->size, k->flags & K_AUTO ? sizeof(int) : sizeof(bool));
+			break;
+		case T_ENUM:
+			assert_non_null(k->words);
+			assert_int_equal(k->size, sizeof(int));
+			break;
+		case T_IP:
+			assert_int_equal(k->size, 4);
+			break;
+		case T_LISTEN:
+		case T_IPLIST:
+			assert_true(k->max >= 1);
+			break;
+		default:
+			break;
+		}
+		/* Every key has a default, but a subnet's network. */
+		assert_true(k->def != NULL || strcmp(k->name, "network") == 0);
+	}
+}
+
+/* [dhcp], [subnet] and [group] keys are typed like every other: the same
+ * words, the same reports, a bad value leaves the old one. */
+static void test_dhcp_values(void **state)
+{
+	(void)state;
+	struct parsed *r =
+	    parse_ok("[dhcp]\nlisten = 10.0.0.1\ninventory =\n"
+		     "[subnet a]\nnetwork = 10.1.0.0/16\npool = 10.1.2.0-10.1.2.9\nrouter =\n"
+		     "dns = 10.1.0.2, 10.1.0.3\t10.1.0.4\nlog_server = auto\n"
+		     "next_server = 10.1.0.5\nlease_time = auto\npool_hostnames = auto\n"
+		     "[subnet b]\nnetwork = 10.2.0.0/24\npool = 10.2.0.5 10.2.0.6\n"
+		     "lease_time = 60\npool_hostnames = on\n");
+	const struct conf_dhcp *d = &r->cfg.dhcp;
+	const struct conf_subnet *a = &d->subnets[0], *b = &d->subnets[1];
+
+	assert_int_equal(d->listen.count, 1);
+	assert_int_equal(ipaddr_to_v4(&d->listen.addrs[0].ip), ip("10.0.0.1"));
+	assert_int_equal(d->listen.addrs[0].port, 67);
+	assert_string_equal(d->inventory, "");
+	assert_int_equal(a->network, ip("10.1.0.0"));
+	assert_int_equal(a->mask, ip("255.255.0.0"));
+	assert_int_equal(a->pool_start, ntohl(ip("10.1.2.0")));
+	assert_int_equal(a->pool_end, ntohl(ip("10.1.2.9")));
+	assert_int_equal(a->router, 0);
+	assert_int_equal(a->ndns, 3);
+	assert_int_equal(a->dns[2], ip("10.1.0.4"));
+	assert_int_equal(a->log_server, 0);
+	assert_int_equal(a->next_server, ip("10.1.0.5"));
+	assert_int_equal(a->lease_time, 0);
+	assert_int_equal(a->pool_hostnames, -1);
+	assert_int_equal(b->pool_start, ntohl(ip("10.2.0.5")));
+	assert_int_equal(b->lease_time, 60);
+	assert_int_equal(b->pool_hostnames, 1);
+	parsed_free(r);
+
+	static const struct {
+		const char *text, *want;
+	} bad[] = {
+	    {"[dhcp]\nlisten = 10.0.0.1 10.0.0.2\n", "t.conf:2: listen: at most 1 address"},
+	    {"[dhcp]\nlisten = 10.0.0.1:x\n", "listen: '10.0.0.1:x' is not an IPv4 address"},
+	    {"[dhcp]\nlease_time = 59\n", "t.conf:2: lease_time: 59 is outside 60..100000000"},
+	    {"[dhcp]\nlease_time = 1h\n", "lease_time: '1h' is not a number"},
+	    {"[dhcp]\nlease_time = auto\n", "lease_time: 'auto' is not a number\n"},
+	    {"[dhcp]\noffer_hold_ms = -5\n", "offer_hold_ms: '-5' is not a number"},
+	    {"[dhcp]\nunknown = drop\n", "unknown: 'drop' is not ignore or pool"},
+	    {"[dhcp]\ninventory = nodes.tab\n", "inventory: 'nodes.tab' must be an absolute path"},
+	    {"[subnet a]\nnetwork = 10.1.0.1/16\n",
+	     "network: '10.1.0.1/16' has host bits set (the network is 10.1.0.0/16)"},
+	    {"[subnet a]\nnetwork = 10.1.0.0\n", "network: '10.1.0.0' is not A.B.C.D/BITS"},
+	    {"[subnet a]\nnetwork = 10.1.0.0/33\n", "is not A.B.C.D/BITS"},
+	    {"[subnet a]\nnetwork = 0.0.0.0/0\n", "is not A.B.C.D/BITS"},
+	    {"[subnet a]\nnetwork = 10.1.0.0/+8\n", "is not A.B.C.D/BITS"},
+	    {"[subnet a]\nnetwork = 10.0.0.0/8\npool = 10.0.0.9 - 10.0.0.1\n",
+	     "t.conf:3: pool: '10.0.0.9 - 10.0.0.1' is not FIRST - LAST"},
+	    {"[subnet a]\nnetwork = 10.0.0.0/8\npool = 10.0.0.1 x - 10.0.0.9\n", "pool:"},
+	    {"[subnet a]\nnetwork = 10.0.0.0/8\npool = 10.0.0.1\n", "pool:"},
+	    {"[subnet a]\nnetwork = 10.0.0.0/8\npool = 10.0.0.1 - 10.0.0.9 - 10.0.0.10\n", "pool:"},
+	    {"[subnet a]\nnetwork = 10.0.0.0/8\nrouter = 0.0.0.0\n",
+	     "router: '0.0.0.0' is not an IPv4 address A.B.C.D\n"},
+	    {"[subnet a]\nnetwork = 10.0.0.0/8\nlog_server = 10.0.0\n",
+	     "log_server: '10.0.0' is not an IPv4 address A.B.C.D or auto"},
+	    {"[subnet a]\nnetwork = 10.0.0.0/8\nnext_server =\n", "next_server: '' is not"},
+	    {"[subnet a]\nnetwork = 10.0.0.0/8\ndns = 1.1.1.1 2.2.2.2 3.3.3.3 4.4.4.4 5.5.5.5\n",
+	     "dns: '1.1.1.1 2.2.2.2 3.3.3.3 4.4.4.4 5.5.5.5' is not a list of at most 4"},
+	    {"[subnet a]\nnetwork = 10.0.0.0/8\ndns = 1.1.1.1 ns1\n", "dns:"},
+	    {"[subnet a]\nnetwork = 10.0.0.0/8\nlease_time = soon\n",
+	     "lease_time: 'soon' is not a number or auto"},
+	    {"[subnet a]\nnetwork = 10.0.0.0/8\npool_hostnames = maybe\n",
+	     "pool_hostnames: 'maybe' is not yes, no or auto"},
+	    {"[group g]\nrenewal_time = 0\n", "renewal_time: 0 is outside 1..100000000"},
+	    {"[subnet a]\nnetwork = 10.0.0.0/8\ndomain = "
+	     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	     "xxx"
+	     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n",
+	     "t.conf:3: domain: longer than 127 characters"},
+	};
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_error(bad[i].text, 1, bad[i].want);
+
+	/* A subnet needs its network: said once, at its header. */
+	expect_error("[dhcp]\n[subnet a]\nrouter = 10.0.0.1\ndns = 10.0.0.1\n", 1,
+		     "t.conf:2: [subnet a] has no network\n");
+	/* An enabled service listens somewhere, DHCP as TFTP. */
+	expect_error("[dhcp]\nenabled = yes\nlisten =\n[subnet a]\nnetwork = 10.0.0.0/8\n", 1,
+		     "t.conf:3: [dhcp] listen is empty; set enabled = no instead");
+	/* A bad value leaves the one before. */
+	r = parse("[subnet a]\nnetwork = 10.0.0.0/8\ndns = 10.0.0.1\ndns = 10.0.0.2 x\n");
+	assert_int_equal(r->problems, 2); /* set twice, and not a list */
+	assert_int_equal(r->cfg.dhcp.subnets[0].ndns, 1);
+	parsed_free(r);
+}
+
+/* A rate is digits, maybe a point, and a k, M or G (x1000); or auto. */
+static void test_rate(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text;
+		uint64_t bps;
+	} ok[] = {
+	    {"0", 0},
+	    {"950M", 950000000},
+	    {"1G", 1000000000},
+	    {"2.5g", 2500000000},
+	    {"100k", 100000},
+	    {"auto", CONF_AUTO},
+	    {"400G", UINT64_C(400000000000)},
+	};
+	static const char *const bad[] = {"-1", "1e9", "0x10", "nan",  "inf",  "1..5",
+					  ".",	"G",   "1T",   "Auto", "401G", ""};
+	char text[64];
+
+	for (unsigned i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(text, sizeof(text), "[tftp]\nlink_rate = %s\n", ok[i].text);
+		struct parsed *r = parse_ok(text);
+		assert_true(r->cfg.tftp.link_rate == ok[i].bps);
+		parsed_free(r);
+	}
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[tftp]\nlink_rate = %s\n", bad[i]);
+		expect_error(text, 1, "t.conf:2: link_rate:");
+	}
 }
 
 /* T1/T2: the most specific section that sets either supplies both; the
@@ -884,6 +1253,11 @@ int main(void)
 	    cmocka_unit_test(test_load_file),
 	    cmocka_unit_test(test_check_paths),
 	    cmocka_unit_test(test_print_round_trip),
+	    cmocka_unit_test(test_print_defaults),
+	    cmocka_unit_test(test_print_cmdline),
+	    cmocka_unit_test(test_key_table),
+	    cmocka_unit_test(test_dhcp_values),
+	    cmocka_unit_test(test_rate),
 	    cmocka_unit_test(test_dhcp_timers),
 	    cmocka_unit_test(test_dhcp_timer_errors),
 	    cmocka_unit_test(test_dhcp_boot_keys),
