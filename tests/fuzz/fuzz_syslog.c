@@ -19,7 +19,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char fuzz_dir[64];
+static char fuzz_dir[512];
 static int fuzz_dirfd = -1;
 static struct logrx *fuzz_rx;
 static char fuzz_name[80]; /* the namer's answer: bytes of the current input */
@@ -60,25 +60,35 @@ static const char *fuzz_namer(void *ctx, const struct ipaddr *ip)
 	return (ipaddr_to_v4(ip) & 0xff000000u) ? fuzz_name : NULL;
 }
 
-static void fuzz_cleanup(void)
+/* Removes the files the receiver wrote (its own are closed by then). */
+static void empty_dir(void)
 {
-	DIR *d;
+	int fd = dup(fuzz_dirfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *e;
 
-	logrx_free(fuzz_rx);
-	d = fdopendir(fuzz_dirfd);
-	if (d == NULL)
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
 		return;
+	}
 	while ((e = readdir(d)) != NULL)
 		if (e->d_name[0] != '.' || (e->d_name[1] != '\0' && e->d_name[1] != '.'))
 			unlinkat(fuzz_dirfd, e->d_name, 0);
 	closedir(d);
+}
+
+static void fuzz_cleanup(void)
+{
+	logrx_free(fuzz_rx);
+	empty_dir();
+	close(fuzz_dirfd);
 	rmdir(fuzz_dir);
 }
 
-static void fuzz_init(void)
+static struct logrx *fuzz_logrx(void)
 {
-	struct conf_logrx cfg = {
+	static const struct conf_logrx cfg = {
 	    .enabled = true,
 	    .max_file_bytes = 4096,
 	    .rotate_keep = 2,
@@ -87,17 +97,42 @@ static void fuzz_init(void)
 	    .burst_lines = 50,
 	    .max_senders = 2,
 	};
+	struct logrx *rx = logrx_new(&cfg, fuzz_dirfd);
 
+	if (rx == NULL)
+		abort();
+	logrx_set_namer(rx, fuzz_namer, NULL, false);
+	return rx;
+}
+
+static void fuzz_init(void)
+{
 	log_set_level(LOG_LVL_ERR); /* write warnings are expected here */
-	strcpy(fuzz_dir, "/tmp/herd-fuzz-syslog-XXXXXX");
+	/* In $TMPDIR if set: libFuzzer ends with _Exit(), so fuzz_cleanup()
+	 * does not run after a fuzzing session; run.sh removes it instead. */
+	const char *tmp = getenv("TMPDIR");
+	snprintf(fuzz_dir, sizeof(fuzz_dir), "%s/herd-fuzz-syslog-XXXXXX", tmp ? tmp : "/tmp");
 	if (mkdtemp(fuzz_dir) == NULL)
 		abort();
 	fuzz_dirfd = open(fuzz_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	fuzz_rx = logrx_new(&cfg, fuzz_dirfd);
-	if (fuzz_dirfd < 0 || fuzz_rx == NULL)
+	if (fuzz_dirfd < 0)
 		abort();
-	logrx_set_namer(fuzz_rx, fuzz_namer, NULL, false);
+	fuzz_rx = fuzz_logrx();
 	atexit(fuzz_cleanup);
+}
+
+/* Each input named by its bytes leaves a file: start afresh now and then,
+ * or millions of runs leave millions of files (and slow down as the
+ * directory grows). */
+static void fuzz_renew(void)
+{
+	static unsigned inputs;
+
+	if (++inputs % 4096 != 0)
+		return;
+	logrx_free(fuzz_rx);
+	empty_dir();
+	fuzz_rx = fuzz_logrx();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -107,6 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (fuzz_rx == NULL)
 		fuzz_init();
+	fuzz_renew();
 	if (syslog_parse(data, size, &m) != 0)
 		__builtin_trap();
 	render(&m, 64);

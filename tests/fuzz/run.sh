@@ -19,11 +19,15 @@ new=build/fuzz-new/$target
 log=$new.log
 
 make -s "build/fuzz/$target"
-mkdir -p "$corpus" "$new" tests/fuzz/findings
+# Files a target writes (the syslog receiver's logs) go under $TMPDIR,
+# removed here: libFuzzer exits without running the target's cleanup.
+tmp=$PWD/$new.tmp
+mkdir -p "$corpus" "$new" "$tmp" tests/fuzz/findings
 rc=0
 # libFuzzer adds new inputs to the first directory it is given.
-"build/fuzz/$target" "$limit" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+TMPDIR=$tmp "build/fuzz/$target" "$limit" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 	-artifact_prefix="tests/fuzz/findings/$target-" "$new" "$corpus" >"$log" 2>&1 || rc=$?
+rm -rf "$tmp"
 if [ "$rc" -ne 0 ]; then
 	tail -n 40 "$log"
 	echo "$target: FAILED (exit $rc); reproducer in tests/fuzz/findings/, log in $log"
