@@ -577,10 +577,10 @@ static size_t join_cut(const char *s, size_t width)
 		if (s[i] != ' ' || isspace((unsigned char)s[i - 1]) ||
 		    isspace((unsigned char)s[i + 1]))
 			continue;
-		if (s[i + 1] == ';' || (i > width && cut == 0))
-			return i;
-		if (i > width)
+		if (i > width && cut != 0)
 			return cut;
+		if (s[i + 1] == ';' || i > width)
+			return i;
 		cut = i;
 	}
 	return i + 1 > width ? cut : 0;

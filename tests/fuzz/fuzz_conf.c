@@ -45,7 +45,8 @@ static void check_round_trip(const struct herd_config *cfg)
 
 	conf_defaults(&again);
 	if (conf_load_string(&again, "fuzz.conf", printed, devnull) != 0) {
-		fprintf(stderr, "printed configuration does not load:\n%s", printed);
+		fprintf(stderr, "printed configuration does not load:\n%s---\n", printed);
+		conf_load_string(&again, "printed", printed, stderr);
 		abort();
 	}
 	char *reprinted = print_to_string(&again);

@@ -889,6 +889,15 @@ static void test_print_cmdline(void **state)
 	assert_round_trip(&r->cfg);
 	parsed_free(r);
 
+	/* A word starting with ';' past the width: the cut before the width
+	 * comes first (not one line up to that word, too long to read). */
+	memset(word, 'x', 100);
+	word[100] = '\0';
+	snprintf(text, sizeof(text), "[group g]\ncmdline=%s\ncmdline=%s\ncmdline=;z\n", word, word);
+	r = parse_ok(text);
+	assert_round_trip(&r->cfg);
+	parsed_free(r);
+
 	/* Empty lines add nothing, first or not. */
 	r = parse_ok("[group g]\ncmdline =\ncmdline = a\ncmdline =\ncmdline = b\n");
 	assert_string_equal(r->cfg.dhcp.groups[0].cmdline, "a b");
