@@ -10,16 +10,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* The sections, in the order `herd check` prints them. A named one is
- * written [KIND NAME], once per name. */
-static const struct conf_section_kind {
-	const char *name;
-	bool named;
-} conf_sections[] = {
-    {"server", false}, {"tftp", false},	 {"log", false},
-    {"dhcp", false},   {"subnet", true}, {"group", true},
-};
-
 /* Where a line of the key table is kept for each section: the unnamed
  * sections share slot 0 (their keys differ), then one slot per subnet and
  * per group. */
@@ -28,8 +18,8 @@ static const struct conf_section_kind {
 #define N_SLOTS (SLOT_GROUP + CONF_MAX_GROUPS)
 
 /* A section of the file. */
-struct conf_section {
-	const char *kind;
+struct open_section {
+	enum conf_section kind;
 	void *base; /* the struct its keys' offsets are in */
 	unsigned slot;
 	char title[CONF_NAME_MAX + 8]; /* "tftp", "subnet rack1" */
@@ -45,7 +35,7 @@ struct conf_parse {
 	int lineno;
 	const char *text; /* the bytes being parsed, text[0..size) */
 	size_t size, pos;
-	struct conf_section section; /* the one being read */
+	struct open_section section; /* the one being read */
 	bool in_section;	     /* after a [section] line */
 	bool in_bad_section;	     /* after a [section] line that is not read */
 	/* Where each key of each section was first set; 0: not in this file. */
@@ -71,17 +61,18 @@ __attribute__((format(printf, 2, 3))) static void problem(struct conf_parse *p, 
 }
 
 /* Sets every key of the section `kind` at `base` to its default. */
-static void apply_defaults(const char *kind, void *base)
+static void apply_defaults(enum conf_section kind, void *base)
 {
 	char err[256];
 
 	for (unsigned i = 0; i < conf_nkeys; i++) {
 		const struct conf_key *k = &conf_keys[i];
-		if (k->def == NULL || strcmp(k->section, kind) != 0)
+		if (k->def == NULL || k->section != kind)
 			continue;
 		if (conf_key_set(k, base, k->def, false, err, sizeof(err)) < 0) {
 			/* The table is wrong: no configuration could be trusted. */
-			fprintf(stderr, "herd: built-in default of [%s] %s\n", kind, err);
+			fprintf(stderr, "herd: built-in default of [%s] %s\n",
+				conf_section_names[kind], err);
 			abort();
 		}
 	}
@@ -90,9 +81,9 @@ static void apply_defaults(const char *kind, void *base)
 void conf_defaults(struct herd_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	for (unsigned i = 0; i < sizeof(conf_sections) / sizeof(conf_sections[0]); i++)
-		if (!conf_sections[i].named)
-			apply_defaults(conf_sections[i].name, cfg);
+	for (enum conf_section sec = 0; sec < CONF_NSECTIONS; sec++)
+		if (!CONF_SEC_NAMED(sec))
+			apply_defaults(sec, cfg);
 }
 
 static bool valid_name(const char *s)
@@ -108,11 +99,11 @@ static bool valid_name(const char *s)
 
 /* [subnet NAME] or [group NAME]: the one of that name, made (with its
  * defaults) when first seen. */
-static int named_open(struct conf_parse *p, const char *kind, const char *name,
-		      struct conf_section *s)
+static int named_open(struct conf_parse *p, enum conf_section kind, const char *name,
+		      struct open_section *s)
 {
 	struct conf_dhcp *d = &p->cfg->dhcp;
-	bool subnet = strcmp(kind, "subnet") == 0;
+	bool subnet = kind == CONF_SEC_SUBNET;
 	unsigned *count = subnet ? &d->nsubnets : &d->ngroups, i;
 	unsigned max = subnet ? CONF_MAX_SUBNETS : CONF_MAX_GROUPS;
 
@@ -121,7 +112,7 @@ static int named_open(struct conf_parse *p, const char *kind, const char *name,
 			break;
 	if (i == *count) {
 		if (*count == max) {
-			problem(p, "at most %u %ss", max, kind);
+			problem(p, "at most %u %ss", max, conf_section_names[kind]);
 			return -1;
 		}
 		(*count)++;
@@ -136,36 +127,37 @@ static int named_open(struct conf_parse *p, const char *kind, const char *name,
 		}
 		apply_defaults(kind, subnet ? (void *)&d->subnets[i] : (void *)&d->groups[i]);
 	}
+	s->kind = kind;
 	s->base = subnet ? (void *)&d->subnets[i] : (void *)&d->groups[i];
 	s->slot = (subnet ? SLOT_SUBNET : SLOT_GROUP) + i;
-	snprintf(s->title, sizeof(s->title), "%s %s", kind, name);
+	snprintf(s->title, sizeof(s->title), "%s %s", conf_section_names[kind], name);
 	return 0;
 }
 
 /* The section named in a [section] line; reports it (and returns -1) if
  * there is no such section. */
-static int section_open(struct conf_parse *p, const char *section, struct conf_section *s)
+static int section_open(struct conf_parse *p, const char *section, struct open_section *s)
 {
-	for (unsigned i = 0; i < sizeof(conf_sections) / sizeof(conf_sections[0]); i++) {
-		const struct conf_section_kind *kind = &conf_sections[i];
-		size_t n = strlen(kind->name);
-		if (strncmp(section, kind->name, n) != 0)
+	for (enum conf_section kind = 0; kind < CONF_NSECTIONS; kind++) {
+		const char *kind_name = conf_section_names[kind];
+		size_t n = strlen(kind_name);
+		if (strncmp(section, kind_name, n) != 0)
 			continue;
-		s->kind = kind->name;
-		if (!kind->named && section[n] == '\0') {
+		if (!CONF_SEC_NAMED(kind) && section[n] == '\0') {
+			s->kind = kind;
 			s->base = p->cfg;
 			s->slot = 0;
-			snprintf(s->title, sizeof(s->title), "%s", kind->name);
+			snprintf(s->title, sizeof(s->title), "%s", kind_name);
 			return 0;
 		}
-		if (kind->named && section[n] == '\0') {
+		if (CONF_SEC_NAMED(kind) && section[n] == '\0') {
 			problem(p, "[%s] needs a name: [%s NAME]", section, section);
 			return -1;
 		}
-		if (kind->named && section[n] == ' ') {
+		if (CONF_SEC_NAMED(kind) && section[n] == ' ') {
 			const char *name = section + n + strspn(section + n, " ");
 			if (valid_name(name))
-				return named_open(p, kind->name, name, s);
+				return named_open(p, kind, name, s);
 			problem(p, "[%s]: the name may hold letters, digits, '-', '_' and '.'",
 				section);
 			return -1;
@@ -290,7 +282,7 @@ static char *conf_reader(char *str, int num, void *stream)
 static int conf_handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct conf_parse *p = user;
-	struct conf_section *s = &p->section;
+	struct open_section *s = &p->section;
 	char err[512];
 	int i, *line;
 
@@ -316,8 +308,10 @@ static int conf_handler(void *user, const char *section, const char *name, const
 	return 1; /* reported ourselves; keep going to find every problem */
 }
 
-/* The line [section] name was set on in `slot` (0: not in the file). */
-static int line_of(const struct conf_parse *p, unsigned slot, const char *section, const char *name)
+/* The line the key `name` of `section` was set on in `slot` (0: not in
+ * the file). */
+static int line_of(const struct conf_parse *p, unsigned slot, enum conf_section section,
+		   const char *name)
 {
 	int i = conf_key_find(section, name);
 
@@ -332,7 +326,7 @@ static int later(int a, int b)
 }
 
 /* A section sets the T1/T2 times if it gives either a value (auto: no). */
-static void timers_line(const struct conf_parse *p, unsigned slot, const char *section,
+static void timers_line(const struct conf_parse *p, unsigned slot, enum conf_section section,
 			struct conf_timers *t)
 {
 	t->line = later(t->renewal ? line_of(p, slot, section, "renewal_time") : 0,
@@ -347,21 +341,22 @@ static void note_lines(const struct conf_parse *p)
 	struct herd_config *cfg = p->cfg;
 	struct conf_dhcp *d = &cfg->dhcp;
 
-	cfg->tftp_root_line = line_of(p, 0, "tftp", "root");
-	cfg->user_line = line_of(p, 0, "server", "user");
-	cfg->log_dir_line = line_of(p, 0, "log", "dir");
-	d->lease_line = line_of(p, 0, "dhcp", "lease_time");
-	d->lease_file_line = line_of(p, 0, "dhcp", "lease_file");
-	timers_line(p, 0, "dhcp", &d->timers);
+	cfg->tftp_root_line = line_of(p, 0, CONF_SEC_TFTP, "root");
+	cfg->user_line = line_of(p, 0, CONF_SEC_SERVER, "user");
+	cfg->log_dir_line = line_of(p, 0, CONF_SEC_LOG, "dir");
+	d->lease_line = line_of(p, 0, CONF_SEC_DHCP, "lease_time");
+	d->lease_file_line = line_of(p, 0, CONF_SEC_DHCP, "lease_file");
+	timers_line(p, 0, CONF_SEC_DHCP, &d->timers);
 	for (unsigned i = 0; i < d->nsubnets; i++) {
-		d->subnets[i].lease_line = line_of(p, SLOT_SUBNET + i, "subnet", "lease_time");
-		timers_line(p, SLOT_SUBNET + i, "subnet", &d->subnets[i].timers);
+		d->subnets[i].lease_line =
+		    line_of(p, SLOT_SUBNET + i, CONF_SEC_SUBNET, "lease_time");
+		timers_line(p, SLOT_SUBNET + i, CONF_SEC_SUBNET, &d->subnets[i].timers);
 	}
 	for (unsigned i = 0; i < d->ngroups; i++) {
 		for (unsigned k = 0; k < 5; k++)
 			d->groups[i].key_line[k] =
-			    line_of(p, SLOT_GROUP + i, "group", group_keys[k]);
-		timers_line(p, SLOT_GROUP + i, "group", &d->groups[i].timers);
+			    line_of(p, SLOT_GROUP + i, CONF_SEC_GROUP, group_keys[k]);
+		timers_line(p, SLOT_GROUP + i, CONF_SEC_GROUP, &d->groups[i].timers);
 	}
 }
 
@@ -383,24 +378,25 @@ static void check_required(struct conf_parse *p)
 		const struct conf_key *k = &conf_keys[i];
 		if (k->def != NULL)
 			continue;
-		bool subnet = strcmp(k->section, "subnet") == 0;
+		bool subnet = k->section == CONF_SEC_SUBNET;
 		for (unsigned j = 0; j < (subnet ? d->nsubnets : d->ngroups); j++) {
 			if (p->lines[(subnet ? SLOT_SUBNET : SLOT_GROUP) + j][i] != 0)
 				continue;
 			p->lineno = subnet ? d->subnets[j].line : d->groups[j].line;
-			problem(p, "[%s %s] has no %s", k->section,
+			problem(p, "[%s %s] has no %s", conf_section_names[k->section],
 				subnet ? d->subnets[j].name : d->groups[j].name, k->name);
 		}
 	}
 }
 
 /* A service that is enabled listens somewhere. */
-static void check_listen(struct conf_parse *p, const char *section, const char *key, bool enabled,
-			 const struct conf_listen *l)
+static void check_listen(struct conf_parse *p, enum conf_section section, const char *key,
+			 bool enabled, const struct conf_listen *l)
 {
 	p->lineno = later(line_of(p, 0, section, key), line_of(p, 0, section, "enabled"));
 	if (enabled && l->count == 0)
-		problem(p, "[%s] %s is empty; set enabled = no instead", section, key);
+		problem(p, "[%s] %s is empty; set enabled = no instead",
+			conf_section_names[section], key);
 }
 
 static void conf_validate(struct conf_parse *p)
@@ -408,15 +404,17 @@ static void conf_validate(struct conf_parse *p)
 	const struct herd_config *cfg = p->cfg;
 	const struct conf_tftp *t = &cfg->tftp;
 
-	p->lineno = later(line_of(p, 0, "tftp", "rto_min_ms"), line_of(p, 0, "tftp", "rto_max_ms"));
+	p->lineno = later(line_of(p, 0, CONF_SEC_TFTP, "rto_min_ms"),
+			  line_of(p, 0, CONF_SEC_TFTP, "rto_max_ms"));
 	if (t->rto_min_ms > t->rto_max_ms)
 		problem(p, "[tftp] rto_min_ms (%u) is above rto_max_ms (%u)", t->rto_min_ms,
 			t->rto_max_ms);
-	check_listen(p, "tftp", "listen", t->enabled, &t->listen);
-	p->lineno = later(line_of(p, 0, "log", "syslog"), line_of(p, 0, "log", "netconsole"));
+	check_listen(p, CONF_SEC_TFTP, "listen", t->enabled, &t->listen);
+	p->lineno =
+	    later(line_of(p, 0, CONF_SEC_LOG, "syslog"), line_of(p, 0, CONF_SEC_LOG, "netconsole"));
 	if (cfg->logrx.enabled && cfg->logrx.syslog.count + cfg->logrx.netconsole.count == 0)
 		problem(p, "[log] has neither syslog nor netconsole addresses");
-	check_listen(p, "dhcp", "listen", cfg->dhcp.enabled, &cfg->dhcp.listen);
+	check_listen(p, CONF_SEC_DHCP, "listen", cfg->dhcp.enabled, &cfg->dhcp.listen);
 	check_required(p);
 	conf_boot_validate(cfg, report_at, p);
 }
@@ -520,11 +518,11 @@ int conf_check_paths(const struct herd_config *cfg, FILE *errs)
 }
 
 /* [title] and every key of the section kind, from the struct at base. */
-static void print_section(FILE *out, const char *kind, const char *title, const void *base)
+static void print_section(FILE *out, enum conf_section kind, const char *title, const void *base)
 {
 	fprintf(out, "\n[%s]\n", title);
 	for (unsigned i = 0; i < conf_nkeys; i++)
-		if (strcmp(conf_keys[i].section, kind) == 0)
+		if (conf_keys[i].section == kind)
 			conf_key_print(&conf_keys[i], base, out);
 }
 
@@ -534,20 +532,20 @@ void conf_print(const struct herd_config *cfg, FILE *out)
 	char title[CONF_NAME_MAX + 8];
 
 	fprintf(out, "# effective configuration of %s\n", cfg->path);
-	for (unsigned i = 0; i < sizeof(conf_sections) / sizeof(conf_sections[0]); i++) {
-		const char *kind = conf_sections[i].name;
-		if (!conf_sections[i].named) {
-			print_section(out, kind, kind, cfg);
-			if (strcmp(kind, "dhcp") == 0)
+	for (enum conf_section sec = 0; sec < CONF_NSECTIONS; sec++) {
+		if (!CONF_SEC_NAMED(sec)) {
+			print_section(out, sec, conf_section_names[sec], cfg);
+			if (sec == CONF_SEC_DHCP)
 				conf_boot_print_effective(out, d, NULL, NULL);
 			continue;
 		}
-		bool subnet = strcmp(kind, "subnet") == 0;
+		bool subnet = sec == CONF_SEC_SUBNET;
 		for (unsigned j = 0; j < (subnet ? d->nsubnets : d->ngroups); j++) {
 			const struct conf_subnet *sn = subnet ? &d->subnets[j] : NULL;
 			const struct conf_group *g = subnet ? NULL : &d->groups[j];
-			snprintf(title, sizeof(title), "%s %s", kind, sn ? sn->name : g->name);
-			print_section(out, kind, title, sn ? (const void *)sn : (const void *)g);
+			snprintf(title, sizeof(title), "%s %s", conf_section_names[sec],
+				 sn ? sn->name : g->name);
+			print_section(out, sec, title, sn ? (const void *)sn : (const void *)g);
 			conf_boot_print_effective(out, d, sn, g);
 		}
 	}

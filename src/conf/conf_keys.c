@@ -16,9 +16,11 @@
 		.section = sec, .name = nm, .type = ty, .offset = offsetof(st, field),             \
 		.size = sizeof(((st *)0)->field), __VA_ARGS__                                      \
 	}
-#define CFG(sec, nm, ty, field, ...) KEY(struct herd_config, sec, nm, ty, field, __VA_ARGS__)
-#define SUBNET(nm, ty, field, ...) KEY(struct conf_subnet, "subnet", nm, ty, field, __VA_ARGS__)
-#define GROUP(nm, ty, field, ...) KEY(struct conf_group, "group", nm, ty, field, __VA_ARGS__)
+#define CFG(sec, nm, ty, field, ...)                                                               \
+	KEY(struct herd_config, CONF_SEC_##sec, nm, ty, field, __VA_ARGS__)
+#define SUBNET(nm, ty, field, ...)                                                                 \
+	KEY(struct conf_subnet, CONF_SEC_SUBNET, nm, ty, field, __VA_ARGS__)
+#define GROUP(nm, ty, field, ...) KEY(struct conf_group, CONF_SEC_GROUP, nm, ty, field, __VA_ARGS__)
 #define SUBNET2(field) .offset2 = offsetof(struct conf_subnet, field)
 
 #define LEASE_MAX 100000000u /* seconds, for lease_time and the T1/T2 times */
@@ -32,83 +34,82 @@ _Static_assert(LOG_LVL_ERR == 0 && LOG_LVL_WARN == 1 && LOG_LVL_INFO == 2 && LOG
 _Static_assert(CONF_UNKNOWN_IGNORE == 0 && CONF_UNKNOWN_POOL == 1, "unknown_words[]");
 _Static_assert(CONF_BOOT_PXE == 0 && CONF_BOOT_ALWAYS == 1, "boot_words[]");
 
+const char *const conf_section_names[CONF_NSECTIONS] = {"server", "tftp",   "log",
+							"dhcp",	  "subnet", "group"};
+
 /* In the order `herd check` prints them. */
 const struct conf_key conf_keys[] = {
-    CFG("server", "user", T_USER, server.user, .def = ""),
-    CFG("server", "log_level", T_ENUM, server.log_level, .words = log_levels, .def = "info"),
-    CFG("server", "rcvbuf", T_SIZE, server.rcvbuf, .min = 65536, .max = 1u << 30, .def = "8M"),
-    CFG("server", "max_open_files", T_UINT, server.max_open_files, .min = 256, .max = 1u << 20,
+    CFG(SERVER, "user", T_USER, server.user, .def = ""),
+    CFG(SERVER, "log_level", T_ENUM, server.log_level, .words = log_levels, .def = "info"),
+    CFG(SERVER, "rcvbuf", T_SIZE, server.rcvbuf, .min = 65536, .max = 1u << 30, .def = "8M"),
+    CFG(SERVER, "max_open_files", T_UINT, server.max_open_files, .min = 256, .max = 1u << 20,
 	.def = "65536"),
     /* Once serving, refuse every system call serving does not need. */
-    CFG("server", "seccomp", T_BOOL, server.seccomp, .def = "yes"),
+    CFG(SERVER, "seccomp", T_BOOL, server.seccomp, .def = "yes"),
 
-    CFG("tftp", "enabled", T_BOOL, tftp.enabled, .def = "yes"),
-    CFG("tftp", "listen", T_LISTEN, tftp.listen, .max = CONF_MAX_LISTEN, .port = 69,
+    CFG(TFTP, "enabled", T_BOOL, tftp.enabled, .def = "yes"),
+    CFG(TFTP, "listen", T_LISTEN, tftp.listen, .max = CONF_MAX_LISTEN, .port = 69,
 	.def = "0.0.0.0"),
-    CFG("tftp", "root", T_PATH, tftp.root, .def = "/srv/herd/tftp"),
-    CFG("tftp", "max_transfers", T_UINT, tftp.max_transfers, .min = 1, .max = 1000000,
+    CFG(TFTP, "root", T_PATH, tftp.root, .def = "/srv/herd/tftp"),
+    CFG(TFTP, "max_transfers", T_UINT, tftp.max_transfers, .min = 1, .max = 1000000,
 	.def = "20000"),
-    CFG("tftp", "blksize_max", T_UINT, tftp.blksize_max, .min = 512, .max = 65464, .def = "1468"),
-    CFG("tftp", "windowsize_max", T_UINT, tftp.windowsize_max, .min = 1, .max = 256, .def = "64"),
-    CFG("tftp", "retries", T_UINT, tftp.retries, .min = 1, .max = 100, .def = "8"),
-    CFG("tftp", "rto_min_ms", T_UINT, tftp.rto_min_ms, .min = 1, .max = 60000, .def = "100"),
-    CFG("tftp", "rto_max_ms", T_UINT, tftp.rto_max_ms, .min = 1, .max = 255000, .def = "8000"),
-    CFG("tftp", "rto_initial_ms", T_UINT, tftp.rto_initial_ms, .min = 1, .max = 255000,
+    CFG(TFTP, "blksize_max", T_UINT, tftp.blksize_max, .min = 512, .max = 65464, .def = "1468"),
+    CFG(TFTP, "windowsize_max", T_UINT, tftp.windowsize_max, .min = 1, .max = 256, .def = "64"),
+    CFG(TFTP, "retries", T_UINT, tftp.retries, .min = 1, .max = 100, .def = "8"),
+    CFG(TFTP, "rto_min_ms", T_UINT, tftp.rto_min_ms, .min = 1, .max = 60000, .def = "100"),
+    CFG(TFTP, "rto_max_ms", T_UINT, tftp.rto_max_ms, .min = 1, .max = 255000, .def = "8000"),
+    CFG(TFTP, "rto_initial_ms", T_UINT, tftp.rto_initial_ms, .min = 1, .max = 255000,
 	.def = "1000"),
-    CFG("tftp", "transfer_sockets", T_UINT, tftp.transfer_sockets, .min = 2, .max = 256,
-	.def = "8"),
-    CFG("tftp", "file_cache_ms", T_UINT, tftp.file_cache_ms, .min = 0, .max = 3600000,
+    CFG(TFTP, "transfer_sockets", T_UINT, tftp.transfer_sockets, .min = 2, .max = 256, .def = "8"),
+    CFG(TFTP, "file_cache_ms", T_UINT, tftp.file_cache_ms, .min = 0, .max = 3600000,
 	.def = "30000"),
-    CFG("tftp", "link_rate", T_RATE, tftp.link_rate, .max = UINT64_C(400000000000), .def = "auto"),
-    CFG("tftp", "pacing_burst", T_SIZE, tftp.pacing_burst, .min = 1500, .max = 16u << 20,
+    CFG(TFTP, "link_rate", T_RATE, tftp.link_rate, .max = UINT64_C(400000000000), .def = "auto"),
+    CFG(TFTP, "pacing_burst", T_SIZE, tftp.pacing_burst, .min = 1500, .max = 16u << 20,
 	.def = "16K"),
-    CFG("tftp", "client_timeout_ms", T_UINT, tftp.client_timeout_ms, .min = 50, .max = 60000,
+    CFG(TFTP, "client_timeout_ms", T_UINT, tftp.client_timeout_ms, .min = 50, .max = 60000,
 	.def = "1000"),
     /* Hostile traffic (tftp_server.h): per source address, and for sources
      * herd does not know; a rate or burst of 0: no limit. pxelinux asks ~10
      * config names at once, a whole boot chain about 30 files: one address
      * needs far less than this. */
-    CFG("tftp", "source_rate", T_UINT, tftp.source_rate, .min = 0, .max = 1000000, .def = "10"),
-    CFG("tftp", "source_burst", T_UINT, tftp.source_burst, .min = 0, .max = 1000000,
-	.def = "100"),
-    CFG("tftp", "unknown_rate", T_UINT, tftp.unknown_rate, .min = 0, .max = 1000000,
-	.def = "100"),
-    CFG("tftp", "unknown_burst", T_UINT, tftp.unknown_burst, .min = 0, .max = 1000000,
-	.def = "500"),
-    CFG("tftp", "unknown_share", T_UINT, tftp.unknown_share, .min = 1, .max = 100, .def = "25"),
+    CFG(TFTP, "source_rate", T_UINT, tftp.source_rate, .min = 0, .max = 1000000, .def = "10"),
+    CFG(TFTP, "source_burst", T_UINT, tftp.source_burst, .min = 0, .max = 1000000, .def = "100"),
+    CFG(TFTP, "unknown_rate", T_UINT, tftp.unknown_rate, .min = 0, .max = 1000000, .def = "100"),
+    CFG(TFTP, "unknown_burst", T_UINT, tftp.unknown_burst, .min = 0, .max = 1000000, .def = "500"),
+    CFG(TFTP, "unknown_share", T_UINT, tftp.unknown_share, .min = 1, .max = 100, .def = "25"),
 
-    CFG("log", "enabled", T_BOOL, logrx.enabled, .def = "yes"),
-    CFG("log", "syslog", T_LISTEN, logrx.syslog, .max = CONF_MAX_LISTEN, .port = 514,
+    CFG(LOG, "enabled", T_BOOL, logrx.enabled, .def = "yes"),
+    CFG(LOG, "syslog", T_LISTEN, logrx.syslog, .max = CONF_MAX_LISTEN, .port = 514,
 	.def = "0.0.0.0"),
-    CFG("log", "netconsole", T_LISTEN, logrx.netconsole, .max = CONF_MAX_LISTEN, .port = 6666,
+    CFG(LOG, "netconsole", T_LISTEN, logrx.netconsole, .max = CONF_MAX_LISTEN, .port = 6666,
 	.def = "0.0.0.0"),
-    CFG("log", "dir", T_PATH, logrx.dir, .def = "/var/log/herd/nodes"),
-    CFG("log", "max_file_size", T_SIZE, logrx.max_file_bytes, .min = 4096, .max = UINT64_C(1) << 40,
+    CFG(LOG, "dir", T_PATH, logrx.dir, .def = "/var/log/herd/nodes"),
+    CFG(LOG, "max_file_size", T_SIZE, logrx.max_file_bytes, .min = 4096, .max = UINT64_C(1) << 40,
 	.def = "64M"),
-    CFG("log", "rotate_keep", T_UINT, logrx.rotate_keep, .min = 0, .max = 100, .def = "3"),
-    CFG("log", "line_max", T_UINT, logrx.line_max, .min = 64, .max = 65536, .def = "4096"),
-    CFG("log", "rate_lines", T_UINT, logrx.rate_lines, .min = 1, .max = 1000000, .def = "500"),
-    CFG("log", "burst_lines", T_UINT, logrx.burst_lines, .min = 1, .max = 1000000, .def = "5000"),
-    CFG("log", "max_senders", T_UINT, logrx.max_senders, .min = 1, .max = 1000000, .def = "8192"),
-    CFG("log", "keep_unknown", T_BOOL, logrx.keep_unknown, .def = "no"),
+    CFG(LOG, "rotate_keep", T_UINT, logrx.rotate_keep, .min = 0, .max = 100, .def = "3"),
+    CFG(LOG, "line_max", T_UINT, logrx.line_max, .min = 64, .max = 65536, .def = "4096"),
+    CFG(LOG, "rate_lines", T_UINT, logrx.rate_lines, .min = 1, .max = 1000000, .def = "500"),
+    CFG(LOG, "burst_lines", T_UINT, logrx.burst_lines, .min = 1, .max = 1000000, .def = "5000"),
+    CFG(LOG, "max_senders", T_UINT, logrx.max_senders, .min = 1, .max = 1000000, .def = "8192"),
+    CFG(LOG, "keep_unknown", T_BOOL, logrx.keep_unknown, .def = "no"),
 
-    CFG("dhcp", "enabled", T_BOOL, dhcp.enabled, .def = "no"),
-    CFG("dhcp", "listen", T_LISTEN, dhcp.listen, .max = 1, .port = 67, .def = "0.0.0.0"),
-    CFG("dhcp", "interfaces", T_STRING, dhcp.interfaces, .def = ""),
-    CFG("dhcp", "inventory", T_PATH, dhcp.inventory, .flags = K_EMPTY, .def = ""),
-    CFG("dhcp", "lease_file", T_PATH, dhcp.lease_file, .flags = K_EMPTY,
+    CFG(DHCP, "enabled", T_BOOL, dhcp.enabled, .def = "no"),
+    CFG(DHCP, "listen", T_LISTEN, dhcp.listen, .max = 1, .port = 67, .def = "0.0.0.0"),
+    CFG(DHCP, "interfaces", T_STRING, dhcp.interfaces, .def = ""),
+    CFG(DHCP, "inventory", T_PATH, dhcp.inventory, .flags = K_EMPTY, .def = ""),
+    CFG(DHCP, "lease_file", T_PATH, dhcp.lease_file, .flags = K_EMPTY,
 	.def = "/var/lib/herd/leases"),
-    CFG("dhcp", "unknown", T_ENUM, dhcp.unknown, .words = unknown_words, .def = "pool"),
-    CFG("dhcp", "default_group", T_STRING, dhcp.default_group, .def = "default"),
-    CFG("dhcp", "lease_time", T_UINT, dhcp.lease_time, .min = 60, .max = LEASE_MAX, .def = "3600"),
-    CFG("dhcp", "renewal_time", T_UINT, dhcp.timers.renewal, .flags = K_AUTO, .min = 1,
+    CFG(DHCP, "unknown", T_ENUM, dhcp.unknown, .words = unknown_words, .def = "pool"),
+    CFG(DHCP, "default_group", T_STRING, dhcp.default_group, .def = "default"),
+    CFG(DHCP, "lease_time", T_UINT, dhcp.lease_time, .min = 60, .max = LEASE_MAX, .def = "3600"),
+    CFG(DHCP, "renewal_time", T_UINT, dhcp.timers.renewal, .flags = K_AUTO, .min = 1,
 	.max = LEASE_MAX, .def = "auto"),
-    CFG("dhcp", "rebinding_time", T_UINT, dhcp.timers.rebinding, .flags = K_AUTO, .min = 1,
+    CFG(DHCP, "rebinding_time", T_UINT, dhcp.timers.rebinding, .flags = K_AUTO, .min = 1,
 	.max = LEASE_MAX, .def = "auto"),
-    CFG("dhcp", "pool_hostnames", T_BOOL, dhcp.pool_hostnames, .def = "no"),
-    CFG("dhcp", "offer_hold_ms", T_UINT, dhcp.offer_hold_ms, .min = 100, .max = 600000,
+    CFG(DHCP, "pool_hostnames", T_BOOL, dhcp.pool_hostnames, .def = "no"),
+    CFG(DHCP, "offer_hold_ms", T_UINT, dhcp.offer_hold_ms, .min = 100, .max = 600000,
 	.def = "30000"),
-    CFG("dhcp", "pin_neighbours", T_BOOL, dhcp.pin_neighbours, .def = "yes"),
+    CFG(DHCP, "pin_neighbours", T_BOOL, dhcp.pin_neighbours, .def = "yes"),
 
     SUBNET("network", T_NETWORK, network, SUBNET2(mask), .def = NULL),
     SUBNET("pool", T_POOL, pool_start, SUBNET2(pool_end), .def = ""),
@@ -144,11 +145,11 @@ const struct conf_key conf_keys[] = {
 _Static_assert(N_KEYS <= CONF_MAX_KEYS, "raise CONF_MAX_KEYS");
 const unsigned conf_nkeys = N_KEYS;
 
-int conf_key_find(const char *section, const char *name)
+int conf_key_find(enum conf_section section, const char *name)
 {
 	for (unsigned i = 0; i < N_KEYS; i++)
-		if (strcmp(conf_keys[i].name, name) == 0 &&
-		    strcmp(conf_keys[i].section, section) == 0)
+		if (conf_keys[i].section == section && conf_keys[i].name[0] == name[0] &&
+		    strcmp(conf_keys[i].name, name) == 0)
 			return (int)i;
 	return -1;
 }

@@ -35,8 +35,22 @@ enum conf_type {
 #define K_JOIN 4u   /* T_STRING: may be given on several lines, joined with a space */
 #define K_NO_URL 8u /* T_STRING: not a URL (herd serves boot files by TFTP only) */
 
+/* The sections, in the order `herd check` prints them. The named ones are
+ * written [subnet NAME] and [group NAME], once per name. */
+enum conf_section {
+	CONF_SEC_SERVER,
+	CONF_SEC_TFTP,
+	CONF_SEC_LOG,
+	CONF_SEC_DHCP,
+	CONF_SEC_SUBNET,
+	CONF_SEC_GROUP,
+	CONF_NSECTIONS
+};
+#define CONF_SEC_NAMED(sec) ((sec) >= CONF_SEC_SUBNET)
+extern const char *const conf_section_names[CONF_NSECTIONS];
+
 struct conf_key {
-	const char *section; /* "server", ..., or "subnet", "group" (named) */
+	enum conf_section section;
 	const char *name;
 	enum conf_type type;
 	unsigned flags;
@@ -53,8 +67,8 @@ extern const unsigned conf_nkeys;
 /* Enough for every key of the table (checked where it is defined). */
 #define CONF_MAX_KEYS 96
 
-/* The index of [section] name in conf_keys, or -1. */
-int conf_key_find(const char *section, const char *name);
+/* The index of the key `name` of `section` in conf_keys, or -1. */
+int conf_key_find(enum conf_section section, const char *name);
 
 /* Sets the field of k in the section struct at `base` from v; `again`: it
  * was set before in this section (K_JOIN appends). 0, or -EINVAL with the
