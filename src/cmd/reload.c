@@ -69,6 +69,13 @@ unsigned reload_keep_fixed(const struct herd_config *run, struct herd_config *ne
 	KEEP("[tftp] file_cache_ms", tftp.file_cache_ms);
 	KEEP("[tftp] link_rate", tftp.link_rate);
 	KEEP("[tftp] pacing_burst", tftp.pacing_burst);
+	KEEP("[http] enabled", http.enabled);
+	KEEP_LISTEN("[http] listen", http.listen);
+	KEEP("[http] max_connections", http.max_connections);
+	KEEP("[http] source_connections", http.source_connections);
+	KEEP("[http] idle_timeout_ms", http.idle_timeout_ms);
+	KEEP("[http] request_timeout_ms", http.request_timeout_ms);
+	KEEP("[http] header_max", http.header_max);
 	KEEP("[log] enabled", logrx.enabled);
 	KEEP_LISTEN("[log] syslog", logrx.syslog);
 	KEEP_LISTEN("[log] netconsole", logrx.netconsole);

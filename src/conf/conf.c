@@ -415,6 +415,7 @@ static void conf_validate(struct conf_parse *p)
 	if (cfg->logrx.enabled && cfg->logrx.syslog.count + cfg->logrx.netconsole.count == 0)
 		problem(p, "[log] has neither syslog nor netconsole addresses");
 	check_listen(p, CONF_SEC_DHCP, "listen", cfg->dhcp.enabled, &cfg->dhcp.listen);
+	check_listen(p, CONF_SEC_HTTP, "listen", cfg->http.enabled, &cfg->http.listen);
 	check_required(p);
 	conf_boot_validate(cfg, report_at, p);
 }

@@ -54,6 +54,18 @@ struct conf_tftp {
 	unsigned unknown_share; /* percent of max_transfers they may hold */
 };
 
+/* HTTP/1.1 for the second stage (iPXE scripts, kernels, initrds): the
+ * same root and generated files as TFTP (src/http/). */
+struct conf_http {
+	bool enabled;
+	struct conf_listen listen;
+	unsigned max_connections;    /* open at once, every client together */
+	unsigned source_connections; /* open at once from one address; 0 = no limit */
+	unsigned idle_timeout_ms;    /* a connection with no traffic is closed */
+	unsigned request_timeout_ms; /* a request's headers must have arrived by then */
+	uint64_t header_max;	     /* request line + headers, bytes */
+};
+
 struct conf_logrx {
 	bool enabled;
 	struct conf_listen syslog;     /* RFC 3164 / 5424 over UDP */
@@ -150,6 +162,7 @@ struct herd_config {
 	int log_dir_line;   /* where [log] dir was set */
 	struct conf_server server;
 	struct conf_tftp tftp;
+	struct conf_http http;
 	struct conf_logrx logrx;
 	struct conf_dhcp dhcp;
 };

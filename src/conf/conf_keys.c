@@ -34,8 +34,8 @@ _Static_assert(LOG_LVL_ERR == 0 && LOG_LVL_WARN == 1 && LOG_LVL_INFO == 2 && LOG
 _Static_assert(CONF_UNKNOWN_IGNORE == 0 && CONF_UNKNOWN_POOL == 1, "unknown_words[]");
 _Static_assert(CONF_BOOT_PXE == 0 && CONF_BOOT_ALWAYS == 1, "boot_words[]");
 
-const char *const conf_section_names[CONF_NSECTIONS] = {"server", "tftp",   "log",
-							"dhcp",	  "subnet", "group"};
+const char *const conf_section_names[CONF_NSECTIONS] = {"server", "tftp", "log",   "dhcp",
+							"http",	  "subnet", "group"};
 
 /* In the order `herd check` prints them. */
 const struct conf_key conf_keys[] = {
@@ -110,6 +110,19 @@ const struct conf_key conf_keys[] = {
     CFG(DHCP, "offer_hold_ms", T_UINT, dhcp.offer_hold_ms, .min = 100, .max = 600000,
 	.def = "30000"),
     CFG(DHCP, "pin_neighbours", T_BOOL, dhcp.pin_neighbours, .def = "yes"),
+
+    /* Off until the second stage is wired to it (issue 10). */
+    CFG(HTTP, "enabled", T_BOOL, http.enabled, .def = "no"),
+    CFG(HTTP, "listen", T_LISTEN, http.listen, .max = 1, .port = 80, .def = "0.0.0.0"),
+    CFG(HTTP, "max_connections", T_UINT, http.max_connections, .min = 1, .max = 1000000,
+	.def = "4096"),
+    CFG(HTTP, "source_connections", T_UINT, http.source_connections, .min = 0, .max = 1000000,
+	.def = "32"),
+    CFG(HTTP, "idle_timeout_ms", T_UINT, http.idle_timeout_ms, .min = 1000, .max = 3600000,
+	.def = "30000"),
+    CFG(HTTP, "request_timeout_ms", T_UINT, http.request_timeout_ms, .min = 1000, .max = 3600000,
+	.def = "10000"),
+    CFG(HTTP, "header_max", T_SIZE, http.header_max, .min = 4096, .max = 1u << 20, .def = "16K"),
 
     SUBNET("network", T_NETWORK, network, SUBNET2(mask), .def = NULL),
     SUBNET("pool", T_POOL, pool_start, SUBNET2(pool_end), .def = ""),

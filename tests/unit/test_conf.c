@@ -768,7 +768,8 @@ static void assert_round_trip(const struct herd_config *cfg)
 
 	if (r->problems != 0)
 		fail_msg("printed configuration does not load:\n%s\n%s", text, r->errs);
-	assert_int_equal(assert_every_key(text), 4 + cfg->dhcp.nsubnets + cfg->dhcp.ngroups);
+	/* [server] [tftp] [log] [dhcp] [http], then the named ones. */
+	assert_int_equal(assert_every_key(text), 5 + cfg->dhcp.nsubnets + cfg->dhcp.ngroups);
 	assert_conf_equal(&r->cfg, cfg);
 	char *again = print_to_string(&r->cfg);
 	/* The same but for the first line, "# effective configuration of PATH". */
@@ -806,6 +807,9 @@ static void test_print_round_trip(void **state)
 		     "default_group = g\nlease_time = 600\nrenewal_time = 100\n"
 		     "rebinding_time = 500\npool_hostnames = yes\noffer_hold_ms = 100\n"
 		     "pin_neighbours = no\n"
+		     "[http]\nenabled = yes\nlisten = 10.1.0.1:8080\nmax_connections = 1\n"
+		     "source_connections = 0\nidle_timeout_ms = 3600000\n"
+		     "request_timeout_ms = 1000\nheader_max = 1M\n"
 		     "[subnet a]\nnetwork = 10.1.0.0/16\npool = 10.1.2.0-10.1.2.9\n"
 		     "router = 10.1.0.1\ndns = 10.1.0.2, 10.1.0.3\ndomain = a.example\n"
 		     "log_server = 10.1.0.4\nnext_server = 10.1.0.5\nlease_time = 300\n"
