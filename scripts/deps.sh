@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
 	build-essential clang libclang-rt-14-dev pkg-config # compilers, libFuzzer
 	libinih-dev libcap-ng-dev libcmocka-dev libmnl-dev liblmdb-dev libseccomp-dev
+	libmicrohttpd-dev # the HTTP server (src/http)
 	iproute2 tftp-hpa atftp curl busybox bsdutils util-linux # system test clients
 	tcpdump nftables procps psmisc python3
 )

@@ -1,0 +1,100 @@
+#include "http/http_req.h"
+
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+
+enum http_method http_method_of(const char *method)
+{
+	/* Methods are case-sensitive (RFC 9110 9.1). */
+	if (strcmp(method, "GET") == 0)
+		return HTTP_GET;
+	if (strcmp(method, "HEAD") == 0)
+		return HTTP_HEAD;
+	return HTTP_OTHER;
+}
+
+static const char *skip_ows(const char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return s;
+}
+
+/* Decimal digits into *v; NULL when there are none or they overflow. */
+static const char *parse_u64(const char *s, uint64_t *v)
+{
+	const char *start = s;
+
+	*v = 0;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		unsigned d = (unsigned)(*s - '0');
+		if (*v > (UINT64_MAX - d) / 10)
+			return NULL;
+		*v = *v * 10 + d;
+	}
+	return s == start ? NULL : s;
+}
+
+struct http_range http_range_parse(const char *value, uint64_t size)
+{
+	const struct http_range none = {HTTP_RANGE_NONE, 0, 0};
+	const struct http_range bad = {HTTP_RANGE_UNSATISFIABLE, 0, 0};
+	uint64_t first = 0, last = UINT64_MAX;
+	bool suffix;
+	const char *s;
+
+	if (value == NULL)
+		return none;
+	s = skip_ows(value);
+	if (strncasecmp(s, "bytes", 5) != 0)
+		return none;
+	s = skip_ows(s + 5);
+	if (*s++ != '=')
+		return none;
+	s = skip_ows(s);
+	suffix = *s == '-';
+	if (suffix) {
+		s = parse_u64(s + 1, &last); /* here: the suffix length */
+	} else {
+		s = parse_u64(s, &first);
+		if (s == NULL || *s++ != '-')
+			return none;
+		if (*s >= '0' && *s <= '9')
+			s = parse_u64(s, &last);
+	}
+	if (s == NULL || *skip_ows(s) != '\0')
+		return none; /* malformed, or several ranges */
+	if (suffix) {
+		/* The last N bytes (all of them if N is larger): RFC 9110 14.1.3. */
+		if (last == 0 || size == 0)
+			return bad;
+		first = last >= size ? 0 : size - last;
+		return (struct http_range){HTTP_RANGE_PARTIAL, first, size - first};
+	}
+	if (last < first)
+		return none; /* invalid, so ignored (14.1.1) */
+	if (first >= size)
+		return bad;
+	if (last >= size)
+		last = size - 1;
+	return (struct http_range){HTTP_RANGE_PARTIAL, first, last - first + 1};
+}
+
+unsigned http_status_of_error(int err)
+{
+	switch (err) {
+	case -ENOENT:
+	case -EISDIR:
+		return 404;
+	case -EACCES:
+	case -EXDEV: /* would leave the root */
+		return 403;
+	case -EINVAL: /* empty or forbidden name (a `..` component) */
+		return 400;
+	case -ENAMETOOLONG:
+		return 414;
+	default:
+		return 500;
+	}
+}
