@@ -30,6 +30,7 @@
 #include "syslog/logrx.h"
 #include "syslog/logrx_io.h"
 #include "files/files.h"
+#include "http/http_io.h"
 #include "tftp/tftp_io.h"
 
 struct serve {
@@ -44,6 +45,7 @@ struct serve {
 	struct loop_io sig;
 	struct files *files;
 	struct tftp_io *tftp;
+	struct http_io *http;
 	struct logrx *logrx;
 	struct logrx_io *logrx_io;
 	struct lease_table *leases;
@@ -91,6 +93,11 @@ static void print_stats(struct serve *s)
 		line.len = 0, line.buf[0] = '\0';
 		dhcp_io_stats_visit(s->dhcp, &v);
 		log_info("dhcp:%s", line.buf);
+	}
+	if (s->http) {
+		line.len = 0, line.buf[0] = '\0';
+		http_io_stats_visit(s->http, &v);
+		log_info("http:%s", line.buf);
 	}
 	if (s->logrx_io && s->logrx) {
 		line.len = 0, line.buf[0] = '\0';
@@ -241,7 +248,8 @@ static int open_dirs(struct serve *s)
 	const struct herd_config *cfg = s->cfg;
 
 	s->rootfd = s->logdirfd = -1;
-	if (cfg->tftp.enabled) {
+	/* HTTP serves the same root as TFTP. */
+	if (cfg->tftp.enabled || cfg->http.enabled) {
 		s->rootfd = open(cfg->tftp.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (s->rootfd < 0) {
 			log_err("TFTP root %s: %s", cfg->tftp.root, strerror(errno));
@@ -284,6 +292,8 @@ static int open_sockets(struct serve *s)
 		err = dhcp_io_open(&s->dhcp, &s->cfg->dhcp, s->cfg->server.rcvbuf);
 	if (err == 0 && s->cfg->tftp.enabled)
 		err = tftp_io_open(&s->tftp, &s->cfg->tftp, s->cfg->server.rcvbuf);
+	if (err == 0 && s->cfg->http.enabled)
+		err = http_io_open(&s->http, &s->cfg->http);
 	if (err == 0 && s->cfg->logrx.enabled)
 		err = logrx_io_open(&s->logrx_io, &s->cfg->logrx, s->cfg->server.rcvbuf);
 	return err;
@@ -335,7 +345,9 @@ static int start_services(struct serve *s)
 		if (err < 0)
 			return err;
 	}
-	if (s->tftp) {
+	/* One files room for TFTP and HTTP: the same names, the same
+	 * mappings, the same generated files. */
+	if (s->tftp || s->http) {
 		s->files = files_new(s->rootfd, keep);
 		if (s->files == NULL)
 			return -ENOMEM;
@@ -343,6 +355,13 @@ static int start_services(struct serve *s)
 			struct files_generator gen = {s, boot_is_generated, render_boot_file};
 			files_set_generator(s->files, &gen);
 		}
+	}
+	if (s->http) {
+		err = http_io_start(s->http, s->loop, s->files);
+		if (err < 0)
+			return err;
+	}
+	if (s->tftp) {
 		err = tftp_io_start(s->tftp, s->loop, s->files);
 		if (err < 0)
 			return err;
@@ -372,6 +391,7 @@ static void stop_services(struct serve *s)
 	dhcp_io_close(s->dhcp);
 	lease_table_close(s->leases);
 	tftp_io_close(s->tftp, now);
+	http_io_close(s->http); /* its responses hold files */
 	files_free(s->files);
 	logrx_io_close(s->logrx_io);
 	logrx_free(s->logrx);
@@ -388,7 +408,7 @@ static void stop_services(struct serve *s)
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: herd serve -c FILE\n"
-		     "  Serves TFTP and receives node logs, in the foreground.\n"
+		     "  Serves TFTP (and HTTP) and receives node logs, in the foreground.\n"
 		     "  SIGTERM/SIGINT stop; SIGHUP reopens log files and reloads the\n"
 		     "  configuration and the inventory (checked as by herd check; refused,\n"
 		     "  with each problem logged, if anything is wrong); SIGUSR1 prints counters.\n");

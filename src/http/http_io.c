@@ -1,0 +1,448 @@
+/* libmicrohttpd in herd's loop: MHD_USE_EPOLL without a thread, its epoll
+ * handle watched by the loop, MHD_run() when it is readable or its timeout
+ * is due. MHD parses requests, keeps connections alive and sends; herd
+ * decides what each request gets (http_req) from the files room. */
+#include "http/http_io.h"
+
+#include <errno.h>
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/timerq.h"
+#include "http/http_req.h"
+
+/* One per open connection: the deadline for its next request's headers
+ * (a client that trickles them, slowloris, is cut at request_timeout_ms
+ * however often it sends a byte; MHD's own timeout only sees silence). */
+struct http_conn {
+	struct timer timer; /* first: the timer callback finds the connection */
+	struct http_io *io;
+	int fd;
+};
+
+/* A file reference held by a response until MHD lets it go. */
+struct http_hold {
+	struct http_io *io;
+	const struct file_view *view;
+};
+
+struct http_io {
+	struct conf_http cfg;
+	int listen_fd;
+	struct MHD_Daemon *mhd;
+	struct loop *loop;
+	struct loop_io io;     /* MHD's epoll handle */
+	struct timer timer;    /* the earliest of MHD's timeout and timerq */
+	struct loop_post post; /* re-arms timer */
+	struct timerq timerq;  /* request deadlines, one per connection */
+	struct files *files;
+	struct ratelimit rl;
+	uint64_t connections, connections_total, request_timeouts;
+	uint64_t requests, ok, partial, errors_4xx, errors_5xx;
+	uint64_t bytes_queued;
+};
+
+static const char empty_body[1];
+
+static mono_t io_now(const struct http_io *io)
+{
+	return io->loop ? loop_now(io->loop) : 0;
+}
+
+static void sockaddr_to_ipaddr(const struct sockaddr *sa, struct ipaddr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (sa->sa_family == AF_INET)
+		*out = ipaddr_v4(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
+	else if (sa->sa_family == AF_INET6)
+		memcpy(out->b, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+}
+
+int http_io_open(struct http_io **out, const struct conf_http *cfg)
+{
+	const struct netaddr *a = &cfg->listen.addrs[0];
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(a->port)};
+	char buf[NETADDR_STRLEN];
+	struct http_io *io;
+	int one = 1, err;
+
+	if (!ipaddr_is_v4(&a->ip)) {
+		log_err("HTTP listen %s: IPv6 is not served yet", netaddr_str(a, buf));
+		return -EAFNOSUPPORT;
+	}
+	io = calloc(1, sizeof(*io));
+	if (io == NULL)
+		return -ENOMEM;
+	io->cfg = *cfg;
+	io->io.fd = -1;
+	sin.sin_addr.s_addr = ipaddr_to_v4(&a->ip);
+	io->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (io->listen_fd < 0 ||
+	    setsockopt(io->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(io->listen_fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+	    listen(io->listen_fd, 4096) < 0) {
+		err = -errno;
+		log_err("HTTP listen %s: %s", netaddr_str(a, buf), strerror(-err));
+		if (io->listen_fd >= 0)
+			close(io->listen_fd);
+		free(io);
+		return err;
+	}
+	*out = io;
+	return 0;
+}
+
+/* --- responses -------------------------------------------------------- */
+
+static void release_file(void *cls)
+{
+	struct http_hold *h = cls;
+
+	files_put(h->io->files, h->view, io_now(h->io));
+	free(h);
+}
+
+static enum MHD_Result reply_status(struct http_io *io, struct MHD_Connection *c, unsigned status,
+				    const char *extra_name, const char *extra_value)
+{
+	char body[64];
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	int n;
+
+	if (status >= 500)
+		io->errors_5xx++;
+	else
+		io->errors_4xx++;
+	n = snprintf(body, sizeof(body), "%u\n", status);
+	r = MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_COPY);
+	if (r == NULL)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
+	if (extra_name)
+		MHD_add_response_header(r, extra_name, extra_value);
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* Addresses as files_open() wants them: who asked, and herd's address
+ * as that client sees it (generated scripts name it). */
+static int conn_addresses(struct MHD_Connection *c, struct ipaddr *server, struct ipaddr *client)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || ci->client_addr == NULL)
+		return -EINVAL;
+	sockaddr_to_ipaddr(ci->client_addr, client);
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci == NULL || getsockname(ci->connect_fd, (struct sockaddr *)&ss, &len) < 0)
+		return -EINVAL;
+	sockaddr_to_ipaddr((const struct sockaddr *)&ss, server);
+	return 0;
+}
+
+static enum MHD_Result reply_file(struct http_io *io, struct MHD_Connection *c,
+				  const struct file_view *view)
+{
+	const char *range_hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Range");
+	struct http_range range = http_range_parse(range_hdr, view->size);
+	struct http_hold *hold;
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	char cr[80];
+	unsigned status = MHD_HTTP_OK;
+	uint64_t first = 0, len = view->size;
+
+	/* herd sends no validators (ETag, Last-Modified), so no If-Range can
+	 * match: the whole file (RFC 9110 13.1.5). */
+	if (range.kind != HTTP_RANGE_NONE &&
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Range") != NULL)
+		range.kind = HTTP_RANGE_NONE;
+	if (range.kind == HTTP_RANGE_UNSATISFIABLE) {
+		files_put(io->files, view, io_now(io));
+		snprintf(cr, sizeof(cr), "bytes */%zu", view->size);
+		return reply_status(io, c, MHD_HTTP_RANGE_NOT_SATISFIABLE,
+				    MHD_HTTP_HEADER_CONTENT_RANGE, cr);
+	}
+	if (range.kind == HTTP_RANGE_PARTIAL) {
+		first = range.first, len = range.len;
+		status = MHD_HTTP_PARTIAL_CONTENT;
+		snprintf(cr, sizeof(cr), "bytes %llu-%llu/%zu", (unsigned long long)first,
+			 (unsigned long long)(first + len - 1), view->size);
+	}
+	hold = malloc(sizeof(*hold));
+	if (hold == NULL) {
+		files_put(io->files, view, io_now(io));
+		return reply_status(io, c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, NULL);
+	}
+	*hold = (struct http_hold){io, view};
+	/* The mapping itself is the body: no copy (MHD sends from it). */
+	r = MHD_create_response_from_buffer_with_free_callback_cls(
+	    (size_t)len, view->data ? (void *)(view->data + first) : (void *)empty_body,
+	    release_file, hold);
+	if (r == NULL) {
+		release_file(hold);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+	if (status == MHD_HTTP_PARTIAL_CONTENT)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	if (ret == MHD_YES) {
+		if (status == MHD_HTTP_OK)
+			io->ok++;
+		else
+			io->partial++;
+		io->bytes_queued += len;
+	}
+	return ret;
+}
+
+/* On the first call: a method other than GET or HEAD, or a body (GET and
+ * HEAD carry none; herd reads none) is answered at once. */
+static enum MHD_Result refuse(struct http_io *io, struct MHD_Connection *c, const char *method)
+{
+	const char *cl;
+
+	if (http_method_of(method) == HTTP_OTHER)
+		return reply_status(io, c, MHD_HTTP_METHOD_NOT_ALLOWED, MHD_HTTP_HEADER_ALLOW,
+				    "GET, HEAD");
+	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if ((cl && strcmp(cl, "0") != 0) ||
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+		return reply_status(io, c, MHD_HTTP_CONTENT_TOO_LARGE, NULL, NULL);
+	return MHD_YES;
+}
+
+static struct http_conn *conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+/* Called once the request line and headers are in, then again when the
+ * (empty) body is: a response queued on the first call would close the
+ * connection (MHD cannot know the client sent no body), so refusals go
+ * then and files on the second call. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **req_cls)
+{
+	struct http_io *io = cls;
+	struct http_conn *conn = conn_of(c);
+	const struct file_view *view;
+	struct ipaddr server, client;
+	int err;
+
+	(void)version, (void)upload_data;
+	if (*req_cls == NULL) {
+		*req_cls = io;
+		io->requests++;
+		if (conn)
+			timerq_cancel(&io->timerq, &conn->timer);
+		return refuse(io, c, method);
+	}
+	if (*upload_data_size != 0)
+		return MHD_NO; /* a body after all (refused above): drop the connection */
+	if (conn_addresses(c, &server, &client) < 0)
+		return reply_status(io, c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, NULL);
+	/* MHD hands the path percent-decoded, without the query: `%2e%2e`
+	 * arrives as `..` and is refused like the literal one. */
+	err = files_open(io->files, url, strlen(url), false, &server, &client, &view);
+	if (err < 0)
+		return reply_status(io, c, http_status_of_error(err), NULL, NULL);
+	return reply_file(io, c, view);
+}
+
+/* A response is done (or the connection went): the next request's
+ * headers have request_timeout_ms from now. */
+static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct http_io *io = cls;
+	struct http_conn *conn = conn_of(c);
+
+	(void)req_cls;
+	if (conn && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		timerq_set(&io->timerq, &conn->timer,
+			   io_now(io) + MONO_MS(io->cfg.request_timeout_ms));
+}
+
+static void on_request_timeout(struct timer *t, mono_t now)
+{
+	struct http_conn *conn = (struct http_conn *)t;
+
+	(void)now;
+	/* MHD sees the end of the stream at its next turn and closes the
+	 * connection (and tells on_connection). */
+	conn->io->request_timeouts++;
+	shutdown(conn->fd, SHUT_RDWR);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct http_io *io = cls;
+	struct http_conn *conn = *socket_context;
+	const union MHD_ConnectionInfo *ci;
+
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (conn) {
+			timerq_cancel(&io->timerq, &conn->timer);
+			free(conn);
+			*socket_context = NULL;
+		}
+		io->connections--;
+		return;
+	}
+	io->connections++;
+	io->connections_total++;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	conn = malloc(sizeof(*conn));
+	if (conn == NULL || ci == NULL) {
+		free(conn);
+		return; /* served without a header deadline; MHD's idle one holds */
+	}
+	*conn = (struct http_conn){.io = io, .fd = ci->connect_fd};
+	timer_init(&conn->timer, on_request_timeout);
+	timerq_set(&io->timerq, &conn->timer, io_now(io) + MONO_MS(io->cfg.request_timeout_ms));
+	*socket_context = conn;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct http_io *io = cls;
+	char line[256];
+	size_t n;
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n > 0 && line[n - 1] == '\n')
+		line[--n] = '\0';
+	log_limited(&io->rl, io_now(io), LOG_LVL_WARN, "http: %s", line);
+}
+
+/* --- the loop --------------------------------------------------------- */
+
+static void on_ready(struct loop_io *lio, uint32_t events, mono_t now)
+{
+	struct http_io *io = (struct http_io *)((char *)lio - offsetof(struct http_io, io));
+
+	(void)events, (void)now;
+	MHD_run(io->mhd);
+}
+
+static void on_timer(struct timer *t, mono_t now)
+{
+	struct http_io *io = (struct http_io *)((char *)t - offsetof(struct http_io, timer));
+
+	timerq_run(&io->timerq, now);
+	MHD_run(io->mhd);
+}
+
+static void rearm(struct loop_post *p, mono_t now)
+{
+	struct http_io *io = (struct http_io *)((char *)p - offsetof(struct http_io, post));
+	MHD_UNSIGNED_LONG_LONG ms;
+	mono_t next = timerq_next(&io->timerq);
+
+	if (MHD_get_timeout(io->mhd, &ms) == MHD_YES) {
+		mono_t at = ms > (MHD_UNSIGNED_LONG_LONG)INT32_MAX
+				? now + MONO_SEC(INT32_MAX / 1000)
+				: now + MONO_MS((int64_t)ms);
+		if (at < next)
+			next = at;
+	}
+	if (next == MONO_NEVER)
+		loop_timer_cancel(io->loop, &io->timer);
+	else if (!timer_armed(&io->timer) || io->timer.when != next)
+		loop_timer_set(io->loop, &io->timer, next);
+}
+
+int http_io_start(struct http_io *io, struct loop *loop, struct files *files)
+{
+	const union MHD_DaemonInfo *di;
+	/* MHD's idle timeout counts whole seconds. */
+	unsigned idle_s = (io->cfg.idle_timeout_ms + 999) / 1000;
+	int err;
+
+	io->loop = loop;
+	io->files = files;
+	io->rl = (struct ratelimit)RATELIMIT_INIT(MONO_SEC(10), 5);
+	timerq_init(&io->timerq);
+	if (timerq_reserve(&io->timerq, io->cfg.max_connections) < 0)
+		return -ENOMEM;
+	/* The logger first: MHD logs while it reads the options after it. */
+	io->mhd = MHD_start_daemon(
+	    MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, io,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, io, MHD_OPTION_LISTEN_SOCKET, io->listen_fd,
+	    MHD_OPTION_CONNECTION_LIMIT, io->cfg.max_connections,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, io->cfg.source_connections,
+	    MHD_OPTION_CONNECTION_TIMEOUT, idle_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    (size_t)io->cfg.header_max, MHD_OPTION_NOTIFY_COMPLETED, on_completed, io,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, io, MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1,
+	    MHD_OPTION_END);
+	if (io->mhd == NULL) {
+		log_err("HTTP: cannot start the server (libmicrohttpd)");
+		return -EINVAL;
+	}
+	io->listen_fd = -1; /* MHD's now: it closes it */
+	di = MHD_get_daemon_info(io->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	if (di == NULL)
+		return -EINVAL;
+	io->io.fd = di->epoll_fd;
+	io->io.fn = on_ready;
+	err = loop_io_add(loop, &io->io, EPOLLIN);
+	if (err < 0)
+		return err;
+	timer_init(&io->timer, on_timer);
+	io->post.fn = rearm;
+	loop_post_add(loop, &io->post);
+	return 0;
+}
+
+void http_io_stats_visit(const struct http_io *io, const struct stat_visitor *v)
+{
+	stat_gauge(v, "connections", io->connections, "connections open");
+	stat_counter(v, "connections_total", io->connections_total, "connections accepted");
+	stat_counter(v, "request_timeouts", io->request_timeouts,
+		     "connections cut: headers not complete in time");
+	stat_counter(v, "requests", io->requests, "requests answered");
+	stat_counter(v, "ok", io->ok, "200 responses (whole files)");
+	stat_counter(v, "partial", io->partial, "206 responses (a range)");
+	stat_counter(v, "errors_4xx", io->errors_4xx, "4xx responses");
+	stat_counter(v, "errors_5xx", io->errors_5xx, "5xx responses");
+	stat_counter(v, "bytes_queued", io->bytes_queued, "body bytes of 200 and 206 responses");
+}
+
+void http_io_close(struct http_io *io)
+{
+	if (io == NULL)
+		return;
+	if (io->mhd) {
+		if (io->io.fd >= 0)
+			loop_io_del(io->loop, &io->io);
+		if (timer_armed(&io->timer))
+			loop_timer_cancel(io->loop, &io->timer);
+		MHD_stop_daemon(io->mhd); /* frees every response: files_put */
+		timerq_fini(&io->timerq);
+	}
+	if (io->listen_fd >= 0)
+		close(io->listen_fd);
+	free(io);
+}

@@ -1,0 +1,26 @@
+/* The HTTP server: libmicrohttpd driven by herd's loop (its epoll handle
+ * is one more descriptor of the loop, its timeout one more timer; no thread
+ * of its own), serving the files room. */
+#ifndef HERD_HTTP_IO_H
+#define HERD_HTTP_IO_H
+
+#include "conf/conf.h"
+#include "core/loop.h"
+#include "core/stats.h"
+#include "files/files.h"
+
+struct http_io;
+
+/* Binds and listens (before privileges are dropped). On failure logs one
+ * line saying which address and why, and returns -errno. */
+int http_io_open(struct http_io **out, const struct conf_http *cfg);
+
+/* Starts serving `files` on the loop. */
+int http_io_start(struct http_io *io, struct loop *loop, struct files *files);
+
+void http_io_stats_visit(const struct http_io *io, const struct stat_visitor *v);
+
+/* Closes every connection and the socket; drops every file reference. */
+void http_io_close(struct http_io *io);
+
+#endif
