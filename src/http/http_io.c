@@ -42,6 +42,7 @@ struct http_io {
 	struct timer timer;    /* the earliest of MHD's timeout and timerq */
 	struct loop_post post; /* re-arms timer */
 	struct timerq timerq;  /* request deadlines, one per connection */
+	mono_t next_expire;    /* unmap files unused for file_cache_ms */
 	struct files *files;
 	struct ratelimit rl;
 	uint64_t connections, connections_total, request_timeouts;
@@ -261,8 +262,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_NO; /* a body after all (refused above): drop the connection */
 	if (conn_addresses(c, &server, &client) < 0)
 		return reply_status(io, c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, NULL);
-	/* MHD hands the path percent-decoded, without the query: `%2e%2e`
-	 * arrives as `..` and is refused like the literal one. */
+	/* The path comes percent-decoded (http_unescape), without the query:
+	 * `%2e%2e` arrives as `..` and is refused like the literal one. */
 	err = files_open(io->files, url, strlen(url), false, &server, &client, &view);
 	if (err < 0)
 		return reply_status(io, c, http_status_of_error(err), NULL, NULL);
@@ -324,6 +325,12 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 	*socket_context = conn;
 }
 
+static size_t on_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void)cls, (void)c;
+	return http_unescape(s);
+}
+
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	struct http_io *io = cls;
@@ -353,6 +360,11 @@ static void on_timer(struct timer *t, mono_t now)
 
 	timerq_run(&io->timerq, now);
 	MHD_run(io->mhd);
+	/* The files HTTP opened expire even when TFTP is idle or off. */
+	if (now >= io->next_expire) {
+		files_expire(io->files, now);
+		io->next_expire = MONO_NEVER;
+	}
 }
 
 static void rearm(struct loop_post *p, mono_t now)
@@ -360,6 +372,11 @@ static void rearm(struct loop_post *p, mono_t now)
 	struct http_io *io = (struct http_io *)((char *)p - offsetof(struct http_io, post));
 	MHD_UNSIGNED_LONG_LONG ms;
 	mono_t next = timerq_next(&io->timerq);
+
+	if (io->next_expire == MONO_NEVER && files_count(io->files) > 0)
+		io->next_expire = now + MONO_SEC(1);
+	if (io->next_expire < next)
+		next = io->next_expire;
 
 	if (MHD_get_timeout(io->mhd, &ms) == MHD_YES) {
 		mono_t at = ms > (MHD_UNSIGNED_LONG_LONG)INT32_MAX
@@ -384,6 +401,7 @@ int http_io_start(struct http_io *io, struct loop *loop, struct files *files)
 	io->loop = loop;
 	io->files = files;
 	io->rl = (struct ratelimit)RATELIMIT_INIT(MONO_SEC(10), 5);
+	io->next_expire = MONO_NEVER;
 	timerq_init(&io->timerq);
 	if (timerq_reserve(&io->timerq, io->cfg.max_connections) < 0)
 		return -ENOMEM;
@@ -395,8 +413,8 @@ int http_io_start(struct http_io *io, struct loop *loop, struct files *files)
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, io->cfg.source_connections,
 	    MHD_OPTION_CONNECTION_TIMEOUT, idle_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	    (size_t)io->cfg.header_max, MHD_OPTION_NOTIFY_COMPLETED, on_completed, io,
-	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, io, MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1,
-	    MHD_OPTION_END);
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, io, MHD_OPTION_UNESCAPE_CALLBACK,
+	    on_unescape, io, MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1, MHD_OPTION_END);
 	if (io->mhd == NULL) {
 		log_err("HTTP: cannot start the server (libmicrohttpd)");
 		return -EINVAL;

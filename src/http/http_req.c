@@ -81,6 +81,35 @@ struct http_range http_range_parse(const char *value, uint64_t size)
 	return (struct http_range){HTTP_RANGE_PARTIAL, first, last - first + 1};
 }
 
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+size_t http_unescape(char *s)
+{
+	size_t in = 0, out = 0;
+
+	while (s[in] != '\0') {
+		int hi = s[in] == '%' ? hex_digit(s[in + 1]) : -1;
+		int lo = hi >= 0 ? hex_digit(s[in + 2]) : -1;
+		if (lo >= 0 && (hi | lo) != 0) {
+			s[out++] = (char)(hi << 4 | lo);
+			in += 3;
+		} else {
+			s[out++] = s[in++];
+		}
+	}
+	s[out] = '\0';
+	return out;
+}
+
 unsigned http_status_of_error(int err)
 {
 	switch (err) {

@@ -35,6 +35,13 @@ struct http_range {
  * as RFC 9110 14.2 allows): a client always gets its bytes. */
 struct http_range http_range_parse(const char *value, uint64_t size);
 
+/* Percent-decodes the request target in place (RFC 3986 2.1) and returns
+ * its new length. `%00` and a `%` not followed by two hex digits stay as
+ * they are: a name never ends early at a decoded NUL (`vmlinuz%00.txt` is
+ * not `vmlinuz`), and `..` written as `%2e%2e` is `..`, which the files
+ * room refuses. */
+size_t http_unescape(char *s);
+
 /* The status for a files_open() error (-ENOENT 404, -EACCES 403, ...). */
 unsigned http_status_of_error(int err);
 

@@ -148,6 +148,8 @@ done
 # --- a generated iPXE script: the same over HTTP as over TFTP ---------------
 name=herd/ipxe/$MAC.ipxe
 timeout 10 ip netns exec "$CLI_B" curl -s -o "$WORK/script.tftp" "tftp://$SRV_IP/$name"
+check "a decoded NUL does not end the name: /vmlinuz%00.txt is not /vmlinuz" \
+	[ "$(get "$CLI_B" "$URL/vmlinuz%00.txt" | cut -d' ' -f1)" = 404 ]
 check "iPXE script over HTTP: 200" [ "$(get "$CLI_B" "$URL/$name" | cut -d' ' -f1)" = 200 ]
 check "iPXE script over HTTP: byte for byte the TFTP one" \
 	eval '[ -s "$WORK/body" ] && cmp -s "$WORK/body" "$WORK/script.tftp" && grep -q "hostname=web1" "$WORK/body"'

@@ -7,6 +7,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "http/http_req.h"
@@ -95,6 +97,33 @@ static void test_range_ignored(void **state)
 	expect_range("bytes=18446744073709551615-", 1000, HTTP_RANGE_UNSATISFIABLE, 0, 0);
 }
 
+static void expect_unescape(const char *in, const char *want)
+{
+	char buf[128];
+
+	snprintf(buf, sizeof(buf), "%s", in);
+	assert_int_equal(http_unescape(buf), strlen(want));
+	assert_string_equal(buf, want);
+}
+
+static void test_unescape(void **state)
+{
+	(void)state;
+	expect_unescape("/vmlinuz", "/vmlinuz");
+	expect_unescape("/%2e%2e/secret", "/../secret");
+	expect_unescape("/%2E%2E%2Fsecret", "/../secret");
+	expect_unescape("/herd/ipxe/02%3A48%3a00.ipxe", "/herd/ipxe/02:48:00.ipxe");
+	expect_unescape("%41%42", "AB");
+	/* A NUL is never decoded: the name does not end early. */
+	expect_unescape("/vmlinuz%00.txt", "/vmlinuz%00.txt");
+	/* Not an escape: kept as it is. */
+	expect_unescape("/a%zz", "/a%zz");
+	expect_unescape("/a%4", "/a%4");
+	expect_unescape("/a%", "/a%");
+	expect_unescape("%%41", "%A");
+	expect_unescape("", "");
+}
+
 static void test_status_of_error(void **state)
 {
 	(void)state;
@@ -114,6 +143,7 @@ int main(void)
 	    cmocka_unit_test(test_range_single),
 	    cmocka_unit_test(test_range_unsatisfiable),
 	    cmocka_unit_test(test_range_ignored),
+	    cmocka_unit_test(test_unescape),
 	    cmocka_unit_test(test_status_of_error),
 	};
 	return cmocka_run_group_tests_name("http", tests, NULL, NULL);
