@@ -11,6 +11,7 @@
 #include "cmd/cmd.h"
 #include "cmd/load.h"
 #include "dhcp/dhcp_io.h"
+#include "http/http_io.h"
 #include "syslog/logrx_io.h"
 #include "tftp/tftp_io.h"
 
@@ -33,11 +34,13 @@ static void print_memory(const struct herd_config *cfg)
 	uint64_t tftp = cfg->tftp.enabled ? tftp_io_memory(&cfg->tftp) : 0;
 	uint64_t log = cfg->logrx.enabled ? logrx_io_memory(&cfg->logrx) : 0;
 	uint64_t dhcp = cfg->dhcp.enabled ? dhcp_io_memory(&cfg->dhcp) : 0;
+	uint64_t http = cfg->http.enabled ? http_io_memory(&cfg->http) : 0;
 
-	printf("\n# memory bound: %llu KiB (tftp %llu, log %llu, dhcp %llu) beyond the size at\n"
-	       "# start, plus the boot files served in the last file_cache_ms\n",
-	       (unsigned long long)((tftp + log + dhcp) >> 10), (unsigned long long)(tftp >> 10),
-	       (unsigned long long)(log >> 10), (unsigned long long)(dhcp >> 10));
+	printf("\n# memory bound: %llu KiB (tftp %llu, log %llu, dhcp %llu, http %llu) beyond the\n"
+	       "# size at start, plus the boot files served in the last file_cache_ms\n",
+	       (unsigned long long)((tftp + log + dhcp + http) >> 10),
+	       (unsigned long long)(tftp >> 10), (unsigned long long)(log >> 10),
+	       (unsigned long long)(dhcp >> 10), (unsigned long long)(http >> 10));
 }
 
 static int check(const char *path, bool quiet)

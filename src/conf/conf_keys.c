@@ -122,7 +122,7 @@ const struct conf_key conf_keys[] = {
 	.def = "30000"),
     CFG(HTTP, "request_timeout_ms", T_UINT, http.request_timeout_ms, .min = 1000, .max = 3600000,
 	.def = "10000"),
-    CFG(HTTP, "header_max", T_SIZE, http.header_max, .min = 4096, .max = 1u << 20, .def = "16K"),
+    CFG(HTTP, "header_max", T_SIZE, http.header_max, .min = 4096, .max = 1u << 20, .def = "8K"),
 
     SUBNET("network", T_NETWORK, network, SUBNET2(mask), .def = NULL),
     SUBNET("pool", T_POOL, pool_start, SUBNET2(pool_end), .def = ""),

@@ -20,6 +20,11 @@ int http_io_start(struct http_io *io, struct loop *loop, struct files *files);
 
 void http_io_stats_visit(const struct http_io *io, const struct stat_visitor *v);
 
+/* The most memory HTTP can take with this configuration: per connection,
+ * libmicrohttpd's pool (header_max: request, headers, response headers),
+ * its connection state and herd's. File contents are the files room's. */
+uint64_t http_io_memory(const struct conf_http *cfg);
+
 /* Closes every connection and the socket; drops every file reference. */
 void http_io_close(struct http_io *io);
 
