@@ -6,7 +6,7 @@
  * nothing long-lived ever points into a freed one.
  *
  * Resolving who a client is (its node, name and group) and which boot
- * file it gets lives here, for DHCP, TFTP's generated files and, later, HTTP. */
+ * file it gets lives here, for DHCP and the generated files TFTP and HTTP serve. */
 #ifndef HERD_BOOT_POLICY_H
 #define HERD_BOOT_POLICY_H
 

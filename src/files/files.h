@@ -1,5 +1,5 @@
-/* The files room: what herd serves, whatever the protocol (TFTP today,
- * HTTP next). Files are resolved strictly beneath the root, mapped once and
+/* The files room: what herd serves, whatever the protocol (TFTP and
+ * HTTP). Files are resolved strictly beneath the root, mapped once and
  * shared by every transfer of the same file; the files herd generates
  * (iPXE scripts, pxelinux configurations: the boot policy renders them)
  * come through the same call.

@@ -136,6 +136,19 @@ check "413: a GET with a body" [ "$(get "$CLI_B" -X GET -d x=1 "$URL/vmlinuz" | 
 big=$(head -c 9000 /dev/zero | tr '\0' a)
 status=$(get "$CLI_B" -H "X-Big: $big" "$URL/vmlinuz" | cut -d' ' -f1)
 check "headers over header_max: refused with a 4xx ($status)" [ "${status:0:1}" = 4 ]
+# raw REQUEST: sends the bytes as they are, prints the status line.
+raw() {
+	timeout 10 ip netns exec "$CLI_B" python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], 80), timeout=5)
+s.sendall(sys.argv[2].encode().decode("unicode_escape").encode("latin-1"))
+print(s.recv(200).split(b"\r\n")[0].decode(errors="replace"))' "$SRV_IP" "$1"
+}
+check "400: a malformed header line" \
+	[ "$(raw 'GET /vmlinuz HTTP/1.1\r\nHost x\r\n\r\n' | cut -d' ' -f2)" = 400 ]
+# MHD is not strict (MHD_OPTION_STRICT_FOR_CLIENT): a firmware client that
+# forgets Host is served rather than refused.
+check "HTTP/1.0: served" [ "$(raw 'GET /vmlinuz HTTP/1.0\r\n\r\n')" = "HTTP/1.1 200 OK" ]
 check "herd still serves after the errors" [ "$(get "$CLI_B" "$URL/undionly.kpxe")" = "200 4096" ]
 
 # --- no path out of the root ------------------------------------------------
