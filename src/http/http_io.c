@@ -24,8 +24,16 @@
 struct http_conn {
 	struct timer timer; /* first: the timer callback finds the connection */
 	struct http_io *io;
+	struct http_conn *prev, *next; /* in the waiting list, oldest first */
 	int fd;
+	bool waiting; /* for a request's headers (timer armed, in the list) */
 };
+
+/* Past max_connections a new connection takes the slot of the one that
+ * has waited longest for its request's headers (idle or trickling: a
+ * slowloris holds no slot a real client needs). MHD itself stops
+ * accepting this many beyond max_connections, while the cut ones close. */
+#define HTTP_CONN_SLACK 64
 
 /* A file reference held by a response until MHD lets it go. */
 struct http_hold {
@@ -43,9 +51,10 @@ struct http_io {
 	struct loop_post post; /* re-arms timer */
 	struct timerq timerq;  /* request deadlines, one per connection */
 	mono_t next_expire;    /* unmap files unused for file_cache_ms */
+	struct http_conn *waiting_head, *waiting_tail;
 	struct files *files;
 	struct ratelimit rl;
-	uint64_t connections, connections_total, request_timeouts;
+	uint64_t connections, connections_total, request_timeouts, evicted, refused;
 	uint64_t requests, ok, partial, errors_4xx, errors_5xx;
 	uint64_t bytes_queued;
 };
@@ -212,6 +221,46 @@ static enum MHD_Result reply_file(struct http_io *io, struct MHD_Connection *c,
 	return ret;
 }
 
+/* A connection waits for a request's headers from when it opens, and
+ * again from the end of each response, until request_timeout_ms. */
+static void wait_start(struct http_io *io, struct http_conn *conn)
+{
+	timerq_set(&io->timerq, &conn->timer, io_now(io) + MONO_MS(io->cfg.request_timeout_ms));
+	conn->waiting = true;
+	conn->prev = io->waiting_tail, conn->next = NULL;
+	if (io->waiting_tail)
+		io->waiting_tail->next = conn;
+	else
+		io->waiting_head = conn;
+	io->waiting_tail = conn;
+}
+
+static void wait_end(struct http_io *io, struct http_conn *conn)
+{
+	/* The timer is no longer armed when it is the one that fired. */
+	if (!conn->waiting)
+		return;
+	conn->waiting = false;
+	timerq_cancel(&io->timerq, &conn->timer);
+	if (conn->prev)
+		conn->prev->next = conn->next;
+	else
+		io->waiting_head = conn->next;
+	if (conn->next)
+		conn->next->prev = conn->prev;
+	else
+		io->waiting_tail = conn->prev;
+	conn->prev = conn->next = NULL;
+}
+
+/* MHD sees the end of the stream at its next turn and closes the
+ * connection (and tells on_connection). */
+static void cut(struct http_io *io, struct http_conn *conn)
+{
+	wait_end(io, conn);
+	shutdown(conn->fd, SHUT_RDWR);
+}
+
 /* On the first call: a method other than GET or HEAD, or a body (GET and
  * HEAD carry none; herd reads none) is answered at once. */
 static enum MHD_Result refuse(struct http_io *io, struct MHD_Connection *c, const char *method)
@@ -255,7 +304,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*req_cls = io;
 		io->requests++;
 		if (conn)
-			timerq_cancel(&io->timerq, &conn->timer);
+			wait_end(io, conn);
 		return refuse(io, c, method);
 	}
 	if (*upload_data_size != 0)
@@ -279,9 +328,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	struct http_conn *conn = conn_of(c);
 
 	(void)req_cls;
-	if (conn && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
-		timerq_set(&io->timerq, &conn->timer,
-			   io_now(io) + MONO_MS(io->cfg.request_timeout_ms));
+	if (conn && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && !conn->waiting)
+		wait_start(io, conn);
 }
 
 static void on_request_timeout(struct timer *t, mono_t now)
@@ -289,10 +337,8 @@ static void on_request_timeout(struct timer *t, mono_t now)
 	struct http_conn *conn = (struct http_conn *)t;
 
 	(void)now;
-	/* MHD sees the end of the stream at its next turn and closes the
-	 * connection (and tells on_connection). */
 	conn->io->request_timeouts++;
-	shutdown(conn->fd, SHUT_RDWR);
+	cut(conn->io, conn);
 }
 
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
@@ -304,7 +350,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 
 	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
 		if (conn) {
-			timerq_cancel(&io->timerq, &conn->timer);
+			wait_end(io, conn);
 			free(conn);
 			*socket_context = NULL;
 		}
@@ -321,8 +367,18 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 	}
 	*conn = (struct http_conn){.io = io, .fd = ci->connect_fd};
 	timer_init(&conn->timer, on_request_timeout);
-	timerq_set(&io->timerq, &conn->timer, io_now(io) + MONO_MS(io->cfg.request_timeout_ms));
 	*socket_context = conn;
+	if (io->connections > io->cfg.max_connections) {
+		if (io->waiting_head == NULL) {
+			/* Every slot is sending: the newcomer goes. */
+			io->refused++;
+			shutdown(conn->fd, SHUT_RDWR);
+			return;
+		}
+		io->evicted++;
+		cut(io, io->waiting_head);
+	}
+	wait_start(io, conn);
 }
 
 static size_t on_unescape(void *cls, struct MHD_Connection *c, char *s)
@@ -403,13 +459,13 @@ int http_io_start(struct http_io *io, struct loop *loop, struct files *files)
 	io->rl = (struct ratelimit)RATELIMIT_INIT(MONO_SEC(10), 5);
 	io->next_expire = MONO_NEVER;
 	timerq_init(&io->timerq);
-	if (timerq_reserve(&io->timerq, io->cfg.max_connections) < 0)
+	if (timerq_reserve(&io->timerq, io->cfg.max_connections + HTTP_CONN_SLACK) < 0)
 		return -ENOMEM;
 	/* The logger first: MHD logs while it reads the options after it. */
 	io->mhd = MHD_start_daemon(
 	    MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, io,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, io, MHD_OPTION_LISTEN_SOCKET, io->listen_fd,
-	    MHD_OPTION_CONNECTION_LIMIT, io->cfg.max_connections,
+	    MHD_OPTION_CONNECTION_LIMIT, io->cfg.max_connections + HTTP_CONN_SLACK,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, io->cfg.source_connections,
 	    MHD_OPTION_CONNECTION_TIMEOUT, idle_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	    (size_t)io->cfg.header_max, MHD_OPTION_NOTIFY_COMPLETED, on_completed, io,
@@ -440,6 +496,10 @@ void http_io_stats_visit(const struct http_io *io, const struct stat_visitor *v)
 	stat_counter(v, "connections_total", io->connections_total, "connections accepted");
 	stat_counter(v, "request_timeouts", io->request_timeouts,
 		     "connections cut: headers not complete in time");
+	stat_counter(v, "evicted", io->evicted,
+		     "connections cut past max_connections: the longest waiting for headers");
+	stat_counter(v, "refused", io->refused,
+		     "connections cut past max_connections: every slot was sending");
 	stat_counter(v, "requests", io->requests, "requests answered");
 	stat_counter(v, "ok", io->ok, "200 responses (whole files)");
 	stat_counter(v, "partial", io->partial, "206 responses (a range)");
@@ -457,7 +517,7 @@ uint64_t http_io_memory(const struct conf_http *cfg)
 	uint64_t per = cfg->header_max + HTTP_MHD_CONN_BYTES + sizeof(struct http_conn) +
 		       sizeof(struct http_hold) + sizeof(struct timer *);
 
-	return (uint64_t)cfg->max_connections * per;
+	return ((uint64_t)cfg->max_connections + HTTP_CONN_SLACK) * per;
 }
 
 void http_io_close(struct http_io *io)
