@@ -72,6 +72,7 @@ static void empty_dir(void)
 			close(fd);
 		return;
 	}
+	rewinddir(d); /* the dup shares its offset: at the end since last time */
 	while ((e = readdir(d)) != NULL)
 		if (e->d_name[0] != '.' || (e->d_name[1] != '\0' && e->d_name[1] != '.'))
 			unlinkat(fuzz_dirfd, e->d_name, 0);
