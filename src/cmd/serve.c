@@ -369,6 +369,13 @@ static int start_services(struct serve *s)
 		if (s->dhcp)
 			tftp_server_set_known(tftp_io_server(s->tftp),
 					      &(struct tftp_known){s, knows_node});
+		/* One link budget: HTTP's bytes go through TFTP's pacer. */
+		if (s->http) {
+			err = http_io_set_pacer(s->http, tftp_io_server(s->tftp),
+						s->cfg->tftp.pacing_burst);
+			if (err < 0)
+				return err;
+		}
 	}
 	if (s->logrx_io) {
 		s->logrx = logrx_new(&s->cfg->logrx, s->logdirfd);
@@ -390,8 +397,8 @@ static void stop_services(struct serve *s)
 	print_stats(s);
 	dhcp_io_close(s->dhcp);
 	lease_table_close(s->leases);
+	http_io_close(s->http); /* its responses hold files and pacer turns */
 	tftp_io_close(s->tftp, now);
-	http_io_close(s->http); /* its responses hold files */
 	files_free(s->files);
 	logrx_io_close(s->logrx_io);
 	logrx_free(s->logrx);

@@ -64,6 +64,7 @@ struct conf_http {
 	unsigned idle_timeout_ms;    /* a connection with no traffic is closed */
 	unsigned request_timeout_ms; /* a request's headers must have arrived by then */
 	uint64_t header_max;	     /* request line + headers, bytes */
+	unsigned deadline_ms;	     /* a response's next bytes are due this long after the last */
 };
 
 struct conf_logrx {

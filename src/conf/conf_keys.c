@@ -123,6 +123,10 @@ const struct conf_key conf_keys[] = {
     CFG(HTTP, "request_timeout_ms", T_UINT, http.request_timeout_ms, .min = 1000, .max = 3600000,
 	.def = "10000"),
     CFG(HTTP, "header_max", T_SIZE, http.header_max, .min = 4096, .max = 1u << 20, .def = "8K"),
+    /* HTTP clients wait out a pause (TCP keeps the connection): TFTP's
+     * firmware deadlines come first until a response has waited this long. */
+    CFG(HTTP, "deadline_ms", T_UINT, http.deadline_ms, .min = 100, .max = 600000,
+	.def = "5000"),
 
     SUBNET("network", T_NETWORK, network, SUBNET2(mask), .def = NULL),
     SUBNET("pool", T_POOL, pool_start, SUBNET2(pool_end), .def = ""),

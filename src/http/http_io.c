@@ -11,12 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <netinet/in.h>
+#include <linux/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/log.h"
 #include "core/timerq.h"
 #include "http/http_req.h"
+#include "tftp/tftp_server.h"
 
 /* One per open connection: the deadline for its next request's headers
  * (a client that trickles them, slowloris, is cut at request_timeout_ms
@@ -26,7 +29,8 @@ struct http_conn {
 	struct http_io *io;
 	struct http_conn *prev, *next; /* in the waiting list, oldest first */
 	int fd;
-	bool waiting; /* for a request's headers (timer armed, in the list) */
+	bool waiting;	/* for a request's headers (timer armed, in the list) */
+	uint64_t acked; /* the kernel's count of bytes the client acknowledged */
 };
 
 /* Past max_connections a new connection takes the slot of the one that
@@ -35,11 +39,34 @@ struct http_conn {
  * accepting this many beyond max_connections, while the cut ones close. */
 #define HTTP_CONN_SLACK 64
 
-/* A file reference held by a response until MHD lets it go. */
-struct http_hold {
+/* One response with a body (GET, 200 or 206). With the pacer, its bytes
+ * go out in turns the pacer grants (docs/SCHEDULER.md): the request waits,
+ * its connection suspended, for a first turn (the headers and a chunk),
+ * and each time MHD has sent what was granted, for the next. */
+struct http_xfer {
+	struct sched_item item; /* first: the pacer's callbacks find the xfer */
 	struct http_io *io;
+	struct MHD_Connection *c;
+	struct http_conn *conn;
+	struct http_xfer *prev, *next; /* every live response */
 	const struct file_view *view;
+	uint64_t first, len; /* the body: bytes [first, first + len) of the file */
+	uint64_t given;	     /* body bytes handed to MHD */
+	uint64_t credit;     /* granted, not yet handed */
+	mono_t due_from;     /* the request, then the last turn: + deadline */
+	unsigned status;
+	bool queued;	/* its response is queued with MHD */
+	bool suspended; /* its connection waits for a turn */
+	bool flow;	/* counted as a flow of the pacer */
+	const char *content_type;
+	char content_range[80];
 };
+
+/* MHD's buffer for a response's body, per response. */
+#define HTTP_COPY_BUF (16 * 1024)
+
+/* A marker for a request whose headers are in but not yet its body. */
+static char request_seen;
 
 struct http_io {
 	struct conf_http cfg;
@@ -53,13 +80,17 @@ struct http_io {
 	mono_t next_expire;    /* unmap files unused for file_cache_ms */
 	struct http_conn *waiting_head, *waiting_tail;
 	struct files *files;
+	struct tftp_server *pacer; /* NULL: responses are not paced */
+	size_t chunk;		   /* body bytes per turn */
+	struct http_xfer *xfers;   /* every live response */
 	struct ratelimit rl;
 	uint64_t connections, connections_total, request_timeouts, evicted, refused;
 	uint64_t requests, ok, partial, errors_4xx, errors_5xx;
-	uint64_t bytes_queued;
+	uint64_t bytes_queued, bytes_given, turns;
+	unsigned paced_waiting; /* responses waiting for a turn */
+	bool run_pending;	/* MHD must run: a connection was resumed */
 };
 
-static const char empty_body[1];
 
 static mono_t io_now(const struct http_io *io)
 {
@@ -111,14 +142,6 @@ int http_io_open(struct http_io **out, const struct conf_http *cfg)
 
 /* --- responses -------------------------------------------------------- */
 
-static void release_file(void *cls)
-{
-	struct http_hold *h = cls;
-
-	files_put(h->io->files, h->view, io_now(h->io));
-	free(h);
-}
-
 static enum MHD_Result reply_status(struct http_io *io, struct MHD_Connection *c, unsigned status,
 				    const char *extra_name, const char *extra_value)
 {
@@ -162,17 +185,172 @@ static int conn_addresses(struct MHD_Connection *c, struct ipaddr *server, struc
 	return 0;
 }
 
-static enum MHD_Result reply_file(struct http_io *io, struct MHD_Connection *c,
-				  const struct file_view *view)
+static struct http_conn *conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+/* --- paced responses --------------------------------------------------- */
+
+static uint64_t xfer_left(const struct http_xfer *x)
+{
+	return x->len - x->given - x->credit;
+}
+
+/* The wire cost of the next turn: the headers (the first time) and up to
+ * a chunk of the body. */
+static size_t xfer_cost(struct sched_item *it)
+{
+	struct http_xfer *x = (struct http_xfer *)it;
+	uint64_t left = xfer_left(x);
+	size_t n = left < x->io->chunk ? (size_t)left : x->io->chunk;
+
+	return sched_tcp_cost(n + (x->queued ? 0 : 256));
+}
+
+/* What the client acknowledged since the last look (the kernel counts
+ * it), and its round trip, for the learned rate. */
+static void xfer_delivered(struct http_xfer *x, mono_t now)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	uint64_t d;
+
+	if (x->conn == NULL || getsockopt(x->conn->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ||
+	    len < offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof(ti.tcpi_bytes_acked))
+		return;
+	d = ti.tcpi_bytes_acked > x->conn->acked ? ti.tcpi_bytes_acked - x->conn->acked : 0;
+	x->conn->acked = ti.tcpi_bytes_acked;
+	if (d > 0)
+		tftp_server_delivered(x->io->pacer, sched_tcp_cost((size_t)d),
+				      ti.tcpi_rtt ? MONO_US(ti.tcpi_rtt) : 0, now);
+}
+
+/* The pacer's turn: a chunk of credit, and the connection goes on. */
+static void xfer_serve(struct sched_item *it, mono_t now)
+{
+	struct http_xfer *x = (struct http_xfer *)it;
+	struct http_io *io = x->io;
+	uint64_t left = xfer_left(x);
+
+	tftp_server_unpace(io->pacer, it);
+	x->credit += left < io->chunk ? left : io->chunk;
+	x->due_from = now;
+	io->turns++;
+	xfer_delivered(x, now);
+	if (x->suspended) {
+		x->suspended = false;
+		io->paced_waiting--;
+		MHD_resume_connection(x->c);
+		/* MHD takes up a resumed connection in its next run; nothing
+		 * else may come to make it run (its epoll handle need not wake). */
+		if (!io->run_pending) {
+			io->run_pending = true;
+			loop_timer_set(io->loop, &io->timer, now);
+		}
+	}
+}
+
+static const struct sched_ops xfer_ops = {xfer_cost, xfer_serve};
+
+/* Waits for the next turn, ordered by when the client should have its
+ * next bytes (deadline_ms after the request, or after the last turn). */
+static void xfer_wait(struct http_xfer *x)
+{
+	struct http_io *io = x->io;
+	mono_t now = io_now(io);
+
+	tftp_server_pace(io->pacer, &x->item, x->due_from + MONO_MS(io->cfg.deadline_ms), now);
+	if (!x->suspended) {
+		x->suspended = true;
+		io->paced_waiting++;
+		MHD_suspend_connection(x->c);
+	}
+}
+
+/* MHD asks for body bytes at offset `pos`: what the pacer granted. */
+static ssize_t xfer_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct http_xfer *x = cls;
+	uint64_t n = x->credit;
+
+	if (n == 0) {
+		xfer_wait(x);
+		return 0;
+	}
+	if (n > max)
+		n = max;
+	if (n > x->len - pos)
+		n = x->len - pos;
+	memcpy(buf, x->view->data + x->first + pos, (size_t)n);
+	x->credit -= n;
+	x->given += n;
+	x->io->bytes_given += n;
+	return (ssize_t)n;
+}
+
+static void xfer_free(struct http_xfer *x)
+{
+	struct http_io *io = x->io;
+
+	if (io->pacer) {
+		tftp_server_unpace(io->pacer, &x->item);
+		if (x->flow)
+			tftp_server_flow(io->pacer, false, io_now(io));
+	}
+	if (x->suspended)
+		io->paced_waiting--;
+	if (x->prev)
+		x->prev->next = x->next;
+	else
+		io->xfers = x->next;
+	if (x->next)
+		x->next->prev = x->prev;
+	files_put(io->files, x->view, io_now(io));
+	free(x);
+}
+
+/* The response for a file (or a range of it): its headers now, its body
+ * as MHD asks for it (xfer_read). */
+static enum MHD_Result xfer_queue(struct http_xfer *x)
+{
+	struct http_io *io = x->io;
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	/* MHD's copy buffer: at most a turn's chunk is given at once. */
+	r = MHD_create_response_from_callback(x->len, HTTP_COPY_BUF, xfer_read, x, NULL);
+	if (r == NULL)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, x->content_type);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+	if (x->status == MHD_HTTP_PARTIAL_CONTENT)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, x->content_range);
+	ret = MHD_queue_response(x->c, x->status, r);
+	MHD_destroy_response(r);
+	if (ret == MHD_YES) {
+		x->queued = true;
+		if (x->status == MHD_HTTP_OK)
+			io->ok++;
+		else
+			io->partial++;
+		io->bytes_queued += x->len;
+	}
+	return ret;
+}
+
+/* A GET or HEAD of an open file: the range, then the response, at once
+ * when unpaced (or nothing to pace), else at the first turn. */
+static enum MHD_Result reply_file(struct http_io *io, struct MHD_Connection *c, const char *url,
+				  bool head, const struct file_view *view, void **req_cls)
 {
 	const char *range_hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Range");
 	struct http_range range = http_range_parse(range_hdr, view->size);
-	struct http_hold *hold;
-	struct MHD_Response *r;
-	enum MHD_Result ret;
+	struct http_xfer *x;
 	char cr[80];
-	unsigned status = MHD_HTTP_OK;
-	uint64_t first = 0, len = view->size;
 
 	/* herd sends no validators (ETag, Last-Modified), so no If-Range can
 	 * match: the whole file (RFC 9110 13.1.5). */
@@ -185,40 +363,39 @@ static enum MHD_Result reply_file(struct http_io *io, struct MHD_Connection *c,
 		return reply_status(io, c, MHD_HTTP_RANGE_NOT_SATISFIABLE,
 				    MHD_HTTP_HEADER_CONTENT_RANGE, cr);
 	}
-	if (range.kind == HTTP_RANGE_PARTIAL) {
-		first = range.first, len = range.len;
-		status = MHD_HTTP_PARTIAL_CONTENT;
-		snprintf(cr, sizeof(cr), "bytes %llu-%llu/%zu", (unsigned long long)first,
-			 (unsigned long long)(first + len - 1), view->size);
-	}
-	hold = malloc(sizeof(*hold));
-	if (hold == NULL) {
+	x = calloc(1, sizeof(*x));
+	if (x == NULL) {
 		files_put(io->files, view, io_now(io));
 		return reply_status(io, c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, NULL);
 	}
-	*hold = (struct http_hold){io, view};
-	/* The mapping itself is the body: no copy (MHD sends from it). */
-	r = MHD_create_response_from_buffer_with_free_callback_cls(
-	    (size_t)len, view->data ? (void *)(view->data + first) : (void *)empty_body,
-	    release_file, hold);
-	if (r == NULL) {
-		release_file(hold);
-		return MHD_NO;
+	x->io = io, x->c = c, x->conn = conn_of(c), x->view = view;
+	x->content_type = http_content_type(url);
+	x->status = MHD_HTTP_OK;
+	x->len = view->size;
+	if (range.kind == HTTP_RANGE_PARTIAL) {
+		x->first = range.first, x->len = range.len;
+		x->status = MHD_HTTP_PARTIAL_CONTENT;
+		snprintf(x->content_range, sizeof(x->content_range), "bytes %llu-%llu/%zu",
+			 (unsigned long long)x->first, (unsigned long long)(x->first + x->len - 1),
+			 view->size);
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
-	MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
-	if (status == MHD_HTTP_PARTIAL_CONTENT)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	if (ret == MHD_YES) {
-		if (status == MHD_HTTP_OK)
-			io->ok++;
-		else
-			io->partial++;
-		io->bytes_queued += len;
+	x->due_from = io_now(io);
+	sched_item_init(&x->item);
+	x->item.ops = &xfer_ops;
+	x->next = io->xfers;
+	if (io->xfers)
+		io->xfers->prev = x;
+	io->xfers = x;
+	*req_cls = x;
+	/* HEAD sends no body; unpaced, the body goes as fast as TCP allows. */
+	if (head || io->pacer == NULL || x->len == 0) {
+		x->credit = x->len;
+		return xfer_queue(x);
 	}
-	return ret;
+	x->flow = true;
+	tftp_server_flow(io->pacer, true, io_now(io));
+	xfer_wait(x);
+	return MHD_YES;
 }
 
 /* A connection waits for a request's headers from when it opens, and
@@ -277,14 +454,6 @@ static enum MHD_Result refuse(struct http_io *io, struct MHD_Connection *c, cons
 	return MHD_YES;
 }
 
-static struct http_conn *conn_of(struct MHD_Connection *c)
-{
-	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-
-	return ci ? ci->socket_context : NULL;
-}
-
 /* Called once the request line and headers are in, then again when the
  * (empty) body is: a response queued on the first call would close the
  * connection (MHD cannot know the client sent no body), so refusals go
@@ -301,12 +470,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 	(void)version, (void)upload_data;
 	if (*req_cls == NULL) {
-		*req_cls = io;
+		*req_cls = &request_seen;
 		io->requests++;
 		if (conn)
 			wait_end(io, conn);
 		return refuse(io, c, method);
 	}
+	if (*req_cls != &request_seen) /* resumed: its first turn */
+		return xfer_queue(*req_cls);
 	if (*upload_data_size != 0)
 		return MHD_NO; /* a body after all (refused above): drop the connection */
 	if (conn_addresses(c, &server, &client) < 0)
@@ -316,7 +487,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	err = files_open(io->files, url, strlen(url), false, &server, &client, &view);
 	if (err < 0)
 		return reply_status(io, c, http_status_of_error(err), NULL, NULL);
-	return reply_file(io, c, view);
+	return reply_file(io, c, url, http_method_of(method) == HTTP_HEAD, view, req_cls);
 }
 
 /* A response is done (or the connection went): the next request's
@@ -327,7 +498,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	struct http_io *io = cls;
 	struct http_conn *conn = conn_of(c);
 
-	(void)req_cls;
+	if (*req_cls != NULL && *req_cls != &request_seen)
+		xfer_free(*req_cls);
+	*req_cls = NULL;
 	if (conn && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && !conn->waiting)
 		wait_start(io, conn);
 }
@@ -414,6 +587,7 @@ static void on_timer(struct timer *t, mono_t now)
 {
 	struct http_io *io = (struct http_io *)((char *)t - offsetof(struct http_io, timer));
 
+	io->run_pending = false;
 	timerq_run(&io->timerq, now);
 	MHD_run(io->mhd);
 	/* The files HTTP opened expire even when TFTP is idle or off. */
@@ -427,7 +601,7 @@ static void rearm(struct loop_post *p, mono_t now)
 {
 	struct http_io *io = (struct http_io *)((char *)p - offsetof(struct http_io, post));
 	MHD_UNSIGNED_LONG_LONG ms;
-	mono_t next = timerq_next(&io->timerq);
+	mono_t next = io->run_pending ? now : timerq_next(&io->timerq);
 
 	if (io->next_expire == MONO_NEVER && files_count(io->files) > 0)
 		io->next_expire = now + MONO_SEC(1);
@@ -463,7 +637,7 @@ int http_io_start(struct http_io *io, struct loop *loop, struct files *files)
 		return -ENOMEM;
 	/* The logger first: MHD logs while it reads the options after it. */
 	io->mhd = MHD_start_daemon(
-	    MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, io,
+	    MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, on_request, io,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, io, MHD_OPTION_LISTEN_SOCKET, io->listen_fd,
 	    MHD_OPTION_CONNECTION_LIMIT, io->cfg.max_connections + HTTP_CONN_SLACK,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, io->cfg.source_connections,
@@ -490,6 +664,22 @@ int http_io_start(struct http_io *io, struct loop *loop, struct files *files)
 	return 0;
 }
 
+int http_io_set_pacer(struct http_io *io, struct tftp_server *pacer, size_t burst)
+{
+	size_t segs = burst / (SCHED_TCP_MSS + SCHED_TCP_OVERHEAD);
+	int err = tftp_server_pace_reserve(pacer, io->cfg.max_connections + HTTP_CONN_SLACK);
+
+	if (err < 0)
+		return err;
+	/* A turn fits the pacer's burst (headers aside) and TCP's initial
+	 * window (10 segments), so the kernel sends it at once, after idle
+	 * too: the pacer, not the ACK clock, sets when bytes leave. */
+	segs = segs < 1 ? 1 : segs > 10 ? 10 : segs;
+	io->chunk = segs * SCHED_TCP_MSS - 256;
+	io->pacer = pacer;
+	return 0;
+}
+
 void http_io_stats_visit(const struct http_io *io, const struct stat_visitor *v)
 {
 	stat_gauge(v, "connections", io->connections, "connections open");
@@ -506,6 +696,9 @@ void http_io_stats_visit(const struct http_io *io, const struct stat_visitor *v)
 	stat_counter(v, "errors_4xx", io->errors_4xx, "4xx responses");
 	stat_counter(v, "errors_5xx", io->errors_5xx, "5xx responses");
 	stat_counter(v, "bytes_queued", io->bytes_queued, "body bytes of 200 and 206 responses");
+	stat_counter(v, "bytes_given", io->bytes_given, "body bytes handed to the sockets");
+	stat_counter(v, "turns", io->turns, "turns the pacer gave responses");
+	stat_gauge(v, "paced_waiting", io->paced_waiting, "responses waiting for the pacer");
 }
 
 /* MHD's own state per connection (struct MHD_Connection is private:
@@ -514,8 +707,9 @@ void http_io_stats_visit(const struct http_io *io, const struct stat_visitor *v)
 
 uint64_t http_io_memory(const struct conf_http *cfg)
 {
+	/* A response: its state, MHD's copy buffer, a slot in the pacer. */
 	uint64_t per = cfg->header_max + HTTP_MHD_CONN_BYTES + sizeof(struct http_conn) +
-		       sizeof(struct http_hold) + sizeof(struct timer *);
+		       sizeof(struct http_xfer) + HTTP_COPY_BUF + 2 * sizeof(struct timer *);
 
 	return ((uint64_t)cfg->max_connections + HTTP_CONN_SLACK) * per;
 }
@@ -525,6 +719,18 @@ void http_io_close(struct http_io *io)
 	if (io == NULL)
 		return;
 	if (io->mhd) {
+		/* MHD stops only with every connection resumed; no response
+		 * waits in the pacer any more. */
+		for (struct http_xfer *x = io->xfers; x; x = x->next) {
+			if (io->pacer)
+				tftp_server_unpace(io->pacer, &x->item);
+			if (x->suspended) {
+				x->suspended = false;
+				io->paced_waiting--;
+				MHD_resume_connection(x->c);
+			}
+		}
+		io->pacer = NULL;
 		if (io->io.fd >= 0)
 			loop_io_del(io->loop, &io->io);
 		if (timer_armed(&io->timer))

@@ -18,6 +18,13 @@ int http_io_open(struct http_io **out, const struct conf_http *cfg);
 /* Starts serving `files` on the loop. */
 int http_io_start(struct http_io *io, struct loop *loop, struct files *files);
 
+/* One link budget (docs/SCHEDULER.md): response bodies go out in turns
+ * of TFTP's pacer (bursts of `burst` wire bytes at most), ordered with
+ * TFTP's fresh data by deadline (deadline_ms). Without it (TFTP off)
+ * responses are sent as fast as TCP allows. 0 or -ENOMEM. */
+struct tftp_server;
+int http_io_set_pacer(struct http_io *io, struct tftp_server *pacer, size_t burst);
+
 void http_io_stats_visit(const struct http_io *io, const struct stat_visitor *v);
 
 /* The most memory HTTP can take with this configuration: per connection,

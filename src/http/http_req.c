@@ -127,3 +127,27 @@ unsigned http_status_of_error(int err)
 		return 500;
 	}
 }
+
+static bool ends_with(const char *s, size_t n, const char *suffix)
+{
+	size_t k = strlen(suffix);
+
+	return n >= k && strcasecmp(s + n - k, suffix) == 0;
+}
+
+const char *http_content_type(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (ends_with(name, n, ".efi"))
+		return "application/efi";
+	if (ends_with(name, n, ".iso"))
+		return "application/vnd.efi-iso";
+	if (ends_with(name, n, ".img"))
+		return "application/vnd.efi-img";
+	if (ends_with(name, n, ".ipxe") || ends_with(name, n, ".cfg") ||
+	    ends_with(name, n, ".txt") || ends_with(name, n, ".conf") ||
+	    strstr(name, "pxelinux.cfg/") != NULL)
+		return "text/plain";
+	return "application/octet-stream";
+}

@@ -42,6 +42,13 @@ struct http_range http_range_parse(const char *value, uint64_t size);
  * room refuses. */
 size_t http_unescape(char *s);
 
+/* The Content-Type for a file name: application/efi (and the UEFI
+ * specification's ISO and disk image types) for what UEFI HTTP boot loads,
+ * text/plain for scripts and configurations herd generates or a site
+ * writes (iPXE scripts, pxelinux.cfg/, grub.cfg, .txt), else
+ * application/octet-stream. */
+const char *http_content_type(const char *name);
+
 /* The status for a files_open() error (-ENOENT 404, -EACCES 403, ...). */
 unsigned http_status_of_error(int err);
 

@@ -30,12 +30,18 @@ void sched_fini(struct tftp_sched *s)
 	timerq_fini(&s->fresh);
 }
 
+int sched_reserve(struct tftp_sched *s, uint32_t more)
+{
+	return timerq_reserve(&s->fresh, s->fresh.cap + more);
+}
+
 void sched_item_init(struct sched_item *it)
 {
 	timer_init(&it->node, nop);
 	it->prev = it->next = NULL;
 	it->owed = 0;
 	it->queue = SCHED_NONE;
+	it->ops = NULL;
 }
 
 void sched_owe(struct tftp_sched *s, struct sched_item *it, uint64_t bytes)
@@ -159,6 +165,12 @@ mono_t sched_adapt(struct tftp_sched *s, bool idle, mono_t now)
 mono_t sched_wake(const struct tftp_sched *s)
 {
 	return sched_peek(s) ? s->wake : MONO_NEVER;
+}
+
+void sched_kick(struct tftp_sched *s, mono_t now)
+{
+	if (s->wake > now)
+		s->wake = now;
 }
 
 mono_t sched_backlog_time(const struct tftp_sched *s)

@@ -21,11 +21,22 @@
 
 enum sched_queue { SCHED_NONE, SCHED_RETRY, SCHED_FRESH };
 
+struct sched_item;
+
+/* An item that is not a TFTP transfer (an HTTP response) tells the pacer
+ * what its next turn costs and takes that turn itself. serve() must take
+ * the item out of the queues or push it again. */
+struct sched_ops {
+	size_t (*cost)(struct sched_item *it);
+	void (*serve)(struct sched_item *it, mono_t now);
+};
+
 struct sched_item {
 	struct timer node;		/* fresh queue: keyed by deadline */
 	struct sched_item *prev, *next; /* retry queue */
 	uint64_t owed;			/* wire bytes its owner still has to send */
 	uint8_t queue;
+	const struct sched_ops *ops; /* NULL: a TFTP transfer */
 };
 
 struct tftp_sched {
@@ -59,6 +70,8 @@ uint64_t sched_rate_bps(const struct tftp_sched *s);
  * queueing never fails). Returns 0 or -ENOMEM. */
 int sched_init(struct tftp_sched *s, uint64_t rate_bps, size_t burst, uint32_t items);
 void sched_fini(struct tftp_sched *s);
+/* Room for `more` items beyond those of sched_init. 0 or -ENOMEM. */
+int sched_reserve(struct tftp_sched *s, uint32_t more);
 
 void sched_item_init(struct sched_item *it);
 /* Queues it (moving it if already queued); the retry queue wins. */
@@ -75,6 +88,8 @@ struct sched_item *sched_peek(const struct tftp_sched *s);
 bool sched_take(struct tftp_sched *s, size_t cost, mono_t now);
 /* When the pacer must run again: MONO_NEVER if nothing waits. */
 mono_t sched_wake(const struct tftp_sched *s);
+/* Something was queued outside a pacer turn: run the pacer by `now`. */
+void sched_kick(struct tftp_sched *s, mono_t now);
 
 /* Time for the backlog to drain at the link rate (0 when unpaced). */
 mono_t sched_backlog_time(const struct tftp_sched *s);
@@ -84,6 +99,19 @@ mono_t sched_backlog_time(const struct tftp_sched *s);
 static inline size_t sched_wire_cost(size_t udp_payload)
 {
 	return udp_payload + 8 + 20 + 14;
+}
+
+/* TCP payload per segment (1500-byte MTU, IPv4, TCP timestamps) and the
+ * headers a segment adds on the wire: TCP with options, IPv4, Ethernet. */
+#define SCHED_TCP_MSS 1448
+#define SCHED_TCP_OVERHEAD (32 + 20 + 14)
+
+/* Bytes `n` bytes of a TCP stream occupy on an Ethernet link. */
+static inline size_t sched_tcp_cost(size_t n)
+{
+	size_t segs = (n + SCHED_TCP_MSS - 1) / SCHED_TCP_MSS;
+
+	return n + (segs ? segs : 1) * SCHED_TCP_OVERHEAD;
 }
 
 #endif

@@ -98,6 +98,7 @@ struct tftp_server {
 	unsigned next_sock;	/* transfer sockets are handed out in turn */
 	mono_t admit_limit; /* most queueing delay a new transfer may add */
 	mono_t next_adapt;  /* the pacer's rate: next adaptation */
+	unsigned flows;	    /* other protocols' transfers under way (HTTP) */
 	struct tftp_stats stats;
 	struct ratelimit rl_refuse;
 	struct ratelimit rl_bad;
@@ -372,6 +373,12 @@ static void pacer_run(struct tftp_server *srv, mono_t now)
 		while ((it = sched_peek(&srv->sched)) != NULL) {
 			struct tftp_xfer *x = (struct tftp_xfer *)((char *)it -
 								   offsetof(struct tftp_xfer, sched));
+			if (it->ops) { /* another protocol's turn (HTTP) */
+				if (!sched_take(&srv->sched, it->ops->cost(it), now))
+					break;
+				it->ops->serve(it, now);
+				continue;
+			}
 			if (!sched_take(&srv->sched, next_cost(x), now))
 				break;
 			send_next(x, now);
@@ -919,7 +926,8 @@ void tftp_server_tick(struct tftp_server *srv, mono_t now)
 {
 	timerq_run(&srv->timers, now);
 	if (now >= srv->next_adapt)
-		srv->next_adapt = sched_adapt(&srv->sched, srv->stats.active == 0, now);
+		srv->next_adapt =
+		    sched_adapt(&srv->sched, srv->stats.active == 0 && srv->flows == 0, now);
 	if (now >= srv->next_expire) {
 		files_expire(srv->files, now);
 		srv->next_expire = files_count(srv->files) ? now + MONO_SEC(1) : MONO_NEVER;
@@ -944,6 +952,41 @@ mono_t tftp_server_next_deadline(const struct tftp_server *srv)
 	if (srv->next_adapt < t)
 		t = srv->next_adapt;
 	return t < srv->next_expire ? t : srv->next_expire;
+}
+
+int tftp_server_pace_reserve(struct tftp_server *srv, uint32_t items)
+{
+	return sched_reserve(&srv->sched, items);
+}
+
+void tftp_server_pace(struct tftp_server *srv, struct sched_item *it, mono_t deadline, mono_t now)
+{
+	sched_push(&srv->sched, it, false, deadline);
+	sched_kick(&srv->sched, now);
+}
+
+void tftp_server_unpace(struct tftp_server *srv, struct sched_item *it)
+{
+	sched_remove(&srv->sched, it);
+}
+
+void tftp_server_flow(struct tftp_server *srv, bool start, mono_t now)
+{
+	if (start) {
+		/* The learned rate wakes from idle as for a TFTP transfer. */
+		if (srv->flows++ == 0 && srv->stats.active == 0)
+			srv->next_adapt = now;
+	} else if (srv->flows > 0) {
+		srv->flows--;
+	}
+}
+
+void tftp_server_delivered(struct tftp_server *srv, uint64_t wire_bytes, mono_t rtt, mono_t now)
+{
+	if (wire_bytes)
+		sched_on_acked(&srv->sched, wire_bytes);
+	if (rtt)
+		sched_on_rtt(&srv->sched, rtt, now);
 }
 
 void tftp_server_set_link_speed(struct tftp_server *srv, uint64_t bps)

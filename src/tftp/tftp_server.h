@@ -19,6 +19,7 @@
 #include "core/net.h"
 #include "core/stats.h"
 #include "files/files.h"
+#include "tftp/tftp_sched.h"
 
 /* One datagram out: a small header (copied by the callee if it keeps it)
  * followed by a payload that stays valid (it points into a shared file). */
@@ -118,6 +119,20 @@ mono_t tftp_server_next_deadline(const struct tftp_server *srv);
 const struct tftp_stats *tftp_server_stats(const struct tftp_server *srv);
 /* The server's and its pacer's counters and levels. */
 void tftp_server_stats_visit(const struct tftp_server *srv, const struct stat_visitor *v);
+/* One link budget (docs/SCHEDULER.md): another protocol's transfers
+ * (HTTP responses) take turns in the same pacer, each item saying what
+ * its turn costs and taking it (struct sched_ops). `deadline` orders it
+ * among the fresh data of TFTP transfers. Room for `items` more first. */
+int tftp_server_pace_reserve(struct tftp_server *srv, uint32_t items);
+void tftp_server_pace(struct tftp_server *srv, struct sched_item *it, mono_t deadline, mono_t now);
+void tftp_server_unpace(struct tftp_server *srv, struct sched_item *it);
+/* A transfer of theirs starts or ends (the learned rate is idle only when
+ * no transfer of any protocol is under way). */
+void tftp_server_flow(struct tftp_server *srv, bool start, mono_t now);
+/* What their clients acknowledged (wire bytes) and a round-trip sample
+ * (0: none), for the learned rate. */
+void tftp_server_delivered(struct tftp_server *srv, uint64_t wire_bytes, mono_t rtt, mono_t now);
+
 /* The speed of the interface(s) TFTP is served on, as the kernel reports
  * it: the ceiling of a learned rate (0: unknown). */
 void tftp_server_set_link_speed(struct tftp_server *srv, uint64_t bps);
