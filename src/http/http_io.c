@@ -30,6 +30,8 @@ struct http_conn {
 	struct http_conn *prev, *next; /* in the waiting list, oldest first */
 	int fd;
 	bool waiting;	/* for a request's headers (timer armed, in the list) */
+	bool in_flight; /* in the flight list: bytes not yet acknowledged */
+	struct http_conn *fprev, *fnext;
 	uint64_t acked; /* the kernel's count of bytes the client acknowledged */
 };
 
@@ -89,6 +91,8 @@ struct http_io {
 	uint64_t bytes_queued, bytes_given, turns;
 	unsigned paced_waiting; /* responses waiting for a turn */
 	bool run_pending;	/* MHD must run: a connection was resumed */
+	struct http_conn *flight; /* connections with bytes not yet acknowledged */
+	mono_t poll_at;		  /* next look at them */
 };
 
 
@@ -211,22 +215,63 @@ static size_t xfer_cost(struct sched_item *it)
 	return sched_tcp_cost(n + (x->queued ? 0 : 256));
 }
 
-/* What the client acknowledged since the last look (the kernel counts
- * it), and its round trip, for the learned rate. */
-static void xfer_delivered(struct http_xfer *x, mono_t now)
-{
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-	uint64_t d;
+/* The learned rate needs what clients acknowledged, as it happens: every
+ * round (HTTP_POLL) herd reads the kernel's count for each connection with
+ * bytes in flight, and reports the sum and the round's smallest round trip. */
+#define HTTP_POLL MONO_MS(2)
 
-	if (x->conn == NULL || getsockopt(x->conn->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ||
-	    len < offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof(ti.tcpi_bytes_acked))
+static void flight_add(struct http_io *io, struct http_conn *conn)
+{
+	if (conn->in_flight)
 		return;
-	d = ti.tcpi_bytes_acked > x->conn->acked ? ti.tcpi_bytes_acked - x->conn->acked : 0;
-	x->conn->acked = ti.tcpi_bytes_acked;
-	if (d > 0)
-		tftp_server_delivered(x->io->pacer, sched_tcp_cost((size_t)d),
-				      ti.tcpi_rtt ? MONO_US(ti.tcpi_rtt) : 0, now);
+	conn->in_flight = true;
+	conn->fprev = NULL, conn->fnext = io->flight;
+	if (io->flight)
+		io->flight->fprev = conn;
+	io->flight = conn;
+}
+
+static void flight_del(struct http_io *io, struct http_conn *conn)
+{
+	if (!conn->in_flight)
+		return;
+	conn->in_flight = false;
+	if (conn->fprev)
+		conn->fprev->fnext = conn->fnext;
+	else
+		io->flight = conn->fnext;
+	if (conn->fnext)
+		conn->fnext->fprev = conn->fprev;
+}
+
+static void flight_poll(struct http_io *io, mono_t now)
+{
+	uint64_t sum = 0;
+	mono_t rtt = 0;
+	struct http_conn *next;
+
+	for (struct http_conn *conn = io->flight; conn; conn = next) {
+		struct tcp_info ti;
+		socklen_t len = sizeof(ti);
+
+		next = conn->fnext;
+		if (getsockopt(conn->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ||
+		    len < offsetof(struct tcp_info, tcpi_notsent_bytes) + sizeof(ti.tcpi_notsent_bytes)) {
+			flight_del(io, conn);
+			continue;
+		}
+		if (ti.tcpi_bytes_acked > conn->acked) {
+			sum += ti.tcpi_bytes_acked - conn->acked;
+			conn->acked = ti.tcpi_bytes_acked;
+			if (ti.tcpi_rtt && (rtt == 0 || MONO_US(ti.tcpi_rtt) < rtt))
+				rtt = MONO_US(ti.tcpi_rtt);
+		}
+		if (ti.tcpi_unacked == 0 && ti.tcpi_notsent_bytes == 0)
+			flight_del(io, conn);
+	}
+	if (io->pacer && (sum || rtt))
+		tftp_server_delivered(io->pacer, sum ? sched_tcp_cost((size_t)sum) : 0, rtt, now);
+	io->poll_at = io->flight ? now + HTTP_POLL : MONO_NEVER;
 }
 
 /* The pacer's turn: a chunk of credit, and the connection goes on. */
@@ -240,7 +285,6 @@ static void xfer_serve(struct sched_item *it, mono_t now)
 	x->credit += left < io->chunk ? left : io->chunk;
 	x->due_from = now;
 	io->turns++;
-	xfer_delivered(x, now);
 	if (x->suspended) {
 		x->suspended = false;
 		io->paced_waiting--;
@@ -286,6 +330,11 @@ static ssize_t xfer_read(void *cls, uint64_t pos, char *buf, size_t max)
 	if (n > x->len - pos)
 		n = x->len - pos;
 	memcpy(buf, x->view->data + x->first + pos, (size_t)n);
+	if (x->conn && x->io->pacer) {
+		flight_add(x->io, x->conn);
+		if (x->io->poll_at == MONO_NEVER)
+			x->io->poll_at = io_now(x->io) + HTTP_POLL;
+	}
 	x->credit -= n;
 	x->given += n;
 	x->io->bytes_given += n;
@@ -524,6 +573,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
 		if (conn) {
 			wait_end(io, conn);
+			flight_del(io, conn);
 			free(conn);
 			*socket_context = NULL;
 		}
@@ -590,6 +640,8 @@ static void on_timer(struct timer *t, mono_t now)
 	io->run_pending = false;
 	timerq_run(&io->timerq, now);
 	MHD_run(io->mhd);
+	if (now >= io->poll_at)
+		flight_poll(io, now);
 	/* The files HTTP opened expire even when TFTP is idle or off. */
 	if (now >= io->next_expire) {
 		files_expire(io->files, now);
@@ -602,6 +654,9 @@ static void rearm(struct loop_post *p, mono_t now)
 	struct http_io *io = (struct http_io *)((char *)p - offsetof(struct http_io, post));
 	MHD_UNSIGNED_LONG_LONG ms;
 	mono_t next = io->run_pending ? now : timerq_next(&io->timerq);
+
+	if (io->poll_at < next)
+		next = io->poll_at;
 
 	if (io->next_expire == MONO_NEVER && files_count(io->files) > 0)
 		io->next_expire = now + MONO_SEC(1);
@@ -632,6 +687,7 @@ int http_io_start(struct http_io *io, struct loop *loop, struct files *files)
 	io->files = files;
 	io->rl = (struct ratelimit)RATELIMIT_INIT(MONO_SEC(10), 5);
 	io->next_expire = MONO_NEVER;
+	io->poll_at = MONO_NEVER;
 	timerq_init(&io->timerq);
 	if (timerq_reserve(&io->timerq, io->cfg.max_connections + HTTP_CONN_SLACK) < 0)
 		return -ENOMEM;
