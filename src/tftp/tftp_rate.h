@@ -7,7 +7,7 @@
  * minimum (a queue building at the bottleneck). Random loss changes neither,
  * so it does not slow the pacer; a queue shows long before the switch's
  * buffer overflows, so the pacer backs off before anything is dropped.
- * docs/TFTP-SCHEDULER.md tells the whole rule. Pure logic: fed with
+ * docs/SCHEDULER.md tells the whole rule. Pure logic: fed with
  * acknowledged bytes, round-trip samples and the time. */
 #ifndef HERD_TFTP_RATE_H
 #define HERD_TFTP_RATE_H

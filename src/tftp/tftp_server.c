@@ -608,7 +608,7 @@ static void start_transfer(struct tftp_server *srv, const struct netaddr *peer,
 	send_first(x, false, now);
 }
 
-/* Admission (docs/TFTP-SCHEDULER.md): a new transfer starts only while the
+/* Admission (docs/SCHEDULER.md): a new transfer starts only while the
  * data already queued drains within half a client timeout, so every
  * admitted client keeps meeting its deadline. The others wait, unanswered,
  * in arrival order: an unanswered RRQ costs a client a cheap retry, a
