@@ -264,4 +264,68 @@ grep 'http: connections=' "$HERD_ERR" | tail -1 | sed 's/^/  /'
 
 herd_stop
 check "no seccomp refusal logged by herd" eval '! grep -qi "EPERM\|Operation not permitted" "$HERD_ERR"'
+
+# --- a slowloris at scale, against the defaults ----------------------------------
+# 5,024 connections from 157 addresses (32 each, source_connections' default)
+# trickle header bytes, against max_connections' default (4096): herd stays
+# within its bound, and 20 real clients are all served while it lasts.
+sed -i -e '/^max_connections/d' -e '/^source_connections/d' -e '/^idle_timeout_ms/d' \
+	-e '/^request_timeout_ms/d' "$HERD_CONF"
+HERD_ERR=$WORK/herd2.stderr
+bg_start ip netns exec "$NS_SRV" "$HERD" serve -c "$HERD_CONF" 2>"$HERD_ERR"
+HERD_PID=$BG_PID
+wait_for 10 tcp_listening || die "herd did not start again: $(tail -5 "$HERD_ERR")"
+LORIS_SRCS=()
+for i in $(seq 60 216); do
+	ip -n "$CLI_A" addr add "$NET.$i/24" dev eth0 2>/dev/null
+	LORIS_SRCS+=("$NET.$i")
+done
+cat >"$WORK/loris.py" <<'EOF'
+import socket, sys, time, resource
+srv, secs, count, srcs = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
+resource.setrlimit(resource.RLIMIT_NOFILE, (20000, 20000))
+socks = []
+for src in srcs:
+    for _ in range(count):
+        s = socket.socket()
+        s.setblocking(False)
+        s.bind((src, 0))
+        try:
+            s.connect((srv, 80))
+        except BlockingIOError:
+            pass
+        socks.append(s)
+print("opened", len(socks), flush=True)
+t0 = time.monotonic()
+while time.monotonic() - t0 < secs:
+    for s in socks:
+        try:
+            s.send(b"GET /vmlinuz HTTP/1.1\r\nX-a: " if time.monotonic() - t0 < 1 else b"a")
+        except OSError:
+            pass
+    time.sleep(1)
+EOF
+ip netns exec "$CLI_A" python3 "$WORK/loris.py" "$SRV_IP" 25 32 "${LORIS_SRCS[@]}" >"$WORK/loris.out" &
+loris_pid=$!
+wait_for 20 grep -q opened "$WORK/loris.out"
+sleep 3
+real_ok() { cat "$WORK"/real.* 2>/dev/null | grep -c "^200 1048576$"; }
+t0=$(date +%s%N)
+for i in $(seq 20); do
+	(timeout 20 ip netns exec "$CLI_B" curl -s -o /dev/null -w '%{http_code} %{size_download}\n' \
+		"$URL/vmlinuz" >"$WORK/real.$i") &
+done
+wait_for 25 eval '[ "$(real_ok)" = 20 ]'
+ms=$((($(date +%s%N) - t0) / 1000000))
+n=$(real_ok)
+check "slowloris: 20 real clients served while 5,024 connections trickle headers ($n of 20, ${ms} ms)" \
+	eval '[ "$n" = 20 ] && [ "$ms" -lt 15000 ]'
+open_now=$(http_stat connections)
+evicted=$(http_stat evicted)
+check "slowloris: herd holds at most max_connections + 64 ($open_now open, $evicted evicted)" \
+	eval '[ "$open_now" -le 4160 ] && [ "$evicted" -gt 0 ]'
+kill "$loris_pid" 2>/dev/null
+wait "$loris_pid" 2>/dev/null
+grep 'http: connections=' "$HERD_ERR" | tail -1 | sed 's/^/  /'
+herd_stop
 finish
