@@ -799,6 +799,67 @@ static void test_limits_follow_a_reload(void **state)
 	assert_int_equal(tftp_server_stats(f->srv)->unknown_limited, 1);
 }
 
+/* One link budget: another protocol's item (an HTTP response) takes turns
+ * in the same pacer, after TFTP's fresh data due sooner, and waits for
+ * tokens like a TFTP packet. */
+struct foreign {
+	struct sched_item item;
+	struct fixture *f;
+	struct tftp_server *srv;
+	unsigned served;
+	size_t tftp_sent_then; /* TFTP datagrams out when it was served */
+};
+
+static size_t foreign_cost(struct sched_item *it)
+{
+	(void)it;
+	return 10000;
+}
+
+static void foreign_serve(struct sched_item *it, mono_t now)
+{
+	struct foreign *fo = (struct foreign *)it;
+
+	(void)now;
+	tftp_server_unpace(fo->srv, it);
+	fo->served++;
+	fo->tftp_sent_then = fo->f->nsent;
+}
+
+static const struct sched_ops foreign_ops = {foreign_cost, foreign_serve};
+
+static void test_foreign_items_share_the_pacer(void **state)
+{
+	struct fixture *f = *state;
+	struct foreign fo = {.f = f};
+
+	f->cfg.tftp.link_rate = 8000000; /* 1 byte per microsecond */
+	f->cfg.tftp.pacing_burst = 16384;
+	remake(f, false);
+	fo.srv = f->srv;
+	sched_item_init(&fo.item);
+	fo.item.ops = &foreign_ops;
+	assert_int_equal(tftp_server_pace_reserve(f->srv, 1), 0);
+	tftp_server_flow(f->srv, true, f->now);
+	tftp_server_pace(f->srv, &fo.item, f->now + MONO_SEC(5), f->now);
+	/* A request's first block is due within a second: it goes first. */
+	rrq(f, &client, "small", NULL);
+	assert_int_equal(fo.served, 1);
+	assert_int_equal(fo.tftp_sent_then, 1);
+	/* The next turn needs 10000 bytes of tokens; about 5,800 are left. */
+	tftp_server_pace(f->srv, &fo.item, f->now + MONO_SEC(5), f->now);
+	tftp_server_tick(f->srv, f->now);
+	assert_int_equal(fo.served, 1);
+	mono_t start = f->now;
+	while (fo.served == 1 && f->now < start + MONO_MS(50)) {
+		f->now = tftp_server_next_deadline(f->srv);
+		tftp_server_tick(f->srv, f->now);
+	}
+	assert_int_equal(fo.served, 2);
+	assert_true(f->now > start + MONO_MS(4) && f->now < start + MONO_MS(20));
+	tftp_server_flow(f->srv, false, f->now);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -833,6 +894,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_errors_to_unknown_rate_limited, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_long_name_refused_at_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_foreign_items_share_the_pacer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limits_follow_a_reload, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("tftp_server", tests, NULL, NULL);
