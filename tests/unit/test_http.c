@@ -136,6 +136,18 @@ static void test_status_of_error(void **state)
 	assert_int_equal(http_status_of_error(-ENOMEM), 500);
 }
 
+static void test_content_type(void **state)
+{
+	(void)state;
+	assert_string_equal(http_content_type("/ipxe.efi"), "application/efi");
+	assert_string_equal(http_content_type("/BOOTX64.EFI"), "application/efi");
+	assert_string_equal(http_content_type("/live.iso"), "application/vnd.efi-iso");
+	assert_string_equal(http_content_type("/herd/ipxe/02-00-00-00-00-01.ipxe"), "text/plain");
+	assert_string_equal(http_content_type("/pxelinux.cfg/01-02-00-00-00-00-01"), "text/plain");
+	assert_string_equal(http_content_type("/vmlinuz"), "application/octet-stream");
+	assert_string_equal(http_content_type(""), "application/octet-stream");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -145,6 +157,7 @@ int main(void)
 	    cmocka_unit_test(test_range_ignored),
 	    cmocka_unit_test(test_unescape),
 	    cmocka_unit_test(test_status_of_error),
+	    cmocka_unit_test(test_content_type),
 	};
 	return cmocka_run_group_tests_name("http", tests, NULL, NULL);
 }
