@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -523,7 +524,8 @@ static void test_loader_classes(void **state)
 	assert_int_equal(boot_loader_kind("custom.kkpxe"), BOOT_LOADER_IPXE);
 	assert_int_equal(boot_loader_kind("pxelinux.0"), BOOT_LOADER_PXELINUX);
 	assert_int_equal(boot_loader_kind("boot/lpxelinux.0"), BOOT_LOADER_PXELINUX);
-	assert_int_equal(boot_loader_kind("grubx64.efi"), BOOT_LOADER_OTHER);
+	assert_int_equal(boot_loader_kind("grubx64.efi"), BOOT_LOADER_GRUB);
+	assert_int_equal(boot_loader_kind("grubnetx64.efi"), BOOT_LOADER_GRUB);
 	assert_int_equal(boot_loader_kind("boot.efi"), BOOT_LOADER_OTHER);
 
 	assert_null(boot_loader_doubt(BOOT_ARCH_BIOS, "undionly.kpxe"));
@@ -537,6 +539,47 @@ static void test_loader_classes(void **state)
 	assert_non_null(boot_loader_doubt(BOOT_ARCH_EFI_ARM64, "grubx64.efi"));
 	/* "ipxe" and another loader's name: herd picks iPXE, which may surprise. */
 	assert_non_null(boot_loader_doubt(BOOT_ARCH_BIOS, "grub-ipxe.0"));
+}
+
+/* GRUB reads [prefix/]grub.cfg, the same for all, which hands over to the
+ * node's grub.cfg-01-<mac>: its words quoted, so a command line cannot
+ * become GRUB script. */
+static void test_grub_files(void **state)
+{
+	struct conf_group g = {.name = "g",
+			       .kernel = "boot/vmlinuz",
+			       .initrd = "/initrd.img",
+			       .cmdline = "console=ttyS0 x=$y it's"};
+	struct boot_node n = {.name = "n1", .group = &g};
+	uint8_t mac[6];
+	char *text;
+	size_t len;
+
+	(void)state;
+	assert_true(boot_is_generated("grub.cfg"));
+	assert_true(boot_is_generated("/grub/grub.cfg"));
+	assert_true(boot_is_generated("grub/grub.cfg-01-52-54-00-99-07-01"));
+	assert_false(boot_is_generated("grub/grub.cfg.orig"));
+	assert_false(boot_is_generated("grub/x86_64-efi/command.lst"));
+	assert_true(boot_is_grub_cfg("/grub/grub.cfg"));
+	assert_false(boot_is_grub_cfg("grub/grub.cfg-01-52-54-00-99-07-01"));
+	assert_int_equal(boot_generated_mac("grub/grub.cfg-01-52-54-00-99-07-01", mac), 0);
+	assert_int_equal(mac[5], 0x01);
+	assert_int_equal(boot_generated_mac("grub/grub.cfg-01-52-54-00", mac), -EINVAL);
+
+	assert_int_equal(boot_render(&n, "grub/grub.cfg-01-52-54-00-99-07-01", &text, &len), 0);
+	assert_int_equal(strlen(text), len);
+	assert_non_null(strstr(text, "\nlinux '/boot/vmlinuz' 'console=ttyS0 x=$y it'\\''s'\n"));
+	assert_non_null(strstr(text, "\ninitrd '/initrd.img'\nboot\n"));
+	free(text);
+	g.initrd[0] = '\0';
+	assert_int_equal(boot_render(&n, "grub/grub.cfg-01-52-54-00-99-07-01", &text, &len), 0);
+	assert_null(strstr(text, "initrd"));
+	free(text);
+
+	assert_int_equal(boot_render_grub_cfg(&text, &len), 0);
+	assert_non_null(strstr(text, "configfile \"$prefix/grub.cfg-01-$m1-$m2-$m3-$m4-$m5-$m6\""));
+	free(text);
 }
 
 int main(void)
@@ -562,6 +605,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_renewal_times, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_swap, setup, teardown),
 		cmocka_unit_test(test_loader_classes),
+		cmocka_unit_test(test_grub_files),
 	};
 	return cmocka_run_group_tests_name("dhcp", tests, NULL, NULL);
 }
