@@ -321,6 +321,12 @@ static void check_loader(struct check *c, int rootfd, uint16_t arch, const char 
 		    "%s: an iPXE client asking would be given it again, a chainload loop; give it "
 		    "a name with 'ipxe' in it",
 		    what, loader, kind == BOOT_LOADER_PXELINUX ? "pxelinux" : "another loader");
+	else if (s.grub && !s.ipxe && kind == BOOT_LOADER_OTHER)
+		say(c, false, file, line,
+		    "%s %s: its bytes say GRUB, but herd tells loaders by name and takes it for "
+		    "another loader: herd generates no grub.cfg for it; give it a name with "
+		    "'grub' in it",
+		    what, loader);
 	else if (!s.ipxe && (s.pxelinux || s.grub) && kind == BOOT_LOADER_IPXE)
 		say(c, false, file, line,
 		    "%s %s: named like iPXE, but its bytes say %s: iPXE clients get their script "
