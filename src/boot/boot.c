@@ -155,10 +155,12 @@ int boot_file(const struct boot_node *n, uint16_t arch, bool ipxe, char *out, si
 		break;
 	case BOOT_ARCH_EFI_X64:
 	case BOOT_ARCH_EFI_BC:
-		loader = n->group->loader_efi64;
+		loader =
+		    n->inv && n->inv->loader_efi64 ? n->inv->loader_efi64 : n->group->loader_efi64;
 		break;
 	case BOOT_ARCH_EFI_ARM64:
-		loader = n->group->loader_arm64;
+		loader =
+		    n->inv && n->inv->loader_arm64 ? n->inv->loader_arm64 : n->group->loader_arm64;
 		break;
 	default:
 		loader = "";

@@ -96,7 +96,7 @@ int policy_node(const struct policy *p, const uint8_t mac[6], struct boot_node *
 	return 0;
 }
 
-/* Does a group (or a node's loader=) boot GRUB? Only then is grub.cfg
+/* Does a group (or a node's loader...=) boot GRUB? Only then is grub.cfg
  * herd's: otherwise a grub.cfg in the root is served as it is. */
 static bool policy_boots_grub(const struct policy *p)
 {
@@ -111,8 +111,10 @@ static bool policy_boots_grub(const struct policy *p)
 	}
 	for (size_t i = 0; i < inventory_count(p->inv); i++) {
 		const struct inv_node *node = inventory_node(p->inv, i);
-		if (node->loader && boot_loader_kind(node->loader) == BOOT_LOADER_GRUB)
-			return true;
+		const char *per_node[] = {node->loader, node->loader_efi64, node->loader_arm64};
+		for (unsigned k = 0; k < 3; k++)
+			if (per_node[k] && boot_loader_kind(per_node[k]) == BOOT_LOADER_GRUB)
+				return true;
 	}
 	return false;
 }

@@ -3,10 +3,11 @@
 # herd (DHCP + TFTP + log receiver), each to a Linux userland that sends its
 # kernel log and a marker line to herd's syslog port, from one inventory:
 #
-#   grub      OVMF's own PXE (x86-64 UEFI, arch 7) -> [group grub]
-#             loader_efi64 = grubnetx64.efi (Debian's signed GRUB network
-#             image) -> herd's generated grub.cfg-01-<mac> -> linux + initrd
-#             over TFTP -> initramfs DHCP -> syslog
+#   grub      OVMF's own PXE (x86-64 UEFI, arch 7) -> the inventory line's
+#             loader_efi64=grubnetx64.efi (Debian's signed GRUB network
+#             image; its group's is ipxe.efi) -> herd's grub.cfg ->
+#             herd's grub.cfg-01-<mac> -> linux + initrd over TFTP ->
+#             initramfs DHCP -> syslog
 #   uboot     arm64 "virt" (TCG) with Debian's U-Boot for QEMU: distro boot's
 #             dhcp target (arch 11) -> boot.scr.uimg (a site-wide script:
 #             "pxe get; pxe boot") -> herd's generated pxelinux.cfg/01-<mac>
@@ -44,7 +45,7 @@ TFTP_ROOT=$WORK/root
 LOG_DIR=$WORK/logs
 mkdir -p "$TFTP_ROOT" "$LOG_DIR" "$WORK/state"
 chown nobody "$LOG_DIR" "$WORK/state"
-for f in vmlinuz initrd.img grubnetx64.efi Image-arm64 initrd-arm64.img boot.scr.uimg; do
+for f in vmlinuz initrd.img ipxe.efi grubnetx64.efi Image-arm64 initrd-arm64.img boot.scr.uimg; do
 	cp "$QEMU_TFTP/$f" "$TFTP_ROOT/"
 done
 chmod -R a+rX "$TFTP_ROOT"
@@ -60,7 +61,7 @@ for g in grub uboot; do
 done
 cat >"$WORK/nodes.tab" <<EOF
 # written by tests/system/test_boot_families.sh
-${NAME[grub]}   ${MAC[grub]}  ${IP[grub]}  grub
+${NAME[grub]}   ${MAC[grub]}  ${IP[grub]}  x86  loader_efi64=grubnetx64.efi
 ${NAME[uboot]}  ${MAC[uboot]}  ${IP[uboot]}  arm64
 EOF
 
@@ -88,28 +89,35 @@ interfaces = br0
 inventory = $WORK/nodes.tab
 lease_file = $WORK/state/leases
 unknown = ignore
-default_group = grub
+default_group = x86
 
 [subnet qemu]
 network = $NET.0/24
 pool = $NET.100 - $NET.119
 
-[group grub]
-loader_efi64 = grubnetx64.efi
+[group x86]
+loader_bios =
+loader_efi64 = ipxe.efi
 kernel = vmlinuz
 initrd = initrd.img
 cmdline = console=ttyS0 panic=-1
 
+; U-Boot fetches what it needs by name: no loader
 [group arm64]
+loader_bios =
+loader_efi64 =
 kernel = Image-arm64
 initrd = initrd-arm64.img
 cmdline = console=ttyAMA0 panic=-1
 EOF
 
-if ! "$HERD" check -c "$HERD_CONF" >"$WORK/check.out" 2>&1; then
-	sed 's/^/  herd check: /' "$WORK/check.out"
+if ! "$HERD" check -c "$HERD_CONF" >"$WORK/check.out" 2>"$WORK/check.err"; then
+	sed 's/^/  herd check: /' "$WORK/check.err"
 	die "herd check rejected the configuration"
 fi
+check "herd check: no warning ($(head -c 200 "$WORK/check.err"))" [ ! -s "$WORK/check.err" ]
+check "herd check takes the node's loader_efi64=grubnetx64.efi for GRUB" \
+	grep -q "nodes.tab:2 loader_efi64=grubnetx64.efi: GRUB" "$WORK/check.out"
 
 herd_san_env
 bg_start ip netns exec "$NS_SRV" "$HERD" serve -c "$HERD_CONF" 2>"$HERD_ERR"

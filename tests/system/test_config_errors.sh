@@ -384,6 +384,7 @@ no_sanitizer inv_url &&
 # Warnings: printed as FILE:LINE: warning: ..., exit 0.
 printf '# name mac ip group\nn1 02:00:00:00:00:01 10.99.0.11 default loader=pxelinux.0\n' >"$WORK/nodes.tab"
 printf 'n2 02:00:00:00:00:02 10.99.0.12 default loader=pxelinux.0\n' >>"$WORK/nodes.tab"
+printf 'n3 02:00:00:00:00:03 10.99.0.13 default loader_efi64=pxelinux.0\n' >>"$WORK/nodes.tab"
 printf 'a custom iPXE build, see https://ipxe.org\n' >"$DHCP_ROOT/boot.efi"
 chmod 644 "$DHCP_ROOT/boot.efi"
 printf 'GNU GRUB  version %%s\n' | tee "$DHCP_ROOT/bootx64.efi" >"$DHCP_ROOT/grubnetx64.efi"
@@ -403,6 +404,8 @@ if no_sanitizer warn; then
 		grep -q "^$WORK/warn.conf:17: warning: \[group uefi\] loader_bios pxelinux.efi: a UEFI image" "$ERR"
 	check "warning: pxelinux (BIOS only) in loader_efi64" \
 		grep -q "^$WORK/warn.conf:20: warning: \[group odd\] loader_efi64 pxelinux.0: a BIOS image" "$ERR"
+	check "warning: a node's loader_efi64= that is a BIOS image, at the inventory's line" \
+		grep -q "^$WORK/nodes.tab:4: warning: loader_efi64 pxelinux.0: a BIOS image" "$ERR"
 	check "warning: a GRUB image (by its bytes) that herd would not generate grub.cfg for" \
 		grep -q "^$WORK/warn.conf:23: warning: \[group grubby\] loader_efi64 bootx64.efi: its bytes say GRUB.*no grub.cfg" "$ERR"
 	check "herd check says it takes grubnetx64.efi for GRUB" \

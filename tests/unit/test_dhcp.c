@@ -629,6 +629,56 @@ static void test_grub_cfg_policy(void **state)
 	policy_unref(p);
 }
 
+/* A node's own loader_efi64= (and loader_arm64=) beats its group's, and a
+ * per-node GRUB is enough for herd to make grub.cfg. */
+static void test_node_uefi_loaders(void **state)
+{
+	struct ipaddr srv = ipaddr_v4(ip("10.1.0.1")), cli = ipaddr_v4(ip("10.1.0.11"));
+	struct herd_config *cfg = calloc(1, sizeof(*cfg));
+	struct inventory *inv;
+	struct policy *p;
+	char file[64], *text;
+	size_t len;
+
+	(void)state;
+	conf_defaults(cfg);
+	assert_int_equal(conf_load_string(cfg, "t.conf",
+					  "[dhcp]\nenabled = yes\nlease_file =\n"
+					  "[subnet a]\nnetwork = 10.1.0.0/24\n"
+					  "[group default]\nkernel = vmlinuz\n"
+					  "loader_arm64 = ipxe-arm64.efi\n",
+					  stderr),
+			 0);
+	assert_int_equal(inventory_load_string(&inv, "t.tab",
+					       "n1 02:00:00:00:00:01 10.1.0.11 default "
+					       "loader_efi64=grubnetx64.efi "
+					       "loader_arm64=grubaa64.efi\n"
+					       "n2 02:00:00:00:00:02 10.1.0.12 default\n",
+					       &cfg->dhcp, stderr),
+			 0);
+	p = policy_new(cfg, inv);
+	assert_int_equal(policy_boot_file(p, mac1, BOOT_ARCH_EFI_X64, false, file, sizeof(file)),
+			 0);
+	assert_string_equal(file, "grubnetx64.efi");
+	assert_int_equal(policy_boot_file(p, mac1, BOOT_ARCH_EFI_ARM64, false, file, sizeof(file)),
+			 0);
+	assert_string_equal(file, "grubaa64.efi");
+	assert_int_equal(policy_boot_file(p, mac1, BOOT_ARCH_BIOS, false, file, sizeof(file)), 0);
+	assert_string_equal(file, "undionly.kpxe");
+	assert_int_equal(policy_boot_file(p, mac2, BOOT_ARCH_EFI_X64, false, file, sizeof(file)),
+			 0);
+	assert_string_equal(file, "ipxe.efi");
+	assert_int_equal(policy_boot_file(p, mac2, BOOT_ARCH_EFI_ARM64, false, file, sizeof(file)),
+			 0);
+	assert_string_equal(file, "ipxe-arm64.efi");
+	/* iPXE on n1 chainloads GRUB rather than getting its script */
+	assert_int_equal(policy_boot_file(p, mac1, BOOT_ARCH_EFI_X64, true, file, sizeof(file)), 0);
+	assert_string_equal(file, "grubnetx64.efi");
+	assert_int_equal(policy_render(p, "grub/grub.cfg", &srv, &cli, &text, &len), 0);
+	free(text);
+	policy_unref(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -654,6 +704,7 @@ int main(void)
 		cmocka_unit_test(test_loader_classes),
 		cmocka_unit_test(test_grub_files),
 		cmocka_unit_test_setup_teardown(test_grub_cfg_policy, setup, teardown),
+		cmocka_unit_test(test_node_uefi_loaders),
 	};
 	return cmocka_run_group_tests_name("dhcp", tests, NULL, NULL);
 }
