@@ -155,17 +155,21 @@ int boot_file(const struct boot_node *n, uint16_t arch, bool ipxe, char *out, si
 		break;
 	case BOOT_ARCH_EFI_X64:
 	case BOOT_ARCH_EFI_BC:
-		loader =
-		    n->inv && n->inv->loader_efi64 ? n->inv->loader_efi64 : n->group->loader_efi64;
+		loader = n->group->loader_efi64;
 		break;
 	case BOOT_ARCH_EFI_ARM64:
-		loader =
-		    n->inv && n->inv->loader_arm64 ? n->inv->loader_arm64 : n->group->loader_arm64;
+		loader = n->group->loader_arm64;
 		break;
 	default:
 		loader = "";
 		break;
 	}
+	/* A node's own UEFI loader replaces its group's, whichever
+	 * architecture led to that slot. */
+	if (n->inv && n->inv->loader_efi64 && loader == n->group->loader_efi64)
+		loader = n->inv->loader_efi64;
+	else if (n->inv && n->inv->loader_arm64 && loader == n->group->loader_arm64)
+		loader = n->inv->loader_arm64;
 	/* iPXE asking (user class "iPXE") gets its script rather than the iPXE
 	 * loader again, which would loop; a node whose loader is something
 	 * else (pxelinux.0, a GRUB image) gets that, chainloaded by iPXE. */
