@@ -166,6 +166,9 @@ check_guest() {
 		tr -d '\r' <"$WORK/serial-$g.log" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' |
 			grep -av '^\s*$' | tail -25 | sed 's/^/  | /'
 	fi
+	# the firmware and the initramfs
+	check "$g: herd acknowledged 2 DHCP requests from ${MAC[$g]}" \
+		test "$(grep -c "dhcp: ACK ${IP[$g]} to ${MAC[$g]}" "$HERD_ERR")" -ge 2
 	case $g in
 	grub)
 		check "$g: herd gave OVMF grubnetx64.efi" \
