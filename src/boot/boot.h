@@ -6,7 +6,10 @@
  * 175): the node's generated script, so iPXE never loads itself again;
  * unless the node's loader is not an iPXE image (pxelinux.0, say): iPXE
  * then chainloads that. pxelinux asks for pxelinux.cfg/01-<mac>, which herd
- * also generates. */
+ * also generates, and so does U-Boot's `pxe get`. GRUB reads grub.cfg
+ * beside its image (its prefix, /grub for Debian's grubnetx64.efi): herd's
+ * is the same for every client and hands over to the node's own
+ * grub.cfg-01-<mac>, which GRUB 2.12 also asks for by itself. */
 #ifndef HERD_BOOT_H
 #define HERD_BOOT_H
 
@@ -35,11 +38,19 @@ struct boot_node {
 #define BOOT_ARCH_EFI_BC 9
 #define BOOT_ARCH_EFI_ARM64 11
 #define BOOT_ARCH_EFI_X64_HTTP 16
+#define BOOT_ARCH_UBOOT_ARM32 21
+#define BOOT_ARCH_UBOOT_ARM64 22
 
 /* How herd tells loaders apart, by name only (it never reads them): an
  * iPXE image is not handed to iPXE again (it gets its script instead), a
- * pxelinux gets a generated pxelinux.cfg, anything else is chainloaded. */
-enum boot_loader_kind { BOOT_LOADER_IPXE, BOOT_LOADER_PXELINUX, BOOT_LOADER_OTHER };
+ * pxelinux gets a generated pxelinux.cfg, a GRUB a generated grub.cfg,
+ * anything else is chainloaded. */
+enum boot_loader_kind {
+	BOOT_LOADER_IPXE,
+	BOOT_LOADER_PXELINUX,
+	BOOT_LOADER_GRUB,
+	BOOT_LOADER_OTHER
+};
 
 enum boot_loader_kind boot_loader_kind(const char *loader);
 /* "iPXE", "pxelinux", "other", with what herd does with each. */
@@ -52,8 +63,14 @@ const char *boot_loader_doubt(uint16_t arch, const char *loader);
  * loader for this architecture. */
 int boot_file(const struct boot_node *n, uint16_t arch, bool ipxe, char *out, size_t size);
 
-/* Is `name` a file herd generates? (herd/..., pxelinux.cfg/01-...) */
+/* Is `name` a file herd generates? (herd/..., pxelinux.cfg/01-...,
+ * [DIR/]grub.cfg, [DIR/]grub.cfg-01-...) */
 bool boot_is_generated(const char *name);
+/* Is `name` GRUB's first configuration, [DIR/]grub.cfg: the same for every
+ * client (it names no node)? */
+bool boot_is_grub_cfg(const char *name);
+/* Renders that grub.cfg into a malloc'd buffer: 0 or -ENOMEM. */
+int boot_render_grub_cfg(char **data, size_t *len);
 /* The MAC a generated file name is for; 0 or -EINVAL. */
 int boot_generated_mac(const char *name, uint8_t mac[6]);
 /* Renders generated file `name` for node n into a malloc'd buffer. Returns

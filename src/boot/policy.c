@@ -96,6 +96,29 @@ int policy_node(const struct policy *p, const uint8_t mac[6], struct boot_node *
 	return 0;
 }
 
+/* Does a group (or a node's loader...=) boot GRUB? Only then is grub.cfg
+ * herd's: otherwise a grub.cfg in the root is served as it is. */
+static bool policy_boots_grub(const struct policy *p)
+{
+	const struct conf_dhcp *d = &p->cfg->dhcp;
+
+	for (unsigned i = 0; i < d->ngroups; i++) {
+		const struct conf_group *g = &d->groups[i];
+		if (boot_loader_kind(g->loader_bios) == BOOT_LOADER_GRUB ||
+		    boot_loader_kind(g->loader_efi64) == BOOT_LOADER_GRUB ||
+		    boot_loader_kind(g->loader_arm64) == BOOT_LOADER_GRUB)
+			return true;
+	}
+	for (size_t i = 0; i < inventory_count(p->inv); i++) {
+		const struct inv_node *node = inventory_node(p->inv, i);
+		const char *per_node[] = {node->loader, node->loader_efi64, node->loader_arm64};
+		for (unsigned k = 0; k < 3; k++)
+			if (per_node[k] && boot_loader_kind(per_node[k]) == BOOT_LOADER_GRUB)
+				return true;
+	}
+	return false;
+}
+
 int policy_render(const struct policy *p, const char *name, const struct ipaddr *server,
 		  const struct ipaddr *client, char **data, size_t *len)
 {
@@ -103,6 +126,8 @@ int policy_render(const struct policy *p, const char *name, const struct ipaddr 
 	uint8_t mac[6];
 	char pool[32];
 
+	if (boot_is_grub_cfg(name))
+		return policy_boots_grub(p) ? boot_render_grub_cfg(data, len) : -ENOENT;
 	if (boot_generated_mac(name, mac) < 0 || policy_node(p, mac, &n, pool) < 0 ||
 	    n.group == NULL)
 		return -ENOENT;

@@ -321,6 +321,12 @@ static void check_loader(struct check *c, int rootfd, uint16_t arch, const char 
 		    "%s: an iPXE client asking would be given it again, a chainload loop; give it "
 		    "a name with 'ipxe' in it",
 		    what, loader, kind == BOOT_LOADER_PXELINUX ? "pxelinux" : "another loader");
+	else if (s.grub && !s.ipxe && kind == BOOT_LOADER_OTHER)
+		say(c, false, file, line,
+		    "%s %s: its bytes say GRUB, but herd tells loaders by name and takes it for "
+		    "another loader: herd generates no grub.cfg for it; give it a name with "
+		    "'grub' in it",
+		    what, loader);
 	else if (!s.ipxe && (s.pxelinux || s.grub) && kind == BOOT_LOADER_IPXE)
 		say(c, false, file, line,
 		    "%s %s: named like iPXE, but its bytes say %s: iPXE clients get their script "
@@ -370,6 +376,32 @@ struct loader_use {
 	size_t count;
 };
 
+/* Per-node loader_efi64= and loader_arm64=: checked like a group's, once
+ * per distinct name (the first DISTINCT_MAX of them). */
+static void check_inventory_uefi(struct check *c, int rootfd, FILE *classes)
+{
+	const char *path = c->cfg->dhcp.inventory;
+	const char *done[DISTINCT_MAX];
+	size_t ndone = 0, n = inventory_count(c->inv);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct inv_node *node = inventory_node(c->inv, i);
+		const char *val[] = {node->loader_efi64, node->loader_arm64};
+		static const char *const key[] = {"loader_efi64", "loader_arm64"};
+		static const uint16_t arch[] = {BOOT_ARCH_EFI_X64, BOOT_ARCH_EFI_ARM64};
+		for (unsigned k = 0; k < 2; k++) {
+			if (val[k] == NULL || ndone == DISTINCT_MAX || seen(done, ndone, val[k]))
+				continue;
+			done[ndone++] = val[k];
+			check_loader(c, rootfd, arch[k], key[k], val[k], path, node->line);
+			need_boot_file(c, rootfd, key[k], val[k], path, node->line);
+			if (classes)
+				fprintf(classes, "#   %s:%d %s=%s: %s\n", path, node->line, key[k],
+					val[k], boot_loader_kind_str(boot_loader_kind(val[k])));
+		}
+	}
+}
+
 static void check_inventory(struct check *c, int rootfd, FILE *classes)
 {
 	const char *path = c->cfg->dhcp.inventory;
@@ -391,12 +423,14 @@ static void check_inventory(struct check *c, int rootfd, FILE *classes)
 	for (size_t j = 0; j < nseen; j++) {
 		const struct inv_node *node = seen_loaders[j].first;
 		const struct conf_group *g = node->group;
-		say(c, false, path, node->line,
-		    "loader=%s applies to BIOS clients only; UEFI clients of %s%s get [group %s] "
-		    "loader_efi64 (%s)",
-		    node->loader, node->name,
-		    seen_loaders[j].count > 1 ? " (and of the later lines with this loader)" : "",
-		    g->name, g->loader_efi64[0] ? g->loader_efi64 : "none");
+		if (node->loader_efi64 == NULL)
+			say(c, false, path, node->line,
+			    "loader=%s applies to BIOS clients only; UEFI clients of %s%s get "
+			    "[group %s] loader_efi64 (%s), or a line's loader_efi64=",
+			    node->loader, node->name,
+			    seen_loaders[j].count > 1 ? " (and of the later lines with this loader)"
+						      : "",
+			    g->name, g->loader_efi64[0] ? g->loader_efi64 : "none");
 		check_loader(c, rootfd, BOOT_ARCH_BIOS, "loader", node->loader, path, node->line);
 		need_boot_file(c, rootfd, "loader", node->loader, path, node->line);
 		if (classes)
@@ -405,6 +439,7 @@ static void check_inventory(struct check *c, int rootfd, FILE *classes)
 				seen_loaders[j].count == 1 ? "" : "s",
 				boot_loader_kind_str(boot_loader_kind(node->loader)));
 	}
+	check_inventory_uefi(c, rootfd, classes);
 }
 
 /* The user herd drops to; false (after an error) if there is none. */

@@ -161,14 +161,17 @@ static bool valid_name(const char *s)
 
 static int set_override(struct inv_parse *p, struct inv_node *n, const char *kv)
 {
-	static const char *const keys[] = {"loader", "kernel", "initrd", "cmdline"};
-	char **fields[] = {&n->loader, &n->kernel, &n->initrd, &n->cmdline};
+	static const char *const keys[] = {"loader", "loader_efi64", "loader_arm64",
+					   "kernel", "initrd", "cmdline"};
+	char **fields[] = {&n->loader, &n->loader_efi64, &n->loader_arm64,
+			   &n->kernel, &n->initrd, &n->cmdline};
 	const char *eq = strchr(kv, '=');
 
-	for (unsigned i = 0; eq && i < 4; i++) {
+	for (unsigned i = 0; eq && i < 6; i++) {
 		if (strncmp(kv, keys[i], (size_t)(eq - kv)) == 0 &&
 		    strlen(keys[i]) == (size_t)(eq - kv)) {
-			if ((i == 1 || i == 2) && conf_is_url(eq + 1)) {
+			if ((fields[i] == &n->kernel || fields[i] == &n->initrd) &&
+			    conf_is_url(eq + 1)) {
 				problem(
 				    p,
 				    "%s: '%s' is a URL, but herd serves boot files by TFTP only "
@@ -181,7 +184,10 @@ static int set_override(struct inv_parse *p, struct inv_node *n, const char *kv)
 			return *fields[i] ? 0 : -ENOMEM;
 		}
 	}
-	problem(p, "'%s' is not one of loader=, kernel=, initrd=, cmdline=", kv);
+	problem(p,
+		"'%s' is not one of loader=, loader_efi64=, loader_arm64=, kernel=, initrd=, "
+		"cmdline=",
+		kv);
 	return -EINVAL;
 }
 
@@ -199,6 +205,8 @@ static struct inv_node *append(struct inventory *inv)
 	/* The slot may hold what a rejected line left. */
 	struct inv_node *n = &inv->nodes[inv->count];
 	free(n->loader);
+	free(n->loader_efi64);
+	free(n->loader_arm64);
 	free(n->kernel);
 	free(n->initrd);
 	free(n->cmdline);
@@ -397,6 +405,8 @@ void inventory_free(struct inventory *inv)
 		return;
 	for (size_t i = 0; i < inv->cap; i++) {
 		free(inv->nodes[i].loader);
+		free(inv->nodes[i].loader_efi64);
+		free(inv->nodes[i].loader_arm64);
 		free(inv->nodes[i].kernel);
 		free(inv->nodes[i].initrd);
 		free(inv->nodes[i].cmdline);

@@ -5,7 +5,8 @@
  *   node0001   52:54:00:12:34:01  10.0.0.101   compute
  *   node0002   52:54:00:12:34:02  10.0.0.102   compute   cmdline="quiet nfsroot=..."
  *
- * Per-node keys override the group: loader, kernel, initrd, cmdline.
+ * Per-node keys override the group: loader (its loader_bios), loader_efi64,
+ * loader_arm64, kernel, initrd, cmdline.
  * Lookups by MAC, address and name are hash lookups; each is unique. */
 #ifndef HERD_INVENTORY_H
 #define HERD_INVENTORY_H
@@ -22,7 +23,8 @@ struct inv_node {
 	uint8_t mac[6];
 	struct ipaddr ip; /* IPv4 today: herd serves DHCPv4 */
 	const struct conf_group *group;
-	char *loader, *kernel, *initrd, *cmdline; /* NULL: the group's */
+	/* NULL: the group's; loader is the BIOS one (loader_bios) */
+	char *loader, *loader_efi64, *loader_arm64, *kernel, *initrd, *cmdline;
 	int line;
 };
 

@@ -135,6 +135,8 @@ static char *print_table(const struct inventory *inv, size_t *len)
 		fprintf(f, "%s %s %s %s", n->name, mac_str(n->mac, i % 2 ? '-' : ':', mac),
 			ipaddr_str(&n->ip, ip), n->group->name);
 		print_value(f, "loader", n->loader);
+		print_value(f, "loader_efi64", n->loader_efi64);
+		print_value(f, "loader_arm64", n->loader_arm64);
 		print_value(f, "kernel", n->kernel);
 		print_value(f, "initrd", n->initrd);
 		print_value(f, "cmdline", n->cmdline);
@@ -164,6 +166,8 @@ static void check_round_trip(const struct inventory *inv)
 		const struct inv_node *a = inventory_node(inv, i), *b = inventory_node(again, i);
 		if (strcmp(a->name, b->name) != 0 || memcmp(a->mac, b->mac, 6) != 0 ||
 		    !ipaddr_eq(&a->ip, &b->ip) || a->group != b->group || !same_str(a->loader, b->loader) ||
+		    !same_str(a->loader_efi64, b->loader_efi64) ||
+		    !same_str(a->loader_arm64, b->loader_arm64) ||
 		    !same_str(a->kernel, b->kernel) || !same_str(a->initrd, b->initrd) ||
 		    !same_str(a->cmdline, b->cmdline)) {
 			fprintf(stderr, "printed table:\n%s", text);

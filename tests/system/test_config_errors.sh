@@ -384,10 +384,15 @@ no_sanitizer inv_url &&
 # Warnings: printed as FILE:LINE: warning: ..., exit 0.
 printf '# name mac ip group\nn1 02:00:00:00:00:01 10.99.0.11 default loader=pxelinux.0\n' >"$WORK/nodes.tab"
 printf 'n2 02:00:00:00:00:02 10.99.0.12 default loader=pxelinux.0\n' >>"$WORK/nodes.tab"
+printf 'n3 02:00:00:00:00:03 10.99.0.13 default loader_efi64=pxelinux.0\n' >>"$WORK/nodes.tab"
 printf 'a custom iPXE build, see https://ipxe.org\n' >"$DHCP_ROOT/boot.efi"
 chmod 644 "$DHCP_ROOT/boot.efi"
+printf 'GNU GRUB  version %%s\n' | tee "$DHCP_ROOT/bootx64.efi" >"$DHCP_ROOT/grubnetx64.efi"
+chmod 644 "$DHCP_ROOT/bootx64.efi" "$DHCP_ROOT/grubnetx64.efi"
 dhcp_conf "kernel = vmlinuz" "[group uefi]" "loader_efi64 = boot.efi" "loader_bios = pxelinux.efi" \
-	"kernel = vmlinuz" "[group odd]" "loader_efi64 = pxelinux.0" "kernel = vmlinuz" >"$WORK/warn.conf"
+	"kernel = vmlinuz" "[group odd]" "loader_efi64 = pxelinux.0" "kernel = vmlinuz" \
+	"[group grubby]" "loader_efi64 = bootx64.efi" "kernel = vmlinuz" \
+	"[group grub]" "loader_efi64 = grubnetx64.efi" "kernel = vmlinuz" >"$WORK/warn.conf"
 run_check warn
 if no_sanitizer warn; then
 	check "warnings only: exit 0 (got $RC), the configuration is printed" [ "$RC" -eq 0 -a -s "$OUT" ]
@@ -399,6 +404,12 @@ if no_sanitizer warn; then
 		grep -q "^$WORK/warn.conf:17: warning: \[group uefi\] loader_bios pxelinux.efi: a UEFI image" "$ERR"
 	check "warning: pxelinux (BIOS only) in loader_efi64" \
 		grep -q "^$WORK/warn.conf:20: warning: \[group odd\] loader_efi64 pxelinux.0: a BIOS image" "$ERR"
+	check "warning: a node's loader_efi64= that is a BIOS image, at the inventory's line" \
+		grep -q "^$WORK/nodes.tab:4: warning: loader_efi64 pxelinux.0: a BIOS image" "$ERR"
+	check "warning: a GRUB image (by its bytes) that herd would not generate grub.cfg for" \
+		grep -q "^$WORK/warn.conf:23: warning: \[group grubby\] loader_efi64 bootx64.efi: its bytes say GRUB.*no grub.cfg" "$ERR"
+	check "herd check says it takes grubnetx64.efi for GRUB" \
+		grep -q "^#   \[group grub\] loader_efi64 = grubnetx64.efi: GRUB (herd generates grub.cfg" "$OUT"
 	check "warning: a loader missing from the TFTP root" \
 		grep -q "^$WORK/warn.conf:17: warning: .*pxelinux.efi: not found beneath" "$ERR"
 	check "the per-node loader's classification is printed" \

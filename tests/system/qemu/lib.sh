@@ -15,6 +15,7 @@
 #                                    also answers IPv6 router solicitations
 #   qemu_boot_bios TAP MAC LOG SECS  SeaBIOS + iPXE NIC ROM, network boot
 #   qemu_boot_uefi TAP MAC LOG SECS  OVMF's own PXE (virtio-net, no ROM)
+#   qemu_start_uboot TAP MAC LOG SECS  arm64 U-Boot (u-boot-qemu), network boot
 #   qemu_start_bios/qemu_start_uefi  the same without waiting (QEMU_PID set),
 #   qemu_wait PID                    ... then wait for it
 #   wait_for_line FILE REGEX SECS    true once a line of FILE matches REGEX
@@ -30,7 +31,8 @@
 # Environment: QEMU_NET (10.99.7), QEMU_MEM (512), QEMU_NIC_BIOS
 # (virtio-net-pci; or e1000, e1000e: QEMU's e1000 adds ~1 s per DHCP), QEMU_BIOS_ROM (a NIC ROM file instead of QEMU's
 # default, which is ipxe-qemu's), QEMU_BIOS_REBOOT_MS (10000), QEMU_EXTRA
-# (more QEMU arguments), QEMU_ASSETS (build/qemu-assets).
+# (more QEMU arguments), QEMU_ASSETS (build/qemu-assets), QEMU_SYSTEM
+# (qemu-system-x86_64), QEMU_ARM64_CPU (cortex-a57).
 
 QEMU_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${TOP:=$(cd "$QEMU_LIB_DIR/../../.." && pwd)}"
@@ -179,7 +181,7 @@ _qemu_start() {
 	# timeout(1) forwards a TERM to QEMU (ip netns exec execs it), so the
 	# cleanup's kill of this PID stops QEMU too.
 	# shellcheck disable=SC2086
-	bg_start timeout -k 5 "$secs" ip netns exec "$NS_SRV" qemu-system-x86_64 "${args[@]}" \
+	bg_start timeout -k 5 "$secs" ip netns exec "$NS_SRV" "${QEMU_SYSTEM:-qemu-system-x86_64}" "${args[@]}" \
 		${QEMU_EXTRA:-} 2>"$log.stderr"
 	QEMU_PID=$BG_PID
 	QEMU_T0S[$QEMU_PID]=$QEMU_T0
@@ -211,6 +213,19 @@ qemu_start_uefi() {
 		-drive "if=pflash,format=raw,unit=1,file=$log.vars.fd" \
 		-fw_cfg name=opt/org.tianocore/IPv6PXESupport,string=n \
 		-device "virtio-net-pci,netdev=n0,mac=$mac,romfile=,bootindex=1"
+}
+
+# qemu_start_uboot TAP MAC LOG SECS: an arm64 "virt" machine (TCG,
+# QEMU_ARM64_CPU: cortex-a57) whose firmware is Debian's U-Boot for QEMU
+# (u-boot-qemu), with a virtio-net NIC on MMIO (QEMU_NIC_ARM64): on PCI,
+# U-Boot 2023.01 reads a wrong MAC (52:52:52:52:52:52) from the device.
+# U-Boot's autoboot runs its distro boot targets; the last, dhcp, network
+# boots.
+qemu_start_uboot() {
+	local tap=$1 mac=$2 log=$3 secs=$4
+	QEMU_SYSTEM=qemu-system-aarch64 _qemu_start "$secs" "$log" "$tap" -machine virt \
+		-cpu "${QEMU_ARM64_CPU:-cortex-a57}" -bios "$QEMU_UBOOT" \
+		-device "${QEMU_NIC_ARM64:-virtio-net-device},netdev=n0,mac=$mac"
 }
 
 # qemu_wait [PID]: waits for a QEMU started by qemu_start_* (default
