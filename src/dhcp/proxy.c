@@ -210,6 +210,12 @@ static bool is_http(const struct dhcp_msg *m)
 	return dhcp_opt_prefix(m, DHO_VENDOR_CLASS, "HTTPClient");
 }
 
+/* A PXE or HTTP boot firmware, or iPXE: a client that loads a boot file. */
+static bool booting(const struct dhcp_msg *m)
+{
+	return dhcp_opt_prefix(m, DHO_VENDOR_CLASS, "PXEClient") || is_http(m) || is_ipxe(m);
+}
+
 /* Where a reply goes. Port 4011: back to the request's source (the client
  * has its address; its neighbour entry is pinned). Port 67: to the relay,
  * else broadcast as a frame (the client has no address yet). */
@@ -326,19 +332,18 @@ void dhcp_proxy_input(struct dhcp_proxy *px, const struct dhcp_proxy_env *env,
 	if (m->type == DHCPREQUEST && pxe_port) {
 		ip = m->ciaddr ? m->ciaddr : ipaddr_to_v4(&rx->peer.ip);
 		note(px, env, rx, m, ip, true, now);
-		if (dhcp_opt_prefix(m, DHO_VENDOR_CLASS, "PXEClient") || is_http(m) || is_ipxe(m)) {
-			if (proxy_reply(env, rx, m, DHCPACK, bn.name, now)) {
-				env->stats->proxy_acks++;
-				return;
-			}
+		if (booting(m) && proxy_reply(env, rx, m, DHCPACK, bn.name, now)) {
+			env->stats->proxy_acks++;
+			return;
 		}
 	} else if (m->type == DHCPREQUEST) {
-		/* For the site server: the address the client is taking. */
+		/* For the site server: the address the client is taking. A
+		 * firmware downloads from herd right after (iPXE takes the
+		 * boot file from the proxy OFFER and never asks on 4011): pin. */
 		if (!dhcp_opt_ip(m, DHO_REQUESTED_IP, &ip))
 			ip = m->ciaddr;
-		note(px, env, rx, m, ip, false, now);
-	} else if (m->type == DHCPDISCOVER && !pxe_port &&
-		   (dhcp_opt_prefix(m, DHO_VENDOR_CLASS, "PXEClient") || is_http(m))) {
+		note(px, env, rx, m, ip, booting(m), now);
+	} else if (m->type == DHCPDISCOVER && !pxe_port && booting(m)) {
 		if (proxy_reply(env, rx, m, DHCPOFFER, bn.name, now)) {
 			env->stats->proxy_offers++;
 			return;

@@ -9,7 +9,8 @@
  * its DHCP ACK. Every other message on port 67 is the site server's
  * business: never answered (no address, no NAK, no lease), but a REQUEST
  * names the address the client is about to have (50, or ciaddr), which
- * herd notes.
+ * herd notes (and pins, for a firmware: iPXE finds its boot file in the
+ * proxy OFFER and downloads at once, without asking on 4011).
  *
  * Port 4011: to a REQUEST (unicast, from the client's new address) an ACK
  * with the boot file, sent back to where the request came from. The
