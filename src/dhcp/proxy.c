@@ -286,6 +286,23 @@ static bool proxy_reply(const struct dhcp_proxy_env *env, const struct dhcp_rx *
 	return true;
 }
 
+/* Anyone on the segment can send DHCP, as in server mode; what a request
+ * claims is at least checked against what herd knows: not herd's own
+ * address, inside a [subnet] network if any is configured, and on port
+ * 4011 the address the request came from. */
+static bool plausible(const struct dhcp_proxy_env *env, const struct dhcp_rx *rx,
+		      const struct dhcp_msg *m, uint32_t ip)
+{
+	const struct conf_dhcp *d = &policy_config(env->policy)->dhcp;
+	uint32_t src = ipaddr_to_v4(&rx->peer.ip);
+
+	if (ip == 0 || ip == INADDR_BROADCAST || ip == rx->local_ip || (ntohl(ip) >> 24) == 127)
+		return false;
+	if (rx->local_port == DHCP_PXE_PORT && src && m->giaddr == 0 && src != ip)
+		return false;
+	return d->nsubnets == 0 || conf_subnet_of(d, ip) != NULL;
+}
+
 /* Notes the client's address; pins it when it is about to download. */
 static void note(struct dhcp_proxy *px, const struct dhcp_proxy_env *env,
 		 const struct dhcp_rx *rx, const struct dhcp_msg *m, uint32_t ip, bool pin,
@@ -296,7 +313,7 @@ static void note(struct dhcp_proxy *px, const struct dhcp_proxy_env *env,
 	bool changed;
 	struct seen *s;
 
-	if (ip == 0 || ip == INADDR_BROADCAST)
+	if (!plausible(env, rx, m, ip))
 		return;
 	s = learn(px, m->chaddr, ip, now, &old, &changed);
 	if (changed)

@@ -17,6 +17,10 @@
  * request's ciaddr (or its source) is the client's address: herd notes it
  * and pins it in the neighbour table before the download starts.
  *
+ * An address claimed is believed only if it is not herd's, inside a
+ * [subnet] network when any is configured, and (4011) where the request
+ * came from.
+ *
  * What herd notes (MAC -> address, the last one seen) names a node's log
  * file and makes its TFTP requests known; a fixed table, the least recently
  * heard forgotten first when full. */

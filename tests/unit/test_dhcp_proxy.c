@@ -327,6 +327,16 @@ static void test_addresses_learned_from_the_site_exchange(void **state)
 	assert_int_equal(f->nout, 0);
 	assert_int_equal(f->npins, 4);
 	assert_int_equal(f->pin_ip, ip("10.9.0.63"));
+	/* Claims herd does not believe: its own address, a ciaddr that is not
+	 * where the 4011 request came from. */
+	send_to(f, 67, 0, DHCPREQUEST, mac2, 0, ip(HERD), ip(SITE), 0, "PXEClient", NULL);
+	send_to(f, DHCP_PXE_PORT, ip("10.9.0.64"), DHCPREQUEST, mac2, ip("10.9.0.65"), 0, 0, 0,
+		"PXEClient", NULL);
+	assert_int_equal(f->nout, 1); /* still its boot file */
+	assert_int_equal(f->npins, 4);
+	assert_false(dhcp_server_knows(f->srv, ip(HERD)));
+	assert_false(dhcp_server_knows(f->srv, ip("10.9.0.65")));
+	assert_string_equal(dhcp_server_name_of(f->srv, ip("10.9.0.63"), buf), "n2");
 	/* Unknown clients are not learned (unknown = ignore). */
 	send_to(f, 67, 0, DHCPREQUEST, mac9, 0, ip("10.9.0.70"), ip(SITE), 0xffff, NULL, NULL);
 	assert_false(dhcp_server_knows(f->srv, ip("10.9.0.70")));
@@ -372,6 +382,35 @@ static void test_unknown_clients_and_a_full_table(void **state)
 		assert_non_null(name);
 		assert_string_equal(name, want);
 	}
+}
+
+/* With a [subnet], learned addresses stay inside its network. */
+static int setup_subnet(void **state)
+{
+	return setup_with(state,
+			  "[dhcp]\nenabled = yes\nmode = proxy\nlease_file =\nunknown = ignore\n"
+			  "[subnet site]\nnetwork = 10.9.0.0/24\nlog_server = 10.9.0.7\n"
+			  "next_server = 10.9.0.8\n[group default]\nkernel = k\n",
+			  "n1 02:00:00:00:00:01 - default\n");
+}
+
+static void test_subnet_bounds_and_servers(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t v;
+
+	send_to(f, 67, 0, DHCPREQUEST, mac1, 0, ip("10.8.0.5"), ip(SITE), 0, "PXEClient", NULL);
+	assert_false(dhcp_server_knows(f->srv, ip("10.8.0.5")));
+	send_to(f, 67, 0, DHCPREQUEST, mac1, 0, ip("10.9.0.5"), ip(SITE), 0, "PXEClient", NULL);
+	assert_true(dhcp_server_knows(f->srv, ip("10.9.0.5")));
+	/* The subnet's next server and log host, as in server mode. */
+	send_to(f, 67, 0, DHCPDISCOVER, mac1, 0, 0, 0, 0, "PXEClient", NULL);
+	assert_int_equal(reply_type(f), DHCPOFFER);
+	assert_int_equal(f->reply.siaddr, ip("10.9.0.8"));
+	assert_true(dhcp_opt_ip(&f->reply, DHO_LOG_SERVER, &v));
+	assert_int_equal(v, ip("10.9.0.7"));
+	assert_true(dhcp_opt_ip(&f->reply, DHO_SERVER_ID, &v));
+	assert_int_equal(v, ip(HERD));
 }
 
 static void test_config(void **state)
@@ -423,6 +462,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_addresses_learned_from_the_site_exchange, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_clients_and_a_full_table, setup_pool,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_subnet_bounds_and_servers, setup_subnet,
 						teardown),
 		cmocka_unit_test(test_config),
 	};
