@@ -134,19 +134,23 @@ static uint32_t take_entry(struct dhcp_proxy *px)
 }
 
 /* Notes that mac is at ip now. Returns its entry; *old: the address it had
- * before if that was pinned (to let go), else 0. */
+ * before if that was pinned (to let go), else 0; *taken: ip was pinned
+ * to the client that had it before. */
 static struct seen *learn(struct dhcp_proxy *px, const uint8_t mac[6], uint32_t ip, mono_t now,
-			  uint32_t *old, bool *changed)
+			  uint32_t *old, bool *taken, bool *changed)
 {
 	long e = find_mac(px, mac), o;
 
 	*old = 0;
+	*taken = false;
 	*changed = e < 0 || px->seen[e].ip != ip;
 	if (*changed) {
 		/* The site server gave that address to this client: whoever had
 		 * it before has it no more. */
-		if ((o = find_ip(px, ip)) >= 0 && o != e)
+		if ((o = find_ip(px, ip)) >= 0 && o != e) {
+			*taken = px->seen[o].pinned;
 			forget_ip(px, (uint32_t)o);
+		}
 		if (e >= 0) {
 			if (px->seen[e].pinned)
 				*old = px->seen[e].ip;
@@ -310,18 +314,20 @@ static void note(struct dhcp_proxy *px, const struct dhcp_proxy_env *env,
 {
 	const struct dhcp_tx *tx = env->tx;
 	uint32_t old;
-	bool changed;
+	bool changed, taken;
 	struct seen *s;
 
 	if (!plausible(env, rx, m, ip))
 		return;
-	s = learn(px, m->chaddr, ip, now, &old, &changed);
+	s = learn(px, m->chaddr, ip, now, &old, &taken, &changed);
 	if (changed)
 		env->stats->proxy_learned++;
 	if (tx->pin == NULL || m->giaddr || rx->ifindex <= 0)
 		return;
 	if (old)
 		tx->pin(tx->ctx, rx->ifindex, old, m->chaddr, 0);
+	if (taken && !pin) /* a pin to the previous holder's MAC */
+		tx->pin(tx->ctx, rx->ifindex, ip, m->chaddr, 0);
 	if (pin && !s->pinned) {
 		tx->pin(tx->ctx, rx->ifindex, ip, m->chaddr,
 			policy_config(env->policy)->dhcp.lease_time);

@@ -327,13 +327,22 @@ static void test_addresses_learned_from_the_site_exchange(void **state)
 	assert_int_equal(f->nout, 0);
 	assert_int_equal(f->npins, 4);
 	assert_int_equal(f->pin_ip, ip("10.9.0.63"));
+	/* n1's udhcpc takes 10.9.0.63, pinned to n2: the pin goes. */
+	send_to(f, 67, 0, DHCPREQUEST, mac1, 0, ip("10.9.0.63"), ip(SITE), 0xffff, "udhcp", NULL);
+	assert_int_equal(f->npins, 6); /* n1's .62 let go, then .63 */
+	assert_int_equal(f->pin_ip, ip("10.9.0.63"));
+	assert_int_equal(f->pin_secs, 0);
+	assert_string_equal(dhcp_server_name_of(f->srv, ip("10.9.0.63"), buf), "n1");
+	send_to(f, 67, 0, DHCPREQUEST, mac2, 0, ip("10.9.0.63"), ip(SITE), 0, "PXEClient", "iPXE");
+	assert_int_equal(f->npins, 7);
+	assert_int_equal(f->pin_secs, 3600);
 	/* Claims herd does not believe: its own address, a ciaddr that is not
 	 * where the 4011 request came from. */
 	send_to(f, 67, 0, DHCPREQUEST, mac2, 0, ip(HERD), ip(SITE), 0, "PXEClient", NULL);
 	send_to(f, DHCP_PXE_PORT, ip("10.9.0.64"), DHCPREQUEST, mac2, ip("10.9.0.65"), 0, 0, 0,
 		"PXEClient", NULL);
 	assert_int_equal(f->nout, 1); /* still its boot file */
-	assert_int_equal(f->npins, 4);
+	assert_int_equal(f->npins, 7);
 	assert_false(dhcp_server_knows(f->srv, ip(HERD)));
 	assert_false(dhcp_server_knows(f->srv, ip("10.9.0.65")));
 	assert_string_equal(dhcp_server_name_of(f->srv, ip("10.9.0.63"), buf), "n2");
