@@ -226,8 +226,8 @@ static bool booting(const struct dhcp_msg *m)
 static void send_out(const struct dhcp_proxy_env *env, const struct dhcp_rx *rx,
 		     const struct dhcp_msg *m, const uint8_t *buf, size_t len)
 {
-	struct dhcp_out o = {.ifindex = rx->ifindex, .src_ip = rx->local_ip, .buf = buf,
-			     .len = len, .dst_port = 68};
+	struct dhcp_out o = {
+	    .ifindex = rx->ifindex, .src_ip = rx->local_ip, .buf = buf, .len = len, .dst_port = 68};
 	uint32_t peer = ipaddr_to_v4(&rx->peer.ip);
 
 	if (rx->local_port == DHCP_PXE_PORT) {
@@ -250,8 +250,7 @@ static void send_out(const struct dhcp_proxy_env *env, const struct dhcp_rx *rx,
  * boot file of this client's node for its architecture. False: nothing
  * to boot (no loader for that architecture), or no room. */
 static bool proxy_reply(const struct dhcp_proxy_env *env, const struct dhcp_rx *rx,
-			const struct dhcp_msg *m, enum dhcp_type type, const char *name,
-			mono_t now)
+			const struct dhcp_msg *m, enum dhcp_type type, const char *name, mono_t now)
 {
 	const struct conf_dhcp *d = &policy_config(env->policy)->dhcp;
 	const struct conf_subnet *sn = conf_subnet_of(d, rx->local_ip);
@@ -308,9 +307,8 @@ static bool plausible(const struct dhcp_proxy_env *env, const struct dhcp_rx *rx
 }
 
 /* Notes the client's address; pins it when it is about to download. */
-static void note(struct dhcp_proxy *px, const struct dhcp_proxy_env *env,
-		 const struct dhcp_rx *rx, const struct dhcp_msg *m, uint32_t ip, bool pin,
-		 mono_t now)
+static void note(struct dhcp_proxy *px, const struct dhcp_proxy_env *env, const struct dhcp_rx *rx,
+		 const struct dhcp_msg *m, uint32_t ip, bool pin, mono_t now)
 {
 	const struct dhcp_tx *tx = env->tx;
 	uint32_t old;

@@ -35,7 +35,7 @@
 #include "dhcp/dhcp_server.h"
 #include "dhcp/dhcp_wire.h"
 
-#define DHCP_PXE_PORT 4011 /* PXE boot server (and proxyDHCP) requests */
+#define DHCP_PXE_PORT 4011  /* PXE boot server (and proxyDHCP) requests */
 #define PROXY_SEEN_MAX 8192 /* clients whose address herd remembers */
 
 struct dhcp_proxy;

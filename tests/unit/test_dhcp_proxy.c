@@ -154,8 +154,10 @@ static void send_to(struct fixture *f, uint16_t port, uint32_t src, enum dhcp_ty
 {
 	uint8_t buf[DHCP_MAX_LEN];
 	size_t n = build(buf, t, mac, ciaddr, requested, sid, arch, vc, uc);
-	struct dhcp_rx rx = {.ifindex = 3, .local_ip = ip(HERD),
-			     .peer = {.ip = ipaddr_v4(src), .port = 68}, .local_port = port};
+	struct dhcp_rx rx = {.ifindex = 3,
+			     .local_ip = ip(HERD),
+			     .peer = {.ip = ipaddr_v4(src), .port = 68},
+			     .local_port = port};
 
 	f->nout = 0;
 	dhcp_server_input(f->srv, &rx, buf, n, f->now, 1000);
@@ -208,7 +210,8 @@ static void test_pxe_discover_gets_a_proxy_offer(void **state)
 	send_to(f, 67, 0, DHCPDISCOVER, mac1, 0, 0, 0, 7, "PXEClient:Arch:00007:UNDI:003000", NULL);
 	assert_string_equal(f->reply.file, "ipxe.efi");
 	/* iPXE: its script. */
-	send_to(f, 67, 0, DHCPDISCOVER, mac1, 0, 0, 0, 7, "PXEClient:Arch:00007:UNDI:003010", "iPXE");
+	send_to(f, 67, 0, DHCPDISCOVER, mac1, 0, 0, 0, 7, "PXEClient:Arch:00007:UNDI:003010",
+		"iPXE");
 	assert_string_equal(f->reply.file, "herd/ipxe/02-00-00-00-00-01.ipxe");
 	assert_int_equal(f->npins, 0); /* no address yet: nothing to pin */
 }
@@ -281,8 +284,8 @@ static void test_boot_server_request_on_4011(void **state)
 	assert_int_equal(dhcp_server_stats(f->srv)->proxy_acks, 1);
 
 	/* iPXE's ProxyDHCP request: its script; the same address, pinned once. */
-	send_to(f, DHCP_PXE_PORT, ip("10.9.0.51"), DHCPREQUEST, mac1, ip("10.9.0.51"), 0,
-		ip(HERD), 7, "PXEClient:Arch:00007:UNDI:003010", "iPXE");
+	send_to(f, DHCP_PXE_PORT, ip("10.9.0.51"), DHCPREQUEST, mac1, ip("10.9.0.51"), 0, ip(HERD),
+		7, "PXEClient:Arch:00007:UNDI:003010", "iPXE");
 	assert_int_equal(reply_type(f), DHCPACK);
 	assert_string_equal(f->reply.file, "herd/ipxe/02-00-00-00-00-01.ipxe");
 	assert_int_equal(f->npins, 1);
@@ -434,8 +437,8 @@ static void test_config(void **state)
 	/* Server mode still wants a subnet, and an address per node. */
 	conf_defaults(cfg);
 	e = open_memstream(&errs, &errlen);
-	assert_int_equal(conf_load_string(cfg, "s.conf", "[dhcp]\nenabled = yes\nmode = server\n", e),
-			 1);
+	assert_int_equal(
+	    conf_load_string(cfg, "s.conf", "[dhcp]\nenabled = yes\nmode = server\n", e), 1);
 	fclose(e);
 	assert_non_null(strstr(errs, "no [subnet NAME]"));
 	free(errs);
@@ -446,16 +449,17 @@ static void test_config(void **state)
 	assert_non_null(strstr(errs, "s.conf:2:"));
 	free(errs);
 	conf_defaults(cfg);
-	assert_int_equal(conf_load_string(cfg, "s.conf",
-					  "[dhcp]\nenabled = yes\n[subnet a]\nnetwork = 10.0.0.0/8\n",
-					  stderr),
-			 0);
+	assert_int_equal(
+	    conf_load_string(cfg, "s.conf",
+			     "[dhcp]\nenabled = yes\n[subnet a]\nnetwork = 10.0.0.0/8\n", stderr),
+	    0);
 	e = open_memstream(&errs, &errlen);
-	assert_int_equal(inventory_load_string(&inv, "t.tab", "n1 02:00:00:00:00:01 - default\n",
-					       &cfg->dhcp, e),
-			 1);
+	assert_int_equal(
+	    inventory_load_string(&inv, "t.tab", "n1 02:00:00:00:00:01 - default\n", &cfg->dhcp, e),
+	    1);
 	fclose(e);
-	assert_non_null(strstr(errs, "t.tab:1: '-' is not an IP address ('-' only with [dhcp] mode = proxy)"));
+	assert_non_null(
+	    strstr(errs, "t.tab:1: '-' is not an IP address ('-' only with [dhcp] mode = proxy)"));
 	free(errs);
 	inventory_free(inv);
 	free(cfg);
@@ -464,17 +468,15 @@ static void test_config(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_pxe_discover_gets_a_proxy_offer, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_never_answered_on_67, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_boot_server_request_on_4011, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_addresses_learned_from_the_site_exchange, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_unknown_clients_and_a_full_table, setup_pool,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_subnet_bounds_and_servers, setup_subnet,
-						teardown),
-		cmocka_unit_test(test_config),
+	    cmocka_unit_test_setup_teardown(test_pxe_discover_gets_a_proxy_offer, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_never_answered_on_67, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_boot_server_request_on_4011, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_addresses_learned_from_the_site_exchange, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_unknown_clients_and_a_full_table, setup_pool,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_subnet_bounds_and_servers, setup_subnet, teardown),
+	    cmocka_unit_test(test_config),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
