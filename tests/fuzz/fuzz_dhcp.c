@@ -30,6 +30,12 @@ static void sink(void *ctx, const struct dhcp_out *o)
 	free(m);
 }
 
+/* Neighbour pins: the server's and the proxy's bookkeeping of them runs. */
+static void pin_sink(void *ctx, int ifindex, uint32_t ip, const uint8_t mac[6], unsigned secs)
+{
+	(void)ctx, (void)ifindex, (void)ip, (void)mac, (void)secs;
+}
+
 static const char conf_text[] = "[dhcp]\nenabled = yes\nlease_file =\n"
 				"[subnet a]\nnetwork = 10.1.0.0/16\npool = 10.1.2.0 - 10.1.2.20\n"
 				"router = 10.1.0.1\ndns = 10.1.0.1 10.1.0.2\ndomain = x.example\n"
@@ -47,7 +53,7 @@ static const char inv_text[] = "n1 02:00:00:00:00:01 10.1.0.11 default\n"
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct dhcp_tx tx = {NULL, sink};
+	struct dhcp_tx tx = {NULL, sink, pin_sink};
 	int err;
 
 	(void)argc, (void)argv;
