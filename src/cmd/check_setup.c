@@ -212,6 +212,45 @@ static int need_log_dir(struct check *c)
  * privileges, so only its directory's existence is an error; a directory
  * the user cannot write is worth a warning (herd started as that user
  * could not keep leases). */
+static int later_line(int a, int b)
+{
+	return a > b ? a : b;
+}
+
+/* In proxy mode the site's DHCP server hands out addresses and network
+ * options: what only an address server uses is said to be unused. */
+static void warn_proxy_unused(struct check *c)
+{
+	const struct conf_dhcp *d = &c->cfg->dhcp;
+	const char *path = c->cfg->path;
+
+	if (d->lease_file_line)
+		say(c, false, path, d->lease_file_line,
+		    "[dhcp] lease_file is not used with mode = proxy (herd records no lease)");
+	if (d->lease_line || d->timers.line)
+		say(c, false, path, later_line(d->lease_line, d->timers.line),
+		    "[dhcp] lease and renewal times are not used with mode = proxy");
+	for (unsigned i = 0; i < d->nsubnets; i++) {
+		const struct conf_subnet *sn = &d->subnets[i];
+		char keys[96] = "";
+		if (sn->pool_start)
+			strcat(keys, " pool");
+		if (sn->router)
+			strcat(keys, " router");
+		if (sn->ndns)
+			strcat(keys, " dns");
+		if (sn->domain[0])
+			strcat(keys, " domain");
+		if (sn->lease_line || sn->timers.line)
+			strcat(keys, " lease_time/renewal_time/rebinding_time");
+		if (keys[0])
+			say(c, false, path, sn->line,
+			    "[subnet %s]:%s not used with [dhcp] mode = proxy (the site's DHCP "
+			    "server hands out addresses and these options)",
+			    sn->name, keys);
+	}
+}
+
 static int need_lease_dir(struct check *c)
 {
 	const struct conf_dhcp *d = &c->cfg->dhcp;
@@ -500,7 +539,9 @@ int check_setup(const struct herd_config *cfg, const struct inventory *inv, FILE
 		fds[0] = need_tftp_root(&c);
 	if (cfg->logrx.enabled)
 		fds[1] = need_log_dir(&c);
-	if (cfg->dhcp.enabled && cfg->dhcp.lease_file[0])
+	if (cfg->dhcp.enabled && cfg->dhcp.mode == CONF_DHCP_PROXY)
+		warn_proxy_unused(&c);
+	else if (cfg->dhcp.enabled && cfg->dhcp.lease_file[0])
 		fds[2] = need_lease_dir(&c);
 	if (cfg->dhcp.enabled) {
 		if (classes)

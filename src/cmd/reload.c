@@ -83,6 +83,7 @@ unsigned reload_keep_fixed(const struct herd_config *run, struct herd_config *ne
 	KEEP("[log] line_max", logrx.line_max);
 	KEEP("[log] max_senders", logrx.max_senders);
 	KEEP("[dhcp] enabled", dhcp.enabled);
+	KEEP("[dhcp] mode", dhcp.mode); /* port 4011's socket, the lease journal */
 	KEEP_LISTEN("[dhcp] listen", dhcp.listen);
 	KEEP_STR("[dhcp] interfaces", dhcp.interfaces);
 	KEEP_STR("[dhcp] lease_file", dhcp.lease_file);

@@ -276,7 +276,9 @@ static int open_leases(struct serve *s)
 
 	if (!d->enabled)
 		return 0;
-	s->leases = lease_table_open(d, d->lease_file, (int64_t)time(NULL), &err);
+	/* A proxy hands out no address: an empty table, no journal. */
+	s->leases = lease_table_open(d, d->mode == CONF_DHCP_PROXY ? "" : d->lease_file,
+				     (int64_t)time(NULL), &err);
 	if (s->leases == NULL) {
 		log_err("lease file %s: %s", d->lease_file, strerror(-err));
 		return err;

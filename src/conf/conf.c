@@ -346,6 +346,7 @@ static void note_lines(const struct conf_parse *p)
 	cfg->log_dir_line = line_of(p, 0, CONF_SEC_LOG, "dir");
 	d->lease_line = line_of(p, 0, CONF_SEC_DHCP, "lease_time");
 	d->lease_file_line = line_of(p, 0, CONF_SEC_DHCP, "lease_file");
+	d->mode_line = line_of(p, 0, CONF_SEC_DHCP, "mode");
 	timers_line(p, 0, CONF_SEC_DHCP, &d->timers);
 	for (unsigned i = 0; i < d->nsubnets; i++) {
 		d->subnets[i].lease_line =

@@ -135,8 +135,15 @@ struct conf_group {
 
 enum conf_unknown { CONF_UNKNOWN_IGNORE, CONF_UNKNOWN_POOL };
 
+/* server: herd hands out addresses. proxy: a site DHCP server does, and
+ * herd answers only the boot part (proxyDHCP, PXE 2.1: ports 67 and 4011;
+ * src/dhcp/proxy.h): no address, no lease, no NAK. */
+enum conf_dhcp_mode { CONF_DHCP_SERVER, CONF_DHCP_PROXY };
+
 struct conf_dhcp {
 	bool enabled;
+	enum conf_dhcp_mode mode;
+	int mode_line;		   /* where mode was set; 0 = the default */
 	struct conf_listen listen; /* usually 0.0.0.0:67 */
 	char interfaces[256];	   /* names, space separated; empty = all */
 	char inventory[CONF_PATH_MAX];

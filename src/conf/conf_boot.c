@@ -165,7 +165,8 @@ void conf_boot_validate(const struct herd_config *cfg,
 		}
 	}
 	timers_validate(d, report, ctx);
-	if (d->enabled && d->nsubnets == 0)
+	/* A proxy hands out no address: it needs no network of its own. */
+	if (d->enabled && d->mode == CONF_DHCP_SERVER && d->nsubnets == 0)
 		report(ctx, 0, "[dhcp] is enabled but no [subnet NAME] is defined");
 	if (d->enabled && d->unknown == CONF_UNKNOWN_POOL &&
 	    conf_group_find(d, d->default_group) == NULL && d->ngroups > 0) {

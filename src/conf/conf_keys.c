@@ -28,11 +28,13 @@
 static const char *const log_levels[] = {"error", "warning", "info", "debug", NULL};
 static const char *const unknown_words[] = {"ignore", "pool", NULL};
 static const char *const boot_words[] = {"pxe", "always", NULL};
+static const char *const mode_words[] = {"server", "proxy", NULL};
 
 _Static_assert(LOG_LVL_ERR == 0 && LOG_LVL_WARN == 1 && LOG_LVL_INFO == 2 && LOG_LVL_DEBUG == 3,
 	       "log_levels[] is in the enum's order");
 _Static_assert(CONF_UNKNOWN_IGNORE == 0 && CONF_UNKNOWN_POOL == 1, "unknown_words[]");
 _Static_assert(CONF_BOOT_PXE == 0 && CONF_BOOT_ALWAYS == 1, "boot_words[]");
+_Static_assert(CONF_DHCP_SERVER == 0 && CONF_DHCP_PROXY == 1, "mode_words[]");
 
 const char *const conf_section_names[CONF_NSECTIONS] = {"server", "tftp", "log",   "dhcp",
 							"http",	  "subnet", "group"};
@@ -94,6 +96,7 @@ const struct conf_key conf_keys[] = {
     CFG(LOG, "keep_unknown", T_BOOL, logrx.keep_unknown, .def = "no"),
 
     CFG(DHCP, "enabled", T_BOOL, dhcp.enabled, .def = "no"),
+    CFG(DHCP, "mode", T_ENUM, dhcp.mode, .words = mode_words, .def = "server"),
     CFG(DHCP, "listen", T_LISTEN, dhcp.listen, .max = 1, .port = 67, .def = "0.0.0.0"),
     CFG(DHCP, "interfaces", T_STRING, dhcp.interfaces, .def = ""),
     CFG(DHCP, "inventory", T_PATH, dhcp.inventory, .flags = K_EMPTY, .def = ""),

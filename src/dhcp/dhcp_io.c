@@ -19,6 +19,7 @@
 #include "dhcp/pins.h"
 #include "core/wire.h"
 #include "dhcp/dhcp_wire.h"
+#include "dhcp/proxy.h"
 
 #define DHCP_RX_BUF 4096
 #define MAX_IFACES 16
@@ -39,6 +40,7 @@ struct dhcp_io {
 	struct loop_io io; /* first: the loop hands us &io */
 	struct loop_io commit; /* the lease journal's group commit */
 	struct loop_io nlio;   /* the neighbour table's answers */
+	struct loop_io pxe;    /* port 4011, proxy mode only (fd -1 otherwise) */
 	struct neigh *neigh;
 	struct pins *pins;
 	struct timer sweep;
@@ -115,8 +117,8 @@ size_t dhcp_udp_frame(uint8_t *buf, size_t cap, uint32_t src, uint32_t dst, uint
 static int send_link(struct dhcp_io *io, const struct dhcp_out *o)
 {
 	uint8_t frame[DHCP_MAX_LEN + 28];
-	size_t n = dhcp_udp_frame(frame, sizeof(frame), o->src_ip, o->dst_ip, 67, o->dst_port,
-				  o->buf, o->len);
+	size_t n = dhcp_udp_frame(frame, sizeof(frame), o->src_ip, o->dst_ip,
+				  o->src_port ? o->src_port : 67, o->dst_port, o->buf, o->len);
 	struct sockaddr_ll sll = {
 		.sll_family = AF_PACKET,
 		.sll_protocol = htons(ETH_P_IP),
@@ -143,7 +145,8 @@ static void tx_send(void *ctx, const struct dhcp_out *o)
 	if (o->via_link)
 		err = send_link(io, o);
 	else
-		err = udp_sendv(io->io.fd, &dst, o->src_ip ? &src : NULL, &iov, 1);
+		err = udp_sendv(o->src_port == DHCP_PXE_PORT ? io->pxe.fd : io->io.fd, &dst,
+				o->src_ip ? &src : NULL, &iov, 1);
 	if (err < 0) {
 		char a[NETADDR_STRLEN];
 		io->tx_errors++;
@@ -204,14 +207,12 @@ static uint64_t client_key(const uint8_t *data, size_t len)
 	return wire_ok(&r) ? key : 0;
 }
 
-static void on_readable(struct loop_io *lio, uint32_t events, mono_t now)
+static void drain(struct dhcp_io *io, int fd, uint16_t port, mono_t now)
 {
-	struct dhcp_io *io = (struct dhcp_io *)lio;
 	int64_t wall = (int64_t)time(NULL);
 	int n, round = 0;
 
-	(void)events;
-	while (round++ < DHCP_BATCHES_PER_WAKE && (n = udp_recv_batch(io->io.fd, &io->batch)) > 0) {
+	while (round++ < DHCP_BATCHES_PER_WAKE && (n = udp_recv_batch(fd, &io->batch)) > 0) {
 		for (int i = 0; i < n; i++) {
 			struct udp_pkt *p = &io->batch.pkts[i];
 			uint64_t key;
@@ -224,7 +225,7 @@ static void on_readable(struct loop_io *lio, uint32_t events, mono_t now)
 			}
 			/* DHCPv4: the addresses are IPv4 (the socket is). */
 			uint32_t local = ipaddr_to_v4(&p->local_ip);
-			struct dhcp_rx rx = {p->ifindex, ipaddr_to_v4(&p->iface_ip), p->peer};
+			struct dhcp_rx rx = {p->ifindex, ipaddr_to_v4(&p->iface_ip), p->peer, port};
 			/* A unicast (renewal, relay) names our address itself. */
 			if (local != INADDR_BROADCAST)
 				rx.local_ip = local;
@@ -235,6 +236,20 @@ static void on_readable(struct loop_io *lio, uint32_t events, mono_t now)
 		if (n < UDP_BATCH)
 			break;
 	}
+}
+
+static void on_readable(struct loop_io *lio, uint32_t events, mono_t now)
+{
+	(void)events;
+	drain((struct dhcp_io *)lio, lio->fd, 67, now);
+}
+
+static void on_pxe_readable(struct loop_io *lio, uint32_t events, mono_t now)
+{
+	struct dhcp_io *io = (struct dhcp_io *)((char *)lio - offsetof(struct dhcp_io, pxe));
+
+	(void)events;
+	drain(io, lio->fd, DHCP_PXE_PORT, now);
 }
 
 static int parse_ifaces(struct dhcp_io *io, const struct conf_dhcp *cfg)
@@ -262,7 +277,7 @@ int dhcp_io_open(struct dhcp_io **out, const struct conf_dhcp *cfg, int rcvbuf)
 
 	if (io == NULL)
 		return -ENOMEM;
-	io->io.fd = io->linkfd = -1;
+	io->io.fd = io->linkfd = io->pxe.fd = -1;
 	if ((err = parse_ifaces(io, cfg)) < 0)
 		goto fail;
 	io->io.fd = udp_open(&cfg->listen.addrs[0], rcvbuf);
@@ -273,6 +288,18 @@ int dhcp_io_open(struct dhcp_io **out, const struct conf_dhcp *cfg, int rcvbuf)
 		goto fail;
 	}
 	setsockopt(io->io.fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one));
+	if (cfg->mode == CONF_DHCP_PROXY) {
+		/* PXE clients ask a proxy for their boot file on port 4011. */
+		struct netaddr pxe = cfg->listen.addrs[0];
+		pxe.port = DHCP_PXE_PORT;
+		io->pxe.fd = udp_open(&pxe, rcvbuf);
+		if (io->pxe.fd < 0) {
+			err = io->pxe.fd;
+			log_err("cannot bind proxyDHCP %s: %s", netaddr_str(&pxe, a),
+				strerror(-err));
+			goto fail;
+		}
+	}
 	/* Protocol 0: this socket only sends; it receives nothing. */
 	io->linkfd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (io->linkfd < 0) {
@@ -336,6 +363,10 @@ int dhcp_io_start(struct dhcp_io *io, struct loop *loop, struct policy *policy,
 		return -ENOMEM;
 	io->io.fn = on_readable;
 	err = loop_io_add(loop, &io->io, EPOLLIN);
+	if (err == 0 && io->pxe.fd >= 0) {
+		io->pxe.fn = on_pxe_readable;
+		err = loop_io_add(loop, &io->pxe, EPOLLIN);
+	}
 	if (err == 0 && leases && lease_eventfd(leases) >= 0) {
 		io->commit.fd = lease_eventfd(leases);
 		io->commit.fn = on_committed;
@@ -366,6 +397,10 @@ void dhcp_io_stats_visit(const struct dhcp_io *io, const struct stat_visitor *v)
 	stat_counter(v, "no_subnet", d->no_subnet, "requests from no configured subnet");
 	stat_counter(v, "unknown_ignored", d->unknown_ignored, "unknown clients ignored");
 	stat_counter(v, "pool_exhausted", d->pool_exhausted, "requests with no free address");
+	stat_counter(v, "proxy_offers", d->proxy_offers, "proxyDHCP OFFERs sent (port 67)");
+	stat_counter(v, "proxy_acks", d->proxy_acks, "proxyDHCP ACKs sent (port 4011)");
+	stat_counter(v, "proxy_learned", d->proxy_learned,
+		     "client addresses learned from requests to the site server or port 4011");
 	stat_counter(v, "lease_write_errors", d->lease_write_errors,
 		     "lease records the journal failed to write");
 	stat_counter(v, "lease_synced", lease_synced(io->leases), "lease records made durable");
@@ -379,7 +414,8 @@ void dhcp_io_stats_visit(const struct dhcp_io *io, const struct stat_visitor *v)
 uint64_t dhcp_io_memory(const struct conf_dhcp *cfg)
 {
 	return mem_chunk(sizeof(struct dhcp_io)) + mem_chunk((uint64_t)DHCP_RX_BUF * UDP_BATCH) +
-	       srclimit_bytes(CLIENT_TABLE) + lease_table_memory(cfg);
+	       srclimit_bytes(CLIENT_TABLE) + lease_table_memory(cfg) +
+	       (cfg->mode == CONF_DHCP_PROXY ? mem_chunk(dhcp_proxy_memory()) : 0);
 }
 
 uint64_t dhcp_io_rx_drops(const struct dhcp_io *io)
@@ -393,6 +429,8 @@ void dhcp_io_close(struct dhcp_io *io)
 		return;
 	if (io->loop && io->io.fd >= 0)
 		loop_io_del(io->loop, &io->io);
+	if (io->loop && io->pxe.fn)
+		loop_io_del(io->loop, &io->pxe);
 	if (io->loop && io->commit.fn)
 		loop_io_del(io->loop, &io->commit);
 	if (io->loop && io->nlio.fn) {
@@ -405,6 +443,8 @@ void dhcp_io_close(struct dhcp_io *io)
 		close(io->io.fd);
 	if (io->linkfd >= 0)
 		close(io->linkfd);
+	if (io->pxe.fd >= 0)
+		close(io->pxe.fd);
 	udp_batch_fini(&io->batch);
 	srclimit_fini(&io->clients);
 	dhcp_server_free(io->srv);

@@ -9,6 +9,7 @@
 #include "boot/policy.h"
 #include "core/log.h"
 #include "dhcp/dhcp_wire.h"
+#include "dhcp/proxy.h"
 
 #define DECLINE_HOLD_SEC 600
 #define BOOTP_LEASE_SEC (365 * 24 * 3600)
@@ -30,6 +31,7 @@ struct dhcp_server {
 	struct dhcp_stats stats;
 	struct ratelimit rl_info, rl_bad;
 	struct dhcp_msg msg; /* the request being handled: one at a time, no malloc per packet */
+	struct dhcp_proxy *proxy; /* [dhcp] mode = proxy (a restart changes it): else NULL */
 };
 
 /* Everything a handler needs about the request being answered. */
@@ -469,6 +471,13 @@ void dhcp_server_input(struct dhcp_server *srv, const struct dhcp_rx *rx, const 
 			    netaddr_str(&rx->peer, peer));
 		return;
 	}
+	if (srv->proxy) {
+		dhcp_proxy_input(srv->proxy,
+				 &(struct dhcp_proxy_env){srv->policy, &srv->tx, &srv->stats,
+							  &srv->rl_info},
+				 rx, m, now);
+		return;
+	}
 	r.subnet = subnet_for(srv, rx, m);
 	if (r.subnet == NULL) {
 		srv->stats.no_subnet++;
@@ -492,7 +501,13 @@ const char *dhcp_server_name_of(struct dhcp_server *srv, uint32_t ip, char buf[3
 	struct ipaddr a = ipaddr_v4(ip);
 	const struct inv_node *n = inventory_by_ip(policy_inventory(srv->policy), &a);
 	struct lease *l;
+	struct boot_node bn;
+	uint8_t mac[6];
 
+	/* A proxy's clients are where the site server put them. */
+	if (srv->proxy && dhcp_proxy_mac_of(srv->proxy, ip, mac) &&
+	    policy_node(srv->policy, mac, &bn, buf) == 0)
+		return bn.name;
 	if (n)
 		return n->name;
 	l = srv->leases ? lease_at(srv->leases, ip) : NULL;
@@ -507,7 +522,10 @@ bool dhcp_server_knows(struct dhcp_server *srv, uint32_t ip)
 {
 	struct ipaddr a = ipaddr_v4(ip);
 	struct lease *l;
+	uint8_t mac[6];
 
+	if (srv->proxy && dhcp_proxy_mac_of(srv->proxy, ip, mac))
+		return true;
 	if (inventory_by_ip(policy_inventory(srv->policy), &a))
 		return true;
 	l = srv->leases ? lease_at(srv->leases, ip) : NULL;
@@ -562,6 +580,10 @@ struct dhcp_server *dhcp_server_new(struct policy *p, struct lease_table *leases
 	srv->leases = leases;
 	srv->tx = *tx;
 	srv->held_tail = &srv->held;
+	if (srv->cfg->mode == CONF_DHCP_PROXY && (srv->proxy = dhcp_proxy_new()) == NULL) {
+		dhcp_server_free(srv);
+		return NULL;
+	}
 	srv->rl_info = (struct ratelimit)RATELIMIT_INIT(MONO_SEC(1), 50);
 	srv->rl_bad = (struct ratelimit)RATELIMIT_INIT(MONO_SEC(10), 5);
 	return srv;
@@ -576,6 +598,7 @@ void dhcp_server_free(struct dhcp_server *srv)
 		srv->held = h->next;
 		free(h);
 	}
+	dhcp_proxy_free(srv->proxy);
 	policy_unref(srv->policy);
 	free(srv);
 }

@@ -21,6 +21,7 @@ struct dhcp_rx {
 	int ifindex;
 	uint32_t local_ip; /* herd's address on that interface (network order) */
 	struct netaddr peer;
+	uint16_t local_port; /* 4011: a PXE boot server request (proxy mode); 0 or 67 */
 };
 
 /* One reply out. via_link: send as a link-layer frame to `mac` on ifindex
@@ -30,6 +31,7 @@ struct dhcp_out {
 	int ifindex;
 	uint32_t src_ip, dst_ip; /* network order */
 	uint16_t dst_port;
+	uint16_t src_port; /* 0: 67; 4011 for a proxy's ACK to a boot server request */
 	bool via_link;
 	uint8_t mac[6];
 	const uint8_t *buf;
@@ -55,6 +57,7 @@ struct dhcp_stats {
 	uint64_t received, malformed, ignored, no_subnet, unknown_ignored, pool_exhausted;
 	uint64_t offers, acks, naks, declines, releases, informs, bootp;
 	uint64_t lease_write_errors;
+	uint64_t proxy_offers, proxy_acks, proxy_learned; /* [dhcp] mode = proxy */
 };
 
 struct dhcp_server;

@@ -244,16 +244,21 @@ static void parse_line(struct inv_parse *p, char *line)
 		problem(p, "'%s' is not a MAC address", tok[1]);
 		return;
 	}
-	if (ipaddr_parse(tok[2], &n->ip) < 0) {
-		problem(p, "'%s' is not an IP address", tok[2]);
+	/* A proxy learns each node's address from the site's DHCP server:
+	 * "-" leaves it out of the table. */
+	bool proxy = p->cfg->mode == CONF_DHCP_PROXY;
+	if (proxy && strcmp(tok[2], "-") == 0) {
+		n->ip = ipaddr_v4(0);
+	} else if (ipaddr_parse(tok[2], &n->ip) < 0) {
+		problem(p, "'%s' is not an IP address%s", tok[2],
+			strcmp(tok[2], "-") == 0 ? " ('-' only with [dhcp] mode = proxy)" : "");
 		return;
-	}
-	if (!ipaddr_is_v4(&n->ip)) {
+	} else if (!ipaddr_is_v4(&n->ip)) {
 		problem(p, "%s: an IPv6 address needs DHCPv6, which herd does not serve yet",
 			tok[2]);
 		return;
 	}
-	if (conf_subnet_of(p->cfg, ipaddr_to_v4(&n->ip)) == NULL) {
+	if (!proxy && conf_subnet_of(p->cfg, ipaddr_to_v4(&n->ip)) == NULL) {
 		problem(p, "%s is outside every [subnet]", tok[2]);
 		return;
 	}
@@ -294,8 +299,9 @@ static void index_node(struct inv_parse *p, uint32_t idx)
 	if (other != NULL)
 		problem(p, "MAC %s is also on line %d", mac_str(n->mac, ':', (char[18]){0}),
 			other->line);
-	other = index_add(inv, inv->by_ip, &n->ip, sizeof(n->ip), offsetof(struct inv_node, ip),
-			  idx);
+	other = ipaddr_to_v4(&n->ip) == 0 ? NULL
+					   : index_add(inv, inv->by_ip, &n->ip, sizeof(n->ip),
+						       offsetof(struct inv_node, ip), idx);
 	if (other != NULL)
 		problem(p, "address %s is also on line %d", ipaddr_str(&n->ip, ip), other->line);
 	/* The name is the node's log file and its DHCP host name: two nodes

@@ -1,5 +1,6 @@
 /* Fuzzes the DHCP codec and the server's handlers: the input is one
- * datagram, received on a subnet with an inventory and a pool. */
+ * datagram, received on a subnet with an inventory and a pool; then by a
+ * proxy ([dhcp] mode = proxy) on port 67 and on port 4011. */
 #include <arpa/inet.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,7 +16,7 @@
 static struct herd_config *cfg;
 static struct inventory *inv;
 static struct lease_table *leases;
-static struct dhcp_server *srv;
+static struct dhcp_server *srv, *proxy;
 static mono_t now = MONO_SEC(1000);
 
 static void sink(void *ctx, const struct dhcp_out *o)
@@ -29,18 +30,30 @@ static void sink(void *ctx, const struct dhcp_out *o)
 	free(m);
 }
 
+/* Neighbour pins: the server's and the proxy's bookkeeping of them runs. */
+static void pin_sink(void *ctx, int ifindex, uint32_t ip, const uint8_t mac[6], unsigned secs)
+{
+	(void)ctx, (void)ifindex, (void)ip, (void)mac, (void)secs;
+}
+
 static const char conf_text[] = "[dhcp]\nenabled = yes\nlease_file =\n"
 				"[subnet a]\nnetwork = 10.1.0.0/16\npool = 10.1.2.0 - 10.1.2.20\n"
 				"router = 10.1.0.1\ndns = 10.1.0.1 10.1.0.2\ndomain = x.example\n"
 				"[group default]\nkernel = k\ninitrd = i\ncmdline = a=%{name} b=%{ip}\n"
 				"[group c]\nloader_bios = pxelinux.0\n";
+static const char proxy_conf[] = "[dhcp]\nenabled = yes\nmode = proxy\nlease_file =\n"
+				 "[subnet a]\nnetwork = 10.1.0.0/16\n"
+				 "[group default]\nkernel = k\n[group c]\nloader_bios = pxelinux.0\n";
+static const char proxy_inv[] = "n1 02:00:00:00:00:01 - default\n"
+				"n2 02:00:00:00:00:02 10.1.0.12 c\n";
+
 static const char inv_text[] = "n1 02:00:00:00:00:01 10.1.0.11 default\n"
 			       "n2 02:00:00:00:00:02 10.1.0.12 c cmdline=\"x y\"\n";
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct dhcp_tx tx = {NULL, sink};
+	struct dhcp_tx tx = {NULL, sink, pin_sink};
 	int err;
 
 	(void)argc, (void)argv;
@@ -53,6 +66,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	srv = dhcp_server_new(policy_new(cfg, inv), leases, &tx);
 	if (srv == NULL)
 		abort();
+	/* The proxy: unknown clients get the default group, so its table of
+	 * learned addresses fills (and evicts) too. */
+	struct herd_config *pcfg = calloc(1, sizeof(*pcfg));
+	struct inventory *pinv = NULL;
+	conf_defaults(pcfg);
+	if (conf_load_string(pcfg, "proxy.conf", proxy_conf, stderr) != 0 ||
+	    inventory_load_string(&pinv, "proxy.tab", proxy_inv, &pcfg->dhcp, stderr) != 0)
+		abort();
+	proxy = dhcp_server_new(policy_new(pcfg, pinv), lease_table_open(&pcfg->dhcp, "", 1000, &err),
+				&tx);
+	if (proxy == NULL)
+		abort();
 	return 0;
 }
 
@@ -64,5 +89,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	inet_pton(AF_INET, "10.1.0.1", &rx.local_ip);
 	now += MONO_MS(100);
 	dhcp_server_input(srv, &rx, data, size, now, 1000 + now / 1000000);
+	dhcp_server_input(proxy, &rx, data, size, now, 1000 + now / 1000000);
+	rx.local_port = 4011;
+	rx.peer.ip = ipaddr_v4(htonl(0x0a010033)); /* 10.1.0.51: a client with its address */
+	dhcp_server_input(proxy, &rx, data, size, now, 1000 + now / 1000000);
+	char name[32];
+	dhcp_server_name_of(proxy, htonl(0x0a010033), name);
 	return 0;
 }

@@ -367,6 +367,24 @@ chmod 644 "$DHCP_ROOT/vmlinuz"
 dhcp_conf "kernel = vmlinuz" | sed "s|^lease_file = .*|lease_file = $WORK/no-state/leases|" |
 	expect_error lease_dir_missing 10 "lease_file $WORK/no-state/leases: directory $WORK/no-state does not exist"
 
+# [dhcp] mode: server or proxy. An inventory address '-' only in proxy mode,
+# which needs no [subnet].
+dhcp_conf "kernel = vmlinuz" | sed "s|^enabled = yes|enabled = yes\nmode = relay|" |
+	expect_error bad_mode 9 "mode: 'relay' is not server or proxy"
+printf 'n1 02:00:00:00:00:01 - default\n' >"$WORK/nodes.tab"
+dhcp_conf "kernel = vmlinuz" >"$WORK/inv_dash.conf"
+run_check inv_dash
+no_sanitizer inv_dash &&
+	check "inventory address '-' in server mode: exit 1, $WORK/nodes.tab:1: ... only with mode = proxy" \
+		eval '[ "$RC" -eq 1 ] && grep -q "^$WORK/nodes.tab:1: .-. is not an IP address (.-. only with \[dhcp\] mode = proxy)" "$ERR"'
+dhcp_conf "kernel = vmlinuz" | sed -e "s|^enabled = yes|enabled = yes\nmode = proxy|" \
+	-e '/^lease_file/d' -e '/^\[subnet lab\]/d' -e '/^network = /d' >"$WORK/proxy_ok.conf"
+run_check proxy_ok
+no_sanitizer proxy_ok &&
+	check "proxy mode, no [subnet], inventory address '-': exit 0, nothing on stderr ($(head -c 200 "$ERR"))" \
+		[ "$RC" -eq 0 -a ! -s "$ERR" ]
+: >"$WORK/nodes.tab"
+
 # The effective renewal times are printed.
 dhcp_conf "kernel = vmlinuz" "renewal_time = 600" >"$WORK/timers.conf"
 run_check timers

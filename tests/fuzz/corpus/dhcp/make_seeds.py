@@ -118,6 +118,14 @@ def seeds():
     s["request_renew"] = msg(N1, udhcpc(3, N1), ciaddr="10.1.0.11")
     s["request_other_server"] = msg(POOLMAC, udhcpc(3, POOLMAC, opt(50, ip("10.1.2.0")) +
                                                     opt(54, ip("10.1.0.2"))))
+    # proxyDHCP: OVMF's request for its boot file on port 4011 (unicast,
+    # ciaddr from the site server), iPXE's ProxyDHCP request, and n1's
+    # firmware SELECTING the site server's offer (read for the address)
+    s["request_binl"] = msg(N1, pxe(3, 7, 3000), size=548, ciaddr="10.1.0.51")
+    s["request_proxy_ipxe"] = msg(N1, ipxe(3, opt(54, ip(SERVER))), size=400,
+                                  ciaddr="10.1.0.51")
+    s["request_site"] = msg(N1, pxe(3, 7, 3000, opt(50, ip("10.1.0.51")) +
+                                opt(54, ip("10.1.0.2"))), size=548, flags=BROADCAST)
     # INIT-REBOOT for an address of another network (NAK)
     s["request_wrong_net"] = msg(N2, udhcpc(3, N2, opt(50, ip("192.168.1.50"))))
     # INFORM (an address configured by hand), RELEASE, DECLINE (dhclient-like)
