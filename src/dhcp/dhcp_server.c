@@ -111,7 +111,7 @@ static uint32_t address_for(struct dhcp_server *srv, const struct dhcp_req *r)
 static const struct conf_group *group_of(const struct dhcp_server *srv, const struct dhcp_req *r)
 {
 	struct boot_node bn = {0};
-	char name[32];
+	char name[POLICY_NAME_MAX];
 
 	return policy_node(srv->policy, r->m->chaddr, &bn, name) == 0 ? bn.group : NULL;
 }
@@ -136,7 +136,8 @@ static void add_network_opts(struct dhcp_server *srv, const struct dhcp_req *r,
 			     struct dhcp_builder *b, uint32_t ip)
 {
 	const struct conf_subnet *sn = r->subnet;
-	char name[32];
+	struct boot_node bn = {0};
+	char name[POLICY_NAME_MAX];
 
 	dhcp_build_ip(b, DHO_SUBNET_MASK, sn->mask);
 	if (sn->router)
@@ -146,10 +147,13 @@ static void add_network_opts(struct dhcp_server *srv, const struct dhcp_req *r,
 	/* The log host is herd itself unless configured: the seed's
 	 * "DHCP for loghost, dump kernel message". */
 	dhcp_build_ip(b, DHO_LOG_SERVER, sn->log_server ? sn->log_server : r->server_ip);
-	/* A node's name is the inventory's; a pool client's "node-<mac>" is
-	 * only ours, and would rename a host that did not ask for it. */
+	/* A node's name is the inventory's or its rule's (a rack named from
+	 * its switch ports); a pool client's "node-<mac>" is only ours, and
+	 * would rename a host that did not ask for it. */
 	if (r->node) {
 		dhcp_build_str(b, DHO_HOSTNAME, r->node->name);
+	} else if (policy_node(srv->policy, r->m->chaddr, &bn, name) == 0 && bn.rule_named) {
+		dhcp_build_str(b, DHO_HOSTNAME, name);
 	} else if (ip &&
 		   (sn->pool_hostnames >= 0 ? sn->pool_hostnames : srv->cfg->pool_hostnames)) {
 		policy_pool_name(r->m->chaddr, name);
@@ -178,6 +182,57 @@ static void add_pxe_opts(const struct dhcp_req *r, struct dhcp_builder *b)
 	dhcp_build_opt(b, DHO_VENDOR, discovery, sizeof(discovery));
 	if (uuid != NULL && len == 17)
 		dhcp_build_opt(b, DHO_UUID, uuid, len);
+}
+
+/* RFC 3046 2.2: the relay's option 82, echoed whole in every reply, as
+ * the last option (the relay strips it before the client sees it). */
+static void add_relay_agent(const struct dhcp_req *r, struct dhcp_builder *b)
+{
+	size_t len;
+	const uint8_t *opt = dhcp_opt(r->m, DHO_RELAY_AGENT, &len);
+
+	if (opt != NULL && r->m->giaddr != 0)
+		dhcp_build_opt(b, DHO_RELAY_AGENT, opt, len);
+}
+
+/* What the client says of itself, for the [rule]s: the switch port
+ * (option 82) whenever a relay adds it; architecture and classes only
+ * from a client that boots, so an OS's DHCP client (udhcpc's own vendor
+ * class) does not undo the firmware's choice. */
+static void observe(struct dhcp_server *srv, const struct dhcp_req *r)
+{
+	static const struct {
+		uint8_t opt;
+		enum conf_rule_key key;
+	} classes[] = {{DHO_VENDOR_CLASS, RULE_VENDOR_CLASS}, {DHO_USER_CLASS, RULE_USER_CLASS}};
+	struct boot_facts f;
+	unsigned mask = 0;
+	uint16_t arch;
+	size_t len;
+	const uint8_t *v;
+
+	if (srv->cfg->nrules == 0)
+		return;
+	if ((v = dhcp_relay_sub(r->m, DHCP_RELAY_CIRCUIT_ID, &len)) != NULL)
+		boot_fact_set(&f, RULE_CIRCUIT_ID, v, len), mask |= 1u << RULE_CIRCUIT_ID;
+	if ((v = dhcp_relay_sub(r->m, DHCP_RELAY_REMOTE_ID, &len)) != NULL)
+		boot_fact_set(&f, RULE_REMOTE_ID, v, len), mask |= 1u << RULE_REMOTE_ID;
+	if (is_booting(r, NULL)) {
+		mask |= 1u << RULE_ARCH | 1u << RULE_VENDOR_CLASS | 1u << RULE_USER_CLASS;
+		f.v[RULE_ARCH][0] = '\0';
+		if (dhcp_opt_u16(r->m, DHO_CLIENT_ARCH, &arch))
+			snprintf(f.v[RULE_ARCH], FACT_MAX, "%u", arch);
+		for (unsigned i = 0; i < 2; i++) {
+			f.v[classes[i].key][0] = '\0';
+			if ((v = dhcp_opt(r->m, classes[i].opt, &len)) == NULL)
+				continue;
+			/* RFC 3004 user class: a length byte before each class. */
+			if (classes[i].opt == DHO_USER_CLASS && len > 1 && v[0] == len - 1)
+				v++, len--;
+			boot_fact_set(&f, classes[i].key, v, len);
+		}
+	}
+	policy_observe(srv->policy, r->m->chaddr, &f, mask);
 }
 
 /* Where a reply goes, RFC 2131 4.1. */
@@ -279,6 +334,7 @@ static void reply_after(struct dhcp_server *srv, const struct dhcp_req *r, enum 
 	} else if (type == DHCP_BOOTP) {
 		add_network_opts(srv, r, &b, yiaddr);
 	}
+	add_relay_agent(r, &b);
 	size_t len = dhcp_build_end(&b);
 	if (len == 0) {
 		log_limited(&srv->rl_bad, r->now, LOG_LVL_WARN,
@@ -476,6 +532,7 @@ void dhcp_server_input(struct dhcp_server *srv, const struct dhcp_rx *rx, const 
 	}
 	r.server_ip = rx->local_ip;
 	r.node = inventory_by_mac(policy_inventory(srv->policy), m->chaddr);
+	observe(srv, &r);
 	switch (m->type) {
 	case DHCPDISCOVER: handle_discover(srv, &r); break;
 	case DHCPREQUEST: handle_request(srv, &r); break;
@@ -487,7 +544,7 @@ void dhcp_server_input(struct dhcp_server *srv, const struct dhcp_rx *rx, const 
 	}
 }
 
-const char *dhcp_server_name_of(struct dhcp_server *srv, uint32_t ip, char buf[32])
+const char *dhcp_server_name_of(struct dhcp_server *srv, uint32_t ip, char buf[CONF_NAME_MAX])
 {
 	struct ipaddr a = ipaddr_v4(ip);
 	const struct inv_node *n = inventory_by_ip(policy_inventory(srv->policy), &a);
@@ -497,7 +554,9 @@ const char *dhcp_server_name_of(struct dhcp_server *srv, uint32_t ip, char buf[3
 		return n->name;
 	l = srv->leases ? lease_at(srv->leases, ip) : NULL;
 	if (l && l->state == LEASE_BOUND) {
-		policy_pool_name(l->mac, buf);
+		struct boot_node bn = {0};
+		if (policy_node(srv->policy, l->mac, &bn, buf) < 0)
+			policy_pool_name(l->mac, buf); /* unknown = ignore since */
 		return buf;
 	}
 	return NULL;

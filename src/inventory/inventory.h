@@ -5,7 +5,8 @@
  *   node0001   52:54:00:12:34:01  10.0.0.101   compute
  *   node0002   52:54:00:12:34:02  10.0.0.102   compute   cmdline="quiet nfsroot=..."
  *
- * Per-node keys override the group: loader, kernel, initrd, cmdline.
+ * Per-node keys override the group: loader, kernel, initrd, cmdline. The
+ * group `auto` lets the [rule]s choose (else [dhcp] default_group).
  * Lookups by MAC, address and name are hash lookups; each is unique. */
 #ifndef HERD_INVENTORY_H
 #define HERD_INVENTORY_H
@@ -21,7 +22,8 @@ struct inv_node {
 	char name[CONF_NAME_MAX];
 	uint8_t mac[6];
 	struct ipaddr ip; /* IPv4 today: herd serves DHCPv4 */
-	const struct conf_group *group;
+	const struct conf_group *group; /* group auto: [dhcp] default_group's, or NULL */
+	bool group_auto;		/* group auto: the [rule]s choose */
 	char *loader, *kernel, *initrd, *cmdline; /* NULL: the group's */
 	int line;
 };
