@@ -1,5 +1,6 @@
 /* Fuzzes the DHCP codec and the server's handlers: the input is one
- * datagram, received on a subnet with an inventory and a pool. */
+ * datagram, received on a subnet with an inventory, a pool and [rule]s
+ * (so option 82's sub-options and the classes are read and remembered). */
 #include <arpa/inet.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,7 +34,11 @@ static const char conf_text[] = "[dhcp]\nenabled = yes\nlease_file =\n"
 				"[subnet a]\nnetwork = 10.1.0.0/16\npool = 10.1.2.0 - 10.1.2.20\n"
 				"router = 10.1.0.1\ndns = 10.1.0.1 10.1.0.2\ndomain = x.example\n"
 				"[group default]\nkernel = k\ninitrd = i\ncmdline = a=%{name} b=%{ip}\n"
-				"[group c]\nloader_bios = pxelinux.0\n";
+				"[group c]\nloader_bios = pxelinux.0\n"
+				"[rule port]\ncircuit_id = p*\nname = r-%{circuit_id}-%{remote_id}\n"
+				"group = c\n"
+				"[rule efi]\narch = 7 9\nvendor_class = PXEClient*\nuser_class = iPXE\n"
+				"group = default\nname = e-%{mac}\n";
 static const char inv_text[] = "n1 02:00:00:00:00:01 10.1.0.11 default\n"
 			       "n2 02:00:00:00:00:02 10.1.0.12 c cmdline=\"x y\"\n";
 
@@ -61,6 +66,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct dhcp_rx rx = {.ifindex = 2, .peer = {.port = 68}};
 
+	static struct dhcp_msg m;
+	size_t len;
+
+	/* The relay agent option's sub-options, even of a message the server
+	 * would drop before reading them. */
+	if (dhcp_parse(data, size, &m) == 0) {
+		dhcp_relay_sub(&m, DHCP_RELAY_CIRCUIT_ID, &len);
+		dhcp_relay_sub(&m, DHCP_RELAY_REMOTE_ID, &len);
+	}
 	inet_pton(AF_INET, "10.1.0.1", &rx.local_ip);
 	now += MONO_MS(100);
 	dhcp_server_input(srv, &rx, data, size, now, 1000 + now / 1000000);
