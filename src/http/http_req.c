@@ -141,17 +141,18 @@ int http_query_add(char *buf, size_t size, size_t *len, const char *key, const c
 	if (n > 0)
 		buf[n++] = '&';
 	k = encode(buf + n, size - n, key);
-	if (n + k + 1 >= size)
-		return -ENOSPC;
-	n += k;
-	buf[n++] = '=';
-	v = encode(buf + n, size - n, value ? value : "");
-	if (n + v >= size)
-		return -ENOSPC;
-	n += v;
-	buf[n] = '\0';
-	*len = n;
-	return 0;
+	if (n + k + 1 < size) {
+		n += k;
+		buf[n++] = '=';
+		v = encode(buf + n, size - n, value ? value : "");
+		if (n + v < size) {
+			buf[n + v] = '\0';
+			*len = n + v;
+			return 0;
+		}
+	}
+	buf[*len] = '\0'; /* as it was */
+	return -ENOSPC;
 }
 
 unsigned http_status_of_error(int err)
