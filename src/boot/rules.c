@@ -174,6 +174,11 @@ const struct boot_facts *rules_seen(const uint8_t mac[6])
 	return e ? &e->facts : NULL;
 }
 
+size_t rules_seen_memory(void)
+{
+	return RULES_SEEN * sizeof(struct seen);
+}
+
 void rules_seen_reset(void)
 {
 	free(seen_table);

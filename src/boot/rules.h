@@ -50,6 +50,8 @@ int rules_name(const struct conf_rule *r, const uint8_t mac[6], const struct boo
 void rules_seen_update(const uint8_t mac[6], const struct boot_facts *f, unsigned mask);
 /* What the MAC said so far, or NULL. Valid until the next update. */
 const struct boot_facts *rules_seen(const uint8_t mac[6]);
+/* The table's size once made (herd check's memory bound). */
+size_t rules_seen_memory(void);
 /* Forgets everything (tests). */
 void rules_seen_reset(void);
 

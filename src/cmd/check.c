@@ -10,6 +10,7 @@
 
 #include "cmd/cmd.h"
 #include "cmd/explain.h"
+#include "boot/rules.h"
 #include "cmd/load.h"
 #include "dhcp/dhcp_io.h"
 #include "http/http_io.h"
@@ -35,6 +36,10 @@ static void print_memory(const struct herd_config *cfg)
 	uint64_t tftp = cfg->tftp.enabled ? tftp_io_memory(&cfg->tftp) : 0;
 	uint64_t log = cfg->logrx.enabled ? logrx_io_memory(&cfg->logrx) : 0;
 	uint64_t dhcp = cfg->dhcp.enabled ? dhcp_io_memory(&cfg->dhcp) : 0;
+
+	/* What clients said, remembered per MAC, once there are rules. */
+	if (cfg->dhcp.enabled && cfg->dhcp.nrules > 0)
+		dhcp += rules_seen_memory();
 	uint64_t http = cfg->http.enabled ? http_io_memory(&cfg->http) : 0;
 
 	printf("\n# memory bound: %llu KiB (tftp %llu, log %llu, dhcp %llu, http %llu) beyond the\n"
