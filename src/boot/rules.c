@@ -205,8 +205,7 @@ static size_t decode(const char *v, size_t len, uint8_t *out, size_t size)
 	size_t n = 0;
 
 	for (size_t i = 0; i < len && n < size; i++) {
-		if (v[i] == '%' && i + 2 < len && hexval(v[i + 1]) >= 0 &&
-		    hexval(v[i + 2]) >= 0) {
+		if (v[i] == '%' && i + 2 < len && hexval(v[i + 1]) >= 0 && hexval(v[i + 2]) >= 0) {
 			out[n++] = (uint8_t)(hexval(v[i + 1]) << 4 | hexval(v[i + 2]));
 			i += 2;
 		} else {

@@ -10,11 +10,16 @@ static const struct {
 	const char *word;
 	enum conf_rule_key key;
 } fact_words[] = {
-    {"arch", RULE_ARCH},	     {"vendor", RULE_VENDOR_CLASS},
-    {"vendor_class", RULE_VENDOR_CLASS}, {"user_class", RULE_USER_CLASS},
-    {"circuit_id", RULE_CIRCUIT_ID},	     {"remote_id", RULE_REMOTE_ID},
-    {"manufacturer", RULE_MANUFACTURER}, {"product", RULE_PRODUCT},
-    {"serial", RULE_SERIAL},		     {"uuid", RULE_UUID},
+    {"arch", RULE_ARCH},
+    {"vendor", RULE_VENDOR_CLASS},
+    {"vendor_class", RULE_VENDOR_CLASS},
+    {"user_class", RULE_USER_CLASS},
+    {"circuit_id", RULE_CIRCUIT_ID},
+    {"remote_id", RULE_REMOTE_ID},
+    {"manufacturer", RULE_MANUFACTURER},
+    {"product", RULE_PRODUCT},
+    {"serial", RULE_SERIAL},
+    {"uuid", RULE_UUID},
 };
 #define N_WORDS (sizeof(fact_words) / sizeof(fact_words[0]))
 
@@ -28,7 +33,8 @@ static int fact(const char *arg, struct boot_facts *f, FILE *errs)
 		if (klen != strlen(fact_words[i].word) || strncmp(arg, fact_words[i].word, klen))
 			continue;
 		enum conf_rule_key k = fact_words[i].key;
-		if (k == RULE_ARCH && (eq[1] == '\0' || strtoul(eq + 1, &end, 10) > 0xffff || *end)) {
+		if (k == RULE_ARCH &&
+		    (eq[1] == '\0' || strtoul(eq + 1, &end, 10) > 0xffff || *end)) {
 			fprintf(errs, "herd check: --explain: arch=%s is not a number 0 to 65535\n",
 				eq + 1);
 			return -EINVAL;
@@ -74,8 +80,8 @@ static void print_facts(const struct boot_facts *f, FILE *out)
 }
 
 /* Why the group is what it is. */
-static void print_why(const struct policy *p, const struct boot_node *n,
-		      const struct boot_facts *f, FILE *out)
+static void print_why(const struct policy *p, const struct boot_node *n, const struct boot_facts *f,
+		      FILE *out)
 {
 	const struct herd_config *cfg = policy_config(p);
 	const struct conf_dhcp *d = &cfg->dhcp;
@@ -86,8 +92,9 @@ static void print_why(const struct policy *p, const struct boot_node *n,
 	else
 		fprintf(out, "  who:       not in the inventory: an address from the pool\n");
 	if (n->inv && !n->inv->group_auto) {
-		fprintf(out, "  why:       the inventory line names the group (rules are not asked: "
-			     "write group auto for that)\n");
+		fprintf(out,
+			"  why:       the inventory line names the group (rules are not asked: "
+			"write group auto for that)\n");
 		return;
 	}
 	rules_choose(d, f, &c);
@@ -116,8 +123,7 @@ static void print_why(const struct policy *p, const struct boot_node *n,
 	fprintf(out, "%s\n", any ? "" : " no pattern, so every client");
 }
 
-static void print_expanded(const struct boot_node *n, const char *what, const char *tmpl,
-			   FILE *out)
+static void print_expanded(const struct boot_node *n, const char *what, const char *tmpl, FILE *out)
 {
 	char buf[2048];
 
@@ -147,7 +153,8 @@ void explain_print(const struct policy *p, const uint8_t mac[6], const struct bo
 		: n.rule_named ? " (the rule's name)"
 			       : " (herd's name for a pool client)");
 	if (n.rule_named)
-		fprintf(out, "             from name = %s; also option 12 and its log file %s.log\n",
+		fprintf(out,
+			"             from name = %s; also option 12 and its log file %s.log\n",
 			n.rule->node_name, n.name);
 	if (boot_file(&n, arch, ipxe, file, sizeof(file)) == 0)
 		fprintf(out, "  boot file: %s (arch %u%s)\n", file, arch, ipxe ? ", iPXE" : "");
@@ -157,8 +164,10 @@ void explain_print(const struct policy *p, const uint8_t mac[6], const struct bo
 		fprintf(out, "  script:    herd/ipxe/<mac>.ipxe reports SMBIOS first\n");
 		return;
 	}
-	print_expanded(&n, "kernel:", n.inv && n.inv->kernel ? n.inv->kernel : n.group->kernel, out);
-	print_expanded(&n, "initrd:", n.inv && n.inv->initrd ? n.inv->initrd : n.group->initrd, out);
+	print_expanded(&n, "kernel:", n.inv && n.inv->kernel ? n.inv->kernel : n.group->kernel,
+		       out);
+	print_expanded(&n, "initrd:", n.inv && n.inv->initrd ? n.inv->initrd : n.group->initrd,
+		       out);
 	print_expanded(&n, "cmdline:", n.inv && n.inv->cmdline ? n.inv->cmdline : n.group->cmdline,
 		       out);
 }

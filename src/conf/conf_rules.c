@@ -6,13 +6,13 @@
 #include <string.h>
 
 static const char *const key_names[RULE_NKEYS] = {
-    "arch", "vendor_class", "user_class", "circuit_id", "remote_id",
-    "manufacturer", "product", "serial", "uuid",
+    "arch",	    "vendor_class", "user_class", "circuit_id", "remote_id",
+    "manufacturer", "product",	    "serial",	  "uuid",
 };
 
 /* The words %{...} a rule's name may hold. */
-static const char *const name_words[] = {"mac",		 "circuit_id", "remote_id", "serial",
-					 "uuid",	 "product",    "manufacturer", NULL};
+static const char *const name_words[] = {"mac",	 "circuit_id", "remote_id",    "serial",
+					 "uuid", "product",    "manufacturer", NULL};
 
 const char *conf_rule_key_name(enum conf_rule_key k)
 {
@@ -178,7 +178,8 @@ void conf_rules_validate(const struct herd_config *cfg,
 				 r->group);
 			report(ctx, r->group_line, msg);
 		}
-		if (r->match[RULE_ARCH][0] && arch_list(r->match[RULE_ARCH], (uint16_t[32]){0}) <= 0) {
+		if (r->match[RULE_ARCH][0] &&
+		    arch_list(r->match[RULE_ARCH], (uint16_t[32]){0}) <= 0) {
 			snprintf(msg, sizeof(msg),
 				 "[rule %s] arch: '%s' is not a list of client architectures "
 				 "(numbers 0 to 65535, option 93)",
@@ -200,20 +201,22 @@ void conf_rules_validate(const struct herd_config *cfg,
 		for (unsigned k = RULE_FIRST_SMBIOS; k < RULE_NKEYS; k++) {
 			if (r->match[k][0] == '\0' || cfg->http.enabled)
 				continue;
-			snprintf(msg, sizeof(msg),
-				 "[rule %s] %s: iPXE reports SMBIOS to herd over HTTP, which is off "
-				 "([http] enabled = no)",
-				 r->name, key_names[k]);
+			snprintf(
+			    msg, sizeof(msg),
+			    "[rule %s] %s: iPXE reports SMBIOS to herd over HTTP, which is off "
+			    "([http] enabled = no)",
+			    r->name, key_names[k]);
 			report(ctx, r->match_line[k], msg);
 			break;
 		}
 		for (unsigned j = 0; j < i; j++) {
 			if (!conf_rule_covers(&d->rules[j], r))
 				continue;
-			snprintf(msg, sizeof(msg),
-				 "[rule %s] is never reached: [rule %s] (line %d), tried before it, "
-				 "matches every client it does",
-				 r->name, d->rules[j].name, d->rules[j].line);
+			snprintf(
+			    msg, sizeof(msg),
+			    "[rule %s] is never reached: [rule %s] (line %d), tried before it, "
+			    "matches every client it does",
+			    r->name, d->rules[j].name, d->rules[j].line);
 			report(ctx, r->line, msg);
 			break;
 		}

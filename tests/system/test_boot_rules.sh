@@ -165,6 +165,18 @@ fi
 check "herd check prints the rules in file order" \
 	grep -qz '\[rule gpu\].*\[rule rack3\]' "$WORK/check.out"
 
+# Each bad rule is refused at its line.
+sed -e 's/^product = HerdGPU-\*$/product = [HerdGPU/' -e 's/^group = rack3$/group = rack4/' \
+	"$HERD_CONF" >"$WORK/bad.conf"
+printf '[rule late]\ncircuit_id = port7\ngroup = gpu\n' >>"$WORK/bad.conf"
+"$HERD" check -c "$WORK/bad.conf" >/dev/null 2>"$WORK/bad.out"
+check "herd check: a bad pattern, at its line" \
+	grep -q "^$WORK/bad.conf:$(grep -n '^product = \[HerdGPU' "$WORK/bad.conf" | cut -d: -f1): \[rule gpu\] product: the pattern '\[HerdGPU' has a '\[' without its '\]'" "$WORK/bad.out"
+check "herd check: an unknown group, at its line" \
+	grep -q "^$WORK/bad.conf:$(grep -n '^group = rack4' "$WORK/bad.conf" | cut -d: -f1): \[rule rack3\] group 'rack4' does not exist" "$WORK/bad.out"
+check "herd check: a rule an earlier one leaves nothing to, at its header" \
+	grep -q "^$WORK/bad.conf:$(grep -n '^\[rule late\]' "$WORK/bad.conf" | cut -d: -f1): \[rule late\] is never reached: \[rule rack3\]" "$WORK/bad.out"
+
 # --explain, before any client: what each would get, and why.
 "$HERD" check -c "$HERD_CONF" --explain "${MAC[smbios]}" user_class=iPXE product=HerdGPU-X1 \
 	serial=SN42 >"$WORK/explain-smbios" 2>/dev/null

@@ -23,14 +23,14 @@
 #include "inventory/inventory.h"
 
 static const char base_conf[] =
-	"[http]\nenabled = yes\nlisten = 10.1.0.1:8080\n"
-	"[dhcp]\nenabled = yes\nlease_file =\nunknown = pool\n"
-	"[subnet a]\nnetwork = 10.1.0.0/24\npool = 10.1.0.100 - 10.1.0.120\n"
-	"[subnet rack]\nnetwork = 10.2.0.0/24\npool = 10.2.0.100 - 10.2.0.120\n"
-	"[group default]\nkernel = vmlinuz\ncmdline = g=default n=%{name}\n"
-	"[group gpu]\nkernel = vmlinuz\ncmdline = g=gpu n=%{name}\n"
-	"[group efi]\nkernel = vmlinuz\ncmdline = g=efi\n"
-	"[group rack]\nkernel = vmlinuz\ncmdline = g=rack n=%{name}\n";
+    "[http]\nenabled = yes\nlisten = 10.1.0.1:8080\n"
+    "[dhcp]\nenabled = yes\nlease_file =\nunknown = pool\n"
+    "[subnet a]\nnetwork = 10.1.0.0/24\npool = 10.1.0.100 - 10.1.0.120\n"
+    "[subnet rack]\nnetwork = 10.2.0.0/24\npool = 10.2.0.100 - 10.2.0.120\n"
+    "[group default]\nkernel = vmlinuz\ncmdline = g=default n=%{name}\n"
+    "[group gpu]\nkernel = vmlinuz\ncmdline = g=gpu n=%{name}\n"
+    "[group efi]\nkernel = vmlinuz\ncmdline = g=efi\n"
+    "[group rack]\nkernel = vmlinuz\ncmdline = g=rack n=%{name}\n";
 
 static const char rules_conf[] = "[rule efi]\narch = 7, 9\nvendor_class = PXEClient:*\n"
 				 "group = efi\n"
@@ -130,21 +130,22 @@ static void test_unreachable_rules(void **state)
 	expect_problem("[rule a]\nproduct = *\ngroup = gpu\n"
 		       "[rule b]\nproduct = GPU-X1\ngroup = efi\n",
 		       "[rule b]", "[rule b] is never reached");
-	expect_problem("[rule a]\ngroup = gpu\n[rule b]\ncircuit_id = p1\ngroup = efi\n", "[rule b]",
-		       "[rule b] is never reached");
+	expect_problem("[rule a]\ngroup = gpu\n[rule b]\ncircuit_id = p1\ngroup = efi\n",
+		       "[rule b]", "[rule b] is never reached");
 	expect_problem("[rule a]\narch = 0 7 9\ngroup = gpu\n[rule b]\narch = 7\ngroup = efi\n",
 		       "[rule b]", "[rule b] is never reached");
 
 	/* Narrower first is fine, and globs on both sides are not judged. */
 	struct herd_config *cfg = calloc(1, sizeof(*cfg));
 	char errs[4096];
-	assert_int_equal(load(cfg,
-			      "[rule a]\nproduct = GPU-X1\ngroup = gpu\n"
-			      "[rule b]\nproduct = GPU-*\ngroup = efi\n"
-			      "[rule c]\nproduct = *-X1\ngroup = efi\n"
-			      "[rule d]\narch = 7\ngroup = gpu\n[rule e]\narch = 7 9\ngroup = efi\n",
-			      errs, sizeof(errs)),
-			 0);
+	assert_int_equal(
+	    load(cfg,
+		 "[rule a]\nproduct = GPU-X1\ngroup = gpu\n"
+		 "[rule b]\nproduct = GPU-*\ngroup = efi\n"
+		 "[rule c]\nproduct = *-X1\ngroup = efi\n"
+		 "[rule d]\narch = 7\ngroup = gpu\n[rule e]\narch = 7 9\ngroup = efi\n",
+		 errs, sizeof(errs)),
+	    0);
 	free(cfg);
 }
 
@@ -247,10 +248,11 @@ static void test_report_query(void **state)
 	uint8_t mac[6];
 
 	(void)state;
-	assert_int_equal(rules_report_parse("mac=52%3A54%3A00%3A99%3A07%3A15&manufacturer=Herd%20Labs"
-					    "&product=GPU-X1%26Co&serial=SN42&uuid=&junk",
-					    mac, &f),
-			 0);
+	assert_int_equal(
+	    rules_report_parse("mac=52%3A54%3A00%3A99%3A07%3A15&manufacturer=Herd%20Labs"
+			       "&product=GPU-X1%26Co&serial=SN42&uuid=&junk",
+			       mac, &f),
+	    0);
 	assert_int_equal(mac[5], 0x15);
 	assert_true(f.smbios);
 	assert_string_equal(f.v[RULE_MANUFACTURER], "Herd Labs");
@@ -461,8 +463,8 @@ static void test_relay_sub_bounds(void **state)
 	struct dhcp_msg m;
 	uint8_t buf[DHCP_MAX_LEN];
 	const uint8_t mac[6] = {2, 0, 0, 0, 0, 3};
-	size_t n = dhcp_build_request(buf, sizeof(buf), DHCPDISCOVER, 1, mac, 0, 0, 0, 0xffff, NULL,
-				      NULL);
+	size_t n =
+	    dhcp_build_request(buf, sizeof(buf), DHCPDISCOVER, 1, mac, 0, 0, 0, 0xffff, NULL, NULL);
 	size_t len = 99;
 
 	(void)state;
@@ -502,11 +504,13 @@ static void test_report_then_real_script(void **state)
 	assert_string_equal(f->reply.file, "herd/ipxe/02-00-00-00-00-23.ipxe");
 	s = render(f, "herd/ipxe/02-00-00-00-00-23.ipxe");
 	assert_non_null(s);
-	assert_non_null(strstr(s, "chain http://10.1.0.1:8080/herd/ipxe/report?mac=02:00:00:00:00:23"
-				  "&manufacturer=${manufacturer:uristring}&product=${product:uristring}"));
+	assert_non_null(
+	    strstr(s, "chain http://10.1.0.1:8080/herd/ipxe/report?mac=02:00:00:00:00:23"
+		      "&manufacturer=${manufacturer:uristring}&product=${product:uristring}"));
 	free(s);
 	/* The report: GPU. The answer is [group gpu]'s script, named by serial. */
-	s = render(f, "/herd/ipxe/report?mac=02%3A00%3A00%3A00%3A00%3A23&product=GPU-A100&serial=S9");
+	s = render(f,
+		   "/herd/ipxe/report?mac=02%3A00%3A00%3A00%3A00%3A23&product=GPU-A100&serial=S9");
 	assert_non_null(s);
 	assert_non_null(strstr(s, "g=gpu n=gpu-S9"));
 	free(s);
