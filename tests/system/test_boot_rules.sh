@@ -271,5 +271,11 @@ if [ -n "$PCAP" ] && [[ " $GUESTS " == *" smbios "* ]]; then
 			grep -q 'GET /herd/ipxe/report?mac=[^&]*&manufacturer=HerdLabs&product=HerdGPU-X1&serial=SN42'"
 fi
 
+if [ -n "$PCAP" ] && [[ " $GUESTS " == *" relay "* ]]; then
+	check "relay: herd echoed option 82 (circuit-id port7) to the relay (RFC 3046)" \
+		sh -c "tcpdump -r '$PCAP' -vv -n 'udp and dst host $RACK.1 and dst port 67' 2>/dev/null |
+			grep -q 'Circuit-ID SubOption 1, length 5: port7'"
+fi
+
 herd_stop
 finish
