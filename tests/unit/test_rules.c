@@ -548,6 +548,58 @@ static void test_inventory_group_wins_unless_auto(void **state)
 	assert_string_equal(n.group->name, "default");
 }
 
+/* The firmware's classes choose; an OS's DHCP client (udhcpc, its own
+ * vendor class, no architecture) does not undo that. */
+static void test_only_booting_clients_set_classes(void **state)
+{
+	struct fixture *f = *state;
+	const uint8_t mac[6] = {2, 0, 0, 0, 0, 0x31};
+	uint8_t buf[DHCP_MAX_LEN];
+	struct dhcp_rx rx = {.ifindex = 3, .local_ip = ip("10.1.0.1"), .peer = {.port = 68}};
+	struct boot_node n;
+	char name[CONF_NAME_MAX];
+	size_t len;
+
+	len = dhcp_build_request(buf, sizeof(buf), DHCPDISCOVER, 1, mac, 0, 0, 0, 7,
+				 "PXEClient:Arch:00007:UNDI:003000", NULL);
+	dhcp_server_input(f->srv, &rx, buf, len, MONO_SEC(10), 1000);
+	assert_string_equal(f->reply.file, "ipxe.efi");
+	assert_int_equal(policy_node(f->policy, mac, &n, name), 0);
+	assert_string_equal(n.group->name, "efi");
+	len = dhcp_build_request(buf, sizeof(buf), DHCPDISCOVER, 2, mac, 0, 0, 0, 0xffff,
+				 "udhcp 1.35.0", NULL);
+	dhcp_server_input(f->srv, &rx, buf, len, MONO_SEC(11), 1001);
+	assert_int_equal(policy_node(f->policy, mac, &n, name), 0);
+	assert_string_equal(n.group->name, "efi");
+	assert_string_equal(rules_seen(mac)->v[RULE_VENDOR_CLASS],
+			    "PXEClient:Arch:00007:UNDI:003000");
+}
+
+/* A reload judges what clients said against the new rules. */
+static void test_reload_rejudges(void **state)
+{
+	struct fixture *f = *state;
+	const uint8_t mac[6] = {2, 0, 0, 0, 0, 0x32};
+	struct herd_config *cfg = calloc(1, sizeof(*cfg));
+	struct policy *p2;
+	struct boot_node n;
+	char name[CONF_NAME_MAX], errs[4096];
+
+	relayed(f, DHCPDISCOVER, mac, 0, "port9");
+	free(render(f, "herd/ipxe/report?mac=02:00:00:00:00:32&product=x"));
+	assert_int_equal(policy_node(f->policy, mac, &n, name), 0);
+	assert_string_equal(n.group->name, "rack");
+	assert_string_equal(name, "r3-port9");
+	assert_int_equal(load(cfg, "[rule p9]\ncircuit_id = port9\ngroup = gpu\nname = p9\n", errs,
+			      sizeof(errs)),
+			 0);
+	p2 = policy_new(cfg, NULL);
+	assert_int_equal(policy_node(p2, mac, &n, name), 0);
+	assert_string_equal(n.group->name, "gpu");
+	assert_string_equal(n.name, "p9");
+	policy_unref(p2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -566,6 +618,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_no_relay_no_echo, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_report_then_real_script, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_inventory_group_wins_unless_auto, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_only_booting_clients_set_classes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reload_rejudges, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
