@@ -71,8 +71,8 @@ unsigned policy_live(void)
 
 void policy_pool_name(const uint8_t mac[6], char buf[POLICY_NAME_MAX])
 {
-	snprintf(buf, POLICY_NAME_MAX, "node-%02x%02x%02x%02x%02x%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
-		 mac[5]);
+	snprintf(buf, POLICY_NAME_MAX, "node-%02x%02x%02x%02x%02x%02x", mac[0], mac[1], mac[2],
+		 mac[3], mac[4], mac[5]);
 }
 
 void policy_observe(const struct policy *p, const uint8_t mac[6], const struct boot_facts *f,

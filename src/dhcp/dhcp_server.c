@@ -8,6 +8,7 @@
 #include "boot/boot.h"
 #include "boot/policy.h"
 #include "core/log.h"
+#include "dhcp/dhcp_facts.h"
 #include "dhcp/dhcp_wire.h"
 
 #define DECLINE_HOLD_SEC 600
@@ -195,44 +196,16 @@ static void add_relay_agent(const struct dhcp_req *r, struct dhcp_builder *b)
 		dhcp_build_opt(b, DHO_RELAY_AGENT, opt, len);
 }
 
-/* What the client says of itself, for the [rule]s: the switch port
- * (option 82) whenever a relay adds it; architecture and classes only
- * from a client that boots, so an OS's DHCP client (udhcpc's own vendor
- * class) does not undo the firmware's choice. */
+/* What the client says of itself, remembered for the [rule]s. */
 static void observe(struct dhcp_server *srv, const struct dhcp_req *r)
 {
-	static const struct {
-		uint8_t opt;
-		enum conf_rule_key key;
-	} classes[] = {{DHO_VENDOR_CLASS, RULE_VENDOR_CLASS}, {DHO_USER_CLASS, RULE_USER_CLASS}};
 	struct boot_facts f;
-	unsigned mask = 0;
-	uint16_t arch;
-	size_t len;
-	const uint8_t *v;
+	unsigned mask;
 
-	if (srv->cfg->nrules == 0)
-		return;
-	if ((v = dhcp_relay_sub(r->m, DHCP_RELAY_CIRCUIT_ID, &len)) != NULL)
-		boot_fact_set(&f, RULE_CIRCUIT_ID, v, len), mask |= 1u << RULE_CIRCUIT_ID;
-	if ((v = dhcp_relay_sub(r->m, DHCP_RELAY_REMOTE_ID, &len)) != NULL)
-		boot_fact_set(&f, RULE_REMOTE_ID, v, len), mask |= 1u << RULE_REMOTE_ID;
-	if (is_booting(r, NULL)) {
-		mask |= 1u << RULE_ARCH | 1u << RULE_VENDOR_CLASS | 1u << RULE_USER_CLASS;
-		f.v[RULE_ARCH][0] = '\0';
-		if (dhcp_opt_u16(r->m, DHO_CLIENT_ARCH, &arch))
-			snprintf(f.v[RULE_ARCH], FACT_MAX, "%u", arch);
-		for (unsigned i = 0; i < 2; i++) {
-			f.v[classes[i].key][0] = '\0';
-			if ((v = dhcp_opt(r->m, classes[i].opt, &len)) == NULL)
-				continue;
-			/* RFC 3004 user class: a length byte before each class. */
-			if (classes[i].opt == DHO_USER_CLASS && len > 1 && v[0] == len - 1)
-				v++, len--;
-			boot_fact_set(&f, classes[i].key, v, len);
-		}
+	if (srv->cfg->nrules > 0) {
+		mask = dhcp_facts(r->m, is_booting(r, NULL), &f);
+		policy_observe(srv->policy, r->m->chaddr, &f, mask);
 	}
-	policy_observe(srv->policy, r->m->chaddr, &f, mask);
 }
 
 /* Where a reply goes, RFC 2131 4.1. */

@@ -9,6 +9,7 @@
 
 #include "conf/conf.h"
 #include "boot/policy.h"
+#include "dhcp/dhcp_facts.h"
 #include "dhcp/dhcp_server.h"
 #include "dhcp/dhcp_wire.h"
 #include "inventory/inventory.h"
@@ -67,14 +68,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct dhcp_rx rx = {.ifindex = 2, .peer = {.port = 68}};
 
 	static struct dhcp_msg m;
-	size_t len;
+	struct boot_facts f;
 
-	/* The relay agent option's sub-options, even of a message the server
-	 * would drop before reading them. */
-	if (dhcp_parse(data, size, &m) == 0) {
-		dhcp_relay_sub(&m, DHCP_RELAY_CIRCUIT_ID, &len);
-		dhcp_relay_sub(&m, DHCP_RELAY_REMOTE_ID, &len);
-	}
+	/* The facts for the rules (option 82's sub-options, 93, 60, 77),
+	 * even of a message the server would drop before reading them. */
+	if (dhcp_parse(data, size, &m) == 0)
+		dhcp_facts(&m, true, &f);
 	inet_pton(AF_INET, "10.1.0.1", &rx.local_ip);
 	now += MONO_MS(100);
 	dhcp_server_input(srv, &rx, data, size, now, 1000 + now / 1000000);
