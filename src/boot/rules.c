@@ -66,8 +66,9 @@ void rules_choose(const struct conf_dhcp *d, const struct boot_facts *f, struct 
 	}
 }
 
-int rules_name(const struct conf_rule *r, const uint8_t mac[6], const struct boot_facts *f,
-	       char *out, size_t size)
+/* The fact a %{word} of a name stands for, or NULL. */
+static const char *name_word(const char *word, size_t len, const uint8_t mac[6],
+			     const struct boot_facts *f, char macbuf[18])
 {
 	static const struct {
 		const char *word;
@@ -79,31 +80,49 @@ int rules_name(const struct conf_rule *r, const uint8_t mac[6], const struct boo
 		     {"uuid", RULE_UUID},
 		     {"product", RULE_PRODUCT},
 		     {"manufacturer", RULE_MANUFACTURER}};
+
+	for (unsigned i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (len == strlen(words[i].word) && strncmp(word, words[i].word, len) == 0)
+			return words[i].key < 0 ? mac_str(mac, '-', macbuf) : f->v[words[i].key];
+	return NULL;
+}
+
+/* Appends v[0..n) to out, anything but letters, digits, '-', '_', '.' as
+ * '-' (a fact may hold '/', spaces...; a name is a file name). */
+static int put_name(char *out, size_t size, size_t *len, const char *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = v[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+		if (*len + 1 >= size)
+			return -ENOSPC;
+		out[(*len)++] = ok ? c : '-';
+	}
+	return 0;
+}
+
+int rules_name(const struct conf_rule *r, const uint8_t mac[6], const struct boot_facts *f,
+	       char *out, size_t size)
+{
 	size_t len = 0;
 	char macbuf[18];
 
 	if (r == NULL || r->node_name[0] == '\0')
 		return -ENOENT;
 	for (const char *s = r->node_name; *s; s++) {
-		const char *v = NULL;
-		if (s[0] == '%' && s[1] == '{' && strchr(s, '}')) {
-			const char *end = strchr(s, '}');
-			for (unsigned i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-				if ((size_t)(end - s - 2) == strlen(words[i].word) &&
-				    strncmp(s + 2, words[i].word, strlen(words[i].word)) == 0)
-					v = words[i].key < 0 ? mac_str(mac, '-', macbuf)
-							     : f->v[words[i].key];
-			if (v == NULL || v[0] == '\0')
-				return -ENOENT;
-			s = end;
-		}
-		for (const char *c = v ? v : s; *c && (v || c == s); c++) {
-			bool ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-				  (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.';
-			if (len + 1 >= size)
+		const char *end = s[0] == '%' && s[1] == '{' ? strchr(s, '}') : NULL;
+		if (end == NULL) {
+			if (put_name(out, size, &len, s, 1) < 0)
 				return -ENOSPC;
-			out[len++] = ok ? *c : '-';
+			continue;
 		}
+		const char *v = name_word(s + 2, (size_t)(end - s - 2), mac, f, macbuf);
+		if (v == NULL || v[0] == '\0')
+			return -ENOENT; /* a fact it names was not said */
+		if (put_name(out, size, &len, v, strlen(v)) < 0)
+			return -ENOSPC;
+		s = end;
 	}
 	out[len] = '\0';
 	return len ? 0 : -ENOENT;
