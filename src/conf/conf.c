@@ -106,8 +106,11 @@ struct named_kind {
 	unsigned *count, max, slot;
 };
 
-static struct named_kind named_kind(struct conf_dhcp *d, enum conf_section kind)
+/* Non-const: parsing fills them; printing only reads. */
+static struct named_kind named_kind(const struct conf_dhcp *cd, enum conf_section kind)
 {
+	struct conf_dhcp *d = (struct conf_dhcp *)cd;
+
 	switch (kind) {
 	case CONF_SEC_SUBNET:
 		return (struct named_kind){d->subnets, sizeof(d->subnets[0]), &d->nsubnets,
@@ -565,7 +568,7 @@ static void print_section(FILE *out, enum conf_section kind, const char *title, 
 
 void conf_print(const struct herd_config *cfg, FILE *out)
 {
-	struct conf_dhcp *d = (struct conf_dhcp *)&cfg->dhcp;
+	const struct conf_dhcp *d = &cfg->dhcp;
 	char title[CONF_NAME_MAX + 8];
 
 	fprintf(out, "# effective configuration of %s\n", cfg->path);
