@@ -10,6 +10,8 @@ static void usage(FILE *out)
 		     "commands:\n"
 		     "  serve -c FILE   run the server in the foreground\n"
 		     "  check -c FILE   validate a configuration and print it\n"
+		     "  check -c FILE --explain MAC [key=value ...]\n"
+		     "                  what that client would get, and why\n"
 		     "  swarm ...       emulate a rack of PXE clients against a server\n"
 		     "                  (herd swarm --help)\n"
 		     "  --version       print the version\n");

@@ -29,6 +29,9 @@ struct boot_node {
 	struct ipaddr server; /* herd's address as the node sees it */
 	const struct conf_group *group;
 	const struct inv_node *inv; /* per-node overrides, or NULL */
+	const struct conf_rule *rule; /* the [rule] that chose the group, or NULL */
+	bool rule_named;	      /* the name is the rule's (not in the inventory) */
+	bool report;		      /* a rule waits for iPXE's SMBIOS report */
 };
 
 /* Client architectures, RFC 4578 and the IANA registry. */
@@ -76,6 +79,12 @@ int boot_generated_mac(const char *name, uint8_t mac[6]);
 /* Renders generated file `name` for node n into a malloc'd buffer. Returns
  * 0 or -ENOENT / -ENOMEM. */
 int boot_render(const struct boot_node *n, const char *name, char **data, size_t *len);
+
+/* The first-stage iPXE script of a node whose group waits for SMBIOS:
+ * it asks `url` (http://SERVER[:PORT]/herd/ipxe/report) with the node's
+ * MAC and iPXE's ${manufacturer} ${product} ${serial} ${uuid}, and herd
+ * answers with the node's real script. */
+int boot_render_report(const struct boot_node *n, const char *url, char **data, size_t *len);
 
 /* Substitutes %{name}, %{ip}, %{mac}, %{server}, %{group} in tmpl. Returns
  * the length, or -ENOSPC. */

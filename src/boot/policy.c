@@ -69,30 +69,52 @@ unsigned policy_live(void)
 	return live;
 }
 
-void policy_pool_name(const uint8_t mac[6], char buf[32])
+void policy_pool_name(const uint8_t mac[6], char buf[POLICY_NAME_MAX])
 {
-	snprintf(buf, 32, "node-%02x%02x%02x%02x%02x%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
-		 mac[5]);
+	snprintf(buf, POLICY_NAME_MAX, "node-%02x%02x%02x%02x%02x%02x", mac[0], mac[1], mac[2],
+		 mac[3], mac[4], mac[5]);
 }
 
-int policy_node(const struct policy *p, const uint8_t mac[6], struct boot_node *n, char namebuf[32])
+void policy_observe(const struct policy *p, const uint8_t mac[6], const struct boot_facts *f,
+		    unsigned mask)
 {
+	if (p->cfg->dhcp.nrules > 0 && mask != 0)
+		rules_seen_update(mac, f, mask);
+}
+
+int policy_node_facts(const struct policy *p, const uint8_t mac[6], const struct boot_facts *f,
+		      struct boot_node *n, char namebuf[POLICY_NAME_MAX])
+{
+	static const struct boot_facts none;
 	const struct conf_dhcp *d = &p->cfg->dhcp;
 	const struct inv_node *inv = inventory_by_mac(p->inv, mac);
+	struct rules_choice c = {NULL, false};
 
 	memcpy(n->mac, mac, 6);
 	n->inv = inv;
+	n->rule = NULL;
+	n->rule_named = n->report = false;
+	if (inv == NULL && d->unknown != CONF_UNKNOWN_POOL)
+		return -ENOENT;
+	/* An inventory node's explicit group wins; `auto` asks the rules. */
+	if ((inv == NULL || inv->group_auto) && d->nrules > 0)
+		rules_choose(d, f ? f : &none, &c);
+	if (c.pending) {
+		n->report = true; /* the default group until iPXE reports */
+		c.rule = NULL;
+	}
+	n->rule = c.rule;
 	if (inv) {
 		n->name = inv->name;
 		n->ip = inv->ip;
-		n->group = inv->group;
+		n->group = c.rule ? conf_group_find(d, c.rule->group) : inv->group;
 		return 0;
 	}
-	if (d->unknown != CONF_UNKNOWN_POOL)
-		return -ENOENT;
-	policy_pool_name(mac, namebuf);
+	n->group = conf_group_find(d, c.rule ? c.rule->group : d->default_group);
+	n->rule_named = rules_name(c.rule, mac, f ? f : &none, namebuf, POLICY_NAME_MAX) == 0;
+	if (!n->rule_named)
+		policy_pool_name(mac, namebuf);
 	n->name = namebuf;
-	n->group = conf_group_find(d, d->default_group);
 	return 0;
 }
 
@@ -119,18 +141,80 @@ static bool policy_boots_grub(const struct policy *p)
 	return false;
 }
 
+int policy_node(const struct policy *p, const uint8_t mac[6], struct boot_node *n,
+		char namebuf[POLICY_NAME_MAX])
+{
+	return policy_node_facts(p, mac, p->cfg->dhcp.nrules ? rules_seen(mac) : NULL, n, namebuf);
+}
+
+#define REPORT_NAME "herd/ipxe/report"
+
+/* Where a node reports its SMBIOS: herd's HTTP address as the node sees
+ * herd (the listen address, unless it is 0.0.0.0). */
+static void report_url(const struct policy *p, const struct ipaddr *server, char *out,
+		       size_t size)
+{
+	const struct conf_listen *l = &p->cfg->http.listen;
+	const struct ipaddr *host = server;
+	uint16_t port = 80;
+	char ip[IPADDR_STRLEN];
+
+	if (l->count > 0) {
+		port = l->addrs[0].port;
+		if (!ipaddr_is_any(&l->addrs[0].ip))
+			host = &l->addrs[0].ip;
+	}
+	ipaddr_str(host, ip);
+	if (port == 80)
+		snprintf(out, size, "http://%s/" REPORT_NAME, ip);
+	else
+		snprintf(out, size, "http://%s:%u/" REPORT_NAME, ip, port);
+}
+
+/* The iPXE report: remember what it says, answer with the real script. */
+static int render_report(const struct policy *p, const char *query, struct boot_node *n,
+			 char **data, size_t *len)
+{
+	struct boot_facts f;
+	const struct boot_facts *seen;
+	char name[POLICY_NAME_MAX], file[64], macbuf[18];
+	unsigned mask = RULES_SEEN_SMBIOS;
+	uint8_t mac[6];
+
+	if (rules_report_parse(query, mac, &f) < 0)
+		return -ENOENT;
+	for (unsigned k = RULE_FIRST_SMBIOS; k < RULE_NKEYS; k++)
+		mask |= 1u << k;
+	policy_observe(p, mac, &f, mask);
+	/* What DHCP said of it too; only the report if nothing is kept. */
+	seen = p->cfg->dhcp.nrules ? rules_seen(mac) : NULL;
+	if (policy_node_facts(p, mac, seen ? seen : &f, n, name) < 0 || n->group == NULL)
+		return -ENOENT;
+	n->report = false; /* reported: never ask again */
+	snprintf(file, sizeof(file), "herd/ipxe/%s.ipxe", mac_str(mac, '-', macbuf));
+	return boot_render(n, file, data, len);
+}
+
 int policy_render(const struct policy *p, const char *name, const struct ipaddr *server,
 		  const struct ipaddr *client, char **data, size_t *len)
 {
 	struct boot_node n = {.server = *server, .ip = *client};
 	uint8_t mac[6];
-	char pool[32];
+	char pool[POLICY_NAME_MAX], url[128];
 
+	while (*name == '/')
+		name++;
+	if (strncmp(name, REPORT_NAME "?", strlen(REPORT_NAME) + 1) == 0)
+		return render_report(p, name + strlen(REPORT_NAME) + 1, &n, data, len);
 	if (boot_is_grub_cfg(name))
 		return policy_boots_grub(p) ? boot_render_grub_cfg(data, len) : -ENOENT;
 	if (boot_generated_mac(name, mac) < 0 || policy_node(p, mac, &n, pool) < 0 ||
 	    n.group == NULL)
 		return -ENOENT;
+	if (n.report && strncmp(name, "herd/ipxe/", 10) == 0) {
+		report_url(p, server, url, sizeof(url));
+		return boot_render_report(&n, url, data, len);
+	}
 	return boot_render(&n, name, data, len);
 }
 
@@ -138,7 +222,7 @@ int policy_boot_file(const struct policy *p, const uint8_t mac[6], uint16_t arch
 		     char *out, size_t size)
 {
 	struct boot_node n = {0};
-	char pool[32];
+	char pool[POLICY_NAME_MAX];
 
 	out[0] = '\0';
 	if (policy_node(p, mac, &n, pool) < 0 || n.group == NULL)

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "boot/boot.h"
+#include "boot/rules.h"
 #include "conf/conf.h"
 #include "inventory/inventory.h"
 
@@ -35,14 +36,27 @@ unsigned policy_generation(const struct policy *p);
 /* Live snapshots (those not yet freed), for tests and leak checks. */
 unsigned policy_live(void);
 
+#define POLICY_NAME_MAX CONF_NAME_MAX
+
 /* Who the client with this MAC is: its inventory node (name, address,
  * group, overrides), else, when unknown clients get pool addresses, a
- * pool client "node-<mac>" of the default group. n->name points into the
+ * pool client of [dhcp] default_group. With [rule]s, a client not in the
+ * inventory (or one whose inventory group is `auto`) takes the group of
+ * the first rule its remembered facts meet, and a client not in the
+ * inventory the rule's name, else "node-<mac>". n->name points into the
  * snapshot or into namebuf. n->ip and n->server are left as they were for
  * pool clients (the caller knows the lease). Returns 0, or -ENOENT: herd
  * has nothing for this MAC. */
 int policy_node(const struct policy *p, const uint8_t mac[6], struct boot_node *n,
-		char namebuf[32]);
+		char namebuf[POLICY_NAME_MAX]);
+/* Same, judged on the facts f (NULL: none) instead of those remembered
+ * (herd check --explain). */
+int policy_node_facts(const struct policy *p, const uint8_t mac[6], const struct boot_facts *f,
+		      struct boot_node *n, char namebuf[POLICY_NAME_MAX]);
+/* Remembers what a client says of itself (the keys in `mask`, see
+ * rules_seen_update); nothing without [rule]s. */
+void policy_observe(const struct policy *p, const uint8_t mac[6], const struct boot_facts *f,
+		    unsigned mask);
 
 /* The boot file this MAC's client gets: its node's (else, for a pool
  * client, the default group's) loader for the client architecture arch
@@ -53,12 +67,15 @@ int policy_boot_file(const struct policy *p, const uint8_t mac[6], uint16_t arch
 
 /* Renders generated file `name` (herd/ipxe/<mac>.ipxe,
  * pxelinux.cfg/01-<mac>) for the node its MAC names, as seen through
- * `server` by `client`. 0, or -ENOENT (not a generated name, or nothing
+ * `server` by `client`. A node whose rule waits for SMBIOS gets, as its
+ * iPXE script, one that reports to herd/ipxe/report?mac=...&product=...;
+ * that name (with its query) records the report and renders the node's
+ * real script. 0, or -ENOENT (not a generated name, or nothing
  * for that MAC), -ENOMEM. */
 int policy_render(const struct policy *p, const char *name, const struct ipaddr *server,
 		  const struct ipaddr *client, char **data, size_t *len);
 
 /* The name herd gives a pool client: "node-<mac>". */
-void policy_pool_name(const uint8_t mac[6], char buf[32]);
+void policy_pool_name(const uint8_t mac[6], char buf[POLICY_NAME_MAX]);
 
 #endif

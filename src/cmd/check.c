@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "cmd/explain.h"
+#include "boot/rules.h"
 #include "cmd/load.h"
 #include "dhcp/dhcp_io.h"
 #include "http/http_io.h"
@@ -34,6 +36,10 @@ static void print_memory(const struct herd_config *cfg)
 	uint64_t tftp = cfg->tftp.enabled ? tftp_io_memory(&cfg->tftp) : 0;
 	uint64_t log = cfg->logrx.enabled ? logrx_io_memory(&cfg->logrx) : 0;
 	uint64_t dhcp = cfg->dhcp.enabled ? dhcp_io_memory(&cfg->dhcp) : 0;
+
+	/* What clients said, remembered per MAC, once there are rules. */
+	if (cfg->dhcp.enabled && cfg->dhcp.nrules > 0)
+		dhcp += rules_seen_memory();
 	uint64_t http = cfg->http.enabled ? http_io_memory(&cfg->http) : 0;
 
 	printf("\n# memory bound: %llu KiB (tftp %llu, log %llu, dhcp %llu, http %llu) beyond the\n"
@@ -43,7 +49,14 @@ static void print_memory(const struct herd_config *cfg)
 	       (unsigned long long)(dhcp >> 10), (unsigned long long)(http >> 10));
 }
 
-static int check(const char *path, bool quiet)
+/* --explain MAC [key=value ...]: after the check, what that client gets. */
+struct explain_req {
+	bool on;
+	uint8_t mac[6];
+	struct boot_facts facts;
+};
+
+static int check(const char *path, bool quiet, const struct explain_req *ex)
 {
 	struct load_result res;
 	struct policy *p;
@@ -57,7 +70,9 @@ static int check(const char *path, bool quiet)
 	fclose(out);
 	if (res.problems >= 0)
 		summary(path, res.problems, res.warnings);
-	if (p && !quiet) {
+	if (p && ex->on) {
+		explain_print(p, ex->mac, &ex->facts, stdout);
+	} else if (p && !quiet) {
 		conf_print(policy_config(p), stdout);
 		if (len)
 			printf("\n%s", classes);
@@ -73,21 +88,33 @@ int cmd_check(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"quiet", no_argument, NULL, 'q'},
+		{"explain", no_argument, NULL, 'e'},
 		{NULL, 0, NULL, 0},
 	};
+	static const char usage[] =
+	    "usage: herd check -c FILE [-q]\n"
+	    "       herd check -c FILE --explain MAC [arch=N] [vendor=S] [user_class=S]\n"
+	    "                  [circuit_id=S] [remote_id=S] [manufacturer=S] [product=S]\n"
+	    "                  [serial=S] [uuid=S]\n";
+	struct explain_req ex = {.on = false};
 	const char *path = NULL;
 	int opt, quiet = 0;
 
-	while ((opt = getopt_long(argc, argv, "c:q", longopts, NULL)) != -1) {
+	/* '+': stop at the first word that is not an option (the MAC and
+	 * the facts after --explain). */
+	while ((opt = getopt_long(argc, argv, "+c:qe", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': path = optarg; break;
 		case 'q': quiet = 1; break;
-		default: fprintf(stderr, "usage: herd check -c FILE [-q]\n"); return 2;
+		case 'e': ex.on = true; break;
+		default: fputs(usage, stderr); return 2;
 		}
 	}
-	if (path == NULL || optind != argc) {
-		fprintf(stderr, "usage: herd check -c FILE [-q]\n");
+	if (path == NULL || (optind != argc && !ex.on)) {
+		fputs(usage, stderr);
 		return 2;
 	}
-	return check(path, quiet);
+	if (ex.on && explain_parse(argc - optind, argv + optind, ex.mac, &ex.facts, stderr) < 0)
+		return 2;
+	return check(path, quiet, &ex);
 }

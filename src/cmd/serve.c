@@ -51,7 +51,7 @@ struct serve {
 	struct lease_table *leases;
 	struct dhcp_io *dhcp;
 	unsigned fixed; /* keys a reload could not change */
-	char namebuf[32];
+	char namebuf[CONF_NAME_MAX];
 };
 
 static const char *name_node(void *ctx, const struct ipaddr *ip);

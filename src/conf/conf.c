@@ -1,6 +1,7 @@
 #include "conf/conf.h"
 #include "conf/conf_boot.h"
 #include "conf/conf_keys.h"
+#include "conf/conf_rules.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -11,11 +12,12 @@
 #include <sys/stat.h>
 
 /* Where a line of the key table is kept for each section: the unnamed
- * sections share slot 0 (their keys differ), then one slot per subnet and
- * per group. */
+ * sections share slot 0 (their keys differ), then one slot per subnet,
+ * per group and per rule. */
 #define SLOT_SUBNET 1
 #define SLOT_GROUP (SLOT_SUBNET + CONF_MAX_SUBNETS)
-#define N_SLOTS (SLOT_GROUP + CONF_MAX_GROUPS)
+#define SLOT_RULE (SLOT_GROUP + CONF_MAX_GROUPS)
+#define N_SLOTS (SLOT_RULE + CONF_MAX_RULES)
 
 /* A section of the file. */
 struct open_section {
@@ -97,39 +99,67 @@ static bool valid_name(const char *s)
 	return true;
 }
 
-/* [subnet NAME] or [group NAME]: the one of that name, made (with its
- * defaults) when first seen. */
+/* The named sections of a kind: where they are, how many, the most. */
+struct named_kind {
+	void *first;
+	size_t size;
+	unsigned *count, max, slot;
+};
+
+/* Non-const: parsing fills them; printing only reads. */
+static struct named_kind named_kind(const struct conf_dhcp *cd, enum conf_section kind)
+{
+	struct conf_dhcp *d = (struct conf_dhcp *)cd;
+
+	switch (kind) {
+	case CONF_SEC_SUBNET:
+		return (struct named_kind){d->subnets, sizeof(d->subnets[0]), &d->nsubnets,
+					   CONF_MAX_SUBNETS, SLOT_SUBNET};
+	case CONF_SEC_GROUP:
+		return (struct named_kind){d->groups, sizeof(d->groups[0]), &d->ngroups,
+					   CONF_MAX_GROUPS, SLOT_GROUP};
+	default:
+		return (struct named_kind){d->rules, sizeof(d->rules[0]), &d->nrules,
+					   CONF_MAX_RULES, SLOT_RULE};
+	}
+}
+
+/* Each named section's struct starts with its name and line. */
+_Static_assert(offsetof(struct conf_subnet, line) == CONF_NAME_MAX &&
+		   offsetof(struct conf_group, line) == CONF_NAME_MAX &&
+		   offsetof(struct conf_rule, line) == CONF_NAME_MAX,
+	       "name, then line");
+
+static char *named_at(const struct named_kind *k, unsigned i)
+{
+	return (char *)k->first + i * k->size;
+}
+
+/* [subnet NAME], [group NAME] or [rule NAME]: the one of that name, made
+ * (with its defaults) when first seen. */
 static int named_open(struct conf_parse *p, enum conf_section kind, const char *name,
 		      struct open_section *s)
 {
-	struct conf_dhcp *d = &p->cfg->dhcp;
-	bool subnet = kind == CONF_SEC_SUBNET;
-	unsigned *count = subnet ? &d->nsubnets : &d->ngroups, i;
-	unsigned max = subnet ? CONF_MAX_SUBNETS : CONF_MAX_GROUPS;
+	struct named_kind k = named_kind(&p->cfg->dhcp, kind);
+	unsigned i;
 
-	for (i = 0; i < *count; i++)
-		if (strcmp(subnet ? d->subnets[i].name : d->groups[i].name, name) == 0)
+	for (i = 0; i < *k.count; i++)
+		if (strcmp(named_at(&k, i), name) == 0)
 			break;
-	if (i == *count) {
-		if (*count == max) {
-			problem(p, "at most %u %ss", max, conf_section_names[kind]);
+	if (i == *k.count) {
+		if (*k.count == k.max) {
+			problem(p, "at most %u %ss", k.max, conf_section_names[kind]);
 			return -1;
 		}
-		(*count)++;
-		if (subnet) {
-			memset(&d->subnets[i], 0, sizeof(d->subnets[i]));
-			strcpy(d->subnets[i].name, name);
-			d->subnets[i].line = p->lineno;
-		} else {
-			memset(&d->groups[i], 0, sizeof(d->groups[i]));
-			strcpy(d->groups[i].name, name);
-			d->groups[i].line = p->lineno;
-		}
-		apply_defaults(kind, subnet ? (void *)&d->subnets[i] : (void *)&d->groups[i]);
+		(*k.count)++;
+		memset(named_at(&k, i), 0, k.size);
+		strcpy(named_at(&k, i), name);
+		*(int *)(named_at(&k, i) + CONF_NAME_MAX) = p->lineno;
+		apply_defaults(kind, named_at(&k, i));
 	}
 	s->kind = kind;
-	s->base = subnet ? (void *)&d->subnets[i] : (void *)&d->groups[i];
-	s->slot = (subnet ? SLOT_SUBNET : SLOT_GROUP) + i;
+	s->base = named_at(&k, i);
+	s->slot = k.slot + i;
 	snprintf(s->title, sizeof(s->title), "%s %s", conf_section_names[kind], name);
 	return 0;
 }
@@ -359,6 +389,16 @@ static void note_lines(const struct conf_parse *p)
 			    line_of(p, SLOT_GROUP + i, CONF_SEC_GROUP, group_keys[k]);
 		timers_line(p, SLOT_GROUP + i, CONF_SEC_GROUP, &d->groups[i].timers);
 	}
+	for (unsigned i = 0; i < d->nrules; i++) {
+		struct conf_rule *r = &d->rules[i];
+		for (unsigned k = 0; k < RULE_NKEYS; k++)
+			r->match_line[k] = r->match[k][0] ? p->lines[SLOT_RULE + i]
+								     [conf_key_find(CONF_SEC_RULE,
+										    conf_rule_key_name(k))]
+							  : 0;
+		r->group_line = line_of(p, SLOT_RULE + i, CONF_SEC_RULE, "group");
+		r->name_line = line_of(p, SLOT_RULE + i, CONF_SEC_RULE, "name");
+	}
 }
 
 static void report_at(void *ctx, int line, const char *reason)
@@ -373,19 +413,17 @@ static void report_at(void *ctx, int line, const char *reason)
  * (the network of a subnet), and is reported once, at the header. */
 static void check_required(struct conf_parse *p)
 {
-	const struct conf_dhcp *d = &p->cfg->dhcp;
-
 	for (unsigned i = 0; i < conf_nkeys; i++) {
-		const struct conf_key *k = &conf_keys[i];
-		if (k->def != NULL)
+		const struct conf_key *key = &conf_keys[i];
+		if (key->def != NULL)
 			continue;
-		bool subnet = k->section == CONF_SEC_SUBNET;
-		for (unsigned j = 0; j < (subnet ? d->nsubnets : d->ngroups); j++) {
-			if (p->lines[(subnet ? SLOT_SUBNET : SLOT_GROUP) + j][i] != 0)
+		struct named_kind k = named_kind(&p->cfg->dhcp, key->section);
+		for (unsigned j = 0; j < *k.count; j++) {
+			if (p->lines[k.slot + j][i] != 0)
 				continue;
-			p->lineno = subnet ? d->subnets[j].line : d->groups[j].line;
-			problem(p, "[%s %s] has no %s", conf_section_names[k->section],
-				subnet ? d->subnets[j].name : d->groups[j].name, k->name);
+			p->lineno = *(int *)(named_at(&k, j) + CONF_NAME_MAX);
+			problem(p, "[%s %s] has no %s", conf_section_names[key->section],
+				named_at(&k, j), key->name);
 		}
 	}
 }
@@ -419,6 +457,7 @@ static void conf_validate(struct conf_parse *p)
 	check_listen(p, CONF_SEC_HTTP, "listen", cfg->http.enabled, &cfg->http.listen);
 	check_required(p);
 	conf_boot_validate(cfg, report_at, p);
+	conf_rules_validate(cfg, report_at, p);
 }
 
 int conf_load_mem(struct herd_config *cfg, const char *name, const void *data, size_t size,
@@ -541,14 +580,17 @@ void conf_print(const struct herd_config *cfg, FILE *out)
 				conf_boot_print_effective(out, d, NULL, NULL);
 			continue;
 		}
-		bool subnet = sec == CONF_SEC_SUBNET;
-		for (unsigned j = 0; j < (subnet ? d->nsubnets : d->ngroups); j++) {
-			const struct conf_subnet *sn = subnet ? &d->subnets[j] : NULL;
-			const struct conf_group *g = subnet ? NULL : &d->groups[j];
-			snprintf(title, sizeof(title), "%s %s", conf_section_names[sec],
-				 sn ? sn->name : g->name);
-			print_section(out, sec, title, sn ? (const void *)sn : (const void *)g);
-			conf_boot_print_effective(out, d, sn, g);
+		struct named_kind k = named_kind(d, sec);
+		for (unsigned j = 0; j < *k.count; j++) {
+			const char *base = named_at(&k, j);
+			snprintf(title, sizeof(title), "%s %s", conf_section_names[sec], base);
+			print_section(out, sec, title, base);
+			if (sec == CONF_SEC_SUBNET)
+				conf_boot_print_effective(out, d, (const void *)base, NULL);
+			else if (sec == CONF_SEC_GROUP)
+				conf_boot_print_effective(out, d, NULL, (const void *)base);
 		}
 	}
+	if (d->nrules)
+		fprintf(out, "# rules are tried in the order above; the first that matches wins\n");
 }

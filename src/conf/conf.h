@@ -133,6 +133,37 @@ struct conf_group {
 	enum conf_boot_options boot_options;
 };
 
+/* [rule NAME]: what a client says of its hardware chooses its group
+ * (docs/DECISIONS.md, "The hardware decides the image"). A rule matches a
+ * client when every pattern it gives matches (shell globs, fnmatch(3); arch
+ * is a list of numbers); rules are tried in file order, the first that
+ * matches wins. */
+#define CONF_MAX_RULES 64
+#define CONF_PATTERN_MAX 128
+enum conf_rule_key {
+	RULE_ARCH,	   /* option 93: numbers, "0 7 9" */
+	RULE_VENDOR_CLASS, /* option 60 */
+	RULE_USER_CLASS,   /* option 77 */
+	RULE_CIRCUIT_ID,   /* option 82, sub-option 1: the switch port */
+	RULE_REMOTE_ID,	   /* option 82, sub-option 2: the switch */
+	RULE_MANUFACTURER, /* SMBIOS, as iPXE reports it */
+	RULE_PRODUCT,
+	RULE_SERIAL,
+	RULE_UUID,
+	RULE_NKEYS
+};
+#define RULE_FIRST_SMBIOS RULE_MANUFACTURER
+
+struct conf_rule {
+	char name[CONF_NAME_MAX];
+	int line;
+	char match[RULE_NKEYS][CONF_PATTERN_MAX]; /* "" = anything */
+	int match_line[RULE_NKEYS];		  /* where each was set; 0 = not set */
+	char group[CONF_NAME_MAX];		  /* a [group], or "default": [dhcp] default_group */
+	char node_name[CONF_NAME_MAX];		  /* template for clients not in the inventory */
+	int group_line, name_line;
+};
+
 enum conf_unknown { CONF_UNKNOWN_IGNORE, CONF_UNKNOWN_POOL };
 
 /* server: herd hands out addresses. proxy: a site DHCP server does, and
@@ -161,6 +192,8 @@ struct conf_dhcp {
 	unsigned nsubnets;
 	struct conf_group groups[CONF_MAX_GROUPS];
 	unsigned ngroups;
+	struct conf_rule rules[CONF_MAX_RULES]; /* in file order */
+	unsigned nrules;
 };
 
 struct herd_config {

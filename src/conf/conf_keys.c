@@ -21,6 +21,7 @@
 #define SUBNET(nm, ty, field, ...)                                                                 \
 	KEY(struct conf_subnet, CONF_SEC_SUBNET, nm, ty, field, __VA_ARGS__)
 #define GROUP(nm, ty, field, ...) KEY(struct conf_group, CONF_SEC_GROUP, nm, ty, field, __VA_ARGS__)
+#define RULE(nm, ty, field, ...) KEY(struct conf_rule, CONF_SEC_RULE, nm, ty, field, __VA_ARGS__)
 #define SUBNET2(field) .offset2 = offsetof(struct conf_subnet, field)
 
 #define LEASE_MAX 100000000u /* seconds, for lease_time and the T1/T2 times */
@@ -37,7 +38,8 @@ _Static_assert(CONF_BOOT_PXE == 0 && CONF_BOOT_ALWAYS == 1, "boot_words[]");
 _Static_assert(CONF_DHCP_SERVER == 0 && CONF_DHCP_PROXY == 1, "mode_words[]");
 
 const char *const conf_section_names[CONF_NSECTIONS] = {"server", "tftp", "log",   "dhcp",
-							"http",	  "subnet", "group"};
+							"http",	  "subnet", "group",
+							"rule"};
 
 /* In the order `herd check` prints them. */
 const struct conf_key conf_keys[] = {
@@ -159,6 +161,20 @@ const struct conf_key conf_keys[] = {
 	  .def = "auto"),
     GROUP("rebinding_time", T_UINT, timers.rebinding, .flags = K_AUTO, .min = 1, .max = LEASE_MAX,
 	  .def = "auto"),
+
+    /* Patterns are shell globs (fnmatch); empty: anything. */
+    RULE("arch", T_STRING, match[RULE_ARCH], .def = ""),
+    RULE("vendor_class", T_STRING, match[RULE_VENDOR_CLASS], .def = ""),
+    RULE("user_class", T_STRING, match[RULE_USER_CLASS], .def = ""),
+    RULE("circuit_id", T_STRING, match[RULE_CIRCUIT_ID], .def = ""),
+    RULE("remote_id", T_STRING, match[RULE_REMOTE_ID], .def = ""),
+    RULE("manufacturer", T_STRING, match[RULE_MANUFACTURER], .def = ""),
+    RULE("product", T_STRING, match[RULE_PRODUCT], .def = ""),
+    RULE("serial", T_STRING, match[RULE_SERIAL], .def = ""),
+    RULE("uuid", T_STRING, match[RULE_UUID], .def = ""),
+    RULE("group", T_STRING, group, .def = NULL),
+    /* %{circuit_id}, %{remote_id}, %{mac}, %{serial}...: see boot/rules.h */
+    RULE("name", T_STRING, node_name, .def = ""),
 };
 
 #define N_KEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))

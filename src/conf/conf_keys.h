@@ -36,7 +36,7 @@ enum conf_type {
 #define K_NO_URL 8u /* T_STRING: not a URL (herd serves boot files by TFTP only) */
 
 /* The sections, in the order `herd check` prints them. The named ones are
- * written [subnet NAME] and [group NAME], once per name. */
+ * written [subnet NAME], [group NAME] and [rule NAME], once per name. */
 enum conf_section {
 	CONF_SEC_SERVER,
 	CONF_SEC_TFTP,
@@ -45,6 +45,7 @@ enum conf_section {
 	CONF_SEC_HTTP,
 	CONF_SEC_SUBNET,
 	CONF_SEC_GROUP,
+	CONF_SEC_RULE,
 	CONF_NSECTIONS
 };
 #define CONF_SEC_NAMED(sec) ((sec) >= CONF_SEC_SUBNET)
@@ -66,7 +67,7 @@ struct conf_key {
 extern const struct conf_key conf_keys[];
 extern const unsigned conf_nkeys;
 /* Enough for every key of the table (checked where it is defined). */
-#define CONF_MAX_KEYS 96
+#define CONF_MAX_KEYS 128
 
 /* The index of the key `name` of `section` in conf_keys, or -1. */
 int conf_key_find(enum conf_section section, const char *name);

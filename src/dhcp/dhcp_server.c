@@ -8,6 +8,7 @@
 #include "boot/boot.h"
 #include "boot/policy.h"
 #include "core/log.h"
+#include "dhcp/dhcp_facts.h"
 #include "dhcp/dhcp_wire.h"
 #include "dhcp/proxy.h"
 
@@ -113,7 +114,7 @@ static uint32_t address_for(struct dhcp_server *srv, const struct dhcp_req *r)
 static const struct conf_group *group_of(const struct dhcp_server *srv, const struct dhcp_req *r)
 {
 	struct boot_node bn = {0};
-	char name[32];
+	char name[POLICY_NAME_MAX];
 
 	return policy_node(srv->policy, r->m->chaddr, &bn, name) == 0 ? bn.group : NULL;
 }
@@ -138,7 +139,8 @@ static void add_network_opts(struct dhcp_server *srv, const struct dhcp_req *r,
 			     struct dhcp_builder *b, uint32_t ip)
 {
 	const struct conf_subnet *sn = r->subnet;
-	char name[32];
+	struct boot_node bn = {0};
+	char name[POLICY_NAME_MAX];
 
 	dhcp_build_ip(b, DHO_SUBNET_MASK, sn->mask);
 	if (sn->router)
@@ -148,10 +150,13 @@ static void add_network_opts(struct dhcp_server *srv, const struct dhcp_req *r,
 	/* The log host is herd itself unless configured: the seed's
 	 * "DHCP for loghost, dump kernel message". */
 	dhcp_build_ip(b, DHO_LOG_SERVER, sn->log_server ? sn->log_server : r->server_ip);
-	/* A node's name is the inventory's; a pool client's "node-<mac>" is
-	 * only ours, and would rename a host that did not ask for it. */
+	/* A node's name is the inventory's or its rule's (a rack named from
+	 * its switch ports); a pool client's "node-<mac>" is only ours, and
+	 * would rename a host that did not ask for it. */
 	if (r->node) {
 		dhcp_build_str(b, DHO_HOSTNAME, r->node->name);
+	} else if (policy_node(srv->policy, r->m->chaddr, &bn, name) == 0 && bn.rule_named) {
+		dhcp_build_str(b, DHO_HOSTNAME, name);
 	} else if (ip &&
 		   (sn->pool_hostnames >= 0 ? sn->pool_hostnames : srv->cfg->pool_hostnames)) {
 		policy_pool_name(r->m->chaddr, name);
@@ -180,6 +185,29 @@ static void add_pxe_opts(const struct dhcp_req *r, struct dhcp_builder *b)
 	dhcp_build_opt(b, DHO_VENDOR, discovery, sizeof(discovery));
 	if (uuid != NULL && len == 17)
 		dhcp_build_opt(b, DHO_UUID, uuid, len);
+}
+
+/* RFC 3046 2.2: the relay's option 82, echoed whole in every reply, as
+ * the last option (the relay strips it before the client sees it). */
+static void add_relay_agent(const struct dhcp_req *r, struct dhcp_builder *b)
+{
+	size_t len;
+	const uint8_t *opt = dhcp_opt(r->m, DHO_RELAY_AGENT, &len);
+
+	if (opt != NULL && r->m->giaddr != 0)
+		dhcp_build_opt(b, DHO_RELAY_AGENT, opt, len);
+}
+
+/* What the client says of itself, remembered for the [rule]s. */
+static void observe(struct dhcp_server *srv, const struct dhcp_req *r)
+{
+	struct boot_facts f;
+	unsigned mask;
+
+	if (srv->cfg->nrules > 0) {
+		mask = dhcp_facts(r->m, is_booting(r, NULL), &f);
+		policy_observe(srv->policy, r->m->chaddr, &f, mask);
+	}
 }
 
 /* Where a reply goes, RFC 2131 4.1. */
@@ -281,6 +309,7 @@ static void reply_after(struct dhcp_server *srv, const struct dhcp_req *r, enum 
 	} else if (type == DHCP_BOOTP) {
 		add_network_opts(srv, r, &b, yiaddr);
 	}
+	add_relay_agent(r, &b);
 	size_t len = dhcp_build_end(&b);
 	if (len == 0) {
 		log_limited(&srv->rl_bad, r->now, LOG_LVL_WARN,
@@ -485,6 +514,7 @@ void dhcp_server_input(struct dhcp_server *srv, const struct dhcp_rx *rx, const 
 	}
 	r.server_ip = rx->local_ip;
 	r.node = inventory_by_mac(policy_inventory(srv->policy), m->chaddr);
+	observe(srv, &r);
 	switch (m->type) {
 	case DHCPDISCOVER: handle_discover(srv, &r); break;
 	case DHCPREQUEST: handle_request(srv, &r); break;
@@ -496,23 +526,25 @@ void dhcp_server_input(struct dhcp_server *srv, const struct dhcp_rx *rx, const 
 	}
 }
 
-const char *dhcp_server_name_of(struct dhcp_server *srv, uint32_t ip, char buf[32])
+const char *dhcp_server_name_of(struct dhcp_server *srv, uint32_t ip, char buf[CONF_NAME_MAX])
 {
 	struct ipaddr a = ipaddr_v4(ip);
 	const struct inv_node *n = inventory_by_ip(policy_inventory(srv->policy), &a);
 	struct lease *l;
-	struct boot_node bn;
+	struct boot_node pn = {0};
 	uint8_t mac[6];
 
 	/* A proxy's clients are where the site server put them. */
 	if (srv->proxy && dhcp_proxy_mac_of(srv->proxy, ip, mac) &&
-	    policy_node(srv->policy, mac, &bn, buf) == 0)
-		return bn.name;
+	    policy_node(srv->policy, mac, &pn, buf) == 0)
+		return pn.name;
 	if (n)
 		return n->name;
 	l = srv->leases ? lease_at(srv->leases, ip) : NULL;
 	if (l && l->state == LEASE_BOUND) {
-		policy_pool_name(l->mac, buf);
+		struct boot_node bn = {0};
+		if (policy_node(srv->policy, l->mac, &bn, buf) < 0)
+			policy_pool_name(l->mac, buf); /* unknown = ignore since */
 		return buf;
 	}
 	return NULL;

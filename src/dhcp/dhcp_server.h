@@ -85,8 +85,9 @@ void dhcp_server_release(struct dhcp_server *srv, uint64_t synced, uint64_t fail
 const struct dhcp_stats *dhcp_server_stats(const struct dhcp_server *srv);
 
 /* The name herd knows a client address by: the inventory's node name, or
- * "node-<mac>" for a pool lease; NULL if unknown. buf holds 32 bytes. */
-const char *dhcp_server_name_of(struct dhcp_server *srv, uint32_t ip, char buf[32]);
+ * its rule's name or "node-<mac>" for a pool lease; NULL if unknown. buf
+ * holds CONF_NAME_MAX bytes. */
+const char *dhcp_server_name_of(struct dhcp_server *srv, uint32_t ip, char buf[CONF_NAME_MAX]);
 /* Is ip an inventory node's address or a bound lease? (Cheap: asked for
  * every TFTP request.) */
 bool dhcp_server_knows(struct dhcp_server *srv, uint32_t ip);

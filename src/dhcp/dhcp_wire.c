@@ -190,6 +190,25 @@ bool dhcp_opt_prefix(const struct dhcp_msg *m, uint8_t code, const char *prefix)
 	return p != NULL && len >= plen && memcmp(p, prefix, plen) == 0;
 }
 
+const uint8_t *dhcp_relay_sub(const struct dhcp_msg *m, uint8_t sub, size_t *len)
+{
+	size_t optlen;
+	const uint8_t *opt = dhcp_opt(m, DHO_RELAY_AGENT, &optlen);
+	struct wire w = wire_reader(opt, opt ? optlen : 0);
+
+	while (wire_left(&w) >= 2) {
+		uint8_t code = wire_u8(&w), sublen = wire_u8(&w);
+		struct wire val = wire_sub(&w, sublen);
+		if (!wire_ok(&w))
+			return NULL;
+		if (code == sub) {
+			*len = sublen;
+			return wire_peek(&val);
+		}
+	}
+	return NULL;
+}
+
 bool dhcp_wants(const struct dhcp_msg *m, uint8_t code)
 {
 	size_t len;

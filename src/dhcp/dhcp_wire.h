@@ -100,6 +100,12 @@ bool dhcp_opt_u32(const struct dhcp_msg *m, uint8_t code, uint32_t *v);
 bool dhcp_opt_ip(const struct dhcp_msg *m, uint8_t code, uint32_t *ip_be);
 /* True if option `code` is a string starting with `prefix`. */
 bool dhcp_opt_prefix(const struct dhcp_msg *m, uint8_t code, const char *prefix);
+/* Relay agent information (option 82, RFC 3046): sub-option `sub`
+ * (DHCP_RELAY_CIRCUIT_ID, DHCP_RELAY_REMOTE_ID), the first of that code.
+ * NULL if absent, or if the sub-options before it overrun the option. */
+#define DHCP_RELAY_CIRCUIT_ID 1
+#define DHCP_RELAY_REMOTE_ID 2
+const uint8_t *dhcp_relay_sub(const struct dhcp_msg *m, uint8_t sub, size_t *len);
 /* True if the parameter request list (55) names `code`. */
 bool dhcp_wants(const struct dhcp_msg *m, uint8_t code);
 

@@ -338,7 +338,7 @@ void dhcp_proxy_input(struct dhcp_proxy *px, const struct dhcp_proxy_env *env,
 {
 	bool pxe_port = rx->local_port == DHCP_PXE_PORT;
 	struct boot_node bn = {0};
-	char namebuf[32];
+	char namebuf[POLICY_NAME_MAX];
 	uint32_t sid = 0, ip = 0;
 
 	if (policy_node(env->policy, m->chaddr, &bn, namebuf) < 0 || bn.group == NULL) {

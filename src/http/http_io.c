@@ -503,6 +503,41 @@ static enum MHD_Result refuse(struct http_io *io, struct MHD_Connection *c, cons
 	return MHD_YES;
 }
 
+struct query_build {
+	char *buf;
+	size_t size, len;
+	int err;
+};
+
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+			       const char *value)
+{
+	struct query_build *q = cls;
+
+	(void)kind;
+	if (http_query_add(q->buf, q->size, &q->len, key, value) < 0)
+		q->err = -ENAMETOOLONG;
+	return q->err ? MHD_NO : MHD_YES;
+}
+
+/* A generated file (under herd/) that is asked with a query gets it, as
+ * `name?query` (the iPXE report, boot/policy.h); other files never see
+ * one. 0, 1 (nothing to add), -ENAMETOOLONG. */
+static int with_query(struct MHD_Connection *c, const char *url, char *out, size_t size)
+{
+	struct query_build q = {out, size, 0, 0};
+	int n = snprintf(out, size, "%s?", url);
+
+	if (strncmp(url, "/herd/", 6) != 0 ||
+	    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, NULL, NULL) == 0)
+		return 1;
+	if (n < 0 || (size_t)n >= size)
+		return -ENAMETOOLONG;
+	q.buf = out + n, q.size = size - (size_t)n;
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, &q);
+	return q.err;
+}
+
 /* Called once the request line and headers are in, then again when the
  * (empty) body is: a response queued on the first call would close the
  * connection (MHD cannot know the client sent no body), so refusals go
@@ -515,6 +550,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct http_conn *conn = conn_of(c);
 	const struct file_view *view;
 	struct ipaddr server, client;
+	char target[FILES_NAME_MAX + 1];
 	int err;
 
 	(void)version, (void)upload_data;
@@ -533,9 +569,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return reply_status(io, c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, NULL);
 	/* The path comes percent-decoded (http_unescape), without the query:
 	 * `%2e%2e` arrives as `..` and is refused like the literal one. */
-	err = files_open(io->files, url, strlen(url), false, &server, &client, &view);
+	const char *name = url;
+	err = with_query(c, url, target, sizeof(target));
+	if (err == 0)
+		name = target;
+	err = err < 0 ? err : files_open(io->files, name, strlen(name), false, &server, &client, &view);
 	if (err < 0)
 		return reply_status(io, c, http_status_of_error(err), NULL, NULL);
+	/* The Content-Type goes by the path (the report answers a script). */
 	return reply_file(io, c, url, http_method_of(method) == HTTP_HEAD, view, req_cls);
 }
 

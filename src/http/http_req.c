@@ -110,6 +110,51 @@ size_t http_unescape(char *s)
 	return out;
 }
 
+static size_t encode(char *out, size_t room, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0;
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			     (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
+		if (n + (plain ? 1 : 3) >= room)
+			return room; /* too long */
+		if (plain) {
+			out[n++] = (char)c;
+		} else {
+			out[n++] = '%';
+			out[n++] = hex[c >> 4];
+			out[n++] = hex[c & 15];
+		}
+	}
+	return n;
+}
+
+int http_query_add(char *buf, size_t size, size_t *len, const char *key, const char *value)
+{
+	size_t n = *len, k, v;
+
+	if (n + 2 >= size)
+		return -ENOSPC;
+	if (n > 0)
+		buf[n++] = '&';
+	k = encode(buf + n, size - n, key);
+	if (n + k + 1 < size) {
+		n += k;
+		buf[n++] = '=';
+		v = encode(buf + n, size - n, value ? value : "");
+		if (n + v < size) {
+			buf[n + v] = '\0';
+			*len = n + v;
+			return 0;
+		}
+	}
+	buf[*len] = '\0'; /* as it was */
+	return -ENOSPC;
+}
+
 unsigned http_status_of_error(int err)
 {
 	switch (err) {

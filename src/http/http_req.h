@@ -49,6 +49,13 @@ size_t http_unescape(char *s);
  * application/octet-stream. */
 const char *http_content_type(const char *name);
 
+/* Appends `key=value` to the query being rebuilt in buf[0..*len) ('&'
+ * between pairs), percent-encoding every byte but RFC 3986's unreserved
+ * ones: MHD hands the query's arguments decoded, and a generated file that
+ * reads them (the iPXE report, boot/policy.h) gets them encoded again, so
+ * a '&' inside a value stays inside it. 0, or -ENOSPC (buf unchanged). */
+int http_query_add(char *buf, size_t size, size_t *len, const char *key, const char *value);
+
 /* The status for a files_open() error (-ENOENT 404, -EACCES 403, ...). */
 unsigned http_status_of_error(int err);
 

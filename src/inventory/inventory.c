@@ -262,7 +262,15 @@ static void parse_line(struct inv_parse *p, char *line)
 		problem(p, "%s is outside every [subnet]", tok[2]);
 		return;
 	}
-	n->group = conf_group_find(p->cfg, tok[3]);
+	/* auto: the rules choose, else [dhcp] default_group, as for a
+	 * client herd does not know. */
+	n->group_auto = strcmp(tok[3], "auto") == 0;
+	n->group = conf_group_find(p->cfg, n->group_auto ? p->cfg->default_group : tok[3]);
+	if (n->group == NULL && n->group_auto) {
+		problem(p, "group auto: [dhcp] default_group '%s' does not exist",
+			p->cfg->default_group);
+		return;
+	}
 	if (n->group == NULL) {
 		problem(p, "group '%s' does not exist", tok[3]);
 		return;

@@ -6,7 +6,8 @@
  *   node0002   52:54:00:12:34:02  10.0.0.102   compute   cmdline="quiet nfsroot=..."
  *
  * Per-node keys override the group: loader (its loader_bios), loader_efi64,
- * loader_arm64, kernel, initrd, cmdline.
+ * loader_arm64, kernel, initrd, cmdline. The group `auto` lets the [rule]s
+ * choose (else [dhcp] default_group).
  * Lookups by MAC, address and name are hash lookups; each is unique. */
 #ifndef HERD_INVENTORY_H
 #define HERD_INVENTORY_H
@@ -22,7 +23,8 @@ struct inv_node {
 	char name[CONF_NAME_MAX];
 	uint8_t mac[6];
 	struct ipaddr ip; /* IPv4 today: herd serves DHCPv4 */
-	const struct conf_group *group;
+	const struct conf_group *group; /* group auto: [dhcp] default_group's, or NULL */
+	bool group_auto;		/* group auto: the [rule]s choose */
 	/* NULL: the group's; loader is the BIOS one (loader_bios) */
 	char *loader, *loader_efi64, *loader_arm64, *kernel, *initrd, *cmdline;
 	int line;

@@ -1,6 +1,7 @@
 /* Fuzzes the DHCP codec and the server's handlers: the input is one
- * datagram, received on a subnet with an inventory and a pool; then by a
- * proxy ([dhcp] mode = proxy) on port 67 and on port 4011. */
+ * datagram, received on a subnet with an inventory, a pool and [rule]s
+ * (so option 82's sub-options and the classes are read and remembered);
+ * then by a proxy ([dhcp] mode = proxy) on port 67 and on port 4011. */
 #include <arpa/inet.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 
 #include "conf/conf.h"
 #include "boot/policy.h"
+#include "dhcp/dhcp_facts.h"
 #include "dhcp/dhcp_server.h"
 #include "dhcp/dhcp_wire.h"
 #include "inventory/inventory.h"
@@ -40,7 +42,11 @@ static const char conf_text[] = "[dhcp]\nenabled = yes\nlease_file =\n"
 				"[subnet a]\nnetwork = 10.1.0.0/16\npool = 10.1.2.0 - 10.1.2.20\n"
 				"router = 10.1.0.1\ndns = 10.1.0.1 10.1.0.2\ndomain = x.example\n"
 				"[group default]\nkernel = k\ninitrd = i\ncmdline = a=%{name} b=%{ip}\n"
-				"[group c]\nloader_bios = pxelinux.0\n";
+				"[group c]\nloader_bios = pxelinux.0\n"
+				"[rule port]\ncircuit_id = p*\nname = r-%{circuit_id}-%{remote_id}\n"
+				"group = c\n"
+				"[rule efi]\narch = 7 9\nvendor_class = PXEClient*\nuser_class = iPXE\n"
+				"group = default\nname = e-%{mac}\n";
 static const char proxy_conf[] = "[dhcp]\nenabled = yes\nmode = proxy\nlease_file =\n"
 				 "[subnet a]\nnetwork = 10.1.0.0/16\n"
 				 "[group default]\nkernel = k\n[group c]\nloader_bios = pxelinux.0\n";
@@ -86,6 +92,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct dhcp_rx rx = {.ifindex = 2, .peer = {.port = 68}};
 
+	static struct dhcp_msg m;
+	struct boot_facts f;
+
+	/* The facts for the rules (option 82's sub-options, 93, 60, 77),
+	 * even of a message the server would drop before reading them. */
+	if (dhcp_parse(data, size, &m) == 0)
+		dhcp_facts(&m, true, &f);
 	inet_pton(AF_INET, "10.1.0.1", &rx.local_ip);
 	now += MONO_MS(100);
 	dhcp_server_input(srv, &rx, data, size, now, 1000 + now / 1000000);
@@ -93,7 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rx.local_port = 4011;
 	rx.peer.ip = ipaddr_v4(htonl(0x0a010033)); /* 10.1.0.51: a client with its address */
 	dhcp_server_input(proxy, &rx, data, size, now, 1000 + now / 1000000);
-	char name[32];
+	char name[CONF_NAME_MAX];
 	dhcp_server_name_of(proxy, htonl(0x0a010033), name);
 	return 0;
 }

@@ -6,11 +6,14 @@
  * - an unsatisfiable one only for a start at or past the end, or a zero
  *   suffix or an empty file;
  * - unescaping never lengthens the target, never decodes a NUL, and a
- *   target without '%' is unchanged. */
+ *   target without '%' is unchanged;
+ * - the decoded target, as a query (the iPXE report, boot/rules.c), parses
+ *   safely, and as a value encoded by http_query_add reads back whole. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "boot/rules.h"
 #include "http/http_req.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -44,6 +47,25 @@ static void check_unescape(char *s, size_t len)
 	free(copy);
 }
 
+static void check_report(const char *value)
+{
+	char q[1024] = "mac=02%3A00%3A00%3A00%3A00%3A01";
+	size_t len = strlen(q), vlen = strlen(value);
+	struct boot_facts f;
+	uint8_t mac[6];
+	bool text = vlen > 0 && vlen < FACT_MAX;
+
+	rules_report_parse(value, mac, &f);
+	if (http_query_add(q, sizeof(q), &len, "product", value) < 0)
+		return;
+	if (rules_report_parse(q, mac, &f) != 0 || mac[5] != 1)
+		abort();
+	for (size_t i = 0; i < vlen; i++)
+		text = text && (unsigned char)value[i] >= 0x20 && (unsigned char)value[i] <= 0x7e;
+	if (text && strcmp(f.v[RULE_PRODUCT], value) != 0)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text, *nl;
@@ -59,8 +81,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (nl)
 		*nl = '\0';
 	check_range(text, sizes[data[0] % (sizeof(sizes) / sizeof(sizes[0]))]);
-	if (nl)
+	if (nl) {
 		check_unescape(nl + 1, strlen(nl + 1));
+		check_report(nl + 1);
+	}
 	free(text);
 	return 0;
 }

@@ -137,6 +137,16 @@ static void assert_conf_equal(const struct herd_config *a, const struct herd_con
 	assert_int_equal(a->logrx.rate_lines, b->logrx.rate_lines);
 	assert_int_equal(a->logrx.burst_lines, b->logrx.burst_lines);
 	assert_int_equal(a->logrx.max_senders, b->logrx.max_senders);
+
+	assert_int_equal(a->dhcp.nrules, b->dhcp.nrules);
+	for (unsigned i = 0; i < a->dhcp.nrules; i++) {
+		const struct conf_rule *x = &a->dhcp.rules[i], *y = &b->dhcp.rules[i];
+		assert_string_equal(x->name, y->name);
+		for (unsigned k = 0; k < RULE_NKEYS; k++)
+			assert_string_equal(x->match[k], y->match[k]);
+		assert_string_equal(x->group, y->group);
+		assert_string_equal(x->node_name, y->node_name);
+	}
 }
 
 static void test_defaults(void **state)
@@ -769,7 +779,8 @@ static void assert_round_trip(const struct herd_config *cfg)
 	if (r->problems != 0)
 		fail_msg("printed configuration does not load:\n%s\n%s", text, r->errs);
 	/* [server] [tftp] [log] [dhcp] [http], then the named ones. */
-	assert_int_equal(assert_every_key(text), 5 + cfg->dhcp.nsubnets + cfg->dhcp.ngroups);
+	assert_int_equal(assert_every_key(text),
+			 5 + cfg->dhcp.nsubnets + cfg->dhcp.ngroups + cfg->dhcp.nrules);
 	assert_conf_equal(&r->cfg, cfg);
 	char *again = print_to_string(&r->cfg);
 	/* The same but for the first line, "# effective configuration of PATH". */
@@ -819,7 +830,12 @@ static void test_print_round_trip(void **state)
 		     "loader_arm64 = grubaa64.efi\nkernel = vmlinuz-%{group}\n"
 		     "initrd = initrd.img\ncmdline = console=ttyS0\ncmdline = ip=dhcp\n"
 		     "boot_options = always\nrenewal_time = 20\nrebinding_time = 40\n"
-		     "[group h]\n");
+		     "[group h]\n"
+		     "[rule r1]\narch = 0 7\nvendor_class = PXE*\nuser_class = iPXE\n"
+		     "circuit_id = p[0-9]\nremote_id = sw?\nmanufacturer = M\nproduct = P*\n"
+		     "serial = S\nuuid = U\ngroup = g\nname = n-%{mac}\n"
+		     "[rule r2]\ngroup = h\n");
+	assert_int_equal(r->cfg.dhcp.nrules, 2);
 	assert_round_trip(&r->cfg);
 
 	/* Sizes are printed as plain numbers, which the size keys accept. */
@@ -962,8 +978,9 @@ static void test_key_table(void **state)
 		default:
 			break;
 		}
-		/* Every key has a default, but a subnet's network. */
-		assert_true(k->def != NULL || strcmp(k->name, "network") == 0);
+		/* Every key has a default, but a subnet's network and a rule's group. */
+		assert_true(k->def != NULL || strcmp(k->name, "network") == 0 ||
+			    (k->section == CONF_SEC_RULE && strcmp(k->name, "group") == 0));
 	}
 }
 

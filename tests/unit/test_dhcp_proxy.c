@@ -257,7 +257,7 @@ static void test_never_answered_on_67(void **state)
 static void test_boot_server_request_on_4011(void **state)
 {
 	struct fixture *f = *state;
-	char buf[32];
+	char buf[CONF_NAME_MAX];
 	const char *name;
 
 	/* OVMF after its DHCP ACK from the site: unicast, from its address. */
@@ -294,7 +294,7 @@ static void test_boot_server_request_on_4011(void **state)
 static void test_addresses_learned_from_the_site_exchange(void **state)
 {
 	struct fixture *f = *state;
-	char buf[32];
+	char buf[CONF_NAME_MAX];
 
 	assert_null(dhcp_server_name_of(f->srv, ip("10.9.0.60"), buf));
 	assert_false(dhcp_server_knows(f->srv, ip("10.9.0.60")));
@@ -369,7 +369,7 @@ static void test_unknown_clients_and_a_full_table(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t mac[6] = {2, 1, 0, 0, 0, 0};
-	char buf[32];
+	char buf[CONF_NAME_MAX];
 	unsigned n = PROXY_SEEN_MAX + 100;
 
 	send_to(f, 67, 0, DHCPDISCOVER, mac9, 0, 0, 0, 0, "PXEClient", NULL);
