@@ -337,7 +337,7 @@ static void timers_line(const struct conf_parse *p, unsigned slot, enum conf_sec
 static void note_lines(const struct conf_parse *p)
 {
 	static const char *const group_keys[] = {"loader_bios", "loader_efi64", "loader_arm64",
-						 "kernel", "initrd"};
+						 "kernel", "initrd", "ipxe_fetch"};
 	struct herd_config *cfg = p->cfg;
 	struct conf_dhcp *d = &cfg->dhcp;
 
@@ -353,7 +353,7 @@ static void note_lines(const struct conf_parse *p)
 		timers_line(p, SLOT_SUBNET + i, CONF_SEC_SUBNET, &d->subnets[i].timers);
 	}
 	for (unsigned i = 0; i < d->ngroups; i++) {
-		for (unsigned k = 0; k < 5; k++)
+		for (unsigned k = 0; k < 6; k++)
 			d->groups[i].key_line[k] =
 			    line_of(p, SLOT_GROUP + i, CONF_SEC_GROUP, group_keys[k]);
 		timers_line(p, SLOT_GROUP + i, CONF_SEC_GROUP, &d->groups[i].timers);

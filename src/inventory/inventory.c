@@ -168,12 +168,16 @@ static int set_override(struct inv_parse *p, struct inv_node *n, const char *kv)
 	for (unsigned i = 0; eq && i < 4; i++) {
 		if (strncmp(kv, keys[i], (size_t)(eq - kv)) == 0 &&
 		    strlen(keys[i]) == (size_t)(eq - kv)) {
-			if ((i == 1 || i == 2) && conf_is_url(eq + 1)) {
+			/* An http:// kernel or initrd is checked against the
+			 * group's ipxe_fetch by herd check (check_setup.c). */
+			if (conf_is_url(eq + 1) &&
+			    (i == 0 || i == 3 || !conf_is_http_url(eq + 1))) {
 				problem(
-				    p,
-				    "%s: '%s' is a URL, but herd serves boot files by TFTP only "
-				    "(no HTTP server): give a path beneath [tftp] root",
-				    keys[i], eq + 1);
+				    p, "%s: '%s' is a URL, but %s: give a path beneath [tftp] root",
+				    keys[i], eq + 1,
+				    i == 0   ? "a loader is loaded by TFTP"
+				    : i == 3 ? "cmdline is not a file"
+					     : "the only URLs herd passes on are http:// ones");
 				return -EINVAL;
 			}
 			free(*fields[i]);
