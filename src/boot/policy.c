@@ -106,7 +106,26 @@ int policy_render(const struct policy *p, const char *name, const struct ipaddr 
 	if (boot_generated_mac(name, mac) < 0 || policy_node(p, mac, &n, pool) < 0 ||
 	    n.group == NULL)
 		return -ENOENT;
+	n.http = policy_http(p);
 	return boot_render(&n, name, data, len);
+}
+
+const struct conf_http *policy_http(const struct policy *p)
+{
+	return p->cfg->http.enabled ? &p->cfg->http : NULL;
+}
+
+int policy_http_boot_file(const struct policy *p, const uint8_t mac[6], uint16_t arch,
+			  const struct ipaddr *server, char *out, size_t size)
+{
+	struct boot_node n = {.server = *server};
+	char pool[32];
+
+	out[0] = '\0';
+	if (policy_node(p, mac, &n, pool) < 0 || n.group == NULL)
+		return -ENOENT;
+	n.http = policy_http(p);
+	return boot_http_file(&n, arch, out, size);
 }
 
 int policy_boot_file(const struct policy *p, const uint8_t mac[6], uint16_t arch, bool ipxe,

@@ -297,6 +297,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct http_conn *conn = conn_of(c);
 	const struct file_view *view;
 	struct ipaddr server, client;
+	char addr[IPADDR_STRLEN];
 	int err;
 
 	(void)version, (void)upload_data;
@@ -316,6 +317,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	err = files_open(io->files, url, strlen(url), false, &server, &client, &view);
 	if (err < 0)
 		return reply_status(io, c, http_status_of_error(err), NULL, NULL);
+	/* A file that exists beneath the root: its name is safe to log. */
+	log_debug("http: %s: %s '%s' (%zu bytes)", ipaddr_str(&client, addr), method, url,
+		  view->size);
 	return reply_file(io, c, view);
 }
 
