@@ -29,11 +29,17 @@ static void sink(void *ctx, const struct dhcp_out *o)
 	free(m);
 }
 
-static const char conf_text[] = "[dhcp]\nenabled = yes\nlease_file =\n"
+/* HTTP on, so HTTP boot clients get URIs (group c's too long for a boot
+ * file: the -ENOSPC path). */
+static const char conf_text[] = "[http]\nenabled = yes\nlisten = 0.0.0.0:8080\n"
+				"[dhcp]\nenabled = yes\nlease_file =\n"
 				"[subnet a]\nnetwork = 10.1.0.0/16\npool = 10.1.2.0 - 10.1.2.20\n"
 				"router = 10.1.0.1\ndns = 10.1.0.1 10.1.0.2\ndomain = x.example\n"
 				"[group default]\nkernel = k\ninitrd = i\ncmdline = a=%{name} b=%{ip}\n"
-				"[group c]\nloader_bios = pxelinux.0\n";
+				"loader_arm64 = arm64/ipxe.efi\n"
+				"[group c]\nloader_bios = pxelinux.0\nloader_efi64 = "
+				"very/long/path/to/a/loader/whose/http/url/does/not/fit/the/128/bytes/"
+				"of/a/boot/file/field/loader.efi\n";
 static const char inv_text[] = "n1 02:00:00:00:00:01 10.1.0.11 default\n"
 			       "n2 02:00:00:00:00:02 10.1.0.12 c cmdline=\"x y\"\n";
 
