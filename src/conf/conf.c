@@ -548,6 +548,10 @@ void conf_print(const struct herd_config *cfg, FILE *out)
 				 sn ? sn->name : g->name);
 			print_section(out, sec, title, sn ? (const void *)sn : (const void *)g);
 			conf_boot_print_effective(out, d, sn, g);
+			if (g && g->ipxe_fetch == CONF_FETCH_AUTO)
+				fprintf(out, "# effective: ipxe_fetch %s ([http] is %s)\n",
+					conf_group_http(cfg, g) ? "http" : "tftp",
+					cfg->http.enabled ? "enabled" : "off");
 		}
 	}
 }

@@ -1245,6 +1245,17 @@ static void test_group_fetch(void **state)
 	    "[group g]\nloader_efi64 = http://h/ipxe.efi\n", 1,
 	    "t.conf:2: loader_efi64: 'http://h/ipxe.efi' is a URL, but a loader is a path");
 	expect_error("[group g]\nkernel = http://\n", 1, "t.conf:2: kernel: 'http://'");
+	/* herd check says what auto is. */
+	r = parse_ok("[http]\nenabled = yes\n[group a]\n");
+	char *text = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&text, &size);
+	conf_print(&r->cfg, out);
+	fclose(out);
+	assert_non_null(strstr(text, "ipxe_fetch = auto\n"));
+	assert_non_null(strstr(text, "# effective: ipxe_fetch http ([http] is enabled)\n"));
+	free(text);
+	parsed_free(r);
 }
 
 /* The DHCP settings read back as printed. */
