@@ -32,6 +32,7 @@ struct boot_node {
 	const struct conf_rule *rule; /* the [rule] that chose the group, or NULL */
 	bool rule_named;	      /* the name is the rule's (not in the inventory) */
 	bool report;		      /* a rule waits for iPXE's SMBIOS report */
+	const struct conf_http *http;  /* herd's HTTP server; NULL: none */
 };
 
 /* Client architectures, RFC 4578 and the IANA registry. */
@@ -43,7 +44,13 @@ struct boot_node {
 #define BOOT_ARCH_EFI_X64_HTTP 16
 #define BOOT_ARCH_UBOOT_ARM32 21
 #define BOOT_ARCH_UBOOT_ARM64 22
+#define BOOT_ARCH_EFI_ARM64_HTTP 19
 
+/* UEFI HTTP boot (UEFI 2.x, "HTTP Boot"; the IANA registry gives each
+ * firmware architecture an HTTP twin): the architecture an HTTP one
+ * boots the images of (16 x64 HTTP -> 7 x64), or -1 if arch is not an
+ * HTTP architecture. */
+int boot_arch_http_base(uint16_t arch);
 /* How herd tells loaders apart, by name only (it never reads them): an
  * iPXE image is not handed to iPXE again (it gets its script instead), a
  * pxelinux gets a generated pxelinux.cfg, a GRUB a generated grub.cfg,
@@ -65,6 +72,17 @@ const char *boot_loader_doubt(uint16_t arch, const char *loader);
 /* Chooses the boot file name. Returns 0, or -ENOENT when the group has no
  * loader for this architecture. */
 int boot_file(const struct boot_node *n, uint16_t arch, bool ipxe, char *out, size_t size);
+
+/* The boot file URI of a UEFI HTTP boot client of architecture `arch`
+ * (16, 19, ...; boot_arch_http_base): http://SERVER[:PORT]/LOADER, the
+ * group's loader for the base architecture served by herd's HTTP server.
+ * 0; -EOPNOTSUPP without HTTP (n->http NULL); -ENOENT: no loader for that
+ * architecture; -ENOSPC. */
+int boot_http_file(const struct boot_node *n, uint16_t arch, char *out, size_t size);
+
+/* http://SERVER[:PORT]/path on herd's HTTP server as node n reaches it
+ * (its listen address, else n->server; the port if not 80). 0, -ENOSPC. */
+int boot_http_url(const struct boot_node *n, const char *path, char *out, size_t size);
 
 /* Is `name` a file herd generates? (herd/..., pxelinux.cfg/01-...,
  * [DIR/]grub.cfg, [DIR/]grub.cfg-01-...) */

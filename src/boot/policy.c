@@ -211,11 +211,30 @@ int policy_render(const struct policy *p, const char *name, const struct ipaddr 
 	if (boot_generated_mac(name, mac) < 0 || policy_node(p, mac, &n, pool) < 0 ||
 	    n.group == NULL)
 		return -ENOENT;
+	n.http = policy_http(p);
 	if (n.report && strncmp(name, "herd/ipxe/", 10) == 0) {
 		report_url(p, server, url, sizeof(url));
 		return boot_render_report(&n, url, data, len);
 	}
 	return boot_render(&n, name, data, len);
+}
+
+const struct conf_http *policy_http(const struct policy *p)
+{
+	return p->cfg->http.enabled ? &p->cfg->http : NULL;
+}
+
+int policy_http_boot_file(const struct policy *p, const uint8_t mac[6], uint16_t arch,
+			  const struct ipaddr *server, char *out, size_t size)
+{
+	struct boot_node n = {.server = *server};
+	char pool[POLICY_NAME_MAX];
+
+	out[0] = '\0';
+	if (policy_node(p, mac, &n, pool) < 0 || n.group == NULL)
+		return -ENOENT;
+	n.http = policy_http(p);
+	return boot_http_file(&n, arch, out, size);
 }
 
 int policy_boot_file(const struct policy *p, const uint8_t mac[6], uint16_t arch, bool ipxe,

@@ -65,6 +65,15 @@ void policy_observe(const struct policy *p, const uint8_t mac[6], const struct b
 int policy_boot_file(const struct policy *p, const uint8_t mac[6], uint16_t arch, bool ipxe,
 		     char *out, size_t size);
 
+/* A UEFI HTTP boot client's boot file URI (boot_http_file), herd's HTTP
+ * server seen through `server`. 0, or -ENOENT (nothing for this MAC, no
+ * loader for that architecture), -EOPNOTSUPP ([http] is off), -ENOSPC. */
+int policy_http_boot_file(const struct policy *p, const uint8_t mac[6], uint16_t arch,
+			  const struct ipaddr *server, char *out, size_t size);
+
+/* herd's HTTP server settings while it serves HTTP; else NULL. */
+const struct conf_http *policy_http(const struct policy *p);
+
 /* Renders generated file `name` (herd/ipxe/<mac>.ipxe,
  * pxelinux.cfg/01-<mac>) for the node its MAC names, as seen through
  * `server` by `client`. A node whose rule waits for SMBIOS gets, as its

@@ -328,7 +328,7 @@ static void need_boot_file(struct check *c, int rootfd, const char *what, const 
 
 	while (*name == '/')
 		name++;
-	if (rootfd < 0 || *name == '\0' || strstr(name, "%{"))
+	if (rootfd < 0 || *name == '\0' || strstr(name, "%{") || conf_is_url(name))
 		return;
 	if (fstatat(rootfd, name, &st, 0) < 0) {
 		say(c, false, file, line, "%s %s: not found beneath [tftp] root %s", what, name,
@@ -441,6 +441,37 @@ static void check_inventory_uefi(struct check *c, int rootfd, FILE *classes)
 	}
 }
 
+/* A node's http:// kernel or initrd is passed on as it is: only where its
+ * group's iPXE fetches over HTTP, and not to pxelinux (TFTP only). */
+static void check_node_urls(struct check *c, const struct inv_node *node)
+{
+	const char *val[] = {node->kernel, node->initrd};
+	const struct conf_group *g = node->group;
+	bool pxelinux;
+
+	if (g == NULL)
+		return; /* group auto with no default group: the rules' group is checked */
+	pxelinux = node->loader ? boot_loader_kind(node->loader) == BOOT_LOADER_PXELINUX
+				: boot_loader_kind(g->loader_bios) == BOOT_LOADER_PXELINUX;
+
+	for (unsigned k = 0; k < 2; k++) {
+		if (val[k] == NULL || !conf_is_url(val[k]))
+			continue;
+		if (!conf_group_http(c->cfg, g))
+			say(c, true, c->cfg->dhcp.inventory, node->line,
+			    "%s=%s is a URL, but the iPXE of [group %s] fetches by TFTP "
+			    "(ipxe_fetch = %s%s): set ipxe_fetch = http there, or give a path",
+			    k ? "initrd" : "kernel", val[k], g->name,
+			    g->ipxe_fetch == CONF_FETCH_TFTP ? "tftp" : "auto",
+			    g->ipxe_fetch == CONF_FETCH_TFTP ? "" : " and [http] is off");
+		else if (pxelinux)
+			say(c, true, c->cfg->dhcp.inventory, node->line,
+			    "%s=%s is a URL, but %s boots with pxelinux, which fetches by TFTP "
+			    "only: give a path",
+			    k ? "initrd" : "kernel", val[k], node->name);
+	}
+}
+
 static void check_inventory(struct check *c, int rootfd, FILE *classes)
 {
 	const char *path = c->cfg->dhcp.inventory;
@@ -450,6 +481,7 @@ static void check_inventory(struct check *c, int rootfd, FILE *classes)
 	for (size_t i = 0; i < n; i++) {
 		const struct inv_node *node = inventory_node(c->inv, i);
 		size_t j = 0;
+		check_node_urls(c, node);
 		if (node->loader == NULL)
 			continue;
 		while (j < nseen && strcmp(seen_loaders[j].first->loader, node->loader) != 0)

@@ -367,7 +367,7 @@ static void timers_line(const struct conf_parse *p, unsigned slot, enum conf_sec
 static void note_lines(const struct conf_parse *p)
 {
 	static const char *const group_keys[] = {"loader_bios", "loader_efi64", "loader_arm64",
-						 "kernel", "initrd"};
+						 "kernel", "initrd", "ipxe_fetch"};
 	struct herd_config *cfg = p->cfg;
 	struct conf_dhcp *d = &cfg->dhcp;
 
@@ -384,7 +384,7 @@ static void note_lines(const struct conf_parse *p)
 		timers_line(p, SLOT_SUBNET + i, CONF_SEC_SUBNET, &d->subnets[i].timers);
 	}
 	for (unsigned i = 0; i < d->ngroups; i++) {
-		for (unsigned k = 0; k < 5; k++)
+		for (unsigned k = 0; k < 6; k++)
 			d->groups[i].key_line[k] =
 			    line_of(p, SLOT_GROUP + i, CONF_SEC_GROUP, group_keys[k]);
 		timers_line(p, SLOT_GROUP + i, CONF_SEC_GROUP, &d->groups[i].timers);
@@ -587,8 +587,14 @@ void conf_print(const struct herd_config *cfg, FILE *out)
 			print_section(out, sec, title, base);
 			if (sec == CONF_SEC_SUBNET)
 				conf_boot_print_effective(out, d, (const void *)base, NULL);
-			else if (sec == CONF_SEC_GROUP)
-				conf_boot_print_effective(out, d, NULL, (const void *)base);
+			else if (sec == CONF_SEC_GROUP) {
+				const struct conf_group *g = (const void *)base;
+				conf_boot_print_effective(out, d, NULL, g);
+				if (g->ipxe_fetch == CONF_FETCH_AUTO)
+					fprintf(out, "# effective: ipxe_fetch %s ([http] is %s)\n",
+						conf_group_http(cfg, g) ? "http" : "tftp",
+						cfg->http.enabled ? "enabled" : "off");
+			}
 		}
 	}
 	if (d->nrules)

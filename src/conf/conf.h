@@ -117,6 +117,11 @@ struct conf_subnet {
 	int pool_hostnames; /* -1: as [dhcp]; else 0 or 1 */
 };
 
+/* How iPXE fetches a group's kernel and initrd (its generated script's
+ * URLs); auto: HTTP when [http] is enabled, else TFTP. pxelinux always
+ * fetches by TFTP. */
+enum conf_fetch { CONF_FETCH_AUTO, CONF_FETCH_TFTP, CONF_FETCH_HTTP };
+
 /* [group NAME]: what a kind of node boots. Strings may hold %{name},
  * %{ip}, %{mac}, %{server}, %{group}, substituted per node. */
 struct conf_group {
@@ -125,10 +130,12 @@ struct conf_group {
 	char loader_bios[256];	/* client arch 0 */
 	char loader_efi64[256]; /* client arch 7, 9 */
 	char loader_arm64[256]; /* client arch 11 */
-	char kernel[256];
+	char kernel[256];	/* a path beneath the root, or an http:// URL */
 	char initrd[256];
 	char cmdline[2048]; /* several cmdline lines are joined with a space */
-	int key_line[5];    /* where loader_bios, _efi64, _arm64, kernel, initrd were set */
+	enum conf_fetch ipxe_fetch;
+	/* where loader_bios, _efi64, _arm64, kernel, initrd, ipxe_fetch were set */
+	int key_line[6];
 	struct conf_timers timers;
 	enum conf_boot_options boot_options;
 };
@@ -220,9 +227,16 @@ const struct conf_subnet *conf_subnet_of(const struct conf_dhcp *d, uint32_t ip)
 void conf_dhcp_timers(const struct conf_dhcp *d, const struct conf_subnet *sn,
 		      const struct conf_group *g, unsigned lease, unsigned *t1, unsigned *t2);
 
-/* Is v a URL (scheme://...)? herd serves boot files by TFTP only: a URL
- * as kernel or initrd would be rendered as tftp://SERVER/http://... */
+/* Is v a URL (scheme://...)? A kernel or initrd may be an http:// one
+ * (used as it is by a group whose iPXE fetches over HTTP); a loader may
+ * not (PXE firmware loads it by TFTP, an HTTP boot client gets herd's
+ * own URL for it). */
 bool conf_is_url(const char *v);
+bool conf_is_http_url(const char *v);
+
+/* Does iPXE fetch group g's kernel and initrd over HTTP (ipxe_fetch, or
+ * auto with [http] enabled)? */
+bool conf_group_http(const struct herd_config *cfg, const struct conf_group *g);
 
 /* The boolean words of every yes/no setting. 0 or -EINVAL. */
 int conf_parse_bool(const char *v, bool *out);

@@ -1,6 +1,7 @@
 #include "conf/conf_boot.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 
 const struct conf_group *conf_group_find(const struct conf_dhcp *d, const char *name)
@@ -17,6 +18,60 @@ const struct conf_subnet *conf_subnet_of(const struct conf_dhcp *d, uint32_t ip)
 		if ((ip & d->subnets[i].mask) == d->subnets[i].network)
 			return &d->subnets[i];
 	return NULL;
+}
+
+typedef void report_fn(void *ctx, int line, const char *reason);
+
+bool conf_group_http(const struct herd_config *cfg, const struct conf_group *g)
+{
+	return g->ipxe_fetch == CONF_FETCH_HTTP ||
+	       (g->ipxe_fetch == CONF_FETCH_AUTO && cfg->http.enabled);
+}
+
+/* How a group's iPXE fetches, and http:// kernels and initrds against it:
+ * a URL is passed on as it is, so it needs a group fetching over HTTP
+ * (with TFTP it would become tftp://SERVER/http://...), and no pxelinux
+ * among the group's loaders (pxelinux.0 speaks TFTP only). */
+static void fetch_validate(const struct herd_config *cfg, const struct conf_group *g,
+			   report_fn *report, void *ctx)
+{
+	const char *val[] = {g->kernel, g->initrd};
+	const char *loaders[] = {g->loader_bios, g->loader_efi64, g->loader_arm64};
+	const char *pxelinux = NULL;
+	char msg[640];
+
+	if (g->ipxe_fetch == CONF_FETCH_HTTP && !cfg->http.enabled) {
+		snprintf(msg, sizeof(msg),
+			 "[group %s] ipxe_fetch = http, but [http] is not enabled: enable it, or "
+			 "fetch by tftp (or auto)",
+			 g->name);
+		report(ctx, g->key_line[5] ? g->key_line[5] : g->line, msg);
+	}
+	for (unsigned i = 0; i < 3; i++)
+		if (strcasestr(loaders[i], "pxelinux"))
+			pxelinux = loaders[i];
+	for (unsigned k = 0; k < 2; k++) {
+		if (!conf_is_url(val[k]))
+			continue;
+		int line = g->key_line[3 + k] ? g->key_line[3 + k] : g->line;
+		if (!conf_group_http(cfg, g))
+			snprintf(msg, sizeof(msg),
+				 "[group %s] %s '%s' is a URL, but this group's iPXE fetches by "
+				 "TFTP (ipxe_fetch = %s%s): set ipxe_fetch = http, or give a path "
+				 "beneath [tftp] root",
+				 g->name, k ? "initrd" : "kernel", val[k],
+				 g->ipxe_fetch == CONF_FETCH_TFTP ? "tftp" : "auto",
+				 g->ipxe_fetch == CONF_FETCH_TFTP ? "" : " and [http] is off");
+		else if (pxelinux)
+			snprintf(msg, sizeof(msg),
+				 "[group %s] %s '%s' is a URL, but the group's loader %s is "
+				 "pxelinux, which fetches by TFTP only: give a path beneath [tftp] "
+				 "root",
+				 g->name, k ? "initrd" : "kernel", val[k], pxelinux);
+		else
+			continue;
+		report(ctx, line, msg);
+	}
 }
 
 /* The pair from the one section that sets it (t), for a lease of `lease`
@@ -50,8 +105,6 @@ void conf_dhcp_timers(const struct conf_dhcp *d, const struct conf_subnet *sn,
 		t = &d->timers;
 	timers_derive(t, lease, t1, t2);
 }
-
-typedef void report_fn(void *ctx, int line, const char *reason);
 
 /* RFC 2131 4.4.5: T1 < T2 < lease. Checks the times `t` (set in section
  * `what`) for a lease of `lease` s (from `lease_from`, set on `lease_line`);
@@ -165,6 +218,8 @@ void conf_boot_validate(const struct herd_config *cfg,
 		}
 	}
 	timers_validate(d, report, ctx);
+	for (unsigned i = 0; i < d->ngroups; i++)
+		fetch_validate(cfg, &d->groups[i], report, ctx);
 	/* A proxy hands out no address: it needs no network of its own. */
 	if (d->enabled && d->mode == CONF_DHCP_SERVER && d->nsubnets == 0)
 		report(ctx, 0, "[dhcp] is enabled but no [subnet NAME] is defined");

@@ -30,12 +30,15 @@ static const char *const log_levels[] = {"error", "warning", "info", "debug", NU
 static const char *const unknown_words[] = {"ignore", "pool", NULL};
 static const char *const boot_words[] = {"pxe", "always", NULL};
 static const char *const mode_words[] = {"server", "proxy", NULL};
+static const char *const fetch_words[] = {"auto", "tftp", "http", NULL};
 
 _Static_assert(LOG_LVL_ERR == 0 && LOG_LVL_WARN == 1 && LOG_LVL_INFO == 2 && LOG_LVL_DEBUG == 3,
 	       "log_levels[] is in the enum's order");
 _Static_assert(CONF_UNKNOWN_IGNORE == 0 && CONF_UNKNOWN_POOL == 1, "unknown_words[]");
 _Static_assert(CONF_BOOT_PXE == 0 && CONF_BOOT_ALWAYS == 1, "boot_words[]");
 _Static_assert(CONF_DHCP_SERVER == 0 && CONF_DHCP_PROXY == 1, "mode_words[]");
+_Static_assert(CONF_FETCH_AUTO == 0 && CONF_FETCH_TFTP == 1 && CONF_FETCH_HTTP == 2,
+	       "fetch_words[]");
 
 const char *const conf_section_names[CONF_NSECTIONS] = {"server", "tftp", "log",   "dhcp",
 							"http",	  "subnet", "group",
@@ -148,15 +151,20 @@ const struct conf_key conf_keys[] = {
 	   .def = "auto"),
     SUBNET("pool_hostnames", T_BOOL, pool_hostnames, .flags = K_AUTO, .def = "auto"),
 
-    GROUP("loader_bios", T_STRING, loader_bios, .def = "undionly.kpxe"),
-    GROUP("loader_efi64", T_STRING, loader_efi64, .def = "ipxe.efi"),
-    GROUP("loader_arm64", T_STRING, loader_arm64, .def = ""),
-    GROUP("kernel", T_STRING, kernel, .flags = K_NO_URL, .def = ""),
-    GROUP("initrd", T_STRING, initrd, .flags = K_NO_URL, .def = ""),
+    GROUP("loader_bios", T_STRING, loader_bios, .flags = K_NO_URL, .def = "undionly.kpxe"),
+    GROUP("loader_efi64", T_STRING, loader_efi64, .flags = K_NO_URL, .def = "ipxe.efi"),
+    GROUP("loader_arm64", T_STRING, loader_arm64, .flags = K_NO_URL, .def = ""),
+    /* A path beneath the root, or an http:// URL (conf_boot.c: only in a
+     * group whose iPXE fetches over HTTP). */
+    GROUP("kernel", T_STRING, kernel, .flags = K_HTTP_URL, .def = ""),
+    GROUP("initrd", T_STRING, initrd, .flags = K_HTTP_URL, .def = ""),
     /* Lines are at most ~200 characters (libinih): a long command line
      * is written as several `cmdline =` lines. */
     GROUP("cmdline", T_STRING, cmdline, .flags = K_JOIN, .def = ""),
     GROUP("boot_options", T_ENUM, boot_options, .words = boot_words, .def = "pxe"),
+    /* How iPXE fetches kernel and initrd: auto is http when [http] is
+     * enabled, else tftp. */
+    GROUP("ipxe_fetch", T_ENUM, ipxe_fetch, .words = fetch_words, .def = "auto"),
     GROUP("renewal_time", T_UINT, timers.renewal, .flags = K_AUTO, .min = 1, .max = LEASE_MAX,
 	  .def = "auto"),
     GROUP("rebinding_time", T_UINT, timers.rebinding, .flags = K_AUTO, .min = 1, .max = LEASE_MAX,
@@ -450,6 +458,11 @@ bool conf_is_url(const char *v)
 		   (size_t)(colon - v);
 }
 
+bool conf_is_http_url(const char *v)
+{
+	return strncasecmp(v, "http://", 7) == 0 && v[7] != '\0' && v[7] != '/';
+}
+
 static int set_string(const struct conf_key *k, char *field, const char *v, bool again, char *err,
 		      size_t errsize)
 {
@@ -457,8 +470,16 @@ static int set_string(const struct conf_key *k, char *field, const char *v, bool
 
 	if ((k->flags & K_NO_URL) && conf_is_url(v))
 		return fail(err, errsize,
-			    "%s: '%s' is a URL, but herd serves boot files by TFTP only (no HTTP "
-			    "server): give a path beneath [tftp] root",
+			    "%s: '%s' is a URL, but a loader is a path beneath [tftp] root (PXE "
+			    "firmware loads it by TFTP; an HTTP boot client gets herd's own "
+			    "http:// URL for it)",
+			    k->name, v);
+	if ((k->flags & K_HTTP_URL) && conf_is_url(v) && !conf_is_http_url(v))
+		return fail(err, errsize,
+			    "%s: '%s': the only URLs herd passes on are http://HOST/... (iPXE "
+			    "fetches them as given; herd cannot tell whether the iPXE build "
+			    "speaks another scheme): give an http:// URL or a path beneath "
+			    "[tftp] root",
 			    k->name, v);
 	if ((k->flags & K_JOIN) && again && field[0] != '\0') {
 		size_t have = strlen(field);

@@ -30,10 +30,11 @@ enum conf_type {
  * the field holds: "" or 0 for none; for auto, 0 in a number or an address
  * (derived, as the enclosing section, or herd's own address) and -1 in a
  * yes/no (then an int). A rate takes `auto` always: CONF_AUTO. */
-#define K_EMPTY 1u  /* "" is a value: none (T_PATH, T_IP) */
-#define K_AUTO 2u   /* `auto` is a value (T_UINT, T_IP, T_BOOL) */
-#define K_JOIN 4u   /* T_STRING: may be given on several lines, joined with a space */
-#define K_NO_URL 8u /* T_STRING: not a URL (herd serves boot files by TFTP only) */
+#define K_EMPTY 1u     /* "" is a value: none (T_PATH, T_IP) */
+#define K_AUTO 2u      /* `auto` is a value (T_UINT, T_IP, T_BOOL) */
+#define K_JOIN 4u      /* T_STRING: may be given on several lines, joined with a space */
+#define K_NO_URL 8u    /* T_STRING: not a URL (a loader: a path beneath the root) */
+#define K_HTTP_URL 16u /* T_STRING: a path, or an http:// URL (kernel, initrd) */
 
 /* The sections, in the order `herd check` prints them. The named ones are
  * written [subnet NAME], [group NAME] and [rule NAME], once per name. */

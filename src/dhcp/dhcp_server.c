@@ -31,6 +31,7 @@ struct dhcp_server {
 	struct dhcp_tx tx;
 	struct dhcp_stats stats;
 	struct ratelimit rl_info, rl_bad;
+	bool http_boot_told; /* an HTTP boot client met [http] off: logged once */
 	struct dhcp_msg msg; /* the request being handled: one at a time, no malloc per packet */
 	struct dhcp_proxy *proxy; /* [dhcp] mode = proxy (a restart changes it): else NULL */
 };
@@ -119,6 +120,35 @@ static const struct conf_group *group_of(const struct dhcp_server *srv, const st
 	return policy_node(srv->policy, r->m->chaddr, &bn, name) == 0 ? bn.group : NULL;
 }
 
+/* UEFI HTTP boot (UEFI 2.x, "HTTP Boot"): the client says HTTPClient in
+ * option 60 and an HTTP architecture in option 93 (16 x64, 19 arm64,
+ * ...). Its boot file is a URI, http://herd/<the loader of the base
+ * architecture>, and add_pxe_opts() answers "HTTPClient", which the spec
+ * requires beside it. No other client ever gets a URL. Without [http] it
+ * gets no boot file (a PXE path would be useless to it); said once. */
+static void http_boot_file(struct dhcp_server *srv, const struct dhcp_req *r, uint16_t arch,
+			   char *file, size_t size)
+{
+	struct ipaddr server = ipaddr_v4(r->server_ip);
+	int err = policy_http_boot_file(srv->policy, r->m->chaddr, arch, &server, file, size);
+	char mac[18];
+
+	if (err == -EOPNOTSUPP && !srv->http_boot_told) {
+		srv->http_boot_told = true;
+		log_warn("dhcp: %s asks for UEFI HTTP boot (arch %u): no boot file, [http] is "
+			 "not enabled (said once)",
+			 mac_str(r->m->chaddr, ':', mac), arch);
+	} else if (err == -ENOENT || err == -ENOSPC) {
+		log_limited(&srv->rl_info, r->now, LOG_LVL_INFO,
+			    "dhcp: %s asks for UEFI HTTP boot (arch %u): %s",
+			    mac_str(r->m->chaddr, ':', mac), arch,
+			    err == -ENOSPC ? "its URL is longer than a boot file can be"
+					   : "no loader of its group for that architecture");
+	}
+	if (err < 0)
+		file[0] = '\0';
+}
+
 /* The boot file: the policy's choice for this MAC, its architecture
  * (option 93) and whether iPXE asks. */
 static void add_boot(struct dhcp_server *srv, const struct dhcp_req *r, char *file, size_t size)
@@ -126,6 +156,11 @@ static void add_boot(struct dhcp_server *srv, const struct dhcp_req *r, char *fi
 	uint16_t arch = BOOT_ARCH_BIOS;
 
 	dhcp_opt_u16(r->m, DHO_CLIENT_ARCH, &arch);
+	if (boot_arch_http_base(arch) >= 0 ||
+	    dhcp_opt_prefix(r->m, DHO_VENDOR_CLASS, "HTTPClient")) {
+		http_boot_file(srv, r, arch, file, size);
+		return;
+	}
 	if (policy_boot_file(srv->policy, r->m->chaddr, arch, is_ipxe(r->m), file, size) < 0)
 		file[0] = '\0';
 }

@@ -551,6 +551,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	const struct file_view *view;
 	struct ipaddr server, client;
 	char target[FILES_NAME_MAX + 1];
+	char addr[IPADDR_STRLEN];
 	int err;
 
 	(void)version, (void)upload_data;
@@ -576,6 +577,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	err = err < 0 ? err : files_open(io->files, name, strlen(name), false, &server, &client, &view);
 	if (err < 0)
 		return reply_status(io, c, http_status_of_error(err), NULL, NULL);
+	/* A file that exists beneath the root: its name is safe to log. */
+	log_debug("http: %s: %s '%s' (%zu bytes)", ipaddr_str(&client, addr), method, url,
+		  view->size);
 	/* The Content-Type goes by the path (the report answers a script). */
 	return reply_file(io, c, url, http_method_of(method) == HTTP_HEAD, view, req_cls);
 }

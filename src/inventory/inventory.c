@@ -170,13 +170,17 @@ static int set_override(struct inv_parse *p, struct inv_node *n, const char *kv)
 	for (unsigned i = 0; eq && i < 6; i++) {
 		if (strncmp(kv, keys[i], (size_t)(eq - kv)) == 0 &&
 		    strlen(keys[i]) == (size_t)(eq - kv)) {
-			if ((fields[i] == &n->kernel || fields[i] == &n->initrd) &&
-			    conf_is_url(eq + 1)) {
+			/* An http:// kernel or initrd is checked against the
+			 * group's ipxe_fetch by herd check (check_setup.c). */
+			bool loader = i <= 2, cmdline = i == 5;
+			if (conf_is_url(eq + 1) &&
+			    (loader || cmdline || !conf_is_http_url(eq + 1))) {
 				problem(
-				    p,
-				    "%s: '%s' is a URL, but herd serves boot files by TFTP only "
-				    "(no HTTP server): give a path beneath [tftp] root",
-				    keys[i], eq + 1);
+				    p, "%s: '%s' is a URL, but %s: give a path beneath [tftp] root",
+				    keys[i], eq + 1,
+				    loader    ? "a loader is loaded by TFTP"
+				    : cmdline ? "cmdline is not a file"
+					      : "the only URLs herd passes on are http:// ones");
 				return -EINVAL;
 			}
 			free(*fields[i]);

@@ -38,11 +38,17 @@ static void pin_sink(void *ctx, int ifindex, uint32_t ip, const uint8_t mac[6], 
 	(void)ctx, (void)ifindex, (void)ip, (void)mac, (void)secs;
 }
 
-static const char conf_text[] = "[dhcp]\nenabled = yes\nlease_file =\n"
+/* HTTP on, so HTTP boot clients get URIs (group c's too long for a boot
+ * file: the -ENOSPC path). */
+static const char conf_text[] = "[http]\nenabled = yes\nlisten = 0.0.0.0:8080\n"
+				"[dhcp]\nenabled = yes\nlease_file =\n"
 				"[subnet a]\nnetwork = 10.1.0.0/16\npool = 10.1.2.0 - 10.1.2.20\n"
 				"router = 10.1.0.1\ndns = 10.1.0.1 10.1.0.2\ndomain = x.example\n"
 				"[group default]\nkernel = k\ninitrd = i\ncmdline = a=%{name} b=%{ip}\n"
-				"[group c]\nloader_bios = pxelinux.0\n"
+				"loader_arm64 = arm64/ipxe.efi\n"
+				"[group c]\nloader_bios = pxelinux.0\nloader_efi64 = "
+				"very/long/path/to/a/loader/whose/http/url/does/not/fit/the/128/bytes/"
+				"of/a/boot/file/field/loader.efi\n"
 				"[rule port]\ncircuit_id = p*\nname = r-%{circuit_id}-%{remote_id}\n"
 				"group = c\n"
 				"[rule efi]\narch = 7 9\nvendor_class = PXEClient*\nuser_class = iPXE\n"

@@ -100,7 +100,10 @@ static void check_node(const struct inventory *inv, const struct inv_node *n, in
 		fail("no group", n);
 	if (!ipaddr_is_v4(&n->ip) || conf_subnet_of(&cfg->dhcp, ipaddr_to_v4(&n->ip)) == NULL)
 		fail("address outside every subnet", n);
-	if ((n->kernel && conf_is_url(n->kernel)) || (n->initrd && conf_is_url(n->initrd)))
+	/* Only http:// URLs, and only as a kernel or initrd. */
+	if ((n->kernel && conf_is_url(n->kernel) && !conf_is_http_url(n->kernel)) ||
+	    (n->initrd && conf_is_url(n->initrd) && !conf_is_http_url(n->initrd)) ||
+	    (n->loader && conf_is_url(n->loader)) || (n->cmdline && conf_is_url(n->cmdline)))
 		fail("URL kept", n);
 	if (n->line <= last_line)
 		fail("lines out of order", n);

@@ -353,7 +353,13 @@ check "herd check says how it classifies each loader" \
 	      grep -q "^#   \[group default\] loader_efi64 = ipxe.efi: iPXE" "$OUT"'
 
 dhcp_conf "kernel = http://10.99.0.1/vmlinuz" |
-	expect_error kernel_url 14 "kernel: 'http://10.99.0.1/vmlinuz' is a URL.*TFTP only"
+	expect_error kernel_url 14 "kernel 'http://10.99.0.1/vmlinuz' is a URL, but this group's iPXE fetches by TFTP"
+dhcp_conf "kernel = ftp://10.99.0.1/vmlinuz" |
+	expect_error kernel_ftp_url 14 "kernel: 'ftp://10.99.0.1/vmlinuz': the only URLs herd passes on are http://"
+dhcp_conf "kernel = vmlinuz" "loader_efi64 = http://10.99.0.1/ipxe.efi" |
+	expect_error loader_url 15 "loader_efi64: 'http://10.99.0.1/ipxe.efi' is a URL, but a loader is a path"
+dhcp_conf "kernel = vmlinuz" "ipxe_fetch = http" |
+	expect_error fetch_http_without_http 15 "\[group default\] ipxe_fetch = http, but \[http\] is not enabled"
 dhcp_conf "kernel = vmlinuz" "renewal_time = 4000" |
 	expect_error renewal_above_lease 15 "\[group default\] renewal_time \(4000 s\) must be below the lease time \(3600 s"
 dhcp_conf "kernel = vmlinuz" "renewal_time = 600" "rebinding_time = 500" |
@@ -391,13 +397,19 @@ run_check timers
 check "herd check prints the effective renewal and rebinding times" \
 	grep -qF "renewal (T1) 600 s, rebinding (T2) 2850 s" "$OUT"
 
-# An inventory that names a URL: an error at the inventory's line.
+# An inventory that names a URL where iPXE fetches by TFTP, or another
+# scheme than http://: an error at the inventory's line.
 printf 'n1 02:00:00:00:00:01 10.99.0.11 default kernel=http://x/vmlinuz\n' >"$WORK/nodes.tab"
 dhcp_conf "kernel = vmlinuz" >"$WORK/inv_url.conf"
 run_check inv_url
 no_sanitizer inv_url &&
-	check "inventory kernel=http://...: exit 1, $WORK/nodes.tab:1: ... is a URL" \
-		eval '[ "$RC" -eq 1 ] && grep -q "^$WORK/nodes.tab:1: kernel: .http://x/vmlinuz. is a URL" "$ERR"'
+	check "inventory kernel=http://... in a TFTP group: exit 1, $WORK/nodes.tab:1: ... is a URL" \
+		eval '[ "$RC" -eq 1 ] && grep -q "^$WORK/nodes.tab:1: kernel=http://x/vmlinuz is a URL, but the iPXE of \[group default\] fetches by TFTP" "$ERR"'
+printf 'n1 02:00:00:00:00:01 10.99.0.11 default initrd=tftp://x/initrd\n' >"$WORK/nodes.tab"
+run_check inv_url
+no_sanitizer inv_url &&
+	check "inventory initrd=tftp://...: exit 1, $WORK/nodes.tab:1: ... is a URL" \
+		eval '[ "$RC" -eq 1 ] && grep -q "^$WORK/nodes.tab:1: initrd: .tftp://x/initrd. is a URL, but the only URLs herd passes on are http://" "$ERR"'
 
 # Warnings: printed as FILE:LINE: warning: ..., exit 0.
 printf '# name mac ip group\nn1 02:00:00:00:00:01 10.99.0.11 default loader=pxelinux.0\n' >"$WORK/nodes.tab"

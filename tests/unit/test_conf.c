@@ -1214,11 +1214,64 @@ static void test_dhcp_boot_keys(void **state)
 	expect_error("[dhcp]\nenabled = si\n", 1, "t.conf:2: enabled: 'si' is not yes or no");
 	expect_error("[group g]\nboot_options = sometimes\n", 1,
 		     "t.conf:2: boot_options: 'sometimes' is not pxe or always");
-	/* herd has no HTTP server: a URL would be rendered tftp://SERVER/http://... */
+	/* A group fetching by TFTP: a URL would be rendered tftp://SERVER/http://... */
 	expect_error("[group g]\nkernel = vmlinuz\ninitrd = http://10.0.0.1/initrd.img\n", 1,
-		     "t.conf:3: initrd: 'http://10.0.0.1/initrd.img' is a URL");
-	expect_error("[group g]\nkernel = https://boot/vmlinuz\n", 1, "t.conf:2: kernel:");
+		     "t.conf:3: [group g] initrd 'http://10.0.0.1/initrd.img' is a URL, but this "
+		     "group's iPXE fetches by TFTP (ipxe_fetch = auto and [http] is off)");
+	expect_error("[group g]\nkernel = https://boot/vmlinuz\n", 1,
+		     "t.conf:2: kernel: 'https://boot/vmlinuz': the only URLs herd passes on are "
+		     "http://");
 	r = parse_ok("[group g]\nkernel = images/v5.10://odd-but-a-path\n");
+	parsed_free(r);
+}
+
+/* ipxe_fetch: auto follows [http]; http needs it; URLs only where iPXE
+ * fetches over HTTP and no pxelinux loads the group; loaders never URLs. */
+static void test_group_fetch(void **state)
+{
+	(void)state;
+	struct parsed *r =
+	    parse_ok("[http]\nenabled = yes\n[group a]\n[group t]\nipxe_fetch = tftp\n"
+		     "[group h]\nipxe_fetch = http\nkernel = http://%{server}:8080/k\n"
+		     "initrd = http://images/i\n");
+	const struct conf_dhcp *d = &r->cfg.dhcp;
+
+	assert_true(conf_group_http(&r->cfg, conf_group_find(d, "a")));
+	assert_false(conf_group_http(&r->cfg, conf_group_find(d, "t")));
+	assert_true(conf_group_http(&r->cfg, conf_group_find(d, "h")));
+	assert_string_equal(conf_group_find(d, "h")->kernel, "http://%{server}:8080/k");
+	parsed_free(r);
+	r = parse_ok("[group a]\n");
+	assert_int_equal(conf_group_find(&r->cfg.dhcp, "a")->ipxe_fetch, CONF_FETCH_AUTO);
+	assert_false(conf_group_http(&r->cfg, conf_group_find(&r->cfg.dhcp, "a")));
+	parsed_free(r);
+	expect_error("[group g]\nipxe_fetch = ftp\n", 1,
+		     "t.conf:2: ipxe_fetch: 'ftp' is not one of auto, tftp, http");
+	expect_error("[http]\nenabled = no\n[group g]\nkernel = k\nipxe_fetch = http\n", 1,
+		     "t.conf:5: [group g] ipxe_fetch = http, but [http] is not enabled");
+	expect_error("[http]\nenabled = yes\n[group g]\nipxe_fetch = tftp\nkernel = http://h/k\n",
+		     1,
+		     "t.conf:5: [group g] kernel 'http://h/k' is a URL, but this group's iPXE "
+		     "fetches by TFTP (ipxe_fetch = tftp)");
+	expect_error("[http]\nenabled = yes\n[group g]\nloader_bios = pxelinux.0\n"
+		     "kernel = http://h/k\n",
+		     1,
+		     "t.conf:5: [group g] kernel 'http://h/k' is a URL, but the group's loader "
+		     "pxelinux.0 is pxelinux, which fetches by TFTP only");
+	expect_error(
+	    "[group g]\nloader_efi64 = http://h/ipxe.efi\n", 1,
+	    "t.conf:2: loader_efi64: 'http://h/ipxe.efi' is a URL, but a loader is a path");
+	expect_error("[group g]\nkernel = http://\n", 1, "t.conf:2: kernel: 'http://'");
+	/* herd check says what auto is. */
+	r = parse_ok("[http]\nenabled = yes\n[group a]\n");
+	char *text = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&text, &size);
+	conf_print(&r->cfg, out);
+	fclose(out);
+	assert_non_null(strstr(text, "ipxe_fetch = auto\n"));
+	assert_non_null(strstr(text, "# effective: ipxe_fetch http ([http] is enabled)\n"));
+	free(text);
 	parsed_free(r);
 }
 
@@ -1290,6 +1343,7 @@ int main(void)
 	    cmocka_unit_test(test_dhcp_timer_errors),
 	    cmocka_unit_test(test_dhcp_boot_keys),
 	    cmocka_unit_test(test_dhcp_print_round_trip),
+	    cmocka_unit_test(test_group_fetch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,7 +63,7 @@ static const char inv_text[] = "# test rack\n"
 			       "n1 02:00:00:00:00:01 10.1.0.11 default\n"
 			       "n2 02:00:00:00:00:02 10.1.0.12 nfs\n";
 
-static int setup(void **state)
+static int setup_with(void **state, const char *text, const char *inv)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct dhcp_tx tx = {f, capture};
@@ -71,8 +71,8 @@ static int setup(void **state)
 
 	f->cfg = calloc(1, sizeof(*f->cfg));
 	conf_defaults(f->cfg);
-	assert_int_equal(conf_load_string(f->cfg, "t.conf", conf_text, stderr), 0);
-	assert_int_equal(inventory_load_string(&f->inv, "t.tab", inv_text, &f->cfg->dhcp, stderr), 0);
+	assert_int_equal(conf_load_string(f->cfg, "t.conf", text, stderr), 0);
+	assert_int_equal(inventory_load_string(&f->inv, "t.tab", inv, &f->cfg->dhcp, stderr), 0);
 	f->leases = lease_table_open(&f->cfg->dhcp, "", 1000, &err);
 	assert_non_null(f->leases);
 	f->policy = policy_new(f->cfg, f->inv);
@@ -80,6 +80,33 @@ static int setup(void **state)
 	f->now = MONO_SEC(10);
 	*state = f;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_with(state, conf_text, inv_text);
+}
+
+/* herd's HTTP server on port 8080; an ARM64 loader; a group fetching by
+ * TFTP and one whose kernel is elsewhere. */
+static const char conf_http_text[] =
+    "[http]\nenabled = yes\nlisten = 0.0.0.0:8080\n"
+    "[dhcp]\nenabled = yes\nlease_file =\nunknown = pool\n"
+    "[subnet a]\nnetwork = 10.1.0.0/24\npool = 10.1.0.100 - 10.1.0.101\n"
+    "[group default]\nloader_arm64 = arm64/ipxe.efi\nkernel = vmlinuz\n"
+    "initrd = /images/initrd.img\ncmdline = ip=dhcp\n"
+    "[group nfs]\nipxe_fetch = tftp\nkernel = k\ncmdline = quiet\n"
+    "[group far]\nkernel = http://images.lab/%{group}/vmlinuz\n"
+    "initrd = http://images.lab/initrd.img\n";
+
+/* n2 in nfs (TFTP), n9 in far (URLs). */
+static const char inv_http_text[] = "n1 02:00:00:00:00:01 10.1.0.11 default\n"
+				    "n2 02:00:00:00:00:02 10.1.0.12 nfs\n"
+				    "n9 02:00:00:00:00:09 10.1.0.19 far\n";
+
+static int setup_http(void **state)
+{
+	return setup_with(state, conf_http_text, inv_http_text);
 }
 
 static int teardown(void **state)
@@ -317,25 +344,32 @@ static void test_inventory_errors(void **state)
 	char *text = NULL;
 	size_t size = 0;
 	FILE *errs = open_memstream(&text, &size);
-	int problems = inventory_load_string(&inv, "n.tab",
-					     "a 02:00:00:00:00:01 10.1.0.11 default\n"
-					     "b 02:00:00:00:00:01 10.1.0.12 default\n"
-					     "c 02:00:00:00:00:03 10.1.0.11 default\n"
-					     "d 02:00:00:00:00:04 10.2.0.1 default\n"
-					     "e 02:00:00:00:00:05 10.1.0.15 nosuch\n"
-					     "f zz:00:00:00:00:06 10.1.0.16 default\n"
-					     "g 02:00:00:00:00:07\n"
-					     "h 02:00:00:00:00:08 10.1.0.18 nfs kernel=http://k\n",
-					     &f->cfg->dhcp, errs);
+	int problems =
+	    inventory_load_string(&inv, "n.tab",
+				  "a 02:00:00:00:00:01 10.1.0.11 default\n"
+				  "b 02:00:00:00:00:01 10.1.0.12 default\n"
+				  "c 02:00:00:00:00:03 10.1.0.11 default\n"
+				  "d 02:00:00:00:00:04 10.2.0.1 default\n"
+				  "e 02:00:00:00:00:05 10.1.0.15 nosuch\n"
+				  "f zz:00:00:00:00:06 10.1.0.16 default\n"
+				  "g 02:00:00:00:00:07\n"
+				  "h 02:00:00:00:00:08 10.1.0.18 nfs kernel=ftp://k\n"
+				  "i 02:00:00:00:00:09 10.1.0.19 nfs loader=http://l\n"
+				  "j 02:00:00:00:00:0a 10.1.0.20 nfs initrd=http://k/i\n",
+				  &f->cfg->dhcp, errs);
 	fclose(errs);
-	assert_int_equal(problems, 7);
+	assert_int_equal(problems, 8);
 	assert_non_null(strstr(text, "n.tab:2: MAC 02:00:00:00:00:01 is also on line 1"));
 	assert_non_null(strstr(text, "n.tab:3: address 10.1.0.11 is also on line 1"));
 	assert_non_null(strstr(text, "n.tab:4: 10.2.0.1 is outside every [subnet]"));
 	assert_non_null(strstr(text, "n.tab:5: group 'nosuch' does not exist"));
 	assert_non_null(strstr(text, "n.tab:6: 'zz:00:00:00:00:06' is not a MAC address"));
 	assert_non_null(strstr(text, "n.tab:7: expected: name mac ip group"));
-	assert_non_null(strstr(text, "n.tab:8: kernel: 'http://k' is a URL"));
+	/* Only http:// kernels and initrds (herd check weighs them against
+	 * the group's ipxe_fetch); never a loader. */
+	assert_non_null(strstr(text, "n.tab:8: kernel: 'ftp://k' is a URL"));
+	assert_non_null(strstr(text, "n.tab:9: loader: 'http://l' is a URL"));
+	assert_null(strstr(text, "n.tab:10:"));
 	free(text);
 	inventory_free(inv);
 }
@@ -385,6 +419,8 @@ static void test_boot_options_only_to_booting_clients(void **state)
 	send_req(f, DHCPDISCOVER, mac1, 0, 0, 0, 16, "HTTPClient:Arch:00016:UNDI:003001", NULL);
 	assert_true(dhcp_opt_prefix(&f->reply, DHO_VENDOR_CLASS, "HTTPClient"));
 	assert_int_equal(f->reply.siaddr, ip("10.1.0.1"));
+	assert_string_equal(f->reply.file, ""); /* [http] is off: nothing to fetch */
+	assert_null(dhcp_opt(&f->reply, DHO_BOOTFILE, &len));
 	/* A client architecture (RFC 4578) without a PXE class: a boot ROM. */
 	send_req(f, DHCPDISCOVER, mac1, 0, 0, 0, 0, "U-Boot.armv8", NULL);
 	assert_string_equal(f->reply.file, "undionly.kpxe");
@@ -679,6 +715,155 @@ static void test_node_uefi_loaders(void **state)
 	policy_unref(p);
 }
 
+/* The boot file option (67) as a string. */
+static const char *opt_bootfile(struct fixture *f, char buf[256])
+{
+	size_t len;
+	const uint8_t *v = dhcp_opt(&f->reply, DHO_BOOTFILE, &len);
+
+	snprintf(buf, 256, "%.*s", v ? (int)len : 0, v ? (const char *)v : "");
+	return buf;
+}
+
+/* UEFI HTTP boot: the URI of the base architecture's loader on herd's
+ * HTTP server, with "HTTPClient" back; no other client gets a URL. */
+static void test_http_boot(void **state)
+{
+	struct fixture *f = *state;
+	char b[256];
+
+	send_req(f, DHCPDISCOVER, mac1, 0, 0, 0, 16, "HTTPClient:Arch:00016:UNDI:003001", NULL);
+	assert_int_equal(reply_type(f), DHCPOFFER);
+	assert_string_equal(f->reply.file, "http://10.1.0.1:8080/ipxe.efi");
+	assert_string_equal(opt_bootfile(f, b), "http://10.1.0.1:8080/ipxe.efi");
+	assert_true(dhcp_opt_prefix(&f->reply, DHO_VENDOR_CLASS, "HTTPClient"));
+	assert_false(dhcp_opt_prefix(&f->reply, DHO_VENDOR_CLASS, "PXEClient"));
+	send_req(f, DHCPREQUEST, mac1, 0, ip("10.1.0.11"), ip("10.1.0.1"), 16,
+		 "HTTPClient:Arch:00016:UNDI:003001", NULL);
+	assert_int_equal(reply_type(f), DHCPACK);
+	assert_string_equal(opt_bootfile(f, b), "http://10.1.0.1:8080/ipxe.efi");
+	/* ARM64 HTTP (19): loader_arm64. */
+	send_req(f, DHCPDISCOVER, mac1, 0, 0, 0, 19, "HTTPClient:Arch:00019:UNDI:003001", NULL);
+	assert_string_equal(f->reply.file, "http://10.1.0.1:8080/arm64/ipxe.efi");
+	/* EBC HTTP (17) boots what EBC (9) does: loader_efi64. */
+	send_req(f, DHCPDISCOVER, mac1, 0, 0, 0, 17, "HTTPClient:Arch:00017:UNDI:003001", NULL);
+	assert_string_equal(f->reply.file, "http://10.1.0.1:8080/ipxe.efi");
+	/* HTTPClient with a base architecture in option 93. */
+	send_req(f, DHCPDISCOVER, mac1, 0, 0, 0, 7, "HTTPClient:Arch:00007:UNDI:003001", NULL);
+	assert_string_equal(f->reply.file, "http://10.1.0.1:8080/ipxe.efi");
+	/* HTTP architectures herd has no loader for (x86 UEFI, ARM32, BIOS,
+	 * RISC-V): asked for HTTP boot, so no TFTP path either. */
+	static const uint16_t none[] = {15, 18, 20, 28};
+	for (unsigned i = 0; i < 4; i++) {
+		send_req(f, DHCPDISCOVER, mac1, 0, 0, 0, none[i], "HTTPClient", NULL);
+		assert_int_equal(reply_type(f), DHCPOFFER);
+		assert_string_equal(f->reply.file, "");
+		assert_string_equal(opt_bootfile(f, b), "");
+	}
+	/* An HTTP architecture without the class still asked for HTTP boot. */
+	send_req(f, DHCPDISCOVER, mac1, 0, 0, 0, 16, NULL, NULL);
+	assert_string_equal(f->reply.file, "http://10.1.0.1:8080/ipxe.efi");
+
+	/* PXE firmware and iPXE: paths, as without HTTP. */
+	send_req(f, DHCPDISCOVER, mac1, 0, 0, 0, 7, "PXEClient:Arch:00007:UNDI:003000", NULL);
+	assert_string_equal(f->reply.file, "ipxe.efi");
+	assert_string_equal(opt_bootfile(f, b), "ipxe.efi");
+	send_req(f, DHCPDISCOVER, mac1, 0, 0, 0, 0, "PXEClient:Arch:00000:UNDI:002001", NULL);
+	assert_string_equal(f->reply.file, "undionly.kpxe");
+	send_req(f, DHCPDISCOVER, mac1, 0, 0, 0, 11, "PXEClient:Arch:00011:UNDI:003000", NULL);
+	assert_string_equal(f->reply.file, "arm64/ipxe.efi");
+	send_req(f, DHCPDISCOVER, mac1, 0, 0, 0, 7, "PXEClient:Arch:00007:UNDI:003010", "iPXE");
+	assert_string_equal(f->reply.file, "herd/ipxe/02-00-00-00-00-01.ipxe");
+	/* A pool client of the default group too. */
+	static const uint8_t mac11[6] = {2, 0, 0, 0, 0, 11};
+	send_req(f, DHCPDISCOVER, mac11, 0, 0, 0, 16, "HTTPClient:Arch:00016:UNDI:003001", NULL);
+	assert_int_equal(f->reply.yiaddr, ip("10.1.0.100"));
+	assert_string_equal(f->reply.file, "http://10.1.0.1:8080/ipxe.efi");
+}
+
+static void test_http_arch_twins(void **state)
+{
+	(void)state;
+	assert_int_equal(boot_arch_http_base(16), 7);
+	assert_int_equal(boot_arch_http_base(19), 11);
+	assert_int_equal(boot_arch_http_base(15), 6);
+	assert_int_equal(boot_arch_http_base(17), 9);
+	assert_int_equal(boot_arch_http_base(18), 10);
+	assert_int_equal(boot_arch_http_base(20), 0);
+	assert_int_equal(boot_arch_http_base(24), 22);
+	assert_int_equal(boot_arch_http_base(40), 39);
+	assert_int_equal(boot_arch_http_base(0), -1);
+	assert_int_equal(boot_arch_http_base(7), -1);
+	assert_int_equal(boot_arch_http_base(11), -1);
+	assert_int_equal(boot_arch_http_base(21), -1);
+}
+
+/* The iPXE script's URLs follow the group's ipxe_fetch. */
+static char *render(struct fixture *f, const char *name, const char *server)
+{
+	struct ipaddr srv = ipaddr_v4(ip(server)), cl = ipaddr_v4(ip("10.1.0.11"));
+	char *data;
+	size_t len;
+
+	assert_int_equal(policy_render(f->policy, name, &srv, &cl, &data, &len), 0);
+	data = realloc(data, len + 1);
+	data[len] = '\0';
+	return data;
+}
+
+static void test_ipxe_script_fetch(void **state)
+{
+	struct fixture *f = *state;
+	char *s = render(f, "herd/ipxe/02-00-00-00-00-01.ipxe", "10.1.0.1");
+
+	assert_non_null(strstr(s, "kernel http://10.1.0.1:8080/vmlinuz initrd=initrd.img ip=dhcp\n"
+				  "initrd http://10.1.0.1:8080/images/initrd.img\nboot\n"));
+	free(s);
+	s = render(f, "herd/ipxe/02-00-00-00-00-02.ipxe", "10.1.0.1");
+	assert_non_null(strstr(s, "kernel tftp://10.1.0.1/k quiet\nboot\n"));
+	free(s);
+	s = render(f, "herd/ipxe/02-00-00-00-00-09.ipxe", "10.1.0.1");
+	assert_non_null(strstr(s, "kernel http://images.lab/far/vmlinuz initrd=initrd.img \n"
+				  "initrd http://images.lab/initrd.img\n"));
+	free(s);
+	/* pxelinux keeps TFTP paths. */
+	s = render(f, "pxelinux.cfg/01-02-00-00-00-00-01", "10.1.0.1");
+	assert_non_null(strstr(s, "KERNEL vmlinuz\n  INITRD /images/initrd.img\n"));
+	free(s);
+}
+
+/* Without [http], the default (auto) is TFTP; with it bound to one
+ * address, that address, and no port when it is 80. */
+static void test_ipxe_script_fetch_auto(void **state)
+{
+	struct fixture *f = *state;
+	char *s = render(f, "herd/ipxe/02-00-00-00-00-01.ipxe", "10.1.0.1");
+
+	assert_non_null(strstr(s, "kernel tftp://10.1.0.1/vmlinuz initrd=initrd.img ip=dhcp\n"
+				  "initrd tftp://10.1.0.1/initrd.img\n"));
+	free(s);
+}
+
+static void test_http_listen_address(void **state)
+{
+	struct fixture *f = *state;
+
+	send_req(f, DHCPDISCOVER, mac1, 0, 0, 0, 16, "HTTPClient:Arch:00016:UNDI:003001", NULL);
+	assert_string_equal(f->reply.file, "http://10.1.0.5/ipxe.efi");
+	char *s = render(f, "herd/ipxe/02-00-00-00-00-01.ipxe", "10.1.0.1");
+	assert_non_null(strstr(s, "kernel http://10.1.0.5/vmlinuz "));
+	free(s);
+}
+
+static int setup_http_80(void **state)
+{
+	static char text[sizeof(conf_http_text) + 64];
+
+	snprintf(text, sizeof(text), "[http]\nenabled = yes\nlisten = 10.1.0.5\n%s",
+		 strstr(conf_http_text, "[dhcp]"));
+	return setup_with(state, text, inv_http_text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -705,6 +890,30 @@ int main(void)
 		cmocka_unit_test(test_grub_files),
 		cmocka_unit_test_setup_teardown(test_grub_cfg_policy, setup, teardown),
 		cmocka_unit_test(test_node_uefi_loaders),
+	    cmocka_unit_test_setup_teardown(test_inventory_node_gets_its_address_and_name, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_boot_file_by_arch_and_ipxe, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pool_and_exhaustion, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_request_for_wrong_address_is_naked, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_renew_unicast_and_other_server, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_release_inform_decline, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_relay_and_broadcast, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_malformed_counted, setup, teardown),
+	    cmocka_unit_test(test_overload_and_split_options),
+	    cmocka_unit_test_setup_teardown(test_inventory_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_boot_options_only_to_booting_clients, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_bootp_gets_its_boot_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pool_hostnames, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_renewal_times, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_policy_swap, setup, teardown),
+	    cmocka_unit_test(test_loader_classes),
+	    cmocka_unit_test_setup_teardown(test_http_boot, setup_http, teardown),
+	    cmocka_unit_test(test_http_arch_twins),
+	    cmocka_unit_test_setup_teardown(test_ipxe_script_fetch, setup_http, teardown),
+	    cmocka_unit_test_setup_teardown(test_ipxe_script_fetch_auto, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_http_listen_address, setup_http_80, teardown),
 	};
 	return cmocka_run_group_tests_name("dhcp", tests, NULL, NULL);
 }

@@ -228,6 +228,16 @@ qemu_start_uboot() {
 		-device "${QEMU_NIC_ARM64:-virtio-net-device},netdev=n0,mac=$mac"
 }
 
+# qemu_start_uefi_http TAP MAC LOG SECS: OVMF as qemu_start_uefi, with PXE
+# over IPv4 off too (fw_cfg opt/org.tianocore/IPv4PXESupport, read by
+# OVMF's PxeBcPcdProducerLib): the NIC's first boot option is then OVMF's
+# UEFI HTTP boot over IPv4 (HttpBootDxe, in Debian's build), which asks
+# DHCP with vendor class HTTPClient and arch 16.
+qemu_start_uefi_http() {
+	QEMU_EXTRA="${QEMU_EXTRA:-} -fw_cfg name=opt/org.tianocore/IPv4PXESupport,string=n" \
+		qemu_start_uefi "$@"
+}
+
 # qemu_wait [PID]: waits for a QEMU started by qemu_start_* (default
 # $QEMU_PID); returns its status (124: timed out) and sets QEMU_ELAPSED
 # (seconds since that QEMU was started).
