@@ -163,6 +163,7 @@ struct swarm_client {
 	mono_t t_done;	      /* last block, or failure */
 	mono_t last_progress; /* the give-up clock starts here */
 	mono_t timer_start;   /* when the retransmit timer was last started */
+	struct swarm_http_client *http; /* HTTP stage state (NULL: none) */
 	uint32_t rto_us;      /* the retransmit timer now */
 	uint32_t blocks;      /* blocks received in order (32 bits: wraps are counted) */
 	/* DHCP (addresses in network order). */
@@ -177,8 +178,7 @@ struct swarm_client {
 	uint32_t tftp_us[SWARM_BOOT_STAGES]; /* first RRQ to the last block (0: none) */
 	uint32_t http_us;		     /* the HTTP stage, start to end (0: none) */
 	uint32_t http_stall_us;		     /* its longest wait for a byte */
-	uint64_t http_bytes;		     /* its body bytes */
-	struct swarm_http_client *http;	     /* HTTP stage state (NULL: none) */
+	uint32_t http_bytes;		     /* its body bytes */
 	uint8_t boot_stage;		     /* enum swarm_boot_stage */
 	uint8_t dhcp_sends;		     /* sends of the message under way */
 	uint8_t naks;			     /* NAKs so far */

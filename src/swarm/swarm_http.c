@@ -629,7 +629,7 @@ static void on_body(struct swarm *sw, struct swarm_client *c, const uint8_t *dat
 		return;
 	}
 	h->body_got += len;
-	c->http_bytes += len;
+	c->http_bytes += (uint32_t)len;
 	sw->http.bytes += len;
 	sw->n.bytes += len;
 	if (!h->until_close && h->body_got == h->body_len)
