@@ -183,6 +183,14 @@ static int fake_send(void *ctx, struct swarm_client *c, const uint8_t *buf, size
 	return 0;
 }
 
+static int fake_udp(void *ctx, struct swarm_client *c, const struct netaddr *to,
+		    const uint8_t *buf, size_t len)
+{
+	(void)ctx, (void)c, (void)buf, (void)len;
+	assert_int_equal(to->port, 69);
+	return 0;
+}
+
 static void fake_close(void *ctx, struct swarm_client *c)
 {
 	struct fixture *f = ctx;
@@ -213,6 +221,8 @@ static int setup(void **state)
 	f->sw.tx.tcp_open = fake_open;
 	f->sw.tx.tcp_send = fake_send;
 	f->sw.tx.tcp_close = fake_close;
+	f->sw.tx.send = fake_udp;
+	f->sw.server.port = 69;
 	f->prof = *swarm_profile_find("ipxe");
 	swarm_client_init(&f->c, &f->prof, 0, T0);
 	f->now = T0;
@@ -399,6 +409,37 @@ static void test_unsolicited_and_chunked(void **state)
 	assert_int_equal(f->c.fail, SWARM_FAIL_HTTP_PROTO);
 }
 
+/* --chain's iPXE stage: the script over HTTP, then what it names, the
+ * kernel on the same connection, the initrd over TFTP. */
+static void test_follow_script(void **state)
+{
+	struct fixture *f = *state;
+	static const char script[] = "#!ipxe\nkernel /k console=ttyS0\n"
+				     "initrd tftp://192.0.2.1/i\nboot\n";
+	char bootnames[1][SWARM_BOOTNAME_MAX];
+	char h[128];
+
+	f->sw.http.nurls = 0;
+	f->sw.http.follow = true;
+	f->sw.dhcp.bootnames = bootnames;
+	f->c.stage = SWARM_IDLE;
+	swarm_http_begin(&f->sw, &f->c, "http://192.0.2.1/boot/s.ipxe", f->now);
+	assert_int_equal(f->opens, 1);
+	swarm_http_connected(&f->sw, &f->c, 0, f->now);
+	assert_non_null(strstr(f->last_req, "GET /boot/s.ipxe HTTP/1.1\r\n"));
+	snprintf(h, sizeof(h), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n%s",
+		 strlen(script), script);
+	say(f, h);
+	assert_non_null(strstr(f->last_req, "GET /k HTTP/1.1\r\n"));
+	assert_int_equal(f->opens, 1);
+	answer(f, 0, "", 1448);
+	/* the initrd is a tftp:// URL: the TFTP stage has the client now */
+	assert_int_equal(f->sw.http.tftp_items, 1);
+	assert_string_equal(bootnames[0], "i");
+	assert_int_equal(f->c.stage, SWARM_RRQ);
+	f->sw.dhcp.bootnames = NULL;
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -415,6 +456,7 @@ int main(void)
 		T(test_mismatch_and_early_close),
 		T(test_connect_timeout_and_stall),
 		T(test_unsolicited_and_chunked),
+		T(test_follow_script),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
