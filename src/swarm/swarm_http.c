@@ -12,6 +12,10 @@
 #include "swarm/swarm_client.h"
 #include "swarm/swarm_stage.h"
 
+/* iPXE closes a kept-alive connection idle this long (HTTP_CONN_EXPIRY,
+ * net/tcp/httpconn.c): the next request opens a new one. */
+#define POOL_EXPIRY MONO_SEC(10)
+
 /* What iPXE says it is; servers do not look at it, logs do. */
 #define SWARM_USER_AGENT "iPXE/1.21.1+ (herd swarm)"
 
@@ -342,6 +346,7 @@ struct swarm_http_client {
 	uint32_t script_len;
 	uint64_t body_len, body_got;
 	mono_t t_begin, last_rx;
+	mono_t idle_since; /* the kept-alive connection's last answer ended */
 	char *script_buf;
 	struct swarm_url items[SWARM_HTTP_ITEMS];
 	char head[SWARM_HTTP_HDR_MAX];
@@ -458,7 +463,8 @@ static void next_item(struct swarm *sw, struct swarm_client *c, mono_t now)
 	}
 	c->stage = SWARM_HTTP;
 	h->reopened = false;
-	if (h->conn && h->conn_ip == u->ip && h->conn_port == u->port)
+	if (h->conn && h->conn_ip == u->ip && h->conn_port == u->port &&
+	    now - h->idle_since < POOL_EXPIRY)
 		send_request(sw, c, true, now);
 	else
 		open_conn(sw, c, u, now);
@@ -495,6 +501,8 @@ static void item_done(struct swarm *sw, struct swarm_client *c, mono_t now)
 	}
 	if (h->step != H_TFTP && !h->keepalive)
 		close_conn(sw, c);
+	if (h->step != H_TFTP)
+		h->idle_since = now;
 	h->step = H_NONE;
 	if (h->script && read_script(sw, c) < 0) {
 		hfail(sw, c, SWARM_FAIL_SCRIPT, now);

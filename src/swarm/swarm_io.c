@@ -27,6 +27,10 @@
  * that one client's backlog does not hold up the others. */
 #define SWARM_TCP_READ 65536
 #define SWARM_TCP_READS 16
+/* iPXE's receive window: TCP_MAX_WINDOW_SIZE, 256 KB (include/ipxe/tcp.h).
+ * SO_RCVBUF fixes the socket's buffer (no autotuning); the kernel doubles
+ * it for its bookkeeping and advertises about the value asked. */
+#define SWARM_TCP_RCVBUF (256 * 1024)
 
 struct swarm_node;
 
@@ -363,7 +367,7 @@ static int tx_tcp_open(void *ctx, struct swarm_client *c, const struct netaddr *
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(to->port)};
 	struct sockaddr_in src = {.sin_family = AF_INET, .sin_addr.s_addr = n->bind_ip};
 	unsigned timeout = user_timeout_ms;
-	int one = 1, fd, err;
+	int one = 1, rcvbuf = SWARM_TCP_RCVBUF, fd, err;
 
 	tcp_close(io, n);
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -371,6 +375,7 @@ static int tx_tcp_open(void *ctx, struct swarm_client *c, const struct netaddr *
 		return -errno;
 	sin.sin_addr.s_addr = ipaddr_to_v4(&to->ip);
 	setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if ((n->bind_ip && bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0) ||
 	    (timeout && setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout, sizeof(timeout)) < 0) ||
 	    (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 && errno != EINPROGRESS)) {
