@@ -494,8 +494,7 @@ static void item_done(struct swarm *sw, struct swarm_client *c, mono_t now)
 	struct swarm_http_client *h = c->http;
 	const struct swarm_url *u = &h->items[h->next];
 
-	if (u->verify >= 0 && h->step != H_TFTP &&
-	    h->body_got != sw->http.copies[u->verify].size) {
+	if (u->verify >= 0 && h->step != H_TFTP && h->body_got != sw->http.copies[u->verify].size) {
 		hfail(sw, c, SWARM_FAIL_MISMATCH, now);
 		return;
 	}
@@ -530,8 +529,8 @@ void swarm_http_begin(struct swarm *sw, struct swarm_client *c, const char *boot
 	} else {
 		/* The boot file: a URL, or a name on the TFTP server the ACK named. */
 		struct swarm_url base = {.tftp = true, .ip = c->tftp_ip, .port = 69, .path = "/"};
-		if (swarm_url_parse(bootname, strstr(bootname, "://") ? NULL : &base, &h->items[0]) <
-		    0) {
+		if (swarm_url_parse(bootname, strstr(bootname, "://") ? NULL : &base,
+				    &h->items[0]) < 0) {
 			swarm_client_fail(sw, c, SWARM_FAIL_SCRIPT, now);
 			return;
 		}
@@ -591,8 +590,7 @@ static void on_head(struct swarm *sw, struct swarm_client *c, mono_t now)
 	const struct swarm_url *u = &h->items[h->next];
 	struct swarm_http_head hd;
 
-	if (swarm_http_parse_head(h->head, h->head_len, &hd) < 0 || hd.other_coding ||
-	    hd.chunked) {
+	if (swarm_http_parse_head(h->head, h->head_len, &hd) < 0 || hd.other_coding || hd.chunked) {
 		/* chunked: iPXE decodes it, the swarm not (no file server
 		 * sends a static file that way) */
 		sw->http.malformed++;
@@ -685,8 +683,8 @@ void swarm_http_input(struct swarm *sw, struct swarm_client *c, const uint8_t *b
 			used = take_head(sw, c, buf, len, now);
 		} else if (h->step == H_BODY) {
 			used = h->until_close || len < h->body_len - h->body_got
-				       ? len
-				       : (size_t)(h->body_len - h->body_got);
+				   ? len
+				   : (size_t)(h->body_len - h->body_got);
 			on_body(sw, c, buf, used, now);
 		} else {
 			/* iPXE: "unsolicited data" closes the transaction */

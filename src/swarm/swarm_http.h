@@ -23,18 +23,18 @@
 struct swarm;
 struct swarm_client;
 
-#define SWARM_URL_PATH_MAX 192 /* a path in a URL (herd's are far shorter) */
-#define SWARM_HTTP_ITEMS 6     /* the script, the kernel and up to 4 initrds */
+#define SWARM_URL_PATH_MAX 192	/* a path in a URL (herd's are far shorter) */
+#define SWARM_HTTP_ITEMS 6	/* the script, the kernel and up to 4 initrds */
 #define SWARM_HTTP_HDR_MAX 4096 /* a response's status line and headers */
-#define SWARM_SCRIPT_MAX 16384 /* an iPXE script */
-#define SWARM_MAX_URLS 4       /* --url */
+#define SWARM_SCRIPT_MAX 16384	/* an iPXE script */
+#define SWARM_MAX_URLS 4	/* --url */
 
 /* One thing to fetch: http://IP[:PORT]/PATH or tftp://IP/PATH. */
 struct swarm_url {
 	bool tftp;
 	uint32_t ip; /* network order */
 	uint16_t port;
-	int8_t verify; /* index into the --url copies, or -1: not checked */
+	int8_t verify;		       /* index into the --url copies, or -1: not checked */
 	char path[SWARM_URL_PATH_MAX]; /* HTTP: "/..." as sent; TFTP: the file name */
 };
 
@@ -54,10 +54,10 @@ int swarm_script_urls(const char *script, size_t len, const struct swarm_url *ba
 /* The response head: status line and headers up to the empty line. */
 struct swarm_http_head {
 	unsigned status;
-	bool keepalive;	    /* HTTP/1.1 unless `Connection: close` (iPXE's rule) */
+	bool keepalive; /* HTTP/1.1 unless `Connection: close` (iPXE's rule) */
 	bool has_length;
-	bool chunked;	    /* Transfer-Encoding: chunked */
-	bool other_coding;  /* another Transfer-Encoding: iPXE refuses it */
+	bool chunked;	   /* Transfer-Encoding: chunked */
+	bool other_coding; /* another Transfer-Encoding: iPXE refuses it */
 	uint64_t length;
 };
 
