@@ -350,6 +350,24 @@ static void print_http(const struct swarm_http_summary *h, FILE *out)
 	fprintf(out, "  (%u clients waited 5 s or more)\n", h->stalled_5s);
 }
 
+/* The TFTP counters (none with --url: the HTTP lines say it all). */
+static void print_tftp(const struct swarm_counters *n, FILE *out)
+{
+	fprintf(out, "%-26s %" PRIu64 "  (of %" PRIu64 " RRQs and %" PRIu64 " ACKs sent)\n",
+		"client retransmissions", n->retransmits, n->rrqs, n->acks);
+	fprintf(out, "%-26s %" PRIu64 "\n", "re-ACKs on loss", n->reacks);
+	fprintf(out, "%-26s %" PRIu64 "  (out of order: %" PRIu64 ")\n", "duplicate DATA",
+		n->duplicate_data, n->out_of_order);
+	fprintf(out, "%-26s %" PRIu64, "unexpected-TID packets", n->unexpected_tid);
+	if (n->stale_tid)
+		fprintf(out, "  (%" PRIu64 " from an aborted probe's TID: stale)", n->stale_tid);
+	fputc('\n', out);
+	if (n->malformed || n->restarts || n->tx_errors)
+		fprintf(out, "%-26s %" PRIu64 " malformed, %" PRIu64 " restarts, %" PRIu64
+			     " send errors\n",
+			"other", n->malformed, n->restarts, n->tx_errors);
+}
+
 void swarm_report_print(const struct swarm_summary *s, FILE *out)
 {
 	const struct swarm_counters *n = &s->n;
@@ -385,28 +403,19 @@ void swarm_report_print(const struct swarm_summary *s, FILE *out)
 		fprintf(out, "\n%-26s %" PRIu64 "\n", "swarm rx drops", s->rx_drops);
 		return;
 	}
-	fprintf(out, "%-26s %" PRIu64 "  (of %" PRIu64 " RRQs and %" PRIu64 " ACKs sent)\n",
-		"client retransmissions", n->retransmits, n->rrqs, n->acks);
-	fprintf(out, "%-26s %" PRIu64 "\n", "re-ACKs on loss", n->reacks);
-	fprintf(out, "%-26s %" PRIu64 "  (out of order: %" PRIu64 ")\n", "duplicate DATA",
-		n->duplicate_data, n->out_of_order);
-	fprintf(out, "%-26s %" PRIu64, "unexpected-TID packets", n->unexpected_tid);
-	if (n->stale_tid)
-		fprintf(out, "  (%" PRIu64 " from an aborted probe's TID: stale)", n->stale_tid);
-	fputc('\n', out);
-	if (n->malformed || n->restarts || n->tx_errors)
-		fprintf(out, "%-26s %" PRIu64 " malformed, %" PRIu64 " restarts, %" PRIu64
-			     " send errors\n",
-			"other", n->malformed, n->restarts, n->tx_errors);
+	if (n->rrqs || !s->http.on)
+		print_tftp(n, out);
 	fprintf(out, "%-26s", "completion (s)");
 	print_secs(out, "p50", s->completion_p50_s);
 	print_secs(out, "p90", s->completion_p90_s);
 	print_secs(out, "p99", s->completion_p99_s);
 	print_secs(out, "max", s->completion_max_s);
-	fprintf(out, "\n%-26s", "first reply (s)");
-	print_secs(out, "p50", s->first_reply_p50_s);
-	print_secs(out, "p99", s->first_reply_p99_s);
-	print_secs(out, "max", s->first_reply_max_s);
+	if (n->rrqs || !s->http.on) {
+		fprintf(out, "\n%-26s", "first reply (s)");
+		print_secs(out, "p50", s->first_reply_p50_s);
+		print_secs(out, "p99", s->first_reply_p99_s);
+		print_secs(out, "max", s->first_reply_max_s);
+	}
 	fprintf(out, "\n%-26s %.3f\n", "makespan (s)", s->makespan_s);
 	fprintf(out, "%-26s %" PRIu64 "\n", "bytes", n->bytes);
 	fprintf(out, "%-26s %.1f Mbit/s", "goodput", s->goodput_mbps);
