@@ -250,7 +250,8 @@ static int parse_status(const char *line, size_t len, struct swarm_http_head *h)
 			return -EINVAL;
 		status = status * 10 + (unsigned)(line[i] - '0');
 	}
-	if (len > 12 && line[12] != ' ')
+	/* RFC 9110 15: three digits, the first one the class */
+	if ((len > 12 && line[12] != ' ') || status < 100)
 		return -EINVAL;
 	h->status = status;
 	return 0;

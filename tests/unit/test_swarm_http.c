@@ -123,6 +123,7 @@ static void test_parse_head(void **state)
 	assert_int_equal(head("HTTP/1.1 200 OK\r\nno colon\r\n\r\n", &h), -EINVAL);
 	assert_int_equal(head("ICY 200 OK\r\n\r\n", &h), -EINVAL);
 	assert_int_equal(head("HTTP/1.1 2x0 OK\r\n\r\n", &h), -EINVAL);
+	assert_int_equal(head("HTTP/1.1 020 OK\r\n\r\n", &h), -EINVAL); /* fuzz finding */
 	assert_int_equal(head("HTTP/1.1 200 OK\r\n", &h), -EINVAL);
 	assert_int_equal(head("\r\n", &h), -EINVAL);
 }
