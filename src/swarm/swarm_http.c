@@ -340,6 +340,7 @@ struct swarm_http_client {
 	bool script;	  /* this item is the iPXE script: keep and read it */
 	bool reused;	  /* this request went on a kept-alive connection */
 	bool reopened;	  /* ... which was closed, and it was sent again */
+	bool too_long;	  /* the script came over TFTP, longer than SWARM_SCRIPT_MAX */
 	uint8_t nitems, next;
 	uint16_t head_len;
 	uint32_t conn_ip;
@@ -478,8 +479,12 @@ static int read_script(struct swarm *sw, struct swarm_client *c)
 	int n;
 
 	(void)sw;
-	if (h->script_buf == NULL)
+	/* Not a script (no "#!ipxe"): an image iPXE boots as it is (an EFI
+	 * binary, a kernel); nothing more to fetch. */
+	if (h->too_long)
 		return -EINVAL;
+	if (h->script_buf == NULL || h->script_len < 6 || memcmp(h->script_buf, "#!ipxe", 6) != 0)
+		return 0;
 	n = swarm_script_urls(h->script_buf, h->script_len, &h->items[0], &h->items[h->nitems],
 			      (unsigned)(SWARM_HTTP_ITEMS - h->nitems));
 	free(h->script_buf);
@@ -549,15 +554,21 @@ bool swarm_http_tftp_done(struct swarm *sw, struct swarm_client *c, mono_t now)
 	return true;
 }
 
-/* Keeps the script's bytes (HTTP or TFTP) for read_script(). */
+/* Keeps the script's bytes (HTTP or TFTP) for read_script(): the first
+ * SWARM_SCRIPT_MAX of them. Past that, a script is too long (false); an
+ * image that is no script is only booted, its start is enough. */
 static bool keep_script(struct swarm_http_client *h, const uint8_t *data, size_t len)
 {
+	size_t room, take;
+
 	if (h->script_buf == NULL && (h->script_buf = malloc(SWARM_SCRIPT_MAX)) == NULL)
 		return false;
-	if (h->script_len + len > SWARM_SCRIPT_MAX)
-		return false;
-	memcpy(h->script_buf + h->script_len, data, len);
-	h->script_len += (uint32_t)len;
+	room = SWARM_SCRIPT_MAX - h->script_len;
+	take = len < room ? len : room;
+	memcpy(h->script_buf + h->script_len, data, take);
+	h->script_len += (uint32_t)take;
+	if (take < len)
+		return !(h->script_len >= 6 && memcmp(h->script_buf, "#!ipxe", 6) == 0);
 	return true;
 }
 
@@ -565,9 +576,8 @@ void swarm_http_tftp_data(struct swarm_client *c, const uint8_t *data, size_t le
 {
 	struct swarm_http_client *h = c->http;
 
-	/* Too long a script is found out when it is read (no URL at its end). */
-	if (h != NULL && h->step == H_TFTP && h->script)
-		(void)keep_script(h, data, len);
+	if (h != NULL && h->step == H_TFTP && h->script && !keep_script(h, data, len))
+		h->too_long = true; /* failed when the download ends */
 }
 
 void swarm_http_connected(struct swarm *sw, struct swarm_client *c, int err, mono_t now)

@@ -442,17 +442,43 @@ static void test_follow_script(void **state)
 	f->sw.dhcp.bootnames = NULL;
 }
 
+/* A boot file that is no iPXE script (an EFI binary, say): iPXE boots it
+ * as it is, nothing more is fetched; even one longer than a script may be. */
+static void test_follow_image(void **state)
+{
+	struct fixture *f = *state;
+	char bootnames[1][SWARM_BOOTNAME_MAX];
+
+	f->sw.http.nurls = 0;
+	f->sw.http.follow = true;
+	f->sw.dhcp.bootnames = bootnames;
+	f->c.stage = SWARM_IDLE;
+	swarm_http_begin(&f->sw, &f->c, "http://192.0.2.1/k", f->now);
+	swarm_http_connected(&f->sw, &f->c, 0, f->now);
+	answer(f, 0, "", 1448); /* 100000 bytes, not "#!ipxe" */
+	assert_int_equal(f->c.stage, SWARM_DONE);
+	assert_int_equal(f->sends, 1);
+	f->sw.dhcp.bootnames = NULL;
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_url_parse),  cmocka_unit_test(test_script_urls),
-	    cmocka_unit_test(test_parse_head), cmocka_unit_test(test_build_get),
-	    T(test_two_files_one_connection),  T(test_closed_keepalive_reopens_once),
-	    T(test_http_10_new_connection),    T(test_failures),
-	    T(test_mismatch_and_early_close),  T(test_connect_timeout_and_stall),
-	    T(test_unsolicited_and_chunked),   T(test_follow_script),
+	    cmocka_unit_test(test_url_parse),
+	    cmocka_unit_test(test_script_urls),
+	    cmocka_unit_test(test_parse_head),
+	    cmocka_unit_test(test_build_get),
+	    T(test_two_files_one_connection),
+	    T(test_closed_keepalive_reopens_once),
+	    T(test_http_10_new_connection),
+	    T(test_failures),
+	    T(test_mismatch_and_early_close),
+	    T(test_connect_timeout_and_stall),
+	    T(test_unsolicited_and_chunked),
+	    T(test_follow_script),
+	    T(test_follow_image),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
