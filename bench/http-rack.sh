@@ -472,7 +472,8 @@ run_one() {
 	rt0=$(retrans)
 	t0=$(date +%s.%N)
 	(
-		ulimit -n 65536
+		# a TCP and a UDP socket per client: as many descriptors as allowed
+		ulimit -n "$(ulimit -Hn)" 2>/dev/null
 		exec timeout -k 5 $((MAXT + 30)) ip netns exec "$NS_CLI" \
 			/usr/bin/time -f '%U %S' -o "$WORK/swarm-time.txt" "${swarm_cmd[@]}"
 	) >"$WORK/swarm-$mode-$server.out" 2>"$WORK/swarm-$mode-$server.err" &
