@@ -2,8 +2,8 @@
  * TFTP (or files over HTTP, --url) from any server, each with its own socket and its firmware's timers,
  * verifies every block, and reports completion times and goodput. With
  * --dhcp each first does DHCP (DORA) with its own MAC through one shared
- * socket; --chain runs the three DHCP stages of a power-on; --dhcp-only is a
- * DHCP load test.
+ * socket; --chain runs the three DHCP stages of a power-on, the iPXE stage
+ * following its script over HTTP or TFTP; --dhcp-only is a DHCP load test.
  *
  * Start-up order: options, profiles, the file to verify against, the
  * descriptor limit, sockets, the DHCP socket, clients, signals, timers,
@@ -86,8 +86,9 @@ static const char usage_text[] =
 	"      --dhcp-only           DORA only, no TFTP: a DHCP load test\n"
 	"      --chain               a whole power-on: firmware DHCP + loader (-f or the boot\n"
 	"                            file), iPXE DHCP (user class iPXE) + the file it is\n"
-	"                            given (its script, not followed further), initramfs DHCP\n"
-	"                            (udhcpc); with --dhcp-only, the three DORAs alone\n"
+	"                            given and, if that is a script, what it names (HTTP,\n"
+	"                            below), initramfs DHCP (udhcpc); with --dhcp-only, the\n"
+	"                            three DORAs alone\n"
 	"      --mac-base N          the first client's MAC number (default 0): runs at once\n"
 	"                            or one after the other need different MACs\n"
 	"\n"
@@ -102,10 +103,12 @@ static const char usage_text[] =
 	"                            default: never, as iPXE; EDK2's HTTP boot: 5)\n"
 	"      With --chain the iPXE stage follows its script: the boot file the iPXE\n"
 	"      DHCP ACK names (a name on the TFTP server, or an http:// URL) is the\n"
-	"      script; every kernel, initrd, module and imgfetch line is fetched in\n"
-	"      order, over HTTP for http:// and TFTP for tftp:// URLs.\n"
+	"      script (a file not starting with #!ipxe is an image, booted as it is);\n"
+	"      every kernel, initrd, module and imgfetch line is fetched in order,\n"
+	"      over HTTP for http:// and TFTP for tftp:// URLs. docs/SWARM-HTTP.md.\n"
 	"\n"
-	"Exit status: 0 if every client got the whole file (or every DORA, --dhcp-only),\n"
+	"Exit status: 0 if every client got the whole file (every URL with --url, every\n"
+	"DORA with --dhcp-only),\n"
 	"1 otherwise, 2 on usage errors.\n";
 
 struct swarm_opts {
