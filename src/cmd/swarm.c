@@ -108,8 +108,7 @@ static const char usage_text[] =
 	"      over HTTP for http:// and TFTP for tftp:// URLs. docs/SWARM-HTTP.md.\n"
 	"\n"
 	"Exit status: 0 if every client got the whole file (every URL with --url, every\n"
-	"DORA with --dhcp-only),\n"
-	"1 otherwise, 2 on usage errors.\n";
+	"DORA with --dhcp-only), 1 otherwise, 2 on usage errors.\n";
 
 struct swarm_opts {
 	const char *server, *remote, *verify, *mix_text, *bind_text;
