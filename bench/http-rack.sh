@@ -60,7 +60,9 @@ options:
       --stall S        herd swarm --http-stall (default 0: never, as iPXE)
       --max-time S     swarm's hard stop (default: from the wire limit)
       --herd LINE      extra line for configured herd, 'SECTION.key = value'
-                       (e.g. 'http.max_connections = 8192'; repeatable)
+                       (SECTION: tftp, http, dhcp, or group for the chain's
+                       [group default]; e.g. 'http.max_connections = 8192';
+                       repeatable)
   -o, --results FILE   JSON lines appended here (default bench/results/http-DATE.jsonl)
   -k, --keep           keep the work directory (configs, logs)
 environment: HERD (binary, default build/herd), HERD_SERVE (the herd served),
@@ -350,6 +352,7 @@ herd_conf() {
 			echo "kernel = vmlinuz"
 			echo "initrd = initrd.img"
 			echo "cmdline = console=ttyS0 ip=dhcp"
+			printf '%s' "${extra[group]:-}"
 		else
 			echo "enabled = no"
 		fi
