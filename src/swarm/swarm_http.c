@@ -412,12 +412,16 @@ static void open_conn(struct swarm *sw, struct swarm_client *c, const struct swa
 {
 	struct swarm_http_client *h = c->http;
 	struct netaddr to = {.ip = ipaddr_v4(u->ip), .port = u->port};
+	int err;
 
 	close_conn(sw, c);
 	sw->http.connects++;
-	if (sw->tx.tcp_open(sw->tx.ctx, c, &to, c->prof->giveup_ms) < 0) {
+	err = sw->tx.tcp_open(sw->tx.ctx, c, &to, c->prof->giveup_ms);
+	if (err < 0) {
+		/* out of descriptors or memory: the swarm's; else the network's */
+		bool local = err == -EMFILE || err == -ENFILE || err == -ENOMEM || err == -ENOBUFS;
 		sw->http.connect_fail++;
-		hfail(sw, c, SWARM_FAIL_LOCAL, now);
+		hfail(sw, c, local ? SWARM_FAIL_LOCAL : SWARM_FAIL_HTTP_CONNECT, now);
 		return;
 	}
 	h->conn = true;

@@ -258,10 +258,11 @@ static void tcp_drain(struct swarm_io *io, struct swarm_node *n, mono_t now)
 
 	for (int i = 0; i < SWARM_TCP_READS && n->tcp.io.fd >= 0 && !n->tcp.connecting; i++) {
 		ssize_t r = recv(n->tcp.io.fd, io->tcp_buf, SWARM_TCP_READ, 0);
-		/* iPXE has no delayed ACK (it acknowledges what each poll of
-		 * its NIC delivered); Linux leaves quick-ACK mode by itself */
-		setsockopt(n->tcp.io.fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
 		if (r > 0) {
+			/* iPXE has no delayed ACK (it acknowledges what each
+			 * poll of its NIC delivered); Linux leaves quick-ACK
+			 * mode by itself */
+			setsockopt(n->tcp.io.fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
 			swarm_http_input(io->sw, &n->client, io->tcp_buf, (size_t)r, now);
 		} else if (r == 0) {
 			swarm_http_closed(io->sw, &n->client, 0, now);
