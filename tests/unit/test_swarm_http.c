@@ -155,6 +155,7 @@ struct fixture {
 	unsigned opens, closes, sends;
 	char last_req[512];
 	bool open;
+	int refuse; /* what tcp_open returns (0: it opens) */
 	mono_t now;
 };
 
@@ -167,8 +168,10 @@ static int fake_open(void *ctx, struct swarm_client *c, const struct netaddr *to
 	assert_int_equal(to->port, 80);
 	assert_int_equal(user_timeout_ms, f->prof.giveup_ms);
 	assert_false(f->open);
-	f->open = true;
 	f->opens++;
+	if (f->refuse)
+		return f->refuse;
+	f->open = true;
 	return 0;
 }
 
@@ -373,6 +376,22 @@ static void test_mismatch_and_early_close(void **state)
 static void test_connect_timeout_and_stall(void **state)
 {
 	struct fixture *f = *state;
+
+	/* refused at once (a local server), and the swarm out of descriptors */
+	f->refuse = -ECONNREFUSED;
+	swarm_client_timeout(&f->sw, &f->c, f->now);
+	assert_int_equal(f->c.fail, SWARM_FAIL_HTTP_CONNECT);
+	swarm_http_release(&f->c);
+	f->refuse = -EMFILE;
+	swarm_client_init(&f->c, &f->prof, 0, f->now);
+	swarm_client_timeout(&f->sw, &f->c, f->now);
+	assert_int_equal(f->c.fail, SWARM_FAIL_LOCAL);
+	swarm_http_release(&f->c);
+	f->refuse = 0;
+	f->opens = 0;
+	assert_int_equal(f->sw.http.connect_fail, 2);
+	f->sw.http.connect_fail = 0;
+	swarm_client_init(&f->c, &f->prof, 0, f->now);
 
 	swarm_client_timeout(&f->sw, &f->c, f->now);
 	f->now = f->c.deadline;
