@@ -714,6 +714,23 @@ void swarm_http_input(struct swarm *sw, struct swarm_client *c, const uint8_t *b
 		arm(sw, c, now);
 }
 
+/* The server closed (err 0) or reset the connection before the answer's
+ * end: the report keeps where, e.g. "body 1200000/8247232 B, errno 104". */
+static void closed_early(struct swarm *sw, struct swarm_client *c, int err, mono_t now)
+{
+	struct swarm_http_client *h = c->http;
+
+	sw->http.closed_early++;
+	sw->n.last_error_code = (uint16_t)-err;
+	if (h->step == H_BODY)
+		snprintf(sw->n.last_error, sizeof(sw->n.last_error), "body %llu/%llu B, errno %d",
+			 (unsigned long long)h->body_got, (unsigned long long)h->body_len, -err);
+	else
+		snprintf(sw->n.last_error, sizeof(sw->n.last_error), "head %u B, errno %d",
+			 h->head_len, -err);
+	hfail(sw, c, SWARM_FAIL_HTTP_CLOSED, now);
+}
+
 void swarm_http_closed(struct swarm *sw, struct swarm_client *c, int err, mono_t now)
 {
 	struct swarm_http_client *h = c->http;
@@ -734,8 +751,7 @@ void swarm_http_closed(struct swarm *sw, struct swarm_client *c, int err, mono_t
 			item_done(sw, c, now);
 			break;
 		}
-		sw->http.closed_early++;
-		hfail(sw, c, SWARM_FAIL_HTTP_CLOSED, now);
+		closed_early(sw, c, err, now);
 		break;
 	case H_HEAD:
 		/* A kept-alive connection the server had closed before it saw
@@ -746,8 +762,7 @@ void swarm_http_closed(struct swarm *sw, struct swarm_client *c, int err, mono_t
 			open_conn(sw, c, &h->items[h->next], now);
 			break;
 		}
-		sw->http.closed_early++;
-		hfail(sw, c, SWARM_FAIL_HTTP_CLOSED, now);
+		closed_early(sw, c, err, now);
 		break;
 	default:
 		break;

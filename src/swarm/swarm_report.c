@@ -388,7 +388,8 @@ void swarm_report_print(const struct swarm_summary *s, FILE *out)
 		fputc(')', out);
 	}
 	fputc('\n', out);
-	if (s->fail_by[SWARM_FAIL_ERROR] || s->fail_by[SWARM_FAIL_HTTP_STATUS])
+	if (s->fail_by[SWARM_FAIL_ERROR] || s->fail_by[SWARM_FAIL_HTTP_STATUS] ||
+	    s->fail_by[SWARM_FAIL_HTTP_CLOSED])
 		fprintf(out, "%-26s %u \"%s\"\n", "last server ERROR", n->last_error_code,
 			n->last_error);
 	if (s->dhcp.on)

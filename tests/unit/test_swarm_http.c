@@ -371,6 +371,7 @@ static void test_mismatch_and_early_close(void **state)
 	swarm_http_closed(&f->sw, &f->c, -ECONNRESET, f->now);
 	assert_int_equal(f->c.fail, SWARM_FAIL_HTTP_CLOSED);
 	assert_int_equal(f->sw.http.closed_early, 1);
+	assert_string_equal(f->sw.n.last_error, "body 500/100000 B, errno 104");
 }
 
 static void test_connect_timeout_and_stall(void **state)
