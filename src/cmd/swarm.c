@@ -1,9 +1,9 @@
 /* `herd swarm`: emulates N network-boot clients downloading one file over
- * TFTP from any server, each with its own socket and its firmware's timers,
+ * TFTP (or files over HTTP, --url) from any server, each with its own socket and its firmware's timers,
  * verifies every block, and reports completion times and goodput. With
  * --dhcp each first does DHCP (DORA) with its own MAC through one shared
- * socket; --chain runs the three DHCP stages of a power-on; --dhcp-only is a
- * DHCP load test.
+ * socket; --chain runs the three DHCP stages of a power-on, the iPXE stage
+ * following its script over HTTP or TFTP; --dhcp-only is a DHCP load test.
  *
  * Start-up order: options, profiles, the file to verify against, the
  * descriptor limit, sockets, the DHCP socket, clients, signals, timers,
@@ -41,6 +41,7 @@ static const char usage_text[] =
 	"           [--set KEY=VALUE ...] [--max-time SECONDS] [--json] [--quiet]\n"
 	"       herd swarm --dhcp-server ADDR | --dhcp-broadcast IFACE  -n CLIENTS\n"
 	"           [--dhcp-only] [--chain] [-f NAME [--verify FILE]] [-s SERVER] ...\n"
+	"       herd swarm --url URL [--url-verify FILE] [--url URL ...] -n CLIENTS ...\n"
 	"\n"
 	"Emulates CLIENTS network-boot clients, each with its own UDP socket, downloading\n"
 	"REMOTE_NAME over TFTP with its firmware's options, timers and give-up rule, and\n"
@@ -85,17 +86,36 @@ static const char usage_text[] =
 	"      --dhcp-only           DORA only, no TFTP: a DHCP load test\n"
 	"      --chain               a whole power-on: firmware DHCP + loader (-f or the boot\n"
 	"                            file), iPXE DHCP (user class iPXE) + the file it is\n"
-	"                            given (its script, not followed further), initramfs DHCP\n"
-	"                            (udhcpc); with --dhcp-only, the three DORAs alone\n"
+	"                            given and, if that is a script, what it names (HTTP,\n"
+	"                            below), initramfs DHCP (udhcpc); with --dhcp-only, the\n"
+	"                            three DORAs alone\n"
 	"      --mac-base N          the first client's MAC number (default 0): runs at once\n"
 	"                            or one after the other need different MACs\n"
 	"\n"
-	"Exit status: 0 if every client got the whole file (or every DORA, --dhcp-only),\n"
-	"1 otherwise, 2 on usage errors.\n";
+	"HTTP (iPXE's: HTTP/1.1, one kept-alive connection per client, one request at a\n"
+	"time; the connection must come up and what it sends be acknowledged within the\n"
+	"profile's giveup_ms, as iPXE's TCP retry timer; no timeout while data is awaited):\n"
+	"      --url URL             every client starts straight at its HTTP stage and\n"
+	"                            fetches http://IP[:PORT]/PATH (up to 4, in order,\n"
+	"                            e.g. a kernel, then an initrd); no DHCP\n"
+	"      --url-verify FILE     the local copy of the --url of the same rank\n"
+	"      --http-stall SECONDS  fail a client that waits this long for a byte (0,\n"
+	"                            default: never, as iPXE; EDK2's HTTP boot: 5)\n"
+	"      With --chain the iPXE stage follows its script: the boot file the iPXE\n"
+	"      DHCP ACK names (a name on the TFTP server, or an http:// URL) is the\n"
+	"      script (a file not starting with #!ipxe is an image, booted as it is);\n"
+	"      every kernel, initrd, module and imgfetch line is fetched in order,\n"
+	"      over HTTP for http:// and TFTP for tftp:// URLs. docs/SWARM-HTTP.md.\n"
+	"\n"
+	"Exit status: 0 if every client got the whole file (every URL with --url, every\n"
+	"DORA with --dhcp-only), 1 otherwise, 2 on usage errors.\n";
 
 struct swarm_opts {
 	const char *server, *remote, *verify, *mix_text, *bind_text;
 	const char *dhcp_server, *dhcp_iface;
+	const char *urls[SWARM_MAX_URLS], *url_verify[SWARM_MAX_URLS];
+	unsigned nurls, nurl_verify;
+	double http_stall_s;
 	bool dhcp, dhcp_only, chain;
 	uint32_t mac_base;
 	unsigned clients;
@@ -215,6 +235,15 @@ static int check_modes(struct swarm_opts *o)
 	o->dhcp = o->dhcp || o->dhcp_server || o->dhcp_iface || o->dhcp_only || o->chain;
 	if (!o->clients)
 		return usage_error("%s", "-n is required");
+	if (o->nurls) {
+		if (o->dhcp || o->server || o->remote || o->verify)
+			return usage_error("%s", "--url excludes DHCP, -s, -f and --verify");
+		if (o->nurl_verify > o->nurls)
+			return usage_error("%s", "more --url-verify than --url");
+		return 0;
+	}
+	if (o->nurl_verify)
+		return usage_error("%s", "--url-verify needs --url");
 	if (!o->dhcp && (!o->server || !o->remote || !o->verify))
 		return usage_error("%s", "-s, -f, --verify and -n are required");
 	if (o->dhcp && !o->dhcp_server == !o->dhcp_iface)
@@ -316,7 +345,8 @@ static int parse_mac_base(struct swarm_opts *o, const char *s)
 static int parse_args(struct swarm_opts *o, int argc, char **argv)
 {
 	enum { O_VERIFY = 256, O_PROFILE, O_MIX, O_SPREAD, O_BIND, O_LINK, O_SET, O_MAXT, O_JSON,
-	       O_QUIET, O_DHCP, O_DHCP_SERVER, O_DHCP_BCAST, O_DHCP_ONLY, O_CHAIN, O_MAC_BASE };
+	       O_QUIET, O_DHCP, O_DHCP_SERVER, O_DHCP_BCAST, O_DHCP_ONLY, O_CHAIN, O_MAC_BASE,
+	       O_URL, O_URL_VERIFY, O_HTTP_STALL };
 	static const struct option longopts[] = {
 		{"server", required_argument, NULL, 's'},
 		{"file", required_argument, NULL, 'f'},
@@ -337,6 +367,9 @@ static int parse_args(struct swarm_opts *o, int argc, char **argv)
 		{"dhcp-only", no_argument, NULL, O_DHCP_ONLY},
 		{"chain", no_argument, NULL, O_CHAIN},
 		{"mac-base", required_argument, NULL, O_MAC_BASE},
+		{"url", required_argument, NULL, O_URL},
+		{"url-verify", required_argument, NULL, O_URL_VERIFY},
+		{"http-stall", required_argument, NULL, O_HTTP_STALL},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -386,6 +419,21 @@ static int parse_args(struct swarm_opts *o, int argc, char **argv)
 		case O_MAC_BASE:
 			if (parse_mac_base(o, optarg) < 0)
 				return usage_error("--mac-base: '%s' is not a number below 2^32",
+						   optarg);
+			break;
+		case O_URL:
+			if (o->nurls == SWARM_MAX_URLS)
+				return usage_error("--url: more than %s", "4");
+			o->urls[o->nurls++] = optarg;
+			break;
+		case O_URL_VERIFY:
+			if (o->nurl_verify == SWARM_MAX_URLS)
+				return usage_error("--url-verify: more than %s", "4");
+			o->url_verify[o->nurl_verify++] = optarg;
+			break;
+		case O_HTTP_STALL:
+			if (parse_seconds(optarg, 0, &o->http_stall_s) < 0)
+				return usage_error("--http-stall: '%s' is not a number of seconds",
 						   optarg);
 			break;
 		case 'h': fputs(usage_text, stdout); return -1;
@@ -548,7 +596,10 @@ static void report(struct swarm_run *r, const char *server)
 		swarm_report_add(rep, swarm_io_client(r->io, i));
 	swarm_io_counts(r->io, &k);
 	swarm_report_finish(rep, &r->sw, k.rx_drops, o->link_bps, o->label, &s);
-	if (o->dhcp_only)
+	if (o->nurls)
+		printf("herd swarm: %u clients, %u URL%s over HTTP from %s\n", o->clients, o->nurls,
+		       o->nurls > 1 ? "s" : "", o->urls[0]);
+	else if (o->dhcp_only)
 		printf("herd swarm: %u clients, DHCP%s only, server %s\n", o->clients,
 		       o->chain ? " (3 stages)" : "", server);
 	else if (o->dhcp)
@@ -668,6 +719,34 @@ static int setup_dhcp(struct swarm_run *r)
 	return 0;
 }
 
+/* --url: parsed (an http:// URL with an IPv4 address), each with the
+ * mapping of its --url-verify copy. Also the iPXE stage's script following
+ * (--chain) and the stall limit. Returns 0 or 2. */
+static int setup_http(struct swarm_run *r)
+{
+	struct swarm_opts *o = r->o;
+	struct swarm_http *h = &r->sw.http;
+
+	h->follow = o->chain && !o->dhcp_only;
+	h->stall_ms = (uint32_t)(o->http_stall_s * 1000);
+	for (unsigned i = 0; i < o->nurls; i++) {
+		struct swarm_url *u = &h->urls[i];
+		if (swarm_url_parse(o->urls[i], NULL, u) < 0 || u->tftp)
+			return usage_error("--url: '%s' is not http://IPv4[:PORT]/PATH", o->urls[i]);
+		if (i < o->nurl_verify) {
+			int err = map_file(o->url_verify[i], &h->copies[i].data, &h->copies[i].size);
+			if (err < 0) {
+				fprintf(stderr, "herd swarm: --url-verify %s: %s\n", o->url_verify[i],
+					strerror(-err));
+				return 2;
+			}
+			u->verify = (int8_t)i;
+		}
+	}
+	h->nurls = o->nurls;
+	return 0;
+}
+
 int cmd_swarm(int argc, char **argv)
 {
 	struct swarm_opts o = {0};
@@ -686,6 +765,10 @@ int cmd_swarm(int argc, char **argv)
 		return usage_error("-s: '%s' is not ADDRESS[:PORT]", o.server);
 	if (o.dhcp && (rc = setup_dhcp(&r)) != 0)
 		return rc;
+	if ((rc = setup_http(&r)) != 0) {
+		free(r.sw.dhcp.bootnames);
+		return rc;
+	}
 	r.sw.remote_name = o.remote;
 	if (o.verify) {
 		err = map_file(o.verify, &r.sw.file, &r.sw.file_size);
@@ -696,7 +779,10 @@ int cmd_swarm(int argc, char **argv)
 		}
 	}
 	rc = 1;
-	if (raise_nofile(o.dhcp_only ? 0 : o.clients) < 0)
+	/* a UDP socket per client (none with --dhcp-only or --url), and a TCP
+	 * one in the HTTP stage */
+	if (raise_nofile((o.dhcp_only || o.nurls ? 0 : o.clients) +
+			 (o.nurls || o.chain ? o.clients : 0)) < 0)
 		goto out;
 	r.loop = loop_new();
 	if (r.loop == NULL) {
@@ -717,6 +803,9 @@ out:
 	loop_free(r.loop);
 	if (r.sw.file)
 		munmap((void *)r.sw.file, (size_t)r.sw.file_size);
+	for (unsigned i = 0; i < o.nurl_verify; i++)
+		if (r.sw.http.copies[i].data)
+			munmap((void *)r.sw.http.copies[i].data, (size_t)r.sw.http.copies[i].size);
 	free(r.sw.dhcp.bootnames);
 	return rc;
 }

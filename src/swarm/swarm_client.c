@@ -21,6 +21,12 @@ const char *swarm_fail_name(enum swarm_fail f)
 	case SWARM_FAIL_DHCP: return "dhcp_timeout";
 	case SWARM_FAIL_NAK: return "dhcp_nak";
 	case SWARM_FAIL_NO_FILE: return "no_bootfile";
+	case SWARM_FAIL_HTTP_CONNECT: return "http_connect";
+	case SWARM_FAIL_HTTP_STATUS: return "http_status";
+	case SWARM_FAIL_HTTP_CLOSED: return "http_closed";
+	case SWARM_FAIL_HTTP_PROTO: return "http_proto";
+	case SWARM_FAIL_HTTP_STALL: return "http_stall";
+	case SWARM_FAIL_SCRIPT: return "bad_script";
 	case SWARM_FAIL_COUNT: break;
 	}
 	return "?";
@@ -229,22 +235,35 @@ static void tftp_begin(struct swarm *sw, struct swarm_client *c, mono_t now)
 	enter_request(sw, c, c->prof->size_probe ? SWARM_PROBE : SWARM_RRQ, now);
 }
 
+void swarm_tftp_fetch(struct swarm *sw, struct swarm_client *c, mono_t now)
+{
+	tftp_begin(sw, c, now);
+}
+
 static void start(struct swarm *sw, struct swarm_client *c, mono_t now)
 {
 	sw->running++;
 	c->t_start = now;
-	if (sw->dhcp.on)
+	if (sw->http.nurls)
+		swarm_http_begin(sw, c, NULL, now);
+	else if (sw->dhcp.on)
 		swarm_dhcp_begin(sw, c, now);
 	else
 		tftp_begin(sw, c, now);
 }
 
-/* Firmware: DHCP, loader. iPXE: DHCP, script. Initramfs: DHCP. --dhcp-only
- * leaves the downloads out; without --chain there is only the first stage. */
+/* Firmware: DHCP, loader. iPXE: DHCP, script, and (following it, the
+ * HTTP stage) what the script names. Initramfs: DHCP. --dhcp-only leaves
+ * the downloads out; without --chain there is only the first stage. */
 void swarm_client_advance(struct swarm *sw, struct swarm_client *c, bool after_dhcp, mono_t now)
 {
+	if (!after_dhcp && swarm_http_tftp_done(sw, c, now))
+		return; /* a tftp:// item of the HTTP stage: it goes on */
 	if (after_dhcp && !sw->dhcp.only && c->boot_stage != SWARM_BOOT_OS) {
-		tftp_begin(sw, c, now);
+		if (c->boot_stage == SWARM_BOOT_IPXE && sw->http.follow && sw->dhcp.bootnames)
+			swarm_http_begin(sw, c, sw->dhcp.bootnames[c->index], now);
+		else
+			tftp_begin(sw, c, now);
 		return;
 	}
 	if (sw->dhcp.chain && c->boot_stage + 1 < SWARM_BOOT_STAGES) {
@@ -287,6 +306,10 @@ void swarm_client_timeout(struct swarm *sw, struct swarm_client *c, mono_t now)
 	}
 	if (swarm_client_in_dhcp(c)) {
 		swarm_dhcp_timeout(sw, c, now);
+		return;
+	}
+	if (c->stage == SWARM_HTTP) {
+		swarm_http_timeout(sw, c, now);
 		return;
 	}
 	if (p->giveup_ms && now >= c->last_progress + MONO_MS(p->giveup_ms)) {
@@ -447,6 +470,8 @@ static void in_order(struct swarm *sw, struct swarm_client *c, uint16_t block, c
 		fail(sw, c, SWARM_FAIL_MISMATCH, now);
 		return;
 	}
+	if (c->http)
+		swarm_http_tftp_data(c, data, len); /* the script, when it is one */
 	c->blocks++;
 	c->last_block = block;
 	c->win_count++;
@@ -524,7 +549,7 @@ void swarm_client_input(struct swarm *sw, struct swarm_client *c, const struct n
 	 * one from the wrong place. */
 	from_server = ipaddr_to_v4(&peer->ip) == c->tftp_ip;
 	stale = c->stale_tid != 0 && from_server && peer->port == c->stale_tid;
-	if (stale || swarm_client_in_dhcp(c) || !from_server ||
+	if (stale || swarm_client_in_dhcp(c) || c->stage == SWARM_HTTP || !from_server ||
 	    (c->tid_locked && peer->port != c->tid)) {
 		sw->n.unexpected_tid++;
 		sw->n.stale_tid += stale;

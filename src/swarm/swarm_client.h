@@ -16,6 +16,7 @@
 
 #include "core/clock.h"
 #include "core/net.h"
+#include "swarm/swarm_http.h"
 #include "swarm/swarm_profiles.h"
 
 /* A client's stages, in order. IDLE's timeout starts whatever comes first:
@@ -27,6 +28,7 @@ enum swarm_stage {
 	SWARM_PROBE,	/* the size-probe RRQ (EDK2's) sent, no reply yet */
 	SWARM_RRQ,	/* the RRQ sent, no reply yet */
 	SWARM_DATA,	/* receiving blocks */
+	SWARM_HTTP,	/* the HTTP stage (swarm_http.c has its own steps) */
 	SWARM_DONE,	/* the whole file, verified */
 	SWARM_FAILED,
 };
@@ -42,6 +44,12 @@ enum swarm_fail {
 	SWARM_FAIL_DHCP,       /* no OFFER or no ACK before the DHCP timer ran out */
 	SWARM_FAIL_NAK,	       /* NAKed again and again */
 	SWARM_FAIL_NO_FILE,    /* the ACK named no boot file or no TFTP server */
+	SWARM_FAIL_HTTP_CONNECT, /* no TCP connection: refused, or not up in time */
+	SWARM_FAIL_HTTP_STATUS,	 /* a response other than 2xx */
+	SWARM_FAIL_HTTP_CLOSED,	 /* closed or reset before the end of a body */
+	SWARM_FAIL_HTTP_PROTO,	 /* a response head iPXE would refuse */
+	SWARM_FAIL_HTTP_STALL,	 /* no byte for the stall limit (--set http_stall_ms) */
+	SWARM_FAIL_SCRIPT,	 /* the script names nothing the swarm can fetch */
 	SWARM_FAIL_COUNT,
 };
 
@@ -100,6 +108,13 @@ struct swarm_tx {
 	int (*send_dhcp)(void *ctx, const uint8_t *buf, size_t len);
 	/* Client `index`, for a DHCP reply addressed to its MAC. */
 	struct swarm_client *(*client)(void *ctx, uint32_t index);
+	/* The client's TCP connection (one at a time): opened towards `to`
+	 * (swarm_http_connected() says when it is up), a request sent whole,
+	 * closed. 0 or -errno. */
+	int (*tcp_open)(void *ctx, struct swarm_client *c, const struct netaddr *to,
+			uint32_t user_timeout_ms);
+	int (*tcp_send)(void *ctx, struct swarm_client *c, const uint8_t *buf, size_t len);
+	void (*tcp_close)(void *ctx, struct swarm_client *c);
 };
 
 #define SWARM_BOOTNAME_MAX 128 /* a boot file name (BOOTP `file` is 128 bytes) */
@@ -133,6 +148,7 @@ struct swarm {
 	struct swarm_tx tx;
 	struct swarm_counters n;
 	struct swarm_dhcp dhcp;
+	struct swarm_http http;
 	unsigned running; /* clients started and not yet done or failed */
 };
 
@@ -147,6 +163,7 @@ struct swarm_client {
 	mono_t t_done;	      /* last block, or failure */
 	mono_t last_progress; /* the give-up clock starts here */
 	mono_t timer_start;   /* when the retransmit timer was last started */
+	struct swarm_http_client *http; /* HTTP stage state (NULL: none) */
 	uint32_t rto_us;      /* the retransmit timer now */
 	uint32_t blocks;      /* blocks received in order (32 bits: wraps are counted) */
 	/* DHCP (addresses in network order). */
@@ -159,6 +176,9 @@ struct swarm_client {
 	uint32_t tftp_ip;		     /* the TFTP server of this stage */
 	uint32_t dora_us[SWARM_BOOT_STAGES]; /* first DISCOVER to ACK (0: none) */
 	uint32_t tftp_us[SWARM_BOOT_STAGES]; /* first RRQ to the last block (0: none) */
+	uint32_t http_us;		     /* the HTTP stage, start to end (0: none) */
+	uint32_t http_stall_us;		     /* its longest wait for a byte */
+	uint32_t http_bytes;		     /* its body bytes */
 	uint8_t boot_stage;		     /* enum swarm_boot_stage */
 	uint8_t dhcp_sends;		     /* sends of the message under way */
 	uint8_t naks;			     /* NAKs so far */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <arpa/inet.h>
 #include <linux/sock_diag.h>
+#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -22,12 +23,31 @@
 /* The DHCP socket's receive buffer: a burst of 2000 replies (~1 KB of
  * kernel memory each) at once must not overflow it. */
 #define SWARM_DHCP_RCVBUF (8 << 20)
+/* One read from a TCP socket, and at most this many reads per wake-up, so
+ * that one client's backlog does not hold up the others. */
+#define SWARM_TCP_READ 65536
+#define SWARM_TCP_READS 16
+/* iPXE's receive window: TCP_MAX_WINDOW_SIZE, 256 KB (include/ipxe/tcp.h).
+ * SO_RCVBUF fixes the socket's buffer (no autotuning); the kernel doubles
+ * it for its bookkeeping and advertises about the value asked. */
+#define SWARM_TCP_RCVBUF (256 * 1024)
+
+struct swarm_node;
+
+/* A client's TCP connection (the HTTP stage). */
+struct swarm_tcp {
+	struct loop_io io; /* first: the loop hands us &io */
+	struct swarm_node *node;
+	uint32_t generation; /* sockets closed so far */
+	bool connecting;
+};
 
 struct swarm_node {
 	struct loop_io io; /* first: the loop hands us &io */
 	struct swarm_io *owner;
 	struct timer timer;
 	struct swarm_client client;
+	struct swarm_tcp tcp;
 	uint32_t bind_ip;
 	uint32_t kernel_drops; /* this socket's SO_RXQ_OVFL counter, last seen */
 	uint16_t sockets;      /* sockets opened so far (the fd number may repeat) */
@@ -41,6 +61,7 @@ struct swarm_io {
 	unsigned n;
 	unsigned ok, failed;
 	struct udp_batch batch;
+	uint8_t *tcp_buf; /* SWARM_TCP_READ bytes, every TCP read */
 	struct loop_io dhcp;	    /* the shared DHCP socket (fd -1: none) */
 	struct udp_batch dhcp_batch;
 	struct netaddr dhcp_to; /* where requests go */
@@ -53,6 +74,17 @@ struct swarm_io {
 	((struct swarm_node *)((char *)(c) - offsetof(struct swarm_node, client)))
 
 static void on_readable(struct loop_io *lio, uint32_t events, mono_t now);
+
+static void tcp_close(struct swarm_io *io, struct swarm_node *n)
+{
+	if (n->tcp.io.fd < 0)
+		return;
+	loop_io_del(io->loop, &n->tcp.io);
+	close(n->tcp.io.fd);
+	n->tcp.io.fd = -1;
+	n->tcp.connecting = false;
+	n->tcp.generation++;
+}
 
 /* Source ports are handed out in turn over the ephemeral range. The
  * swarm's clients share one address (or a few, --bind) where a cluster has
@@ -136,6 +168,8 @@ static void sync_node(struct swarm_io *io, struct swarm_node *n)
 	if (swarm_client_finished(c)) {
 		loop_timer_cancel(io->loop, &n->timer);
 		sock_close(io, n);
+		tcp_close(io, n);
+		swarm_http_release(c);
 		if (!n->counted) {
 			n->counted = true;
 			if (c->stage == SWARM_DONE)
@@ -215,6 +249,71 @@ static void on_dhcp_readable(struct loop_io *lio, uint32_t events, mono_t now)
 	dhcp_drain(io, now);
 }
 
+/* Everything the connection has for the client, up to SWARM_TCP_READS
+ * reads; the end of the stream or an error closes it. */
+static void tcp_drain(struct swarm_io *io, struct swarm_node *n, mono_t now)
+{
+	uint32_t generation = n->tcp.generation;
+	int one = 1;
+
+	for (int i = 0; i < SWARM_TCP_READS && n->tcp.io.fd >= 0 && !n->tcp.connecting; i++) {
+		ssize_t r = recv(n->tcp.io.fd, io->tcp_buf, SWARM_TCP_READ, 0);
+		if (r > 0) {
+			/* iPXE has no delayed ACK (it acknowledges what each
+			 * poll of its NIC delivered); Linux leaves quick-ACK
+			 * mode by itself */
+			setsockopt(n->tcp.io.fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+			swarm_http_input(io->sw, &n->client, io->tcp_buf, (size_t)r, now);
+		} else if (r == 0) {
+			swarm_http_closed(io->sw, &n->client, 0, now);
+		} else if (errno == EINTR) {
+			continue;
+		} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			swarm_http_closed(io->sw, &n->client, -errno, now);
+		} else {
+			return;
+		}
+		if (r <= 0 || n->tcp.generation != generation || swarm_client_finished(&n->client))
+			return;
+	}
+}
+
+/* The connection came up or failed (connect()'s result is SO_ERROR; with
+ * none, getpeername() tells an event of an earlier socket from a real one). */
+static void tcp_connect_done(struct swarm_io *io, struct swarm_node *n, mono_t now)
+{
+	struct sockaddr_in peer;
+	socklen_t len = sizeof(peer);
+	int err = 0;
+	socklen_t elen = sizeof(err);
+
+	if (getsockopt(n->tcp.io.fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+		err = errno;
+	if (err == 0 && getpeername(n->tcp.io.fd, (struct sockaddr *)&peer, &len) < 0)
+		return; /* still connecting */
+	n->tcp.connecting = false;
+	if (err == 0) {
+		loop_io_del(io->loop, &n->tcp.io);
+		if (loop_io_add(io->loop, &n->tcp.io, EPOLLIN) < 0)
+			err = EBADF;
+	}
+	swarm_http_connected(io->sw, &n->client, -err, now);
+}
+
+static void on_tcp(struct loop_io *lio, uint32_t events, mono_t now)
+{
+	struct swarm_tcp *t = (struct swarm_tcp *)lio;
+	struct swarm_node *n = t->node;
+
+	if (t->connecting) {
+		if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+			tcp_connect_done(n->owner, n, now);
+	} else {
+		tcp_drain(n->owner, n, now);
+	}
+	sync_node(n->owner, n);
+}
+
 /* A real client polls its NIC before it declares a timeout. The loop hands
  * out at most a few dozen ready sockets per wake-up and fires timers after
  * them, so after the swarm itself was slow a reply may be waiting unread:
@@ -229,6 +328,8 @@ static void on_timer(struct timer *t, mono_t now)
 
 	if (swarm_client_in_dhcp(c))
 		dhcp_drain(n->owner, now);
+	else if (c->stage == SWARM_HTTP)
+		tcp_drain(n->owner, n, now);
 	else if (c->stage != SWARM_IDLE)
 		drain(n->owner, n, now);
 	if (!swarm_client_finished(c) && c->deadline <= now)
@@ -256,6 +357,68 @@ static int tx_send_dhcp(void *ctx, const uint8_t *buf, size_t len)
 	if (io->dhcp.fd < 0)
 		return -EBADF;
 	return udp_sendv(io->dhcp.fd, &io->dhcp_to, 0, &iov, 1);
+}
+
+/* A non-blocking connect from the client's address: the kernel picks the
+ * port at connect() (IP_BIND_ADDRESS_NO_PORT), so 250 addresses carry any
+ * number of connections. TCP_USER_TIMEOUT: what the client sent (SYN,
+ * request) unacknowledged this long ends the connection, as iPXE's TCP
+ * retry timer does. */
+static int tx_tcp_open(void *ctx, struct swarm_client *c, const struct netaddr *to,
+		       uint32_t user_timeout_ms)
+{
+	struct swarm_io *io = ctx;
+	struct swarm_node *n = NODE_OF_CLIENT(c);
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(to->port)};
+	struct sockaddr_in src = {.sin_family = AF_INET, .sin_addr.s_addr = n->bind_ip};
+	unsigned timeout = user_timeout_ms;
+	int one = 1, rcvbuf = SWARM_TCP_RCVBUF, fd, err;
+
+	tcp_close(io, n);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	sin.sin_addr.s_addr = ipaddr_to_v4(&to->ip);
+	setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	if ((n->bind_ip && bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0) ||
+	    (timeout && setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout, sizeof(timeout)) < 0) ||
+	    (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 && errno != EINPROGRESS)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	n->tcp.io.fd = fd;
+	n->tcp.io.fn = on_tcp;
+	n->tcp.node = n;
+	n->tcp.connecting = true;
+	err = loop_io_add(io->loop, &n->tcp.io, EPOLLIN | EPOLLOUT);
+	if (err < 0) {
+		close(fd);
+		n->tcp.io.fd = -1;
+	}
+	return err;
+}
+
+/* A request is a few hundred bytes: it goes whole into an empty send
+ * buffer, or the connection is broken. */
+static int tx_tcp_send(void *ctx, struct swarm_client *c, const uint8_t *buf, size_t len)
+{
+	struct swarm_node *n = NODE_OF_CLIENT(c);
+	ssize_t r;
+
+	(void)ctx;
+	if (n->tcp.io.fd < 0)
+		return -EBADF;
+	r = send(n->tcp.io.fd, buf, len, MSG_NOSIGNAL);
+	if (r < 0)
+		return -errno;
+	return (size_t)r == len ? 0 : -EAGAIN;
+}
+
+static void tx_tcp_close(void *ctx, struct swarm_client *c)
+{
+	tcp_close(ctx, NODE_OF_CLIENT(c));
 }
 
 static struct swarm_client *tx_client(void *ctx, uint32_t index)
@@ -288,17 +451,21 @@ int swarm_io_open(struct swarm_io **out, struct loop *loop, struct swarm *sw, un
 	io->sw = sw;
 	io->dhcp.fd = -1;
 	io->nodes = calloc(n ? n : 1, sizeof(*io->nodes));
-	if (io->nodes == NULL || udp_batch_init(&io->batch, SWARM_RX_BUF) < 0)
+	io->tcp_buf = malloc(SWARM_TCP_READ);
+	if (io->nodes == NULL || io->tcp_buf == NULL || udp_batch_init(&io->batch, SWARM_RX_BUF) < 0)
 		goto fail;
 	ports_init(io);
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
 		io->nodes[i].io.fd = -1;
+		io->nodes[i].tcp.io.fd = -1;
+	}
 	for (io->n = 0; io->n < n; io->n++) {
 		struct swarm_node *node = &io->nodes[io->n];
 		node->owner = io;
 		node->bind_ip = nbind ? binds[io->n % nbind] : 0;
 		timer_init(&node->timer, on_timer);
-		err = sw->dhcp.only ? 0 : sock_open(io, node);
+		/* --dhcp-only and --url need no UDP socket of their own */
+		err = sw->dhcp.only || sw->http.nurls ? 0 : sock_open(io, node);
 		if (err < 0)
 			goto fail;
 	}
@@ -307,6 +474,9 @@ int swarm_io_open(struct swarm_io **out, struct loop *loop, struct swarm *sw, un
 	sw->tx.new_port = tx_new_port;
 	sw->tx.send_dhcp = tx_send_dhcp;
 	sw->tx.client = tx_client;
+	sw->tx.tcp_open = tx_tcp_open;
+	sw->tx.tcp_send = tx_tcp_send;
+	sw->tx.tcp_close = tx_tcp_close;
 	*out = io;
 	return 0;
 fail:
@@ -321,6 +491,8 @@ void swarm_io_close(struct swarm_io *io)
 	for (unsigned i = 0; i < io->n; i++) {
 		loop_timer_cancel(io->loop, &io->nodes[i].timer);
 		sock_close(io, &io->nodes[i]);
+		tcp_close(io, &io->nodes[i]);
+		swarm_http_release(&io->nodes[i].client);
 	}
 	if (io->dhcp.fd >= 0) {
 		loop_io_del(io->loop, &io->dhcp);
@@ -328,6 +500,7 @@ void swarm_io_close(struct swarm_io *io)
 	}
 	udp_batch_fini(&io->batch);
 	udp_batch_fini(&io->dhcp_batch);
+	free(io->tcp_buf);
 	free(io->nodes);
 	free(io);
 }

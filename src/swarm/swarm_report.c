@@ -16,6 +16,8 @@ struct swarm_report {
 	double *first_reply;	   /* seconds, clients that had a reply */
 	double *dora[SWARM_BOOT_STAGES], *tftp[SWARM_BOOT_STAGES]; /* seconds */
 	unsigned ndora[SWARM_BOOT_STAGES], ntftp[SWARM_BOOT_STAGES];
+	double *http_stage, *http_stall; /* seconds */
+	unsigned nhttp, nstall, stalled_5s;
 	mono_t first_discover, last_ack;
 	unsigned ncompletion, nfirst, cap;
 	unsigned clients, ok, failed;
@@ -34,7 +36,10 @@ struct swarm_report *swarm_report_new(unsigned nclients)
 	r->cap = nclients ? nclients : 1;
 	r->completion = calloc(r->cap, sizeof(*r->completion));
 	r->first_reply = calloc(r->cap, sizeof(*r->first_reply));
-	if (r->completion == NULL || r->first_reply == NULL) {
+	r->http_stage = calloc(r->cap, sizeof(double));
+	r->http_stall = calloc(r->cap, sizeof(double));
+	if (r->completion == NULL || r->first_reply == NULL || r->http_stage == NULL ||
+	    r->http_stall == NULL) {
 		swarm_report_free(r);
 		return NULL;
 	}
@@ -57,6 +62,8 @@ void swarm_report_free(struct swarm_report *r)
 		return;
 	free(r->completion);
 	free(r->first_reply);
+	free(r->http_stage);
+	free(r->http_stall);
 	for (int s = 0; s < SWARM_BOOT_STAGES; s++) {
 		free(r->dora[s]);
 		free(r->tftp[s]);
@@ -94,6 +101,12 @@ static void add_stages(struct swarm_report *r, const struct swarm_client *c)
 		r->first_discover = c->t_start;
 	if (c->t_last_ack > r->last_ack)
 		r->last_ack = c->t_last_ack;
+	if (c->http_us)
+		r->http_stage[r->nhttp++] = seconds(c->http_us);
+	if (c->http_us || c->http_bytes || c->http_stall_us) {
+		r->http_stall[r->nstall++] = seconds(c->http_stall_us);
+		r->stalled_5s += c->http_stall_us >= MONO_SEC(5);
+	}
 }
 
 void swarm_report_add(struct swarm_report *r, const struct swarm_client *c)
@@ -200,6 +213,23 @@ static void dhcp_summary(struct swarm_report *r, const struct swarm *sw,
 		d->dora_per_s = (double)d->exchanges / d->span_s;
 }
 
+static void http_summary(struct swarm_report *r, const struct swarm *sw,
+			 struct swarm_http_summary *h)
+{
+	h->on = sw->http.nurls || sw->http.follow;
+	h->n = sw->http;
+	qsort(r->http_stage, r->nhttp, sizeof(double), cmp_double);
+	qsort(r->http_stall, r->nstall, sizeof(double), cmp_double);
+	h->stages = r->nhttp;
+	h->stage_p50_s = swarm_percentile(r->http_stage, r->nhttp, 50);
+	h->stage_p99_s = swarm_percentile(r->http_stage, r->nhttp, 99);
+	h->stage_max_s = swarm_percentile(r->http_stage, r->nhttp, 100);
+	h->stall_p50_s = swarm_percentile(r->http_stall, r->nstall, 50);
+	h->stall_p99_s = swarm_percentile(r->http_stall, r->nstall, 99);
+	h->stall_max_s = swarm_percentile(r->http_stall, r->nstall, 100);
+	h->stalled_5s = r->stalled_5s;
+}
+
 void swarm_report_finish(struct swarm_report *r, const struct swarm *sw, uint64_t rx_drops,
 			 double link_bps, const char *profile, struct swarm_summary *out)
 {
@@ -242,6 +272,7 @@ void swarm_report_finish(struct swarm_report *r, const struct swarm *sw, uint64_
 	out->ngroups = r->ngroups;
 	memcpy(out->groups, r->groups, sizeof(out->groups));
 	dhcp_summary(r, sw, &out->dhcp);
+	http_summary(r, sw, &out->http);
 	free(v);
 }
 
@@ -294,6 +325,49 @@ static void print_dhcp(const struct swarm_dhcp_summary *d, FILE *out)
 	}
 }
 
+static void print_http(const struct swarm_http_summary *h, FILE *out)
+{
+	const struct swarm_http *n = &h->n;
+
+	fprintf(out,
+		"%-26s %u stages done, %" PRIu64 " connections (%" PRIu64 " failed), %" PRIu64
+		" requests (%" PRIu64 " kept-alive), %" PRIu64 " responses\n",
+		"http", h->stages, n->connects, n->connect_fail, n->requests, n->reused,
+		n->responses);
+	fprintf(out,
+		"%-26s %" PRIu64 " body bytes, %" PRIu64 " read in all; %" PRIu64 " not 2xx, %" PRIu64
+		" closed early, %" PRIu64 " malformed, %" PRIu64 " items over TFTP\n",
+		"http bytes", n->bytes, n->wire_in, n->bad_status, n->closed_early, n->malformed,
+		n->tftp_items);
+	fprintf(out, "%-26s", "http stage (s)");
+	print_secs(out, "p50", h->stage_p50_s);
+	print_secs(out, "p99", h->stage_p99_s);
+	print_secs(out, "max", h->stage_max_s);
+	fprintf(out, "\n%-26s", "http longest wait (s)");
+	print_secs(out, "p50", h->stall_p50_s);
+	print_secs(out, "p99", h->stall_p99_s);
+	print_secs(out, "max", h->stall_max_s);
+	fprintf(out, "  (%u clients waited 5 s or more)\n", h->stalled_5s);
+}
+
+/* The TFTP counters (none with --url: the HTTP lines say it all). */
+static void print_tftp(const struct swarm_counters *n, FILE *out)
+{
+	fprintf(out, "%-26s %" PRIu64 "  (of %" PRIu64 " RRQs and %" PRIu64 " ACKs sent)\n",
+		"client retransmissions", n->retransmits, n->rrqs, n->acks);
+	fprintf(out, "%-26s %" PRIu64 "\n", "re-ACKs on loss", n->reacks);
+	fprintf(out, "%-26s %" PRIu64 "  (out of order: %" PRIu64 ")\n", "duplicate DATA",
+		n->duplicate_data, n->out_of_order);
+	fprintf(out, "%-26s %" PRIu64, "unexpected-TID packets", n->unexpected_tid);
+	if (n->stale_tid)
+		fprintf(out, "  (%" PRIu64 " from an aborted probe's TID: stale)", n->stale_tid);
+	fputc('\n', out);
+	if (n->malformed || n->restarts || n->tx_errors)
+		fprintf(out, "%-26s %" PRIu64 " malformed, %" PRIu64 " restarts, %" PRIu64
+			     " send errors\n",
+			"other", n->malformed, n->restarts, n->tx_errors);
+}
+
 void swarm_report_print(const struct swarm_summary *s, FILE *out)
 {
 	const struct swarm_counters *n = &s->n;
@@ -314,12 +388,15 @@ void swarm_report_print(const struct swarm_summary *s, FILE *out)
 		fputc(')', out);
 	}
 	fputc('\n', out);
-	if (s->fail_by[SWARM_FAIL_ERROR])
+	if (s->fail_by[SWARM_FAIL_ERROR] || s->fail_by[SWARM_FAIL_HTTP_STATUS] ||
+	    s->fail_by[SWARM_FAIL_HTTP_CLOSED])
 		fprintf(out, "%-26s %u \"%s\"\n", "last server ERROR", n->last_error_code,
 			n->last_error);
 	if (s->dhcp.on)
 		print_dhcp(&s->dhcp, out);
-	if (s->dhcp.on && n->rrqs == 0) { /* --dhcp-only */
+	if (s->http.on)
+		print_http(&s->http, out);
+	if (s->dhcp.on && n->rrqs == 0 && !s->http.on) { /* --dhcp-only */
 		fprintf(out, "%-26s", "completion (s)");
 		print_secs(out, "p50", s->completion_p50_s);
 		print_secs(out, "p99", s->completion_p99_s);
@@ -327,28 +404,19 @@ void swarm_report_print(const struct swarm_summary *s, FILE *out)
 		fprintf(out, "\n%-26s %" PRIu64 "\n", "swarm rx drops", s->rx_drops);
 		return;
 	}
-	fprintf(out, "%-26s %" PRIu64 "  (of %" PRIu64 " RRQs and %" PRIu64 " ACKs sent)\n",
-		"client retransmissions", n->retransmits, n->rrqs, n->acks);
-	fprintf(out, "%-26s %" PRIu64 "\n", "re-ACKs on loss", n->reacks);
-	fprintf(out, "%-26s %" PRIu64 "  (out of order: %" PRIu64 ")\n", "duplicate DATA",
-		n->duplicate_data, n->out_of_order);
-	fprintf(out, "%-26s %" PRIu64, "unexpected-TID packets", n->unexpected_tid);
-	if (n->stale_tid)
-		fprintf(out, "  (%" PRIu64 " from an aborted probe's TID: stale)", n->stale_tid);
-	fputc('\n', out);
-	if (n->malformed || n->restarts || n->tx_errors)
-		fprintf(out, "%-26s %" PRIu64 " malformed, %" PRIu64 " restarts, %" PRIu64
-			     " send errors\n",
-			"other", n->malformed, n->restarts, n->tx_errors);
+	if (n->rrqs || !s->http.on)
+		print_tftp(n, out);
 	fprintf(out, "%-26s", "completion (s)");
 	print_secs(out, "p50", s->completion_p50_s);
 	print_secs(out, "p90", s->completion_p90_s);
 	print_secs(out, "p99", s->completion_p99_s);
 	print_secs(out, "max", s->completion_max_s);
-	fprintf(out, "\n%-26s", "first reply (s)");
-	print_secs(out, "p50", s->first_reply_p50_s);
-	print_secs(out, "p99", s->first_reply_p99_s);
-	print_secs(out, "max", s->first_reply_max_s);
+	if (n->rrqs || !s->http.on) {
+		fprintf(out, "\n%-26s", "first reply (s)");
+		print_secs(out, "p50", s->first_reply_p50_s);
+		print_secs(out, "p99", s->first_reply_p99_s);
+		print_secs(out, "max", s->first_reply_max_s);
+	}
 	fprintf(out, "\n%-26s %.3f\n", "makespan (s)", s->makespan_s);
 	fprintf(out, "%-26s %" PRIu64 "\n", "bytes", n->bytes);
 	fprintf(out, "%-26s %.1f Mbit/s", "goodput", s->goodput_mbps);
@@ -420,6 +488,31 @@ static void json_dhcp(const struct swarm_dhcp_summary *d, FILE *out)
 	fprintf(out, "}}");
 }
 
+static void json_http(const struct swarm_http_summary *h, FILE *out)
+{
+	const struct swarm_http *n = &h->n;
+
+	fprintf(out, ",\"http\":{\"stages\":%u", h->stages);
+	json_u64(out, "connects", n->connects);
+	json_u64(out, "connect_failures", n->connect_fail);
+	json_u64(out, "requests", n->requests);
+	json_u64(out, "kept_alive", n->reused);
+	json_u64(out, "responses", n->responses);
+	json_u64(out, "bad_status", n->bad_status);
+	json_u64(out, "closed_early", n->closed_early);
+	json_u64(out, "malformed", n->malformed);
+	json_u64(out, "bytes", n->bytes);
+	json_u64(out, "wire_in", n->wire_in);
+	json_u64(out, "tftp_items", n->tftp_items);
+	json_num(out, "stage_p50_s", h->stage_p50_s);
+	json_num(out, "stage_p99_s", h->stage_p99_s);
+	json_num(out, "stage_max_s", h->stage_max_s);
+	json_num(out, "stall_p50_s", h->stall_p50_s);
+	json_num(out, "stall_p99_s", h->stall_p99_s);
+	json_num(out, "stall_max_s", h->stall_max_s);
+	fprintf(out, ",\"stalled_5s\":%u}", h->stalled_5s);
+}
+
 /* Profile names and the mix text are [a-z0-9:,] (checked by the CLI). */
 void swarm_report_json(const struct swarm_summary *s, FILE *out)
 {
@@ -470,6 +563,8 @@ void swarm_report_json(const struct swarm_summary *s, FILE *out)
 	fputc('}', out);
 	if (s->dhcp.on)
 		json_dhcp(&s->dhcp, out);
+	if (s->http.on)
+		json_http(&s->http, out);
 	fprintf(out, "}\n");
 }
 

@@ -37,6 +37,18 @@ struct swarm_dhcp_summary {
 	double dora_per_s; /* exchanges / span_s */
 };
 
+/* The HTTP stage: its counters, and per client the stage's time (first
+ * connect to the last byte of the last item) and its longest wait for a
+ * byte. */
+struct swarm_http_summary {
+	bool on;
+	struct swarm_http n;
+	unsigned stages; /* clients whose HTTP stage ended well */
+	double stage_p50_s, stage_p99_s, stage_max_s; /* -1: no sample */
+	double stall_p50_s, stall_p99_s, stall_max_s;
+	unsigned stalled_5s; /* clients that waited 5 s or more for a byte (EDK2 would fail) */
+};
+
 struct swarm_summary {
 	const char *profile; /* "ipxe", or the --mix text */
 	unsigned clients, ok, failed;
@@ -53,6 +65,7 @@ struct swarm_summary {
 	unsigned ngroups;
 	struct swarm_group groups[SWARM_REPORT_GROUPS];
 	struct swarm_dhcp_summary dhcp;
+	struct swarm_http_summary http;
 };
 
 struct swarm_report;

@@ -18,6 +18,10 @@ void swarm_dhcp_timeout(struct swarm *sw, struct swarm_client *c, mono_t now);
 void swarm_client_advance(struct swarm *sw, struct swarm_client *c, bool after_dhcp, mono_t now);
 void swarm_client_fail(struct swarm *sw, struct swarm_client *c, enum swarm_fail why, mono_t now);
 
+/* A TFTP download for the HTTP stage's item (c->tftp_ip and the client's
+ * boot name set): from a new port, with the boot stage's profile. */
+void swarm_tftp_fetch(struct swarm *sw, struct swarm_client *c, mono_t now);
+
 static inline bool swarm_client_in_dhcp(const struct swarm_client *c)
 {
 	return c->stage == SWARM_DISCOVER || c->stage == SWARM_REQUEST;
