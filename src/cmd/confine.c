@@ -89,9 +89,10 @@ static const int seccomp_allowed[] = {
 	SCMP_SYS(sendto),
 	/* HTTP (libmicrohttpd on the loop): its own epoll handle polled
 	 * without waiting, connections accepted on the socket bound at start,
-	 * their options, addresses (the generated files name herd's), ends */
+	 * their options, addresses (the generated files name herd's), ends,
+	 * and TCP_INFO (what clients acknowledged, for the pacer's rate) */
 	SCMP_SYS(epoll_wait), SCMP_SYS(accept4), SCMP_SYS(recvfrom), SCMP_SYS(setsockopt),
-	SCMP_SYS(getsockname), SCMP_SYS(shutdown),
+	SCMP_SYS(getsockname), SCMP_SYS(shutdown), SCMP_SYS(getsockopt),
 	/* boot files beneath the TFTP root, node logs and their rotation (with
 	 * the variants a libc may pick: fstat or newfstatat, renameat or 2) */
 	SCMP_SYS(openat), SCMP_SYS(openat2), SCMP_SYS(close), SCMP_SYS(fstat),

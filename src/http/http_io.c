@@ -257,6 +257,10 @@ static void flight_poll(struct http_io *io, mono_t now)
 		next = conn->fnext;
 		if (getsockopt(conn->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ||
 		    len < offsetof(struct tcp_info, tcpi_notsent_bytes) + sizeof(ti.tcpi_notsent_bytes)) {
+			/* Without it the learned rate hears nothing from HTTP. */
+			log_limited(&io->rl, now, LOG_LVL_WARN,
+				    "http: TCP_INFO: %s: the learned rate cannot follow HTTP",
+				    strerror(errno));
 			flight_del(io, conn);
 			continue;
 		}
