@@ -771,14 +771,17 @@ int http_io_start(struct http_io *io, struct loop *loop, struct files *files)
 
 int http_io_set_pacer(struct http_io *io, struct tftp_server *pacer, size_t burst)
 {
-	size_t segs = burst / (SCHED_TCP_MSS + SCHED_TCP_OVERHEAD);
+	/* Half the bucket: the pacer wakes when half of it has refilled, and
+	 * the other half absorbs a late wake-up (a turn the size of the whole
+	 * bucket would find it capped, and the link idle, after every delay). */
+	size_t segs = burst / 2 / (SCHED_TCP_MSS + SCHED_TCP_OVERHEAD);
 	int err = tftp_server_pace_reserve(pacer, io->cfg.max_connections + HTTP_CONN_SLACK);
 
 	if (err < 0)
 		return err;
-	/* A turn fits the pacer's burst (headers aside) and TCP's initial
-	 * window (10 segments), so the kernel sends it at once, after idle
-	 * too: the pacer, not the ACK clock, sets when bytes leave. */
+	/* A turn fits TCP's initial window (10 segments), so the kernel sends
+	 * it at once, after idle too: the pacer, not the ACK clock, sets when
+	 * bytes leave. */
 	segs = segs < 1 ? 1 : segs > 10 ? 10 : segs;
 	io->chunk = segs * SCHED_TCP_MSS - 256;
 	io->pacer = pacer;
