@@ -47,23 +47,6 @@ struct dhcp_req {
 	int64_t wall_now;
 };
 
-static bool is_ipxe(const struct dhcp_msg *m)
-{
-	size_t len;
-	const uint8_t *uc = dhcp_opt(m, DHO_USER_CLASS, &len);
-
-	if (m->opts[DHO_IPXE_ENCAP].present)
-		return true;
-	/* Raw "iPXE", or the RFC 3004 form with a length byte before it. */
-	return uc != NULL && memmem(uc, len, "iPXE", 4) != NULL;
-}
-
-static bool is_pxe(const struct dhcp_msg *m)
-{
-	return dhcp_opt_prefix(m, DHO_VENDOR_CLASS, "PXEClient") ||
-	       dhcp_opt_prefix(m, DHO_VENDOR_CLASS, "HTTPClient");
-}
-
 /* Is this client booting from the network, so that a boot file, a next
  * server and PXE options mean something to it? Firmware and loaders say so
  * (PXE and HTTP boot vendor classes, iPXE, a client architecture, RFC
@@ -77,7 +60,8 @@ static bool is_booting(const struct dhcp_req *r, const struct conf_group *g)
 
 	if (g && g->boot_options == CONF_BOOT_ALWAYS)
 		return true;
-	return m->type == DHCP_BOOTP || is_pxe(m) || is_ipxe(m) || m->opts[DHO_CLIENT_ARCH].present;
+	return m->type == DHCP_BOOTP || dhcp_is_pxe(m) || dhcp_is_ipxe(m) ||
+	       m->opts[DHO_CLIENT_ARCH].present;
 }
 
 /* The node's address; the inventory only holds IPv4 ones today. */
@@ -156,12 +140,11 @@ static void add_boot(struct dhcp_server *srv, const struct dhcp_req *r, char *fi
 	uint16_t arch = BOOT_ARCH_BIOS;
 
 	dhcp_opt_u16(r->m, DHO_CLIENT_ARCH, &arch);
-	if (boot_arch_http_base(arch) >= 0 ||
-	    dhcp_opt_prefix(r->m, DHO_VENDOR_CLASS, "HTTPClient")) {
+	if (boot_arch_http_base(arch) >= 0 || dhcp_is_http_boot(r->m)) {
 		http_boot_file(srv, r, arch, file, size);
 		return;
 	}
-	if (policy_boot_file(srv->policy, r->m->chaddr, arch, is_ipxe(r->m), file, size) < 0)
+	if (policy_boot_file(srv->policy, r->m->chaddr, arch, dhcp_is_ipxe(r->m), file, size) < 0)
 		file[0] = '\0';
 }
 
@@ -211,11 +194,9 @@ static void add_pxe_opts(const struct dhcp_req *r, struct dhcp_builder *b)
 	size_t len;
 	const uint8_t *uuid = dhcp_opt(r->m, DHO_UUID, &len);
 
-	if (!is_pxe(r->m))
+	if (!dhcp_is_pxe(r->m))
 		return;
-	dhcp_build_str(b, DHO_VENDOR_CLASS,
-		       dhcp_opt_prefix(r->m, DHO_VENDOR_CLASS, "HTTPClient") ? "HTTPClient"
-									       : "PXEClient");
+	dhcp_build_str(b, DHO_VENDOR_CLASS, dhcp_is_http_boot(r->m) ? "HTTPClient" : "PXEClient");
 	/* iPXE too: without it, it waits ~3 s for ProxyDHCP offers. */
 	dhcp_build_opt(b, DHO_VENDOR, discovery, sizeof(discovery));
 	if (uuid != NULL && len == 17)
@@ -265,8 +246,11 @@ static void send_reply(struct dhcp_server *srv, const struct dhcp_req *r, const 
 		       size_t len, uint32_t yiaddr, enum dhcp_type type, int64_t seq)
 {
 	const struct dhcp_msg *m = r->m;
-	struct dhcp_out o = {.ifindex = r->rx->ifindex, .src_ip = r->server_ip, .buf = buf,
-			     .len = len, .dst_port = 68};
+	struct dhcp_out o = {.ifindex = r->rx->ifindex,
+			     .src_ip = r->server_ip,
+			     .buf = buf,
+			     .len = len,
+			     .dst_port = 68};
 
 	if (m->giaddr) {
 		o.dst_ip = m->giaddr;
@@ -335,8 +319,8 @@ static void reply_after(struct dhcp_server *srv, const struct dhcp_req *r, enum 
 		}
 		add_network_opts(srv, r, &b, yiaddr);
 		if (file[0]) {
-			dhcp_build_str(&b, DHO_TFTP_SERVER, inet_ntop(AF_INET, &next, next_s,
-								     sizeof(next_s)));
+			dhcp_build_str(&b, DHO_TFTP_SERVER,
+				       inet_ntop(AF_INET, &next, next_s, sizeof(next_s)));
 			dhcp_build_str(&b, DHO_BOOTFILE, file);
 		}
 		if (booting)
@@ -391,7 +375,8 @@ static int64_t commit(struct dhcp_server *srv, const struct dhcp_req *r, uint32_
 	if (seq < 0) {
 		srv->stats.lease_write_errors++;
 		log_limited(&srv->rl_bad, r->now, LOG_LVL_ERR,
-			    "dhcp: cannot record lease, not acknowledging: %s", strerror((int)-seq));
+			    "dhcp: cannot record lease, not acknowledging: %s",
+			    strerror((int)-seq));
 	}
 	return seq;
 }
@@ -447,8 +432,7 @@ static void handle_request(struct dhcp_server *srv, const struct dhcp_req *r)
 	ip = address_for(srv, r);
 	if (ip == want) {
 		ack(srv, r, ip);
-	} else if (has_sid || r->node || ip != 0 ||
-		   conf_subnet_of(srv->cfg, want) != r->subnet) {
+	} else if (has_sid || r->node || ip != 0 || conf_subnet_of(srv->cfg, want) != r->subnet) {
 		/* We know this client, or the address is wrong for its network. */
 		nak(srv, r);
 	} else {
@@ -507,8 +491,8 @@ static void handle_bootp(struct dhcp_server *srv, const struct dhcp_req *r)
 
 /* Which of our subnets a request is for: the relay's (giaddr), else the
  * receiving interface's. */
-static const struct conf_subnet *subnet_for(const struct dhcp_server *srv,
-					    const struct dhcp_rx *rx, const struct dhcp_msg *m)
+static const struct conf_subnet *subnet_for(const struct dhcp_server *srv, const struct dhcp_rx *rx,
+					    const struct dhcp_msg *m)
 {
 	return conf_subnet_of(srv->cfg, m->giaddr ? m->giaddr : rx->local_ip);
 }
@@ -536,10 +520,10 @@ void dhcp_server_input(struct dhcp_server *srv, const struct dhcp_rx *rx, const 
 		return;
 	}
 	if (srv->proxy) {
-		dhcp_proxy_input(srv->proxy,
-				 &(struct dhcp_proxy_env){srv->policy, &srv->tx, &srv->stats,
-							  &srv->rl_info},
-				 rx, m, now);
+		dhcp_proxy_input(
+		    srv->proxy,
+		    &(struct dhcp_proxy_env){srv->policy, &srv->tx, &srv->stats, &srv->rl_info}, rx,
+		    m, now);
 		return;
 	}
 	r.subnet = subnet_for(srv, rx, m);
@@ -551,13 +535,27 @@ void dhcp_server_input(struct dhcp_server *srv, const struct dhcp_rx *rx, const 
 	r.node = inventory_by_mac(policy_inventory(srv->policy), m->chaddr);
 	observe(srv, &r);
 	switch (m->type) {
-	case DHCPDISCOVER: handle_discover(srv, &r); break;
-	case DHCPREQUEST: handle_request(srv, &r); break;
-	case DHCPDECLINE: handle_decline(srv, &r); break;
-	case DHCPRELEASE: handle_release(srv, &r); break;
-	case DHCPINFORM: handle_inform(srv, &r); break;
-	case DHCP_BOOTP: handle_bootp(srv, &r); break;
-	default: srv->stats.ignored++; break;
+	case DHCPDISCOVER:
+		handle_discover(srv, &r);
+		break;
+	case DHCPREQUEST:
+		handle_request(srv, &r);
+		break;
+	case DHCPDECLINE:
+		handle_decline(srv, &r);
+		break;
+	case DHCPRELEASE:
+		handle_release(srv, &r);
+		break;
+	case DHCPINFORM:
+		handle_inform(srv, &r);
+		break;
+	case DHCP_BOOTP:
+		handle_bootp(srv, &r);
+		break;
+	default:
+		srv->stats.ignored++;
+		break;
 	}
 }
 

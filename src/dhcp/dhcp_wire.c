@@ -341,8 +341,29 @@ size_t dhcp_build_request(uint8_t *buf, size_t cap, enum dhcp_type type, uint32_
 
 const char *dhcp_type_name(enum dhcp_type t)
 {
-	static const char *const names[] = {"BOOTP",   "DISCOVER", "OFFER",   "REQUEST", "DECLINE",
-					    "ACK",     "NAK",	   "RELEASE", "INFORM"};
+	static const char *const names[] = {"BOOTP", "DISCOVER", "OFFER",   "REQUEST", "DECLINE",
+					    "ACK",   "NAK",	 "RELEASE", "INFORM"};
 
 	return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
+}
+
+bool dhcp_is_ipxe(const struct dhcp_msg *m)
+{
+	size_t len;
+	const uint8_t *uc = dhcp_opt(m, DHO_USER_CLASS, &len);
+
+	if (m->opts[DHO_IPXE_ENCAP].present)
+		return true;
+	/* Raw "iPXE", or the RFC 3004 form with a length byte before it. */
+	return uc != NULL && memmem(uc, len, "iPXE", 4) != NULL;
+}
+
+bool dhcp_is_http_boot(const struct dhcp_msg *m)
+{
+	return dhcp_opt_prefix(m, DHO_VENDOR_CLASS, "HTTPClient");
+}
+
+bool dhcp_is_pxe(const struct dhcp_msg *m)
+{
+	return dhcp_opt_prefix(m, DHO_VENDOR_CLASS, "PXEClient") || dhcp_is_http_boot(m);
 }

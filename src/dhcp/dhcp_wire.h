@@ -12,8 +12,8 @@
 
 #define DHCP_FIXED_LEN 236 /* BOOTP header up to the options */
 #define DHCP_COOKIE 0x63825363u
-#define DHCP_MIN_LEN 300	/* BOOTP's minimum; replies are padded to it */
-#define DHCP_MAX_LEN 1472	/* the most herd builds, and the most options it gathers */
+#define DHCP_MIN_LEN 300  /* BOOTP's minimum; replies are padded to it */
+#define DHCP_MAX_LEN 1472 /* the most herd builds, and the most options it gathers */
 #define DHCP_BOOTREQUEST 1
 #define DHCP_BOOTREPLY 2
 #define DHCP_FLAG_BROADCAST 0x8000
@@ -100,6 +100,14 @@ bool dhcp_opt_u32(const struct dhcp_msg *m, uint8_t code, uint32_t *v);
 bool dhcp_opt_ip(const struct dhcp_msg *m, uint8_t code, uint32_t *ip_be);
 /* True if option `code` is a string starting with `prefix`. */
 bool dhcp_opt_prefix(const struct dhcp_msg *m, uint8_t code, const char *prefix);
+
+/* Who is asking, by what the client says of itself: iPXE (user class
+ * "iPXE", raw or RFC 3004, or its option 175), UEFI HTTP boot (vendor
+ * class "HTTPClient..."), PXE or HTTP boot firmware ("PXEClient..." or
+ * "HTTPClient..."). */
+bool dhcp_is_ipxe(const struct dhcp_msg *m);
+bool dhcp_is_http_boot(const struct dhcp_msg *m);
+bool dhcp_is_pxe(const struct dhcp_msg *m);
 /* Relay agent information (option 82, RFC 3046): sub-option `sub`
  * (DHCP_RELAY_CIRCUIT_ID, DHCP_RELAY_REMOTE_ID), the first of that code.
  * NULL if absent, or if the sub-options before it overrun the option. */

@@ -199,25 +199,10 @@ uint64_t dhcp_proxy_memory(void)
 
 /* ---- replies -------------------------------------------------------------- */
 
-/* The same tests as the full server's: a PXE or HTTP boot firmware, or
- * iPXE (user class "iPXE", or its option 175). */
-static bool is_ipxe(const struct dhcp_msg *m)
-{
-	size_t len;
-	const uint8_t *uc = dhcp_opt(m, DHO_USER_CLASS, &len);
-
-	return m->opts[DHO_IPXE_ENCAP].present || (uc != NULL && memmem(uc, len, "iPXE", 4));
-}
-
-static bool is_http(const struct dhcp_msg *m)
-{
-	return dhcp_opt_prefix(m, DHO_VENDOR_CLASS, "HTTPClient");
-}
-
 /* A PXE or HTTP boot firmware, or iPXE: a client that loads a boot file. */
 static bool booting(const struct dhcp_msg *m)
 {
-	return dhcp_opt_prefix(m, DHO_VENDOR_CLASS, "PXEClient") || is_http(m) || is_ipxe(m);
+	return dhcp_is_pxe(m) || dhcp_is_ipxe(m);
 }
 
 /* Where a reply goes. Port 4011: back to the request's source (the client
@@ -263,7 +248,8 @@ static bool proxy_reply(const struct dhcp_proxy_env *env, const struct dhcp_rx *
 	const uint8_t *uuid = dhcp_opt(m, DHO_UUID, &len);
 
 	dhcp_opt_u16(m, DHO_CLIENT_ARCH, &arch);
-	if (policy_boot_file(env->policy, m->chaddr, arch, is_ipxe(m), file, sizeof(file)) < 0 ||
+	if (policy_boot_file(env->policy, m->chaddr, arch, dhcp_is_ipxe(m), file, sizeof(file)) <
+		0 ||
 	    file[0] == '\0')
 		return false;
 	dhcp_opt_u16(m, DHO_MAX_SIZE, &maxsize);
@@ -271,7 +257,7 @@ static bool proxy_reply(const struct dhcp_proxy_env *env, const struct dhcp_rx *
 		maxsize = 576;
 	dhcp_build_start(&b, buf, sizeof(buf), (size_t)maxsize - 28, m, type, 0, next, NULL, file);
 	dhcp_build_ip(&b, DHO_SERVER_ID, rx->local_ip);
-	dhcp_build_str(&b, DHO_VENDOR_CLASS, is_http(m) ? "HTTPClient" : "PXEClient");
+	dhcp_build_str(&b, DHO_VENDOR_CLASS, dhcp_is_http_boot(m) ? "HTTPClient" : "PXEClient");
 	if (uuid != NULL && len == 17)
 		dhcp_build_opt(&b, DHO_UUID, uuid, len);
 	dhcp_build_str(&b, DHO_TFTP_SERVER, inet_ntop(AF_INET, &next, next_s, sizeof(next_s)));
@@ -284,7 +270,7 @@ static bool proxy_reply(const struct dhcp_proxy_env *env, const struct dhcp_rx *
 	send_out(env, rx, m, buf, len);
 	log_limited(env->rl_info, now, LOG_LVL_INFO, "dhcp: proxy %s to %s %s (%s port %u): %s",
 		    type == DHCPOFFER ? "OFFER" : "ACK", mac_str(m->chaddr, ':', macs), name,
-		    is_ipxe(m) ? "iPXE," : "PXE,", rx->local_port == DHCP_PXE_PORT ? 4011 : 67,
+		    dhcp_is_ipxe(m) ? "iPXE," : "PXE,", rx->local_port == DHCP_PXE_PORT ? 4011 : 67,
 		    file);
 	return true;
 }
