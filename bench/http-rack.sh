@@ -22,7 +22,7 @@ TOP=$(cd "$BENCH_DIR/.." && pwd)
 
 HERD=${HERD:-$TOP/build/herd}
 HTTP_SERVERS=herd,herd-default,nginx
-CHAIN_SERVERS=herd,dnsmasq+nginx
+CHAIN_SERVERS=herd,herd-default,dnsmasq+nginx
 SERVERS=
 RATE=500mbit
 BUFFER=128K
@@ -58,7 +58,7 @@ usage: bench/http-rack.sh [options] http|chain...
          TFTP loader, iPXE DHCP, its script and what it names, initramfs
          DHCP) from herd (DHCP+TFTP+HTTP) and dnsmasq (DHCP+TFTP) + nginx
 options:
-  -S, --servers LIST   http: herd,herd-default,nginx; chain: herd,dnsmasq+nginx
+  -S, --servers LIST   http: herd,herd-default,nginx; chain: herd,herd-default,dnsmasq+nginx
   -n, --clients N      clients (default 200; the issue's figure: 2000)
   -r, --rate RATE      switch port rate (default 500mbit)
   -b, --buffer BYTES   switch port buffer (default 128K)
