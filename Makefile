@@ -7,11 +7,11 @@ CLANG ?= clang
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wno-missing-field-initializers -Isrc -DHERD_VERSION='"$(VERSION)"' -MMD -MP
 CFLAGS ?= -O2 -g
-LIBS := -linih -lcap-ng -lmnl -lseccomp -lmicrohttpd
+LIBS := -linih -lcap-ng -lmnl -lseccomp -lmicrohttpd -larchive
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 SRCS_LIB := $(wildcard src/core/*.c src/conf/*.c src/tftp/*.c src/syslog/*.c src/dhcp/*.c \
-	src/boot/*.c src/files/*.c src/http/*.c src/inventory/*.c src/swarm/*.c)
+	src/boot/*.c src/files/*.c src/http/*.c src/inventory/*.c src/swarm/*.c src/image/*.c)
 SRCS_MAIN := $(wildcard src/cmd/*.c) src/main.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZERS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
