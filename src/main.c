@@ -14,6 +14,8 @@ static void usage(FILE *out)
 		     "                  what that client would get, and why\n"
 		     "  swarm ...       emulate a rack of PXE clients against a server\n"
 		     "                  (herd swarm --help)\n"
+		     "  image ...       build and manage diskless node images\n"
+		     "                  (herd image --help)\n"
 		     "  --version       print the version\n");
 }
 
@@ -37,6 +39,8 @@ int main(int argc, char **argv)
 		return cmd_check(argc - 1, argv + 1);
 	if (strcmp(argv[1], "swarm") == 0)
 		return cmd_swarm(argc - 1, argv + 1);
+	if (strcmp(argv[1], "image") == 0)
+		return cmd_image(argc - 1, argv + 1);
 	fprintf(stderr, "herd: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;

@@ -33,7 +33,23 @@ struct boot_node {
 	bool rule_named;	      /* the name is the rule's (not in the inventory) */
 	bool report;		      /* a rule waits for iPXE's SMBIOS report */
 	const struct conf_http *http;  /* herd's HTTP server; NULL: none */
+	const struct conf_images *images; /* the image store, for groups naming an image */
+	int images_fd;			  /* it, opened; -1: not open */
 };
+
+/* What a node boots: kernel, initrd (paths beneath the root, or URLs) and
+ * the command line, %{...} substituted. From its group's image when it
+ * names one: herd/images/NAME/VERSION/{vmlinuz,initrd.img} of the image's
+ * current version, and a command line that mounts that version's root
+ * over NFS (root=/dev/nfs nfsroot=SERVER:PATH ip=dhcp herd.*), before the
+ * group's own. 0; -ENOENT: the image has no current version; -ENOSPC. */
+struct boot_files {
+	char kernel[CONF_PATH_MAX];
+	char initrd[CONF_PATH_MAX];
+	char cmdline[4096];
+	unsigned image_version; /* 0: no image */
+};
+int boot_files(const struct boot_node *n, struct boot_files *f);
 
 /* Client architectures, RFC 4578 and the IANA registry. */
 #define BOOT_ARCH_BIOS 0

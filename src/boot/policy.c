@@ -1,15 +1,18 @@
 #include "boot/policy.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct policy {
 	unsigned refs;
 	unsigned generation;
 	struct herd_config *cfg;
 	struct inventory *inv;
+	int images_fd; /* [images] dir, when a group names an image; else -1 */
 };
 
 /* herd's loop is one thread: the counts need no atomics. */
@@ -28,6 +31,12 @@ struct policy *policy_new(struct herd_config *cfg, struct inventory *inv)
 	p->generation = ++generations;
 	p->cfg = cfg;
 	p->inv = inv;
+	p->images_fd = -1;
+	for (unsigned i = 0; i < cfg->dhcp.ngroups; i++)
+		if (cfg->dhcp.groups[i].image[0]) {
+			p->images_fd = open(cfg->images.dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			break;
+		}
 	live++;
 	return p;
 }
@@ -44,6 +53,8 @@ void policy_unref(struct policy *p)
 	if (p == NULL || --p->refs > 0)
 		return;
 	inventory_free(p->inv);
+	if (p->images_fd >= 0)
+		close(p->images_fd);
 	free(p->cfg);
 	free(p);
 	live--;
@@ -94,6 +105,8 @@ int policy_node_facts(const struct policy *p, const uint8_t mac[6], const struct
 	n->inv = inv;
 	n->rule = NULL;
 	n->rule_named = n->report = false;
+	n->images = &p->cfg->images;
+	n->images_fd = p->images_fd;
 	if (inv == NULL && d->unknown != CONF_UNKNOWN_POOL)
 		return -ENOENT;
 	/* An inventory node's explicit group wins; `auto` asks the rules. */

@@ -22,6 +22,7 @@
 
 #include "boot/boot.h"
 #include "cmd/confine.h"
+#include "image/image.h"
 
 /* One thing the user must be able to do, tested in a child that has taken
  * the user's identity (faccessat: the kernel's own rules, ACLs included). */
@@ -554,6 +555,44 @@ static void report_needs(struct check *c, uid_t uid, gid_t gid)
 	free(denied);
 }
 
+struct image_report {
+	struct check *c;
+	int line;
+};
+
+static void image_problem(void *ctx, const char *line)
+{
+	struct image_report *r = ctx;
+	say(r->c, true, r->c->cfg->path, r->line, "%s", line);
+}
+
+/* A group's image: it has a current version, and that version has none of
+ * the classic diskless mistakes (image_check). Each image once. */
+static void check_images(struct check *c)
+{
+	const struct conf_dhcp *d = &c->cfg->dhcp;
+	const char *dir = c->cfg->images.dir;
+
+	for (unsigned i = 0; i < d->ngroups; i++) {
+		const struct conf_group *g = &d->groups[i];
+		bool seen = false;
+		for (unsigned j = 0; j < i; j++)
+			seen = seen || strcmp(d->groups[j].image, g->image) == 0;
+		if (!g->image[0] || seen || !image_name_ok(g->image))
+			continue;
+		int v = image_current(dir, g->image);
+		if (v <= 0) {
+			say(c, true, c->cfg->path, g->image_line,
+			    "[group %s] image %s: no current version in %s (herd image list; "
+			    "herd image build %s ...)",
+			    g->name, g->image, dir, g->image);
+			continue;
+		}
+		struct image_report r = {c, g->image_line};
+		image_check(dir, g->image, (unsigned)v, image_problem, &r);
+	}
+}
+
 int check_setup(const struct herd_config *cfg, const struct inventory *inv, FILE *errs,
 		FILE *classes, int *warnings)
 {
@@ -580,6 +619,7 @@ int check_setup(const struct herd_config *cfg, const struct inventory *inv, FILE
 			fprintf(classes, "# loaders, as herd classifies them by name:\n");
 		check_groups(&c, cfg->tftp.enabled ? fds[0] : -1, classes);
 		check_inventory(&c, cfg->tftp.enabled ? fds[0] : -1, classes);
+		check_images(&c);
 	}
 	if (have_user)
 		report_needs(&c, uid, gid);

@@ -5,5 +5,6 @@
 int cmd_serve(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_swarm(int argc, char **argv);
+int cmd_image(int argc, char **argv);
 
 #endif

@@ -40,6 +40,7 @@ struct serve {
 	uid_t uid;
 	gid_t gid;
 	int rootfd;
+	int imagesfd; /* [images] dir, for herd/images/...; -1: none */
 	int logdirfd;
 	struct loop *loop;
 	struct loop_io sig;
@@ -247,7 +248,7 @@ static int open_dirs(struct serve *s)
 {
 	const struct herd_config *cfg = s->cfg;
 
-	s->rootfd = s->logdirfd = -1;
+	s->rootfd = s->logdirfd = s->imagesfd = -1;
 	/* HTTP serves the same root as TFTP. */
 	if (cfg->tftp.enabled || cfg->http.enabled) {
 		s->rootfd = open(cfg->tftp.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -256,6 +257,10 @@ static int open_dirs(struct serve *s)
 			return -errno;
 		}
 	}
+	/* The image store need not exist until a group names an image
+	 * (herd check says so then); a missing one serves nothing. */
+	if (cfg->tftp.enabled || cfg->http.enabled)
+		s->imagesfd = open(cfg->images.dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (cfg->logrx.enabled) {
 		if (mkdir(cfg->logrx.dir, 0750) == 0 && geteuid() == 0)
 			(void)!chown(cfg->logrx.dir, s->uid, s->gid);
@@ -353,6 +358,7 @@ static int start_services(struct serve *s)
 		s->files = files_new(s->rootfd, keep);
 		if (s->files == NULL)
 			return -ENOMEM;
+		files_set_images(s->files, s->imagesfd);
 		if (s->cfg->dhcp.enabled) {
 			struct files_generator gen = {s, boot_is_generated, render_boot_file};
 			files_set_generator(s->files, &gen);
@@ -409,6 +415,8 @@ static void stop_services(struct serve *s)
 	loop_free(s->loop);
 	if (s->rootfd >= 0)
 		close(s->rootfd);
+	if (s->imagesfd >= 0)
+		close(s->imagesfd);
 	if (s->logdirfd >= 0)
 		close(s->logdirfd);
 	policy_unref(s->policy);
@@ -483,7 +491,7 @@ int cmd_serve(int argc, char **argv)
 	if (s == NULL)
 		return 1;
 	block_signals();
-	s->rootfd = s->logdirfd = -1;
+	s->rootfd = s->logdirfd = s->imagesfd = -1;
 	s->path = path;
 	s->policy = load_policy(path, NULL, NULL, stderr, NULL, &res);
 	if (s->policy == NULL) {

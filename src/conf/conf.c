@@ -387,6 +387,7 @@ static void note_lines(const struct conf_parse *p)
 		for (unsigned k = 0; k < 6; k++)
 			d->groups[i].key_line[k] =
 			    line_of(p, SLOT_GROUP + i, CONF_SEC_GROUP, group_keys[k]);
+		d->groups[i].image_line = line_of(p, SLOT_GROUP + i, CONF_SEC_GROUP, "image");
 		timers_line(p, SLOT_GROUP + i, CONF_SEC_GROUP, &d->groups[i].timers);
 	}
 	for (unsigned i = 0; i < d->nrules; i++) {

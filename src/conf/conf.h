@@ -67,6 +67,18 @@ struct conf_http {
 	unsigned deadline_ms;	     /* a response's next bytes are due this long after the last */
 };
 
+/* [images]: the store of diskless node images (src/image/image.h,
+ * docs/IMAGES.md) and the NFS export list written from it. */
+struct conf_images {
+	char dir[CONF_PATH_MAX];
+	uint32_t nfs_server;		 /* network order; 0 = herd's address as the node sees it */
+	char nfs_options[256];		 /* more NFS mount options for the node's root */
+	char exports_clients[512];	 /* who may mount: "auto" = the [subnet]s */
+	char exports_ganesha[CONF_PATH_MAX]; /* written on build, switch, remove; "" = not */
+	char exports_kernel[CONF_PATH_MAX];
+	unsigned keep; /* versions kept besides the current one */
+};
+
 struct conf_logrx {
 	bool enabled;
 	struct conf_listen syslog;     /* RFC 3164 / 5424 over UDP */
@@ -121,6 +133,8 @@ struct conf_subnet {
  * URLs); auto: HTTP when [http] is enabled, else TFTP. pxelinux always
  * fetches by TFTP. */
 enum conf_fetch { CONF_FETCH_AUTO, CONF_FETCH_TFTP, CONF_FETCH_HTTP };
+/* What herd's node initramfs does when a step fails (herd.fail=). */
+enum conf_on_failure { CONF_FAIL_REBOOT, CONF_FAIL_POWEROFF, CONF_FAIL_SHELL };
 
 /* [group NAME]: what a kind of node boots. Strings may hold %{name},
  * %{ip}, %{mac}, %{server}, %{group}, substituted per node. */
@@ -134,6 +148,10 @@ struct conf_group {
 	char initrd[256];
 	char cmdline[2048]; /* several cmdline lines are joined with a space */
 	enum conf_fetch ipxe_fetch;
+	char image[CONF_NAME_MAX]; /* an [images] image: kernel, initrd and root from it */
+	char init[256];		   /* what the node's initramfs hands over to; "" = /sbin/init */
+	enum conf_on_failure on_failure;
+	int image_line;
 	/* where loader_bios, _efi64, _arm64, kernel, initrd, ipxe_fetch were set */
 	int key_line[6];
 	struct conf_timers timers;
@@ -211,6 +229,7 @@ struct herd_config {
 	struct conf_server server;
 	struct conf_tftp tftp;
 	struct conf_http http;
+	struct conf_images images;
 	struct conf_logrx logrx;
 	struct conf_dhcp dhcp;
 };

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "image/image.h"
+
 const struct conf_group *conf_group_find(const struct conf_dhcp *d, const char *name)
 {
 	for (unsigned i = 0; i < d->ngroups; i++)
@@ -72,6 +74,32 @@ static void fetch_validate(const struct herd_config *cfg, const struct conf_grou
 			continue;
 		report(ctx, line, msg);
 	}
+}
+
+/* A group that names an image takes kernel and initrd from it: a loose
+ * kernel or initrd beside it would say two things. */
+static void image_validate(const struct conf_group *g, report_fn *report, void *ctx)
+{
+	char msg[320];
+
+	if (!g->image[0])
+		return;
+	if (!image_name_ok(g->image)) {
+		snprintf(msg, sizeof(msg),
+			 "[group %s] image '%s' is not an image name ([a-z0-9][a-z0-9._-]*, as "
+			 "`herd image list` shows them)",
+			 g->name, g->image);
+		report(ctx, g->image_line, msg);
+	}
+	for (unsigned k = 0; k < 2; k++)
+		if ((k ? g->initrd : g->kernel)[0]) {
+			snprintf(msg, sizeof(msg),
+				 "[group %s] sets both image and %s: an image brings its own "
+				 "kernel and initramfs; remove %s",
+				 g->name, k ? "initrd" : "kernel", k ? "initrd" : "kernel");
+			int line = g->key_line[3 + k];
+			report(ctx, line > g->image_line ? line : g->image_line, msg);
+		}
 }
 
 /* The pair from the one section that sets it (t), for a lease of `lease`
@@ -218,8 +246,10 @@ void conf_boot_validate(const struct herd_config *cfg,
 		}
 	}
 	timers_validate(d, report, ctx);
-	for (unsigned i = 0; i < d->ngroups; i++)
+	for (unsigned i = 0; i < d->ngroups; i++) {
 		fetch_validate(cfg, &d->groups[i], report, ctx);
+		image_validate(&d->groups[i], report, ctx);
+	}
 	/* A proxy hands out no address: it needs no network of its own. */
 	if (d->enabled && d->mode == CONF_DHCP_SERVER && d->nsubnets == 0)
 		report(ctx, 0, "[dhcp] is enabled but no [subnet NAME] is defined");

@@ -31,18 +31,20 @@ static const char *const unknown_words[] = {"ignore", "pool", NULL};
 static const char *const boot_words[] = {"pxe", "always", NULL};
 static const char *const mode_words[] = {"server", "proxy", NULL};
 static const char *const fetch_words[] = {"auto", "tftp", "http", NULL};
+static const char *const failure_words[] = {"reboot", "poweroff", "shell", NULL};
 
 _Static_assert(LOG_LVL_ERR == 0 && LOG_LVL_WARN == 1 && LOG_LVL_INFO == 2 && LOG_LVL_DEBUG == 3,
 	       "log_levels[] is in the enum's order");
 _Static_assert(CONF_UNKNOWN_IGNORE == 0 && CONF_UNKNOWN_POOL == 1, "unknown_words[]");
 _Static_assert(CONF_BOOT_PXE == 0 && CONF_BOOT_ALWAYS == 1, "boot_words[]");
 _Static_assert(CONF_DHCP_SERVER == 0 && CONF_DHCP_PROXY == 1, "mode_words[]");
+_Static_assert(CONF_FAIL_REBOOT == 0 && CONF_FAIL_POWEROFF == 1 && CONF_FAIL_SHELL == 2,
+	       "failure_words[]");
 _Static_assert(CONF_FETCH_AUTO == 0 && CONF_FETCH_TFTP == 1 && CONF_FETCH_HTTP == 2,
 	       "fetch_words[]");
 
-const char *const conf_section_names[CONF_NSECTIONS] = {"server", "tftp", "log",   "dhcp",
-							"http",	  "subnet", "group",
-							"rule"};
+const char *const conf_section_names[CONF_NSECTIONS] = {
+    "server", "tftp", "log", "dhcp", "http", "images", "subnet", "group", "rule"};
 
 /* In the order `herd check` prints them. */
 const struct conf_key conf_keys[] = {
@@ -136,6 +138,16 @@ const struct conf_key conf_keys[] = {
     CFG(HTTP, "deadline_ms", T_UINT, http.deadline_ms, .min = 100, .max = 600000,
 	.def = "5000"),
 
+    CFG(IMAGES, "dir", T_PATH, images.dir, .def = "/var/lib/herd/images"),
+    /* auto: herd's own address as each node sees it (the seed's "same server"). */
+    CFG(IMAGES, "nfs_server", T_IP, images.nfs_server, .flags = K_AUTO, .def = "auto"),
+    CFG(IMAGES, "nfs_options", T_STRING, images.nfs_options, .def = ""),
+    /* auto: the [subnet] networks, else anyone. */
+    CFG(IMAGES, "exports_clients", T_STRING, images.exports_clients, .def = "auto"),
+    CFG(IMAGES, "exports_ganesha", T_PATH, images.exports_ganesha, .flags = K_EMPTY, .def = ""),
+    CFG(IMAGES, "exports_kernel", T_PATH, images.exports_kernel, .flags = K_EMPTY, .def = ""),
+    CFG(IMAGES, "keep", T_UINT, images.keep, .min = 0, .max = 1000, .def = "2"),
+
     SUBNET("network", T_NETWORK, network, SUBNET2(mask), .def = NULL),
     SUBNET("pool", T_POOL, pool_start, SUBNET2(pool_end), .def = ""),
     SUBNET("router", T_IP, router, .flags = K_EMPTY, .def = ""),
@@ -165,6 +177,10 @@ const struct conf_key conf_keys[] = {
     /* How iPXE fetches kernel and initrd: auto is http when [http] is
      * enabled, else tftp. */
     GROUP("ipxe_fetch", T_ENUM, ipxe_fetch, .words = fetch_words, .def = "auto"),
+    /* An image of [images] dir: kernel, initrd, NFS root and command line. */
+    GROUP("image", T_STRING, image, .def = ""),
+    GROUP("init", T_STRING, init, .def = ""),
+    GROUP("on_failure", T_ENUM, on_failure, .words = failure_words, .def = "reboot"),
     GROUP("renewal_time", T_UINT, timers.renewal, .flags = K_AUTO, .min = 1, .max = LEASE_MAX,
 	  .def = "auto"),
     GROUP("rebinding_time", T_UINT, timers.rebinding, .flags = K_AUTO, .min = 1, .max = LEASE_MAX,

@@ -1,9 +1,12 @@
 #include "files/files.h"
 
+#include "image/image.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -25,6 +28,7 @@ struct file_entry {
 
 struct files {
 	int rootfd;
+	int imagesfd; /* the image store ([images] dir), or -1 */
 	mono_t keep_unused;
 	unsigned count;
 	struct file_entry *head; /* few distinct boot files: a list is enough */
@@ -43,6 +47,7 @@ struct files *files_new(int rootfd, mono_t keep_unused)
 	if (files == NULL)
 		return NULL;
 	files->rootfd = rootfd;
+	files->imagesfd = -1;
 	files->keep_unused = keep_unused;
 	return files;
 }
@@ -164,10 +169,50 @@ static int make_netascii(struct file_entry *e)
 	return 0;
 }
 
+void files_set_images(struct files *files, int dirfd)
+{
+	files->imagesfd = dirfd;
+}
+
+/* herd/images/NAME/VERSION/FILE is the store's NAME/VERSION/boot/FILE:
+ * only what a version gives to boot (kernel, initramfs), never its root
+ * tree, which NFS serves. -ENOENT for any other name. */
+static int image_name(const char *name, char *out, size_t size)
+{
+	const char *rest = name + strlen(IMAGES_PREFIX);
+	const char *slash1 = strchr(rest, '/'), *slash2 = slash1 ? strchr(slash1 + 1, '/') : NULL;
+	char iname[IMAGE_NAME_MAX];
+	size_t nlen = slash1 ? (size_t)(slash1 - rest) : 0;
+
+	if (!slash2 || nlen == 0 || nlen >= sizeof(iname) || strchr(slash2 + 1, '/'))
+		return -ENOENT;
+	memcpy(iname, rest, nlen);
+	iname[nlen] = '\0';
+	if (!image_name_ok(iname) || slash2 == slash1 + 1)
+		return -ENOENT;
+	for (const char *v = slash1 + 1; v < slash2; v++)
+		if (*v < '0' || *v > '9')
+			return -ENOENT;
+	if (strcmp(slash2 + 1, "vmlinuz") != 0 && strcmp(slash2 + 1, "initrd.img") != 0)
+		return -ENOENT;
+	int n = snprintf(out, size, "%s/%.*s/boot/%s", iname, (int)(slash2 - slash1 - 1),
+			 slash1 + 1, slash2 + 1);
+	return n > 0 && (size_t)n < size ? 0 : -ENOENT;
+}
+
 static int lookup(struct files *files, const char *name, struct file_entry **out)
 {
 	struct stat st;
-	int fd = open_beneath(files->rootfd, name);
+	char iname[FILES_NAME_MAX + 16];
+	int fd;
+
+	if (strncmp(name, IMAGES_PREFIX, strlen(IMAGES_PREFIX)) == 0 && files->imagesfd >= 0) {
+		if (image_name(name, iname, sizeof(iname)) < 0)
+			return -ENOENT;
+		fd = open_beneath(files->imagesfd, iname);
+	} else {
+		fd = open_beneath(files->rootfd, name);
+	}
 
 	if (fd < 0)
 		return fd == -ELOOP ? -EXDEV : fd;

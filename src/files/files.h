@@ -44,6 +44,12 @@ struct files_generator {
 		      const struct ipaddr *client, char **data, size_t *len);
 };
 void files_set_generator(struct files *files, const struct files_generator *gen);
+
+/* Names beneath IMAGES_PREFIX come from the image store (dirfd, opened by
+ * the caller, kept open): herd/images/NAME/VERSION/vmlinuz and initrd.img,
+ * its boot/ files (src/image/image.h). */
+#define IMAGES_PREFIX "herd/images/"
+void files_set_images(struct files *files, int dirfd);
 void files_free(struct files *files);
 
 /* Resolves `name` (as sent by the client; a leading '/' is relative to the
