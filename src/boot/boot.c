@@ -42,7 +42,9 @@ static int image_cmdline(const struct boot_node *n, const char *image, unsigned 
 	char server[IPADDR_STRLEN];
 	int len;
 
-	if (ci->nfs_server)
+	if (g->nfs_server)
+		nfs = ipaddr_v4(g->nfs_server);
+	else if (ci->nfs_server)
 		nfs = ipaddr_v4(ci->nfs_server);
 	len = snprintf(out, size,
 		       "root=/dev/nfs nfsroot=%s:%s/%s/%u/root,ro%s%s ip=dhcp herd.image=%s/%u "

@@ -151,6 +151,7 @@ struct conf_group {
 	char image[CONF_NAME_MAX]; /* an [images] image: kernel, initrd and root from it */
 	char init[256];		   /* what the node's initramfs hands over to; "" = /sbin/init */
 	enum conf_on_failure on_failure;
+	uint32_t nfs_server; /* network order; 0: [images] nfs_server */
 	int image_line;
 	/* where loader_bios, _efi64, _arm64, kernel, initrd, ipxe_fetch were set */
 	int key_line[6];

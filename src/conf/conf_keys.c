@@ -181,6 +181,7 @@ const struct conf_key conf_keys[] = {
     GROUP("image", T_STRING, image, .def = ""),
     GROUP("init", T_STRING, init, .def = ""),
     GROUP("on_failure", T_ENUM, on_failure, .words = failure_words, .def = "reboot"),
+    GROUP("nfs_server", T_IP, nfs_server, .flags = K_EMPTY, .def = ""),
     GROUP("renewal_time", T_UINT, timers.renewal, .flags = K_AUTO, .min = 1, .max = LEASE_MAX,
 	  .def = "auto"),
     GROUP("rebinding_time", T_UINT, timers.rebinding, .flags = K_AUTO, .min = 1, .max = LEASE_MAX,
