@@ -79,7 +79,8 @@ static const char *name_word(const char *word, size_t len, const uint8_t mac[6],
 		     {"serial", RULE_SERIAL},
 		     {"uuid", RULE_UUID},
 		     {"product", RULE_PRODUCT},
-		     {"manufacturer", RULE_MANUFACTURER}};
+		     {"manufacturer", RULE_MANUFACTURER},
+		     {"nic", RULE_NIC}};
 
 	for (unsigned i = 0; i < sizeof(words) / sizeof(words[0]); i++)
 		if (len == strlen(words[i].word) && strncmp(word, words[i].word, len) == 0)

@@ -23,6 +23,7 @@
 #include "boot/boot.h"
 #include "cmd/confine.h"
 #include "image/image.h"
+#include "image/initramfs.h"
 
 /* One thing the user must be able to do, tested in a child that has taken
  * the user's identity (faccessat: the kernel's own rules, ACLs included). */
@@ -593,6 +594,35 @@ static void check_images(struct check *c)
 	}
 }
 
+/* A rule that picks a group by its NIC (nic = vvvv:dddd, no glob) gives
+ * those nodes the group's image: its initramfs must drive that NIC, or
+ * the nodes stop at the initramfs's first step. */
+static void check_rule_nics(struct check *c)
+{
+	const struct conf_dhcp *d = &c->cfg->dhcp;
+
+	for (unsigned i = 0; i < d->nrules; i++) {
+		const struct conf_rule *r = &d->rules[i];
+		const struct conf_group *g = conf_group_find(
+		    d, strcmp(r->group, "default") == 0 ? d->default_group : r->group);
+		unsigned vendor, device;
+		char end, path[IMAGE_PATH_MAX], mod[64], err[256];
+		if (!g || !g->image[0] ||
+		    sscanf(r->match[RULE_NIC], "%4x:%4x%c", &vendor, &device, &end) != 2)
+			continue;
+		int v = image_current(c->cfg->images.dir, g->image);
+		if (v <= 0 || image_path(c->cfg->images.dir, g->image, (unsigned)v,
+					 "boot/initrd.img", path, sizeof(path)) < 0)
+			continue;
+		if (initramfs_pci_driver(path, (uint16_t)vendor, (uint16_t)device, mod, sizeof(mod),
+					 err, sizeof(err)) == 0)
+			say(c, true, c->cfg->path, r->match_line[RULE_NIC],
+			    "[rule %s] nic %s chooses [group %s], whose image %s/%d has no driver "
+			    "for that NIC in its initramfs (herd image build --nic-modules)",
+			    r->name, r->match[RULE_NIC], g->name, g->image, v);
+	}
+}
+
 int check_setup(const struct herd_config *cfg, const struct inventory *inv, FILE *errs,
 		FILE *classes, int *warnings)
 {
@@ -620,6 +650,7 @@ int check_setup(const struct herd_config *cfg, const struct inventory *inv, FILE
 		check_groups(&c, cfg->tftp.enabled ? fds[0] : -1, classes);
 		check_inventory(&c, cfg->tftp.enabled ? fds[0] : -1, classes);
 		check_images(&c);
+		check_rule_nics(&c);
 	}
 	if (have_user)
 		report_needs(&c, uid, gid);

@@ -16,6 +16,7 @@ static const struct {
     {"user_class", RULE_USER_CLASS},
     {"circuit_id", RULE_CIRCUIT_ID},
     {"remote_id", RULE_REMOTE_ID},
+    {"nic", RULE_NIC},
     {"manufacturer", RULE_MANUFACTURER},
     {"product", RULE_PRODUCT},
     {"serial", RULE_SERIAL},
@@ -46,7 +47,7 @@ static int fact(const char *arg, struct boot_facts *f, FILE *errs)
 	}
 	fprintf(errs,
 		"herd check: --explain: '%s' is not KEY=VALUE with a KEY of arch, vendor, "
-		"user_class, circuit_id, remote_id, manufacturer, product, serial, uuid\n",
+		"user_class, circuit_id, remote_id, nic, manufacturer, product, serial, uuid\n",
 		arg);
 	return -EINVAL;
 }

@@ -172,6 +172,7 @@ enum conf_rule_key {
 	RULE_USER_CLASS,   /* option 77 */
 	RULE_CIRCUIT_ID,   /* option 82, sub-option 1: the switch port */
 	RULE_REMOTE_ID,	   /* option 82, sub-option 2: the switch */
+	RULE_NIC,	   /* iPXE's option 175 bus id: the boot NIC's PCI "vvvv:dddd" */
 	RULE_MANUFACTURER, /* SMBIOS, as iPXE reports it */
 	RULE_PRODUCT,
 	RULE_SERIAL,

@@ -193,6 +193,8 @@ const struct conf_key conf_keys[] = {
     RULE("user_class", T_STRING, match[RULE_USER_CLASS], .def = ""),
     RULE("circuit_id", T_STRING, match[RULE_CIRCUIT_ID], .def = ""),
     RULE("remote_id", T_STRING, match[RULE_REMOTE_ID], .def = ""),
+    /* the boot NIC's PCI vendor:device ("8086:1572"), as iPXE reports it */
+    RULE("nic", T_STRING, match[RULE_NIC], .def = ""),
     RULE("manufacturer", T_STRING, match[RULE_MANUFACTURER], .def = ""),
     RULE("product", T_STRING, match[RULE_PRODUCT], .def = ""),
     RULE("serial", T_STRING, match[RULE_SERIAL], .def = ""),

@@ -6,13 +6,13 @@
 #include <string.h>
 
 static const char *const key_names[RULE_NKEYS] = {
-    "arch",	    "vendor_class", "user_class", "circuit_id", "remote_id",
+    "arch",	    "vendor_class", "user_class", "circuit_id", "remote_id", "nic",
     "manufacturer", "product",	    "serial",	  "uuid",
 };
 
 /* The words %{...} a rule's name may hold. */
-static const char *const name_words[] = {"mac",	 "circuit_id", "remote_id",    "serial",
-					 "uuid", "product",    "manufacturer", NULL};
+static const char *const name_words[] = {"mac",     "circuit_id",   "remote_id", "serial", "uuid",
+					 "product", "manufacturer", "nic",	     NULL};
 
 const char *conf_rule_key_name(enum conf_rule_key k)
 {

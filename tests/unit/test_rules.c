@@ -18,6 +18,7 @@
 #include "conf/conf.h"
 #include "conf/conf_rules.h"
 #include "dhcp/dhcp_server.h"
+#include "dhcp/dhcp_facts.h"
 #include "dhcp/dhcp_wire.h"
 #include "http/http_req.h"
 #include "inventory/inventory.h"
@@ -316,6 +317,38 @@ struct fixture {
 	struct dhcp_out out;
 	unsigned nout;
 };
+
+/* iPXE's bus id (175 / 177) is the nic fact: "vvvv:dddd"; a short or
+ * non-PCI one is none. */
+static void test_nic_fact(void **state)
+{
+	struct dhcp_msg m;
+	struct boot_facts f;
+	uint8_t buf[DHCP_MAX_LEN];
+	const uint8_t mac[6] = {2, 0, 0, 0, 0, 4};
+	const uint8_t opts[][12] = {
+	    {DHO_IPXE_ENCAP, 10, 177, 5, 1, 0x80, 0x86, 0x15, 0x72, 0xeb, 1, 1},
+	    {DHO_IPXE_ENCAP, 10, 177, 5, 2, 0x80, 0x86, 0x15, 0x72, 0xeb, 1, 1},
+	    {DHO_IPXE_ENCAP, 6, 177, 9, 1, 0x80, 0x86, 0x15, 0, 0, 0, 0},
+	};
+	const char *want[] = {"8086:1572", "", ""};
+
+	(void)state;
+	for (unsigned i = 0; i < 3; i++) {
+		size_t n = dhcp_build_request(buf, sizeof(buf), DHCPDISCOVER, 1, mac, 0, 0, 0,
+					      0xffff, NULL, NULL);
+		n -= 1;
+		while (buf[n] == DHO_PAD)
+			n--;
+		memcpy(buf + n, opts[i], (size_t)opts[i][1] + 2);
+		n += (size_t)opts[i][1] + 2;
+		buf[n++] = DHO_END;
+		assert_int_equal(dhcp_parse(buf, n, &m), 0);
+		memset(&f, 0, sizeof(f));
+		assert_true(dhcp_facts(&m, true, &f) & 1u << RULE_NIC);
+		assert_string_equal(f.v[RULE_NIC], want[i]);
+	}
+}
 
 static char *render(struct fixture *f, const char *name);
 
@@ -616,6 +649,7 @@ int main(void)
 	    cmocka_unit_test(test_relay_sub_bounds),
 	    cmocka_unit_test_setup_teardown(test_relay_option_parsed_and_echoed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_relay_no_echo, setup, teardown),
+	    cmocka_unit_test(test_nic_fact),
 	    cmocka_unit_test_setup_teardown(test_report_then_real_script, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_inventory_group_wins_unless_auto, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_only_booting_clients_set_classes, setup, teardown),
