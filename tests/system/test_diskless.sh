@@ -278,6 +278,17 @@ else
 		grep -q "kernel $KVER_STD has no modules tree in the image.*modules there: 6.1.0-0-other" "$WORK/bad.out"
 fi
 
+# A rule that sends a Broadcom BCM5720 (tg3) to the cloud image, whose
+# kernel has no physical NIC drivers: the nodes would stop at the driver step.
+cp "$HERD_CONF" "$WORK/nic.conf"
+printf '[rule bcm]\nnic = 14e4:165f\ngroup = cloud\n' >>"$WORK/nic.conf"
+if "$HERD" check -c "$WORK/nic.conf" >"$WORK/nic.out" 2>&1; then
+	fail "herd check accepted a rule whose NIC the image cannot drive"
+else
+	check "herd check rejects a rule whose NIC has no driver in its image's initramfs" \
+		grep -q "\[rule bcm\] nic 14e4:165f chooses \[group cloud\], whose image deb12-cloud/$V_CLOUD has no driver" "$WORK/nic.out"
+fi
+
 herd_stop
 nfs_ganesha_stop
 finish
