@@ -102,6 +102,9 @@ static const int seccomp_allowed[] = {
 	 * user herd already is: who am I, may I read or write this */
 	SCMP_SYS(getuid), SCMP_SYS(geteuid), SCMP_SYS(getgid), SCMP_SYS(getegid),
 	SCMP_SYS(faccessat), SCMP_SYS(faccessat2),
+	/* an image's current version (its `current` symlink) at each render,
+	 * and the directories of its check at a reload */
+	SCMP_SYS(readlinkat), SCMP_SYS(getdents64),
 	/* the lease journal's writer thread (ftruncate, lseek: a failed batch) */
 	SCMP_SYS(fdatasync), SCMP_SYS(ftruncate), SCMP_SYS(lseek), SCMP_SYS(futex),
 	/* memory (mmap and mprotect without PROT_EXEC: below) */
