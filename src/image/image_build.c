@@ -196,7 +196,7 @@ static int build_in(const struct image_build_spec *s, const char *stage, struct 
 	image_pathf(out, sizeof(out), "%s/initrd.img", boot);
 	struct initramfs_spec is = {.root = root,
 				    .kver = info->kver,
-				    .nic_modules = nicv,
+				    .nic_modules = nnic ? nicv : NULL,
 				    .n_nic = nnic,
 				    .out = out};
 	printf("image: initramfs for %s from the image's own modules\n", info->kver);
