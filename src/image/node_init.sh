@@ -87,7 +87,7 @@ arg() {
 to_loghost() {
 	[ -n "$SYSLOGD" ] || return 0
 	SENT=$((SENT + 1))
-	logger -t herd-init -p user.notice "$1 (#$SENT)"
+	logger -t herd-init -p user.notice "${1#herd-init: } (#$SENT)"
 	i=0
 	while ! logread 2>/dev/null | grep -qF "(#$SENT)" && [ $i -lt 50 ]; do
 		sleep 0.1
@@ -234,12 +234,24 @@ link_mac() {
 	return 1
 }
 
+# kmsg_skip: moves the kernel's syslog reader (/proc/kmsg) to the end of the
+# ring buffer. netconsole (a CON_PRINTBUFFER console) and klogd start from
+# there: without this they would send the whole buffer again.
+kmsg_skip() {
+	cat /proc/kmsg >/dev/null &
+	sleep 0.2
+	kill $! 2>/dev/null
+	wait $! 2>/dev/null
+}
+
 step_log() {
 	STEP=log
 	lmac=$(link_mac "$LOGHOST")
 	start_syslogd || failed "syslogd -R $LOGHOST:514 did not start"
 	# the ring buffer, one datagram a line; the first is "Linux version"
-	n=$(dmesg | tee /run/dmesg | wc -l)
+	dmesg >/run/dmesg
+	kmsg_skip
+	n=$(wc -l </run/dmesg)
 	logger -t kernel -p user.info </run/dmesg
 	rm -f /run/dmesg
 	NETCONSOLE=
@@ -248,11 +260,6 @@ step_log() {
 		NETCONSOLE=1
 		live="netconsole to $LOGHOST:6666 ($lmac) from $IF"
 	else
-		# klogd reads from where the kernel's reader stands: skip what the
-		# dump above has sent already
-		cat /proc/kmsg >/dev/null &
-		sleep 0.2
-		kill $! 2>/dev/null
 		klogd || failed "neither netconsole nor klogd could start"
 		live="klogd -> syslogd -> $LOGHOST:514"
 	fi
@@ -284,10 +291,12 @@ step_root() {
 	t=$(arg herd.nfs_timeout 30)
 	# bounded: an unreachable server must not hang the node (the RPC waits
 	# are killable, so SIGKILL ends the mount)
+	t0=$(cut -d' ' -f1 /proc/uptime)
 	if ! err=$(timeout -s KILL "$t" mount -t nfs4 \
 		-o "ro,vers=4.1,addr=$server,timeo=50,retrans=2$opts" "$server:$path" \
 		/run/herd/lower 2>&1); then
-		failed "mount $server:$path failed within ${t} s: ${err:-timed out}"
+		t1=$(cut -d' ' -f1 /proc/uptime)
+		failed "NFS mount of $server:$path failed after $(awk "BEGIN { print $t1 - $t0 }") s (limit $t s): ${err:-killed}"
 	fi
 	mount -t tmpfs -o mode=0755 tmpfs /run/herd/rw || failed "cannot mount the tmpfs"
 	mkdir -p /run/herd/rw/upper /run/herd/rw/work
