@@ -13,11 +13,13 @@ SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recove
 SRCS_LIB := $(wildcard src/core/*.c src/conf/*.c src/tftp/*.c src/syslog/*.c src/dhcp/*.c \
 	src/boot/*.c src/files/*.c src/http/*.c src/inventory/*.c src/swarm/*.c src/image/*.c)
 SRCS_MAIN := $(wildcard src/cmd/*.c) src/main.c
+# Generated sources: the node initramfs's /init, embedded as a C array.
+SRCS_GEN := build/gen/image/node_init.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZERS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
-OBJ_REL := $(patsubst %.c,build/rel/%.o,$(SRCS_LIB) $(SRCS_MAIN))
-OBJ_SAN_LIB := $(patsubst %.c,build/san/%.o,$(SRCS_LIB))
+OBJ_REL := $(patsubst %.c,build/rel/%.o,$(SRCS_LIB) $(SRCS_GEN) $(SRCS_MAIN))
+OBJ_SAN_LIB := $(patsubst %.c,build/san/%.o,$(SRCS_LIB) $(SRCS_GEN))
 OBJ_SAN_MAIN := $(patsubst %.c,build/san/%.o,$(SRCS_MAIN))
 
 .PHONY: all check unit replay system fuzz clean format
@@ -33,6 +35,19 @@ build/rel/%.o: %.c
 build/san/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -O1 -g $(SAN) -c -o $@ $<
+
+# src/image/node_init.sh as bytes (od: no xxd needed), with its length.
+build/gen/image/node_init.c: src/image/node_init.sh
+	@mkdir -p $(dir $@)
+	{ echo '/* generated from $< by the Makefile */'; \
+	  echo '#include <stddef.h>'; \
+	  echo 'extern const unsigned char initramfs_node_init[];'; \
+	  echo 'extern const size_t initramfs_node_init_len;'; \
+	  echo 'const unsigned char initramfs_node_init[] = {'; \
+	  od -An -v -tx1 $< | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '};'; \
+	  echo 'const size_t initramfs_node_init_len = sizeof(initramfs_node_init);'; } >$@.tmp
+	mv $@.tmp $@
 
 # The sanitizer build of herd is the one the system tests run.
 build/herd-san: $(OBJ_SAN_LIB) $(OBJ_SAN_MAIN)
@@ -51,10 +66,16 @@ build/replay/%: build/san/tests/fuzz/fuzz_%.o build/san/tests/fuzz/replay_main.o
 	$(CC) $(SAN) -o $@ $^ $(LIBS)
 
 # libFuzzer builds (clang): `make fuzz`, then tests/fuzz/run.sh TARGET SECONDS.
-build/fuzz/%: tests/fuzz/fuzz_%.c $(SRCS_LIB)
+build/fuzz/%: tests/fuzz/fuzz_%.c $(SRCS_LIB) $(SRCS_GEN)
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=c11 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined \
 		-DHERD_VERSION='"fuzz"' -o $@ $^ $(LIBS)
+
+# A command-line driver of src/image/initramfs.c for the QEMU proof
+# (tests/system/qemu/initramfs-direct.sh), until `herd image build` exists.
+build/tools/mkinitramfs: build/rel/tests/tools/mkinitramfs.o $(patsubst %.c,build/rel/%.o,$(SRCS_LIB) $(SRCS_GEN))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
 unit: $(addprefix build/unit/,$(UNIT_TESTS))
 replay: $(addprefix build/replay/,$(FUZZERS))
