@@ -214,9 +214,25 @@ show_console() {
 		grep -av '^\s*$' | tail -25 | sed 's/^/  | /'
 }
 
+# wait_node G REGEX: until G's log has a line matching REGEX or its QEMU
+# ended; then gives QEMU 20 s to power off, and stops it (qemu_wait).
+wait_node() {
+	local g=$1 re=$2 log=$LOG_DIR/${NAME[$1]}.log end=$((SECONDS + BOOT_TIMEOUT)) i
+	while [ $SECONDS -lt $end ] && kill -0 "${PID[$g]}" 2>/dev/null; do
+		grep -qaE -- "$re" "$log" 2>/dev/null && break
+		sleep 0.5
+	done
+	for ((i = 0; i < 40; i++)); do
+		kill -0 "${PID[$g]}" 2>/dev/null || break
+		sleep 0.5
+	done
+	kill "${PID[$g]}" 2>/dev/null
+	qemu_wait "${PID[$g]}"
+}
+
 check_booted() {
 	local g=$1 log=$LOG_DIR/${NAME[$1]}.log marker l_drv l_dhcp l_root l_mark
-	qemu_wait "${PID[$g]}"
+	wait_node "$g" 'HERD-NFS-MARKER'
 	if ! wait_for_line "$log" 'HERD-NFS-MARKER' 5; then
 		fail "$g: no HERD-NFS-MARKER in $log (QEMU done after $QEMU_ELAPSED s)"
 		show_console "$g"
@@ -231,8 +247,10 @@ check_booted() {
 		grep -q "uname=${KVER[$g]} " <<<"$marker"
 	check "$g: modprobe dummy (not in the initramfs) worked from the NFS root" \
 		grep -q 'modprobe_dummy=yes' <<<"$marker"
-	check "$g: / is an overlay on the read-only NFS root" \
-		grep -q "root=overlay nfs=$SRV_IP:$STORE/${IMAGE[$g]}/root" <<<"$marker"
+	check "$g: / is an overlay on NFS from herd's address" \
+		grep -q "root=overlay nfs=$SRV_IP\$" <<<"$marker"
+	check "$g: the initramfs mounted ${IMAGE[$g]}'s root read-only" \
+		grep -qa "herd-init: root: mounted $SRV_IP:$STORE/${IMAGE[$g]}/root read-only" "$log"
 	check "$g: the log names its image (${IMAGE[$g]})" \
 		grep -qa "herd.image=${IMAGE[$g]}" "$log"
 	l_drv=$(line_of "$log" 'herd-init: .*driver')
@@ -245,7 +263,7 @@ check_booted() {
 
 check_failed() {
 	local g=$1 log=$LOG_DIR/${NAME[$1]}.log
-	qemu_wait "${PID[$g]}"
+	wait_node "$g" 'herd-init: .*FAILED.*step=root'
 	if wait_for_line "$log" 'herd-init: .*FAILED.*step=root' 5; then
 		pass "$g: the node reported its failed step to herd: $(grep -a -m1 'FAILED' "$log" | cut -c1-160)"
 		check "$g: its log begins with the kernel's first line" \
