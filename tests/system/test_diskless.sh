@@ -51,7 +51,10 @@ setup_work
 # check and was customized by this very customize script; else build one.
 image_ready() {
 	local name=$1 pkg=$2 stamp want
-	want=$(cat "$HERE/diskless/customize.sh" "$HERE/diskless/node-check" | sha256sum | cut -c1-16)
+	# an image is rebuilt when what made it changed: the customize
+	# script, the node's check, the initramfs's /init and generator
+	want=$(cat "$HERE/diskless/customize.sh" "$HERE/diskless/node-check" \
+		"$TOP/src/image/node_init.sh" "$TOP/src/image/initramfs.c" | sha256sum | cut -c1-16)
 	stamp=$STORE/$name/.test-stamp
 	if "$HERD" image --dir "$STORE" check "$name" >"$WORK/check-$name.out" 2>&1 &&
 		[ "$(cat "$stamp" 2>/dev/null)" = "$want:$pkg" ]; then
