@@ -39,11 +39,12 @@ static const struct {
 
 /* The busybox applets /init calls (links in bin/). */
 static const char *const applets[] = {
-    "[",      "cat",   "cttyhack", "cut",     "dmesg",	"echo",	       "grep",	  "hostname",
-    "insmod", "ip",    "kill",	   "killall", "klogd",	"logger",      "logread", "ls",
-    "lsmod",  "mkdir", "modprobe", "mount",   "ping",	"poweroff",    "printf",  "reboot",
-    "rm",     "sed",   "setsid",   "sh",      "sleep",	"switch_root", "sync",	  "syslogd",
-    "tee",    "test",  "timeout",  "tr",      "udhcpc", "umount",      "uname",	  "wc",
+    "[",       "awk",	   "cat",	  "cttyhack", "cut",	 "dmesg",    "echo",
+    "grep",    "hostname", "insmod",	  "ip",	      "kill",	 "killall",  "klogd",
+    "logger",  "logread",  "ls",	  "lsmod",    "mkdir",	 "modprobe", "mount",
+    "ping",    "poweroff", "printf",	  "reboot",   "rm",	 "sed",	     "setsid",
+    "sh",      "sleep",	   "switch_root", "sync",     "syslogd", "tee",	     "test",
+    "timeout", "tr",	   "udhcpc",	  "umount",   "uname",	 "wc",
 };
 
 #define MAX_TEXT (64u << 20) /* modules.dep and modules.alias of any kernel */
