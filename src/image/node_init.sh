@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck shell=dash disable=SC2154,SC3057 # busybox ash: ${v:i:n} works; udhcpc sets $ip etc.
 # herd's node /init (busybox sh): embedded in herd, written into every node
 # initramfs by src/image/initramfs.c. The seed's order, and nothing before it:
 #
@@ -75,6 +76,7 @@ fi
 # arg NAME DEFAULT: the last NAME= of the kernel command line.
 arg() {
 	v=
+	# shellcheck disable=SC2013 # words, not lines
 	for w in $(cat /proc/cmdline); do
 		case $w in "$1"=*) v=${w#*=} ;; esac
 	done
@@ -101,10 +103,10 @@ to_loghost() {
 say() {
 	line="herd-init: $STEP: $*$TAGS"
 	echo "<5>$line" >/dev/kmsg
-	echo "$line" >/dev/console
-	if [ -n "$SYSLOGD" ]; then
-		read -r cl _ </proc/sys/kernel/printk
-		[ -n "$NETCONSOLE" ] && [ "${cl:-0}" -gt 5 ] || to_loghost "$line"
+	[ -n "$SYSLOGD" ] || return 0
+	read -r cl _ </proc/sys/kernel/printk
+	if [ -z "$NETCONSOLE" ] || [ "${cl:-0}" -le 5 ]; then
+		to_loghost "$line"
 	fi
 }
 
@@ -181,7 +183,10 @@ step_driver() {
 	ifs=
 	i=0
 	while [ $i -lt 50 ]; do
-		ifs=$(ls /sys/class/net | grep -vx lo | tr '\n' ' ')
+		ifs=
+		for n in /sys/class/net/*; do
+			[ "${n##*/}" = lo ] || ifs="$ifs${n##*/} "
+		done
 		[ -n "$ifs" ] && break
 		sleep 0.1
 		i=$((i + 1))
@@ -211,6 +216,7 @@ step_dhcp() {
 	udhcpc -i "$IF" -V herd-initramfs -O 7 -s /init -q -n -t 5 -T 2 >/dev/null 2>&1 ||
 		failed "no DHCP lease on $IF ($MAC) after 5 tries"
 	[ -f "$LEASE" ] || failed "udhcpc succeeded but the lease was not written"
+	# shellcheck source=/dev/null
 	. "$LEASE"
 	LOGHOST=${loghost:-$serverid}
 	[ -n "$hostname" ] && hostname "$hostname"
@@ -284,7 +290,9 @@ step_root() {
 	*:*) server=${spec%%:*} path=${spec#*:} ;;
 	*) server=$serverid path=$spec ;;
 	esac
-	[ -n "$server" ] && [ -n "$path" ] || failed "nfsroot=$nfsroot: no server or no path"
+	if [ -z "$server" ] || [ -z "$path" ]; then
+		failed "nfsroot=$nfsroot: no server or no path"
+	fi
 	modprobe -q nfsv4 || failed "cannot load nfsv4: $(modprobe nfsv4 2>&1)"
 	modprobe -q overlay || failed "cannot load overlay: $(modprobe overlay 2>&1)"
 	mkdir -p /run/herd/lower /run/herd/rw
