@@ -11,6 +11,7 @@
 #           the live stream: netconsole, else klogd -> syslogd
 #   root    root=/dev/nfs nfsroot=[SERVER:]/PATH[,opts]: NFSv4 read-only,
 #           a tmpfs for the node's writes, overlay, switch_root to init=
+#           (in the node: /run/herd/lower, /run/herd/rw, /run/herd/dhcp.env)
 #
 # Each step writes "herd-init: <step>: <what>" to /dev/kmsg, so the kernel
 # log holds them in order (and the log host gets them with the ring buffer).
@@ -312,6 +313,15 @@ step_root() {
 		-o lowerdir=/run/herd/lower,upperdir=/run/herd/rw/upper,workdir=/run/herd/rw/work \
 		/newroot || failed "overlay: $(dmesg | grep overlay | tail -1)"
 	[ -e "/newroot$init" ] || [ -L "/newroot$init" ] || failed "no $init in $server:$path"
+	# the layers and the lease stay visible in the node as /run/herd (systemd
+	# keeps a /run that is a mount point already)
+	if ! { mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /newroot/run &&
+		mkdir -p /newroot/run/herd/lower /newroot/run/herd/rw &&
+		mount --move /run/herd/lower /newroot/run/herd/lower &&
+		mount --move /run/herd/rw /newroot/run/herd/rw &&
+		cp "$LEASE" /newroot/run/herd/dhcp.env; }; then
+		failed "cannot set up /run/herd in the new root"
+	fi
 	say "mounted $server:$path read-only, overlay on tmpfs; starting $init"
 	for m in proc sys dev; do
 		mount --move "/$m" "/newroot/$m" || failed "cannot move /$m into the new root"
