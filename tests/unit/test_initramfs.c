@@ -463,6 +463,18 @@ static void test_missing_nfs(void **state)
 	assert_non_null(strstr(err, "nfsv4"));
 }
 
+static void test_unsafe_path(void **state)
+{
+	struct fixture *f = *state;
+	char err[256];
+
+	put_str(f->root, MODDIR "/modules.dep",
+		"kernel/drivers/net/ethernet/intel/e1000e/e1000e.ko.zst: ../../../etc/shadow.ko\n"
+		"../../../etc/shadow.ko:\n");
+	assert_int_equal(build(f, NULL, 0, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "unsafe path ../../../etc/shadow.ko"));
+}
+
 static void test_elf(void **state)
 {
 	struct fixture *f = *state;
@@ -499,6 +511,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_default_nics, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_missing_nfs, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unsafe_path, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_elf, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_atomic_replace, setup, teardown),
 	};
