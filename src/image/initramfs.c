@@ -39,11 +39,12 @@ static const struct {
 
 /* The busybox applets /init calls (links in bin/). */
 static const char *const applets[] = {
-    "[",      "cat",   "cttyhack", "cut",     "dmesg",	"echo",	       "grep",	  "hostname",
-    "insmod", "ip",    "kill",	   "killall", "klogd",	"logger",      "logread", "ls",
-    "lsmod",  "mkdir", "modprobe", "mount",   "ping",	"poweroff",    "printf",  "reboot",
-    "rm",     "sed",   "setsid",   "sh",      "sleep",	"switch_root", "sync",	  "syslogd",
-    "tee",    "test",  "timeout",  "tr",      "udhcpc", "umount",      "uname",	  "wc",
+    "[",       "awk",	   "cat",	  "cttyhack", "cut",	 "dmesg",    "echo",
+    "grep",    "hostname", "insmod",	  "ip",	      "kill",	 "killall",  "klogd",
+    "logger",  "logread",  "ls",	  "lsmod",    "mkdir",	 "modprobe", "mount",
+    "ping",    "poweroff", "printf",	  "reboot",   "rm",	 "sed",	     "setsid",
+    "sh",      "sleep",	   "switch_root", "sync",     "syslogd", "tee",	     "test",
+    "timeout", "tr",	   "udhcpc",	  "umount",   "uname",	 "wc",
 };
 
 #define MAX_TEXT (64u << 20) /* modules.dep and modules.alias of any kernel */
@@ -205,6 +206,9 @@ static int modtab_want(struct modtab *t, struct kmod *m, char *err, size_t errle
 
 	if (m->want)
 		return 0;
+	/* the path becomes an archive member name: nothing that climbs out */
+	if (!strncmp(m->path, "../", 3) || strstr(m->path, "/../"))
+		return fail(err, errlen, "modules.dep: unsafe path %s", m->path);
 	m->want = true;
 	while (*p) {
 		const char *end;
@@ -341,8 +345,10 @@ struct writer {
 	unsigned ino;
 };
 
-static int w_header(struct writer *w, const char *path, unsigned type, unsigned perm, size_t size,
-		    const char *link)
+/* One entry header: a file of SIZE bytes, a directory, a symlink to LINK,
+ * or a character device RDEV (major, minor). */
+static int w_entry(struct writer *w, const char *path, unsigned type, unsigned perm, size_t size,
+		   const char *link, const unsigned rdev[2])
 {
 	struct archive_entry *e = archive_entry_new();
 	int r;
@@ -357,16 +363,29 @@ static int w_header(struct writer *w, const char *path, unsigned type, unsigned 
 	archive_entry_set_nlink(e, type == AE_IFDIR ? 2 : 1);
 	if (link)
 		archive_entry_set_symlink(e, link);
-	if (type == AE_IFCHR) { /* size carries the device number: major << 8 | minor */
-		archive_entry_set_rdevmajor(e, (dev_t)(size >> 8));
-		archive_entry_set_rdevminor(e, (dev_t)(size & 0xff));
-		archive_entry_set_size(e, 0);
+	if (rdev) {
+		archive_entry_set_rdevmajor(e, rdev[0]);
+		archive_entry_set_rdevminor(e, rdev[1]);
 	}
 	r = archive_write_header(w->a, e);
 	archive_entry_free(e);
 	if (r != ARCHIVE_OK)
 		return fail(w->err, w->errlen, "writing %s: %s", path, archive_error_string(w->a));
 	return 0;
+}
+
+static int w_header(struct writer *w, const char *path, unsigned type, unsigned perm, size_t size,
+		    const char *link)
+{
+	return w_entry(w, path, type, perm, size, link, NULL);
+}
+
+static int w_chardev(struct writer *w, const char *path, unsigned perm, unsigned major,
+		     unsigned minor)
+{
+	const unsigned rdev[2] = {major, minor};
+
+	return w_entry(w, path, AE_IFCHR, perm, 0, NULL, rdev);
 }
 
 /* Writes the directory PATH and its parents, each once. */
@@ -591,8 +610,7 @@ static int write_base(struct writer *w, int rootfd, const char *root)
 		if (w_dir(w, dirs[i]) < 0)
 			return -1;
 	/* the kernel opens /dev/console before /init mounts devtmpfs */
-	if (w_header(w, "dev/console", AE_IFCHR, 0600, (5 << 8) | 1, NULL) < 0 ||
-	    w_header(w, "dev/null", AE_IFCHR, 0666, (1 << 8) | 3, NULL) < 0)
+	if (w_chardev(w, "dev/console", 0600, 5, 1) < 0 || w_chardev(w, "dev/null", 0666, 1, 3) < 0)
 		return -1;
 	if (w_mem(w, "init", 0755, initramfs_node_init, initramfs_node_init_len) < 0)
 		return -1;
@@ -664,6 +682,8 @@ int initramfs_build(const struct initramfs_spec *s, char *err, size_t errlen)
 	char *alias = NULL;
 	int rootfd, fd = -1, rc = -1;
 
+	if (!s->root || !s->out)
+		return fail(err, errlen, "no image root or no output file");
 	if (!kver_ok(s->kver))
 		return fail(err, errlen, "bad kernel version '%s'", s->kver ? s->kver : "");
 	rootfd = open(s->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

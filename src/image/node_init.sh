@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck shell=dash disable=SC2154,SC3057 # busybox ash: ${v:i:n} works; udhcpc sets $ip etc.
 # herd's node /init (busybox sh): embedded in herd, written into every node
 # initramfs by src/image/initramfs.c. The seed's order, and nothing before it:
 #
@@ -10,6 +11,7 @@
 #           the live stream: netconsole, else klogd -> syslogd
 #   root    root=/dev/nfs nfsroot=[SERVER:]/PATH[,opts]: NFSv4 read-only,
 #           a tmpfs for the node's writes, overlay, switch_root to init=
+#           (in the node: /run/herd/lower, /run/herd/rw, /run/herd/dhcp.env)
 #
 # Each step writes "herd-init: <step>: <what>" to /dev/kmsg, so the kernel
 # log holds them in order (and the log host gets them with the ring buffer).
@@ -75,6 +77,7 @@ fi
 # arg NAME DEFAULT: the last NAME= of the kernel command line.
 arg() {
 	v=
+	# shellcheck disable=SC2013 # words, not lines
 	for w in $(cat /proc/cmdline); do
 		case $w in "$1"=*) v=${w#*=} ;; esac
 	done
@@ -101,10 +104,10 @@ to_loghost() {
 say() {
 	line="herd-init: $STEP: $*$TAGS"
 	echo "<5>$line" >/dev/kmsg
-	echo "$line" >/dev/console
-	if [ -n "$SYSLOGD" ]; then
-		read -r cl _ </proc/sys/kernel/printk
-		[ -n "$NETCONSOLE" ] && [ "${cl:-0}" -gt 5 ] || to_loghost "$line"
+	[ -n "$SYSLOGD" ] || return 0
+	read -r cl _ </proc/sys/kernel/printk
+	if [ -z "$NETCONSOLE" ] || [ "${cl:-0}" -le 5 ]; then
+		to_loghost "$line"
 	fi
 }
 
@@ -181,7 +184,10 @@ step_driver() {
 	ifs=
 	i=0
 	while [ $i -lt 50 ]; do
-		ifs=$(ls /sys/class/net | grep -vx lo | tr '\n' ' ')
+		ifs=
+		for n in /sys/class/net/*; do
+			[ "${n##*/}" = lo ] || ifs="$ifs${n##*/} "
+		done
 		[ -n "$ifs" ] && break
 		sleep 0.1
 		i=$((i + 1))
@@ -211,6 +217,7 @@ step_dhcp() {
 	udhcpc -i "$IF" -V herd-initramfs -O 7 -s /init -q -n -t 5 -T 2 >/dev/null 2>&1 ||
 		failed "no DHCP lease on $IF ($MAC) after 5 tries"
 	[ -f "$LEASE" ] || failed "udhcpc succeeded but the lease was not written"
+	# shellcheck source=/dev/null
 	. "$LEASE"
 	LOGHOST=${loghost:-$serverid}
 	[ -n "$hostname" ] && hostname "$hostname"
@@ -284,7 +291,9 @@ step_root() {
 	*:*) server=${spec%%:*} path=${spec#*:} ;;
 	*) server=$serverid path=$spec ;;
 	esac
-	[ -n "$server" ] && [ -n "$path" ] || failed "nfsroot=$nfsroot: no server or no path"
+	if [ -z "$server" ] || [ -z "$path" ]; then
+		failed "nfsroot=$nfsroot: no server or no path"
+	fi
 	modprobe -q nfsv4 || failed "cannot load nfsv4: $(modprobe nfsv4 2>&1)"
 	modprobe -q overlay || failed "cannot load overlay: $(modprobe overlay 2>&1)"
 	mkdir -p /run/herd/lower /run/herd/rw
@@ -304,6 +313,15 @@ step_root() {
 		-o lowerdir=/run/herd/lower,upperdir=/run/herd/rw/upper,workdir=/run/herd/rw/work \
 		/newroot || failed "overlay: $(dmesg | grep overlay | tail -1)"
 	[ -e "/newroot$init" ] || [ -L "/newroot$init" ] || failed "no $init in $server:$path"
+	# the layers and the lease stay visible in the node as /run/herd (systemd
+	# keeps a /run that is a mount point already)
+	if ! { mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /newroot/run &&
+		mkdir -p /newroot/run/herd/lower /newroot/run/herd/rw &&
+		mount --move /run/herd/lower /newroot/run/herd/lower &&
+		mount --move /run/herd/rw /newroot/run/herd/rw &&
+		cp "$LEASE" /newroot/run/herd/dhcp.env; }; then
+		failed "cannot set up /run/herd in the new root"
+	fi
 	say "mounted $server:$path read-only, overlay on tmpfs; starting $init"
 	for m in proc sys dev; do
 		mount --move "/$m" "/newroot/$m" || failed "cannot move /$m into the new root"
