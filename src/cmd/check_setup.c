@@ -567,6 +567,35 @@ static void image_problem(void *ctx, const char *line)
 	say(r->c, true, r->c->cfg->path, r->line, "%s", line);
 }
 
+/* When herd writes an export list, the current version must be in it (a
+ * list edited by hand, or not rewritten after a build without -c). */
+static void check_exported(struct check *c, const struct conf_group *g, unsigned v)
+{
+	const char *files[] = {c->cfg->images.exports_kernel, c->cfg->images.exports_ganesha};
+	char root[IMAGE_PATH_MAX];
+
+	image_path(c->cfg->images.dir, g->image, v, "root", root, sizeof(root));
+	for (unsigned k = 0; k < 2; k++) {
+		FILE *f = files[k][0] ? fopen(files[k], "r") : NULL;
+		char line[IMAGE_PATH_MAX + 64];
+		bool found = false;
+		if (!files[k][0])
+			continue;
+		while (f && !found && fgets(line, sizeof(line), f)) {
+			char *at = strstr(line, root);
+			size_t n = strlen(root);
+			found = at && (at[n] == ' ' || at[n] == '"' || at[n] == '\t');
+		}
+		if (f)
+			fclose(f);
+		if (!found)
+			say(c, true, c->cfg->path, g->image_line,
+			    "[group %s] image %s/%u: %s does not export %s to the nodes "
+			    "(herd image -c %s exports, then reload the NFS server)",
+			    g->name, g->image, v, files[k], root, c->cfg->path);
+	}
+}
+
 /* A group's image: it has a current version, and that version has none of
  * the classic diskless mistakes (image_check). Each image once. */
 static void check_images(struct check *c)
@@ -591,6 +620,7 @@ static void check_images(struct check *c)
 		}
 		struct image_report r = {c, g->image_line};
 		image_check(dir, g->image, (unsigned)v, image_problem, &r);
+		check_exported(c, g, (unsigned)v);
 	}
 }
 

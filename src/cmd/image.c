@@ -135,6 +135,30 @@ static int print_info(void *ctx, const struct image_info *info)
 	return 0;
 }
 
+static int count_info(void *ctx, const struct image_info *info)
+{
+	(void)info;
+	++*(unsigned *)ctx;
+	return 0;
+}
+
+static int do_list(struct image_cmd *c)
+{
+	unsigned n = 0;
+
+	if (image_each(c->cfg.images.dir, count_info, &n) < 0 && errno != ENOENT) {
+		fprintf(stderr, "herd image list: %s: %s\n", c->cfg.images.dir, strerror(errno));
+		return 1;
+	}
+	if (n == 0) {
+		printf("no images in %s (herd image build NAME)\n", c->cfg.images.dir);
+		return 0;
+	}
+	printf("%-20s %5s  %-24s %-20s %s\n", "NAME", "VER", "KERNEL", "CREATED", "");
+	image_each(c->cfg.images.dir, print_info, NULL);
+	return 0;
+}
+
 /* NAME[/VERSION] -> a version that exists (the current one by default). */
 static int resolve(const struct image_cmd *c, const char *arg, struct image_ref *ref)
 {
@@ -323,7 +347,7 @@ int cmd_image(int argc, char **argv)
 	if (strcmp(cmd, "build") == 0)
 		rc = do_build(c, rest, rargv);
 	else if (strcmp(cmd, "list") == 0 && rest == 1)
-		rc = image_each(c->cfg.images.dir, print_info, NULL) < 0 ? 1 : 0;
+		rc = do_list(c);
 	else if (strcmp(cmd, "show") == 0 && rest == 2)
 		rc = do_show(c, rargv[1]);
 	else if (strcmp(cmd, "check") == 0 && rest <= 2)

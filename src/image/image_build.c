@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,6 +208,31 @@ static int build_in(const struct image_build_spec *s, const char *stage, struct 
 	return 0;
 }
 
+/* Staging directories of builds that died (kill -9, a power cut): their
+ * process is gone, so nothing will finish or number them. */
+static void remove_stale_builds(const char *idir)
+{
+	DIR *d = opendir(idir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char *end, path[IMAGE_PATH_MAX], e2[256];
+		long pid;
+		if (strncmp(e->d_name, ".build-", 7) != 0)
+			continue;
+		pid = strtol(e->d_name + 7, &end, 10);
+		if (*end || pid <= 0 || (kill((pid_t)pid, 0) < 0 && errno == ESRCH)) {
+			image_pathf(path, sizeof(path), "%s/%s", idir, e->d_name);
+			char *argv[] = {"rm", "-rf", "--one-file-system", path, NULL};
+			printf("image: removing %s, left by a build that did not finish\n", path);
+			image_run(argv, e2, sizeof(e2));
+		}
+	}
+	closedir(d);
+}
+
 int image_build(const struct image_build_spec *s, char *err, size_t errsize)
 {
 	char idir[IMAGE_PATH_MAX], stage[IMAGE_PATH_MAX], final[IMAGE_PATH_MAX];
@@ -225,6 +251,7 @@ int image_build(const struct image_build_spec *s, char *err, size_t errsize)
 		snprintf(err, errsize, "%s: %s", idir, strerror(errno));
 		return -errno;
 	}
+	remove_stale_builds(idir);
 	image_pathf(stage, sizeof(stage), "%s/.build-%d", idir, (int)getpid());
 	if (mkdir(stage, 0755) < 0) {
 		snprintf(err, errsize, "%s: %s", stage, strerror(errno));
