@@ -46,8 +46,8 @@ int image_run(char *const argv[], char *err, size_t errsize)
 }
 
 /* The kernel of the tree: spec's, or the only /boot/vmlinuz-* there is. */
-static int find_kernel(const char *root, const char *want, char *kver, size_t size, char *err,
-		       size_t errsize)
+static int find_kernel(const char *root, const char *shown, const char *want, char *kver,
+		       size_t size, char *err, size_t errsize)
 {
 	char path[IMAGE_PATH_MAX], found[512] = "";
 	DIR *d;
@@ -57,7 +57,7 @@ static int find_kernel(const char *root, const char *want, char *kver, size_t si
 	image_pathf(path, sizeof(path), "%s/boot", root);
 	d = opendir(path);
 	if (!d) {
-		snprintf(err, errsize, "%s: no /boot in the tree, so no kernel", path);
+		snprintf(err, errsize, "%s has no /boot, so no kernel", shown);
 		return -ENOENT;
 	}
 	while ((e = readdir(d))) {
@@ -75,13 +75,14 @@ static int find_kernel(const char *root, const char *want, char *kver, size_t si
 	if (n == 1)
 		return 0;
 	if (n == 0 && want)
-		snprintf(err, errsize, "%s: no vmlinuz-%s", path, want);
+		snprintf(err, errsize, "%s has no /boot/vmlinuz-%s", shown, want);
 	else if (n == 0)
 		snprintf(err, errsize,
-			 "%s: no vmlinuz-*: install a kernel package in the tree (--kernel)", path);
+			 "%s has no /boot/vmlinuz-*: install a kernel package in the tree", shown);
 	else
-		snprintf(err, errsize, "%s: several kernels (%s): choose one with --kernel-version",
-			 path, found);
+		snprintf(err, errsize,
+			 "%s has several kernels (%s): choose one with --kernel-version", shown,
+			 found);
 	return n ? -EEXIST : -ENOENT;
 }
 
@@ -105,6 +106,13 @@ static int make_root(const struct image_build_spec *s, const char *root, char *s
 {
 	if (s->from) {
 		char from[IMAGE_PATH_MAX];
+		struct stat st;
+		int gone = stat(s->from, &st) < 0 ? errno : 0;
+		if (gone || !S_ISDIR(st.st_mode)) {
+			snprintf(err, errsize, "--from %s: %s", s->from,
+				 gone ? strerror(gone) : "not a directory");
+			return -ENOTDIR;
+		}
 		snprintf(from, sizeof(from), "%s/.", s->from);
 		char *argv[] = {"cp", "-a", "--reflink=auto", from, (char *)root, NULL};
 		snprintf(source, ssize, "from %s", s->from);
@@ -167,7 +175,8 @@ static int build_in(const struct image_build_spec *s, const char *stage, struct 
 	if (r < 0)
 		return r;
 	chmod(root, 0755);
-	r = find_kernel(root, s->kver, info->kver, sizeof(info->kver), err, errsize);
+	r = find_kernel(root, s->from ? s->from : "the new tree", s->kver, info->kver,
+			sizeof(info->kver), err, errsize);
 	if (r < 0)
 		return r;
 	image_pathf(path, sizeof(path), "%s/lib/modules/%s/modules.dep", root, info->kver);

@@ -283,6 +283,13 @@ for g in $GUESTS; do
 	if [ "$g" = nonfs ]; then check_failed "$g"; else check_booted "$g"; fi
 done
 
+# A reload (SIGHUP) re-checks the images inside the confined process (its
+# seccomp allow-list): it must still read the store and the initramfs.
+kill -HUP "$HERD_PID"
+check "a reload checks the images under seccomp and serves generation 2" \
+	wait_for_line "$HERD_ERR" 'reload: .*generation 2 serving' 10
+grep -a 'reload:' "$HERD_ERR" | sed 's/^/  /' | head -5
+
 # --- herd check and the classic mistake ----------------------------------------
 
 # A store with one image whose kernel has no modules tree (modules of
