@@ -82,6 +82,11 @@ unsigned reload_keep_fixed(const struct herd_config *run, struct herd_config *ne
 	KEEP_STR("[log] dir", logrx.dir);
 	KEEP("[log] line_max", logrx.line_max);
 	KEEP("[log] max_senders", logrx.max_senders);
+	KEEP("[status] enabled", status.enabled);
+	KEEP_STR("[status] socket", status.socket);
+	KEEP_STR("[status] owner", status.owner);
+	KEEP_STR("[status] group", status.group);
+	KEEP("[status] max_nodes", status.max_nodes);
 	KEEP("[dhcp] enabled", dhcp.enabled);
 	KEEP("[dhcp] mode", dhcp.mode); /* port 4011's socket, the lease journal */
 	KEEP_LISTEN("[dhcp] listen", dhcp.listen);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,8 @@
 #include "syslog/logrx_io.h"
 #include "files/files.h"
 #include "http/http_io.h"
+#include "ops/control.h"
+#include "ops/nodes.h"
 #include "tftp/tftp_io.h"
 
 struct serve {
@@ -51,6 +54,10 @@ struct serve {
 	struct logrx_io *logrx_io;
 	struct lease_table *leases;
 	struct dhcp_io *dhcp;
+	struct nodes *nodes;	  /* [status]: each node's boot state, or NULL */
+	struct control *control;  /* [status] socket, or NULL */
+	struct timer nodes_timer; /* the node state's stage deadlines */
+	struct loop_post nodes_post;
 	unsigned fixed; /* keys a reload could not change */
 	char namebuf[CONF_NAME_MAX];
 };
@@ -105,6 +112,18 @@ static void print_stats(struct serve *s)
 		logrx_io_stats_visit(s->logrx_io, &v);
 		log_info("log:%s", line.buf);
 	}
+	if (s->nodes) {
+		line.len = 0, line.buf[0] = '\0';
+		nodes_stats_visit(s->nodes, &v);
+		log_info("nodes:%s", line.buf);
+	}
+}
+
+static void nodes_conf(const struct herd_config *cfg, struct nodes_conf *nc)
+{
+	nc->max_nodes = cfg->status.max_nodes;
+	nc->stage_timeout_s = cfg->status.stage_timeout_s;
+	snprintf(nc->up_marker, sizeof(nc->up_marker), "%s", cfg->status.up_marker);
 }
 
 /* A snapshot is swapped in between two events of the loop: every module
@@ -126,6 +145,11 @@ static void swap_policy(struct serve *s, struct policy *next)
 		logrx_set_namer(s->logrx, name_node, s,
 				s->cfg->dhcp.enabled && !s->cfg->logrx.keep_unknown);
 	}
+	if (s->nodes) {
+		struct nodes_conf nc;
+		nodes_conf(s->cfg, &nc);
+		nodes_reconfigure(s->nodes, &nc);
+	}
 	policy_unref(old);
 }
 
@@ -145,42 +169,73 @@ static void log_lines(char *text, enum log_level level)
 		log_msg(level, "reload: %s", l);
 }
 
-/* SIGHUP: the configuration and the inventory are read again with every
- * check `herd check` runs. A file with a problem is refused, each problem
- * logged with its line, and the running snapshot goes on serving. */
-static void reload(struct serve *s)
+/* The reply to `herd reload` (and the log's account of any reload). */
+static void reload_reply(FILE *reply, bool ok, const char *msg, const char *problems)
+{
+	char *save = NULL, *copy = problems ? strdup(problems) : NULL;
+	bool first = true;
+
+	if (reply == NULL)
+		goto out;
+	fprintf(reply, "{\"ok\":%s,\"message\":", ok ? "true" : "false");
+	nodes_json_str(reply, msg);
+	fputs(",\"problems\":[", reply);
+	for (char *l = copy ? strtok_r(copy, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
+		fputs(first ? "" : ",", reply);
+		nodes_json_str(reply, l);
+		first = false;
+	}
+	fputs("]}", reply);
+out:
+	free(copy);
+}
+
+/* SIGHUP (and `herd reload`): the configuration and the inventory are read
+ * again with every check `herd check` runs. A file with a problem is
+ * refused, each problem logged with its line, and the running snapshot
+ * goes on serving. The outcome is also written as JSON to `reply` (NULL:
+ * none). */
+static void reload(struct serve *s, FILE *reply)
 {
 	struct load_result res;
 	struct policy *next;
-	char *text = NULL;
+	char *text = NULL, msg[512];
 	size_t len = 0;
 	mono_t t0 = clock_mono_now();
 	FILE *errs = open_memstream(&text, &len);
 
 	if (errs == NULL) {
 		log_err("reload: %s", strerror(errno));
+		reload_reply(reply, false, strerror(errno), NULL);
 		return;
 	}
 	s->fixed = 0;
 	next = load_policy(s->path, adjust_fixed, s, errs, NULL, &res);
 	fclose(errs);
+	if (next == NULL) {
+		snprintf(msg, sizeof(msg), "%s refused (%d problem%s); still serving generation %u",
+			 s->path, res.problems < 0 ? 1 : res.problems, res.problems == 1 ? "" : "s",
+			 policy_generation(s->policy));
+		reload_reply(reply, false, msg, text);
+	}
 	if (text)
 		log_lines(text, next ? LOG_LVL_WARN : LOG_LVL_ERR);
 	free(text);
 	if (next == NULL) {
-		log_err("reload: %s refused (%d problem%s); still serving generation %u", s->path,
-			res.problems < 0 ? 1 : res.problems, res.problems == 1 ? "" : "s",
-			policy_generation(s->policy));
+		log_err("reload: %s", msg);
 		return;
 	}
 	swap_policy(s, next);
 	/* The loop stood still while the files were read and checked: say
 	 * for how long (clients' timers ran meanwhile). */
-	log_info("reload: %s: generation %u serving, %zu node%s, read and checked in %.1f ms%s",
-		 s->path, policy_generation(next), inventory_count(policy_inventory(next)),
+	snprintf(msg, sizeof(msg),
+		 "%s: generation %u serving, %zu node%s, read and checked in %.1f ms%s", s->path,
+		 policy_generation(next), inventory_count(policy_inventory(next)),
 		 inventory_count(policy_inventory(next)) == 1 ? "" : "s",
 		 (double)(clock_mono_now() - t0) / 1e3,
-		 s->fixed ? " (some changes need a restart, see above)" : "");
+		 s->fixed ? "; some changes need a restart (see the log)" : "");
+	log_info("reload: %s", msg);
+	reload_reply(reply, true, msg, NULL);
 }
 
 static void on_signal(struct loop_io *io, uint32_t events, mono_t now)
@@ -200,7 +255,7 @@ static void on_signal(struct loop_io *io, uint32_t events, mono_t now)
 		case SIGHUP:
 			if (s->logrx)
 				logrx_reopen(s->logrx);
-			reload(s);
+			reload(s, NULL);
 			break;
 		case SIGUSR1:
 			print_stats(s);
@@ -291,11 +346,38 @@ static int open_leases(struct serve *s)
 	return 0;
 }
 
+/* [status] socket: owned by [status] owner and group (default: herd's
+ * user and its group), mode 0660. */
+static int open_control(struct serve *s)
+{
+	const struct conf_status *st = &s->cfg->status;
+	uid_t uid = s->uid;
+	gid_t gid = s->gid;
+	int err;
+
+	if (!st->enabled || st->socket[0] == '\0')
+		return 0;
+	if (st->owner[0] && (err = confine_lookup(st->owner, &uid, &gid)) < 0) {
+		log_err("[status] owner %s: %s", st->owner,
+			err == -ENOENT ? "no such user" : strerror(-err));
+		return err;
+	}
+	if (st->group[0]) {
+		struct group *g = getgrnam(st->group);
+		if (g == NULL) {
+			log_err("[status] group %s: no such group", st->group);
+			return -ENOENT;
+		}
+		gid = g->gr_gid;
+	}
+	return control_open(&s->control, st->socket, uid, gid);
+}
+
 static int open_sockets(struct serve *s)
 {
-	int err = 0;
+	int err = open_control(s);
 
-	if (s->cfg->dhcp.enabled)
+	if (err == 0 && s->cfg->dhcp.enabled)
 		err = dhcp_io_open(&s->dhcp, &s->cfg->dhcp, s->cfg->server.rcvbuf);
 	if (err == 0 && s->cfg->tftp.enabled)
 		err = tftp_io_open(&s->tftp, &s->cfg->tftp, s->cfg->server.rcvbuf);
@@ -334,6 +416,110 @@ static bool knows_node(void *ctx, const struct ipaddr *ip)
 	uint32_t v4 = ipaddr_to_v4(ip);
 
 	return v4 != 0 && dhcp_server_knows(dhcp_io_server(s->dhcp), v4);
+}
+
+/* ---- The node state and the control socket ---------------------------- */
+
+static void on_nodes_timer(struct timer *t, mono_t now)
+{
+	struct serve *s = (struct serve *)((char *)t - offsetof(struct serve, nodes_timer));
+
+	nodes_tick(s->nodes, now);
+}
+
+/* Each iteration: the timer follows the oldest node's deadline. */
+static void nodes_rearm(struct loop_post *p, mono_t now)
+{
+	struct serve *s = (struct serve *)((char *)p - offsetof(struct serve, nodes_post));
+	mono_t when = nodes_next_deadline(s->nodes);
+
+	(void)now;
+	if (when == MONO_NEVER)
+		loop_timer_cancel(s->loop, &s->nodes_timer);
+	else if (!timer_armed(&s->nodes_timer) || s->nodes_timer.when != when)
+		loop_timer_set(s->loop, &s->nodes_timer, when);
+}
+
+static unsigned log_tail(void *ctx, const char *name, char **out, unsigned max)
+{
+	struct serve *s = ctx;
+
+	return control_log_tail(s->logdirfd, name, out, max);
+}
+
+static void error_reply(const char *what, char **reply, size_t *len)
+{
+	FILE *f = open_memstream(reply, len);
+
+	if (f == NULL)
+		return;
+	fputs("{\"error\":", f);
+	nodes_json_str(f, what);
+	fputc('}', f);
+	fclose(f);
+}
+
+/* One request of the control socket (docs/STATUS.md). */
+static void on_control(void *ctx, const char *line, char **reply, size_t *len, mono_t now)
+{
+	struct serve *s = ctx;
+	char cmd[32], name[CONF_NAME_MAX];
+	FILE *f;
+	int err;
+
+	if (control_json_str(line, "cmd", cmd, sizeof(cmd)) < 0)
+		return error_reply("no \"cmd\"", reply, len);
+	if (strcmp(cmd, "nodes") == 0 || strcmp(cmd, "node") == 0) {
+		bool one = strcmp(cmd, "node") == 0;
+		if (s->nodes == NULL)
+			return error_reply("[status] enabled = no", reply, len);
+		if (one && control_json_str(line, "name", name, sizeof(name)) < 0)
+			return error_reply("node: no \"name\"", reply, len);
+		err = nodes_json(s->nodes, now, one ? name : NULL, reply, len);
+		if (err == -ENOENT)
+			error_reply("no such node", reply, len);
+		return;
+	}
+	if (strcmp(cmd, "reload") == 0) {
+		if ((f = open_memstream(reply, len)) == NULL)
+			return;
+		if (s->logrx)
+			logrx_reopen(s->logrx);
+		reload(s, f);
+		fclose(f);
+		return;
+	}
+	error_reply("unknown command", reply, len);
+}
+
+static int start_status(struct serve *s)
+{
+	struct node_events ev;
+	struct nodes_conf nc;
+
+	if (!s->cfg->status.enabled)
+		return 0;
+	nodes_conf(s->cfg, &nc);
+	s->nodes = nodes_new(&nc);
+	if (s->nodes == NULL)
+		return -ENOMEM;
+	nodes_set_log_tail(s->nodes, log_tail, s);
+	nodes_events(s->nodes, &ev);
+	if (s->dhcp)
+		dhcp_server_set_events(dhcp_io_server(s->dhcp), &ev);
+	if (s->tftp)
+		tftp_server_set_events(tftp_io_server(s->tftp), &ev);
+	if (s->http)
+		http_io_set_events(s->http, &ev);
+	if (s->logrx)
+		logrx_set_events(s->logrx, &ev);
+	timer_init(&s->nodes_timer, on_nodes_timer);
+	s->nodes_post.fn = nodes_rearm;
+	loop_post_add(s->loop, &s->nodes_post);
+	if (s->control)
+		return control_start(s->control, s->loop,
+				     &(struct control_ops){s, on_control});
+	return 0;
 }
 
 static int start_services(struct serve *s)
@@ -395,7 +581,7 @@ static int start_services(struct serve *s)
 				s->cfg->dhcp.enabled && !s->cfg->logrx.keep_unknown);
 		err = logrx_io_start(s->logrx_io, s->loop, s->logrx);
 	}
-	return err;
+	return err < 0 ? err : start_status(s);
 }
 
 static void stop_services(struct serve *s)
@@ -403,6 +589,7 @@ static void stop_services(struct serve *s)
 	mono_t now = s->loop ? loop_now(s->loop) : 0;
 
 	print_stats(s);
+	control_close(s->control);
 	dhcp_io_close(s->dhcp);
 	lease_table_close(s->leases);
 	http_io_close(s->http); /* its responses hold files and pacer turns */
@@ -410,6 +597,9 @@ static void stop_services(struct serve *s)
 	files_free(s->files);
 	logrx_io_close(s->logrx_io);
 	logrx_free(s->logrx);
+	if (s->loop && s->nodes)
+		loop_timer_cancel(s->loop, &s->nodes_timer);
+	nodes_free(s->nodes);
 	if (s->loop)
 		close(s->sig.fd);
 	loop_free(s->loop);

@@ -79,6 +79,17 @@ struct conf_images {
 	unsigned keep; /* versions kept besides the current one */
 };
 
+/* [status]: the node state and the control socket (src/ops). */
+struct conf_status {
+	bool enabled;
+	char socket[CONF_PATH_MAX]; /* "": no control socket */
+	char owner[64];		    /* "": [server] user */
+	char group[64];		    /* "": the owner's group */
+	unsigned max_nodes;
+	unsigned stage_timeout_s; /* 0: no deadline */
+	char up_marker[128];
+};
+
 struct conf_logrx {
 	bool enabled;
 	struct conf_listen syslog;     /* RFC 3164 / 5424 over UDP */
@@ -232,6 +243,7 @@ struct herd_config {
 	struct conf_tftp tftp;
 	struct conf_http http;
 	struct conf_images images;
+	struct conf_status status;
 	struct conf_logrx logrx;
 	struct conf_dhcp dhcp;
 };

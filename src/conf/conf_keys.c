@@ -44,7 +44,7 @@ _Static_assert(CONF_FETCH_AUTO == 0 && CONF_FETCH_TFTP == 1 && CONF_FETCH_HTTP =
 	       "fetch_words[]");
 
 const char *const conf_section_names[CONF_NSECTIONS] = {
-    "server", "tftp", "log", "dhcp", "http", "images", "subnet", "group", "rule"};
+    "server", "tftp", "log", "dhcp", "http", "images", "status", "subnet", "group", "rule"};
 
 /* In the order `herd check` prints them. */
 const struct conf_key conf_keys[] = {
@@ -147,6 +147,18 @@ const struct conf_key conf_keys[] = {
     CFG(IMAGES, "exports_ganesha", T_PATH, images.exports_ganesha, .flags = K_EMPTY, .def = ""),
     CFG(IMAGES, "exports_kernel", T_PATH, images.exports_kernel, .flags = K_EMPTY, .def = ""),
     CFG(IMAGES, "keep", T_UINT, images.keep, .min = 0, .max = 1000, .def = "2"),
+
+    /* Node state and the control socket (src/ops, herd status). */
+    CFG(STATUS, "enabled", T_BOOL, status.enabled, .def = "yes"),
+    CFG(STATUS, "socket", T_PATH, status.socket, .flags = K_EMPTY, .def = "/run/herd/herd.sock"),
+    /* "": [server] user, and that user's group. */
+    CFG(STATUS, "owner", T_USER, status.owner, .def = ""),
+    CFG(STATUS, "group", T_USER, status.group, .def = ""),
+    CFG(STATUS, "max_nodes", T_UINT, status.max_nodes, .min = 1, .max = 4000000, .def = "65536"),
+    CFG(STATUS, "stage_timeout_s", T_UINT, status.stage_timeout_s, .min = 0, .max = 86400,
+	.def = "300"),
+    /* herd's initramfs says this once the root is mounted (docs/IMAGES.md). */
+    CFG(STATUS, "up_marker", T_STRING, status.up_marker, .def = "herd-init: root: mounted"),
 
     SUBNET("network", T_NETWORK, network, SUBNET2(mask), .def = NULL),
     SUBNET("pool", T_POOL, pool_start, SUBNET2(pool_end), .def = ""),

@@ -34,6 +34,7 @@ struct dhcp_server {
 	bool http_boot_told; /* an HTTP boot client met [http] off: logged once */
 	struct dhcp_msg msg; /* the request being handled: one at a time, no malloc per packet */
 	struct dhcp_proxy *proxy; /* [dhcp] mode = proxy (a restart changes it): else NULL */
+	struct node_events ev;	  /* the node state's (ops/nodes): callbacks may be NULL */
 };
 
 /* Everything a handler needs about the request being answered. */
@@ -94,14 +95,6 @@ static uint32_t address_for(struct dhcp_server *srv, const struct dhcp_req *r)
 	if (ip == 0)
 		srv->stats.pool_exhausted++;
 	return ip;
-}
-
-static const struct conf_group *group_of(const struct dhcp_server *srv, const struct dhcp_req *r)
-{
-	struct boot_node bn = {0};
-	char name[POLICY_NAME_MAX];
-
-	return policy_node(srv->policy, r->m->chaddr, &bn, name) == 0 ? bn.group : NULL;
 }
 
 /* UEFI HTTP boot (UEFI 2.x, "HTTP Boot"): the client says HTTPClient in
@@ -293,7 +286,10 @@ static void reply_after(struct dhcp_server *srv, const struct dhcp_req *r, enum 
 	char file[128] = "";
 	uint16_t maxsize = 576;
 	const struct conf_subnet *sn = r->subnet;
-	const struct conf_group *g = group_of(srv, r);
+	struct boot_node bn = {0};
+	char name[POLICY_NAME_MAX];
+	const struct conf_group *g =
+	    policy_node(srv->policy, r->m->chaddr, &bn, name) == 0 ? bn.group : NULL;
 	bool booting = type != DHCPNAK && is_booting(r, g);
 	/* siaddr is "the next server to use in bootstrap" (RFC 2131): none for
 	 * a client that does not boot. */
@@ -336,6 +332,11 @@ static void reply_after(struct dhcp_server *srv, const struct dhcp_req *r, enum 
 		return;
 	}
 	send_reply(srv, r, buf, len, yiaddr, type, seq);
+	if (srv->ev.dhcp && (type == DHCPOFFER || type == DHCPACK))
+		srv->ev.dhcp(srv->ev.ctx, type == DHCPOFFER ? NODE_DHCP_OFFER : NODE_DHCP_ACK,
+			     r->m->chaddr, yiaddr, bn.name, g ? g->name : NULL, file,
+			     is_booting(r, NULL),
+			     r->now);
 }
 
 static void log_reply(struct dhcp_server *srv, const struct dhcp_req *r, const char *what,
@@ -448,6 +449,9 @@ static void handle_decline(struct dhcp_server *srv, const struct dhcp_req *r)
 	srv->stats.declines++;
 	if (!dhcp_opt_ip(r->m, DHO_REQUESTED_IP, &ip))
 		return;
+	if (srv->ev.dhcp)
+		srv->ev.dhcp(srv->ev.ctx, NODE_DHCP_DECLINE, r->m->chaddr, 0, NULL, NULL, NULL, false,
+			     r->now);
 	log_limited(&srv->rl_bad, r->now, LOG_LVL_WARN,
 		    "dhcp: %s declined %s: the address is in use by another host",
 		    mac_str(r->m->chaddr, ':', mac), inet_ntop(AF_INET, &ip, a, sizeof(a)));
@@ -623,6 +627,11 @@ void dhcp_server_release(struct dhcp_server *srv, uint64_t synced, uint64_t fail
 const struct dhcp_stats *dhcp_server_stats(const struct dhcp_server *srv)
 {
 	return &srv->stats;
+}
+
+void dhcp_server_set_events(struct dhcp_server *srv, const struct node_events *ev)
+{
+	srv->ev = *ev;
 }
 
 void dhcp_server_set_policy(struct dhcp_server *srv, struct policy *p)

@@ -13,6 +13,7 @@
 #include "conf/conf.h"
 #include "core/clock.h"
 #include "core/net.h"
+#include "core/node_events.h"
 #include "dhcp/lease.h"
 #include "inventory/inventory.h"
 
@@ -72,6 +73,11 @@ struct dhcp_server *dhcp_server_new(struct policy *p, struct lease_table *leases
  * request); leases and held replies are kept. */
 void dhcp_server_set_policy(struct dhcp_server *srv, struct policy *p);
 void dhcp_server_free(struct dhcp_server *srv);
+/* The node state hears of every OFFER and ACK (after the reply is built:
+ * name, group, boot file) and DECLINE; the firmware's and the loaders'
+ * requests are told apart from an OS's DHCP client (`booting`). Proxy
+ * mode tells nothing yet. */
+void dhcp_server_set_events(struct dhcp_server *srv, const struct node_events *ev);
 
 void dhcp_server_input(struct dhcp_server *srv, const struct dhcp_rx *rx, const uint8_t *buf,
 		       size_t len, mono_t now, int64_t wall_now);

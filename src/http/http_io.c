@@ -62,6 +62,8 @@ struct http_xfer {
 	bool flow;	/* counted as a flow of the pacer */
 	const char *content_type;
 	char content_range[80];
+	struct ipaddr client;
+	uint8_t node_kind; /* what the file is to the node state (node_events): 0 nothing */
 };
 
 /* MHD's buffer for a response's body, per response. */
@@ -92,6 +94,7 @@ struct http_io {
 	unsigned paced_waiting; /* responses waiting for a turn */
 	bool run_pending;	/* MHD must run: a connection was resumed */
 	struct http_conn *flight; /* connections with bytes not yet acknowledged */
+	struct node_events ev;	  /* the node state's: callbacks may be NULL */
 	mono_t poll_at;		  /* next look at them */
 };
 
@@ -398,7 +401,8 @@ static enum MHD_Result xfer_queue(struct http_xfer *x)
 /* A GET or HEAD of an open file: the range, then the response, at once
  * when unpaced (or nothing to pace), else at the first turn. */
 static enum MHD_Result reply_file(struct http_io *io, struct MHD_Connection *c, const char *url,
-				  bool head, const struct file_view *view, void **req_cls)
+				  const struct ipaddr *client, bool head,
+				  const struct file_view *view, void **req_cls)
 {
 	const char *range_hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Range");
 	struct http_range range = http_range_parse(range_hdr, view->size);
@@ -433,6 +437,10 @@ static enum MHD_Result reply_file(struct http_io *io, struct MHD_Connection *c, 
 			 view->size);
 	}
 	x->due_from = io_now(io);
+	x->client = *client;
+	if (!head && io->ev.xfer_start)
+		x->node_kind =
+		    io->ev.xfer_start(io->ev.ctx, NODE_HTTP, client, url, view->size, io_now(io));
 	sched_item_init(&x->item);
 	x->item.ops = &xfer_ops;
 	x->next = io->xfers;
@@ -585,7 +593,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	log_debug("http: %s: %s '%s' (%zu bytes)", ipaddr_str(&client, addr), method, url,
 		  view->size);
 	/* The Content-Type goes by the path (the report answers a script). */
-	return reply_file(io, c, url, http_method_of(method) == HTTP_HEAD, view, req_cls);
+	return reply_file(io, c, url, &client, http_method_of(method) == HTTP_HEAD, view, req_cls);
 }
 
 /* A response is done (or the connection went): the next request's
@@ -596,8 +604,16 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	struct http_io *io = cls;
 	struct http_conn *conn = conn_of(c);
 
-	if (*req_cls != NULL && *req_cls != &request_seen)
-		xfer_free(*req_cls);
+	if (*req_cls != NULL && *req_cls != &request_seen) {
+		struct http_xfer *x = *req_cls;
+		/* The whole body went out, or the client (or a deadline) ended it. */
+		if (x->node_kind) {
+			bool done = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && x->given == x->len;
+			io->ev.xfer(io->ev.ctx, done ? NODE_XFER_DONE : NODE_XFER_ABANDON,
+				    x->node_kind, &x->client, x->given, io_now(io));
+		}
+		xfer_free(x);
+	}
 	*req_cls = NULL;
 	if (conn && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && !conn->waiting)
 		wait_start(io, conn);
@@ -786,6 +802,11 @@ int http_io_set_pacer(struct http_io *io, struct tftp_server *pacer, size_t burs
 	io->chunk = segs * SCHED_TCP_MSS - 256;
 	io->pacer = pacer;
 	return 0;
+}
+
+void http_io_set_events(struct http_io *io, const struct node_events *ev)
+{
+	io->ev = *ev;
 }
 
 void http_io_stats_visit(const struct http_io *io, const struct stat_visitor *v)

@@ -6,6 +6,7 @@
 
 #include "conf/conf.h"
 #include "core/loop.h"
+#include "core/node_events.h"
 #include "core/stats.h"
 #include "files/files.h"
 
@@ -24,6 +25,10 @@ int http_io_start(struct http_io *io, struct loop *loop, struct files *files);
  * responses are sent as fast as TCP allows. 0 or -ENOMEM. */
 struct tftp_server;
 int http_io_set_pacer(struct http_io *io, struct tftp_server *pacer, size_t burst);
+
+/* The node state hears of each GET's start, and of a followed response's
+ * end: the whole body sent (done) or not (abandoned). */
+void http_io_set_events(struct http_io *io, const struct node_events *ev);
 
 void http_io_stats_visit(const struct http_io *io, const struct stat_visitor *v);
 

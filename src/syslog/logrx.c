@@ -69,6 +69,7 @@ struct logrx {
 
 	struct ratelimit err_rl;
 	struct logrx_stats stats;
+	struct node_events ev; /* the node state's: callbacks may be NULL */
 };
 
 /* ---- Hash and LRU ------------------------------------------------------ */
@@ -459,6 +460,8 @@ void logrx_input(struct logrx *rx, enum logrx_source src, const struct netaddr *
 			put_dropped_note(rx, s, wall, now);
 		sender_put(rx, s, syslog_format_line(&msg, &line, wall, rx->line_cap - 1, rx->line),
 			   now);
+		if (rx->ev.log_line)
+			rx->ev.log_line(rx->ev.ctx, &peer->ip, line.ptr, line.len, now);
 	}
 	sender_flush(rx, s, now);
 }
@@ -528,6 +531,11 @@ void logrx_set_namer(struct logrx *rx, logrx_namer_fn namer, void *ctx, bool kno
 	rx->known_only = known_only && namer != NULL;
 	rx->namer = namer;
 	rx->namer_ctx = ctx;
+}
+
+void logrx_set_events(struct logrx *rx, const struct node_events *ev)
+{
+	rx->ev = *ev;
 }
 
 void logrx_set_wallclock(struct logrx *rx, logrx_wallclock_fn wallclock)

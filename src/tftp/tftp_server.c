@@ -54,6 +54,7 @@ struct tftp_xfer {
 	uint16_t window;
 	uint16_t tries;
 	bool unknown; /* its source is not known, and it has acknowledged nothing yet */
+	uint8_t node_kind; /* what the file is to the node state (node_events): 0 nothing */
 	uint32_t request_hash; /* of the RRQ that started it: tells a repeat from a new one */
 	const struct file_view *file;
 	uint64_t nblocks; /* blocks in the file: size / blksize + 1 */
@@ -90,6 +91,7 @@ struct tftp_server {
 	 * only when no known one waits. */
 	struct tftp_xfer *upending_head, **upending_tail;
 	struct tftp_known known;
+	struct node_events ev; /* the node state's: callbacks may be NULL */
 	struct srclimit sources;     /* each address's request rate, and who answered */
 	struct token_bucket unknown; /* new transfers and ERRORs for unknown sources */
 	uint32_t unknown_max;	     /* transfers and waiting requests they may hold */
@@ -425,6 +427,9 @@ static void xfer_timeout(struct timer *t, mono_t now)
 			    (unsigned long long)x->nblocks);
 		send_error(srv, x->sock, &x->peer, x->local_ip, TFTP_EUNDEF, "timeout");
 		srv->stats.timed_out++;
+		if (x->node_kind)
+			srv->ev.xfer(srv->ev.ctx, NODE_XFER_ABANDON, x->node_kind, &x->peer.ip,
+				     x->acked * x->blksize, now);
 		xfer_retire(x, now);
 		return;
 	}
@@ -432,6 +437,8 @@ static void xfer_timeout(struct timer *t, mono_t now)
 	x->rto = x->rto * 2 > hi ? hi : x->rto * 2;
 	x->rexmitted = true;
 	srv->stats.retransmits++;
+	if (x->node_kind)
+		srv->ev.xfer(srv->ev.ctx, NODE_XFER_RETRY, x->node_kind, &x->peer.ip, 0, now);
 	sched_on_loss(&srv->sched);
 	send_first(x, true, now);
 }
@@ -576,6 +583,19 @@ static bool repeated_request(struct tftp_xfer *x, uint32_t hash, mono_t now)
 	return false;
 }
 
+/* The node state hears of a transfer's start once, and of its end or
+ * retransmissions only if the file is one it follows. */
+static uint8_t node_start(struct tftp_server *srv, const struct netaddr *peer, const struct rrq *r,
+			  uint64_t size, mono_t now)
+{
+	char name[256];
+	size_t n = r->name_len < sizeof(name) - 1 ? r->name_len : sizeof(name) - 1;
+
+	memcpy(name, r->name, n);
+	name[n] = '\0';
+	return srv->ev.xfer_start(srv->ev.ctx, NODE_TFTP, &peer->ip, name, size, now);
+}
+
 static void start_transfer(struct tftp_server *srv, const struct netaddr *peer,
 			   struct ipaddr local_ip, const struct rrq *r, mono_t now)
 {
@@ -597,6 +617,8 @@ static void start_transfer(struct tftp_server *srv, const struct netaddr *peer,
 	}
 	x->request_hash = r->hash;
 	x->progress_at = now;
+	if (srv->ev.xfer_start)
+		x->node_kind = node_start(srv, peer, r, f->size, now);
 	if (srv->next_adapt == MONO_NEVER && srv->cfg.link_rate != 0)
 		srv->next_adapt = now;
 	if (log_get_level() >= LOG_LVL_DEBUG) {
@@ -838,6 +860,9 @@ static void handle_data_ack(struct tftp_xfer *x, uint16_t ack, mono_t arrived, m
 	x->quick_spent = false;
 	if (x->acked == x->nblocks) {
 		srv->stats.completed++;
+		if (x->node_kind)
+			srv->ev.xfer(srv->ev.ctx, NODE_XFER_DONE, x->node_kind, &x->peer.ip,
+				     x->file->size, now);
 		xfer_retire(x, now);
 		return;
 	}
@@ -1144,6 +1169,11 @@ uint64_t tftp_server_memory(const struct conf_tftp *cfg)
 	       2 * m * sizeof(struct timer *) +		      /* timer and pacer heaps */
 	       tid_memory_bytes((uint32_t)(2 * m)) +
 	       srclimit_bytes(m > SOURCES_MIN ? (uint32_t)m : SOURCES_MIN);
+}
+
+void tftp_server_set_events(struct tftp_server *srv, const struct node_events *ev)
+{
+	srv->ev = *ev;
 }
 
 void tftp_server_set_known(struct tftp_server *srv, const struct tftp_known *known)

@@ -17,6 +17,7 @@
 #include "conf/conf.h"
 #include "core/clock.h"
 #include "core/net.h"
+#include "core/node_events.h"
 #include "core/stats.h"
 #include "files/files.h"
 #include "tftp/tftp_sched.h"
@@ -94,6 +95,12 @@ void tftp_server_reconfigure(struct tftp_server *srv, const struct conf_tftp *cf
  * to the same bucket. Without `known` (TFTP only) every client starts
  * unknown and becomes known with its first acknowledgement. */
 void tftp_server_set_known(struct tftp_server *srv, const struct tftp_known *known);
+
+/* The node state hears of each transfer's start (xfer_start), and of the
+ * followed ones' completion, retransmissions and abandon (the client
+ * stopped answering: the timeout path). xfer_start must be set if xfer
+ * is. */
+void tftp_server_set_events(struct tftp_server *srv, const struct node_events *ev);
 
 /* The most memory the server's state can take with this configuration
  * (every transfer slot taken, by a waiting request with the longest name;
