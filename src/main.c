@@ -16,6 +16,10 @@ static void usage(FILE *out)
 		     "                  (herd swarm --help)\n"
 		     "  image ...       build and manage diskless node images\n"
 		     "                  (herd image --help)\n"
+		     "  status [NODE]   each node's boot stage, from a running herd\n"
+		     "                  (--watch: live; herd status --help)\n"
+		     "  reload          reload a running herd's configuration and\n"
+		     "                  inventory, and print the outcome\n"
 		     "  --version       print the version\n");
 }
 
@@ -41,6 +45,10 @@ int main(int argc, char **argv)
 		return cmd_swarm(argc - 1, argv + 1);
 	if (strcmp(argv[1], "image") == 0)
 		return cmd_image(argc - 1, argv + 1);
+	if (strcmp(argv[1], "status") == 0)
+		return cmd_status(argc - 1, argv + 1);
+	if (strcmp(argv[1], "reload") == 0)
+		return cmd_reload(argc - 1, argv + 1);
 	fprintf(stderr, "herd: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;
