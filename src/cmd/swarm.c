@@ -99,6 +99,10 @@ static const char usage_text[] =
 	"                            fetches http://IP[:PORT]/PATH (up to 4, in order,\n"
 	"                            e.g. a kernel, then an initrd); no DHCP\n"
 	"      --url-verify FILE     the local copy of the --url of the same rank\n"
+	"      --die N               with --chain, the first N clients go silent in the middle\n"
+	"                            of the iPXE stage's first large TFTP download (the\n"
+	"                            kernel: after 100 blocks), as a firmware that gives up\n"
+	"                            or a node powered off; counted as failed `died`\n"
 	"      --http-stall SECONDS  fail a client that waits this long for a byte (0,\n"
 	"                            default: never, as iPXE; EDK2's HTTP boot: 5)\n"
 	"      With --chain the iPXE stage follows its script: the boot file the iPXE\n"
@@ -118,6 +122,7 @@ struct swarm_opts {
 	double http_stall_s;
 	bool dhcp, dhcp_only, chain;
 	uint32_t mac_base;
+	uint32_t die; /* --die: clients that go silent mid-kernel */
 	unsigned clients;
 	double spread_s, max_time_s, link_bps;
 	bool json, quiet;
@@ -346,7 +351,7 @@ static int parse_args(struct swarm_opts *o, int argc, char **argv)
 {
 	enum { O_VERIFY = 256, O_PROFILE, O_MIX, O_SPREAD, O_BIND, O_LINK, O_SET, O_MAXT, O_JSON,
 	       O_QUIET, O_DHCP, O_DHCP_SERVER, O_DHCP_BCAST, O_DHCP_ONLY, O_CHAIN, O_MAC_BASE,
-	       O_URL, O_URL_VERIFY, O_HTTP_STALL };
+	       O_URL, O_URL_VERIFY, O_HTTP_STALL, O_DIE };
 	static const struct option longopts[] = {
 		{"server", required_argument, NULL, 's'},
 		{"file", required_argument, NULL, 'f'},
@@ -370,6 +375,7 @@ static int parse_args(struct swarm_opts *o, int argc, char **argv)
 		{"url", required_argument, NULL, O_URL},
 		{"url-verify", required_argument, NULL, O_URL_VERIFY},
 		{"http-stall", required_argument, NULL, O_HTTP_STALL},
+		{"die", required_argument, NULL, O_DIE},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -436,6 +442,7 @@ static int parse_args(struct swarm_opts *o, int argc, char **argv)
 				return usage_error("--http-stall: '%s' is not a number of seconds",
 						   optarg);
 			break;
+		case O_DIE: o->die = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'h': fputs(usage_text, stdout); return -1;
 		default: return usage_error("%s", "bad option");
 		}
@@ -770,6 +777,7 @@ int cmd_swarm(int argc, char **argv)
 		return rc;
 	}
 	r.sw.remote_name = o.remote;
+	r.sw.die = o.die;
 	if (o.verify) {
 		err = map_file(o.verify, &r.sw.file, &r.sw.file_size);
 		if (err < 0) {

@@ -37,6 +37,9 @@ struct control {
 	struct control_conn conns[CONTROL_CONNS];
 	unsigned nconns;
 	bool accept_paused;
+	dev_t dev; /* the socket file made: removed at close if still ours */
+	ino_t ino;
+	char path[108];
 };
 
 static void conn_close(struct control_conn *cc)
@@ -175,6 +178,21 @@ static void on_accept(struct loop_io *io, uint32_t events, mono_t now)
 	}
 }
 
+/* Is a server listening on path? */
+static bool in_use(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool used;
+
+	if (fd < 0)
+		return false;
+	strcpy(sa.sun_path, path);
+	used = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return used;
+}
+
 static int bind_socket(const char *path, uid_t uid, gid_t gid)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -189,12 +207,17 @@ static int bind_socket(const char *path, uid_t uid, gid_t gid)
 	char *slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		/* Made here: herd's user may remove its socket when it stops. */
+		if (mkdir(dir, 0755) == 0 && geteuid() == 0)
+			(void)!chown(dir, uid, -1);
+		else if (errno != EEXIST)
 			return -errno;
 	}
-	/* A socket left by a herd that died: nothing listens on it. */
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-		unlink(path);
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		if (in_use(path))
+			return -EADDRINUSE;
+		unlink(path); /* left by a herd that died */
+	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -224,11 +247,24 @@ int control_open(struct control **out, const char *path, uid_t uid, gid_t gid)
 	if (c == NULL)
 		return -ENOMEM;
 	fd = bind_socket(path, uid, gid);
+	/* Another herd on this host answers there: this one runs without a
+	 * control socket rather than take it over. */
+	if (fd == -EADDRINUSE) {
+		log_warn("control socket %s: another herd listens there; this one has none "
+			 "(set [status] socket)", path);
+		free(c);
+		*out = NULL;
+		return 0;
+	}
 	if (fd < 0) {
 		log_err("control socket %s: %s", path, strerror(-fd));
 		free(c);
 		return fd;
 	}
+	struct stat st;
+	if (lstat(path, &st) == 0)
+		c->dev = st.st_dev, c->ino = st.st_ino;
+	snprintf(c->path, sizeof(c->path), "%s", path);
 	c->io.fd = fd;
 	c->io.fn = on_accept;
 	for (unsigned i = 0; i < CONTROL_CONNS; i++)
@@ -254,6 +290,11 @@ void control_close(struct control *c)
 	if (c->loop && !c->accept_paused)
 		loop_io_del(c->loop, &c->io);
 	close(c->io.fd);
+	/* Still the file this herd made (not a newer herd's): remove it. */
+	struct stat st;
+	if (c->ino && fstatat(AT_FDCWD, c->path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    st.st_dev == c->dev && st.st_ino == c->ino)
+		unlinkat(AT_FDCWD, c->path, 0); /* the call the seccomp filter allows */
 	free(c);
 }
 

@@ -22,8 +22,10 @@ struct control;
 
 /* Binds and listens on `path` (before privileges are dropped): a stale
  * socket there is removed first; the socket file gets owner uid, group gid
- * and mode 0660; its directory is made (0755) if missing. On failure logs
- * one line and returns -errno. */
+ * and mode 0660; its directory is made (0755, owned by uid) if missing.
+ * When another herd listens on it, logs a warning and returns 0 with *out
+ * NULL (no control socket). On failure logs one line and returns -errno.
+ * control_close() removes the file if it is still the one made here. */
 int control_open(struct control **out, const char *path, uid_t uid, gid_t gid);
 int control_start(struct control *c, struct loop *loop, const struct control_ops *ops);
 void control_close(struct control *c);

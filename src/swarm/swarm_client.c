@@ -27,6 +27,7 @@ const char *swarm_fail_name(enum swarm_fail f)
 	case SWARM_FAIL_HTTP_PROTO: return "http_proto";
 	case SWARM_FAIL_HTTP_STALL: return "http_stall";
 	case SWARM_FAIL_SCRIPT: return "bad_script";
+	case SWARM_FAIL_DIED: return "died";
 	case SWARM_FAIL_COUNT: break;
 	}
 	return "?";
@@ -473,6 +474,11 @@ static void in_order(struct swarm *sw, struct swarm_client *c, uint16_t block, c
 	if (c->http)
 		swarm_http_tftp_data(c, data, len); /* the script, when it is one */
 	c->blocks++;
+	/* --die: silent from here on, no ACK, no ERROR (a node powered off). */
+	if (c->index < sw->die && c->boot_stage == SWARM_BOOT_IPXE && c->blocks == 100) {
+		fail(sw, c, SWARM_FAIL_DIED, now);
+		return;
+	}
 	c->last_block = block;
 	c->win_count++;
 	c->gap_acked = false;

@@ -50,6 +50,7 @@ enum swarm_fail {
 	SWARM_FAIL_HTTP_PROTO,	 /* a response head iPXE would refuse */
 	SWARM_FAIL_HTTP_STALL,	 /* no byte for the stall limit (--set http_stall_ms) */
 	SWARM_FAIL_SCRIPT,	 /* the script names nothing the swarm can fetch */
+	SWARM_FAIL_DIED,	 /* --die: went silent on purpose */
 	SWARM_FAIL_COUNT,
 };
 
@@ -150,6 +151,7 @@ struct swarm {
 	struct swarm_dhcp dhcp;
 	struct swarm_http http;
 	unsigned running; /* clients started and not yet done or failed */
+	uint32_t die;	  /* --die: clients below this index go silent mid-kernel */
 };
 
 /* One client: about 170 bytes (its socket lives in the I/O layer). */
