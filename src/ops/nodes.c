@@ -370,6 +370,9 @@ static void on_log_line(void *ctx, const struct ipaddr *ip, const uint8_t *line,
 		size_t at = (size_t)(f - line) + sizeof(failed) - 1;
 		size_t wlen = len - at < WHY_MAX - 1 ? len - at : WHY_MAX - 1;
 		char why[WHY_MAX];
+		while (wlen > 0 && (line[at + wlen - 1] == '\n' || line[at + wlen - 1] == '\r' ||
+				    line[at + wlen - 1] == ' '))
+			wlen--;
 		memcpy(why, line + at, wlen);
 		why[wlen] = '\0';
 		fail(n, nd, nd->stage == NODE_FAILED ? nd->failed_stage : nd->stage, why, now);

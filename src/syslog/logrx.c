@@ -458,10 +458,13 @@ void logrx_input(struct logrx *rx, enum logrx_source src, const struct netaddr *
 		}
 		if (s->dropped > 0 && now - s->note_at >= NOTE_INTERVAL)
 			put_dropped_note(rx, s, wall, now);
-		sender_put(rx, s, syslog_format_line(&msg, &line, wall, rx->line_cap - 1, rx->line),
-			   now);
+		size_t n = syslog_format_line(&msg, &line, wall, rx->line_cap - 1, rx->line);
+		/* Before sender_put(), which may reuse rx->line: the line as
+		 * filed (tag and text: "herd-init: root: ..." whether it came
+		 * by syslog, tag apart, or netconsole). */
 		if (rx->ev.log_line)
-			rx->ev.log_line(rx->ev.ctx, &peer->ip, line.ptr, line.len, now);
+			rx->ev.log_line(rx->ev.ctx, &peer->ip, (const uint8_t *)rx->line, n, now);
+		sender_put(rx, s, n, now);
 	}
 	sender_flush(rx, s, now);
 }

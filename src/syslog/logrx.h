@@ -66,7 +66,8 @@ void logrx_free(struct logrx *rx);
  * dropped and counted before any state or file is made for it: a flood
  * from spoofed or foreign addresses costs no memory and no files. */
 void logrx_set_namer(struct logrx *rx, logrx_namer_fn namer, void *ctx, bool known_only);
-/* The node state hears of every line filed (not those dropped). */
+/* The node state hears of every line filed (not those dropped), as it is
+ * written in the file (receive time, facility.severity, tag, text). */
 void logrx_set_events(struct logrx *rx, const struct node_events *ev);
 void logrx_set_wallclock(struct logrx *rx, logrx_wallclock_fn wallclock);
 

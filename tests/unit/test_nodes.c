@@ -212,7 +212,7 @@ static void test_failures(void **state)
 	/* herd's initramfs reports a failure. */
 	dhcp(f, MAC1, 5, true, t + 8);
 	k = xfer(f, 5, "initrd.img", t + 9);
-	log_line(f, 5, "<3>herd-init: FAILED step=root: mount: connection refused", t + 10);
+	log_line(f, 5, "<3>herd-init: FAILED step=root: mount: connection refused\n", t + 10);
 	assert_failed(f, "initrd", "step=root: mount", t + 10);
 	teardown(f);
 }
