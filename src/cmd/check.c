@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "ops/nodes.h"
 #include "cmd/explain.h"
 #include "boot/rules.h"
 #include "cmd/load.h"
@@ -41,12 +42,17 @@ static void print_memory(const struct herd_config *cfg)
 	if (cfg->dhcp.enabled && cfg->dhcp.nrules > 0)
 		dhcp += rules_seen_memory();
 	uint64_t http = cfg->http.enabled ? http_io_memory(&cfg->http) : 0;
+	/* The node table is allocated at start but touched node by node. */
+	uint64_t status = cfg->status.enabled ? nodes_memory(&(struct nodes_conf){
+						    .max_nodes = cfg->status.max_nodes})
+					      : 0;
 
-	printf("\n# memory bound: %llu KiB (tftp %llu, log %llu, dhcp %llu, http %llu) beyond the\n"
-	       "# size at start, plus the boot files served in the last file_cache_ms\n",
-	       (unsigned long long)((tftp + log + dhcp + http) >> 10),
+	printf("\n# memory bound: %llu KiB (tftp %llu, log %llu, dhcp %llu, http %llu, status %llu)\n"
+	       "# beyond the size at start, plus the boot files served in the last file_cache_ms\n",
+	       (unsigned long long)((tftp + log + dhcp + http + status) >> 10),
 	       (unsigned long long)(tftp >> 10), (unsigned long long)(log >> 10),
-	       (unsigned long long)(dhcp >> 10), (unsigned long long)(http >> 10));
+	       (unsigned long long)(dhcp >> 10), (unsigned long long)(http >> 10),
+	       (unsigned long long)(status >> 10));
 }
 
 /* --explain MAC [key=value ...]: after the check, what that client gets. */

@@ -87,7 +87,12 @@ static const int seccomp_allowed[] = {
 	/* packets: batched UDP, the DHCP packet socket, rtnetlink pinning */
 	SCMP_SYS(recvmmsg), SCMP_SYS(sendmmsg), SCMP_SYS(recvmsg), SCMP_SYS(sendmsg),
 	SCMP_SYS(sendto),
-	/* HTTP (libmicrohttpd on the loop): its own epoll handle polled
+	/* The control socket ([status] socket, src/ops/control.c) needs
+	 * nothing more: accept4 on the Unix socket bound at start, read and
+	 * write on its connections, openat/lseek/read of a node's log beneath
+	 * the log directory's handle (its tail), and at stop newfstatat and
+	 * unlinkat of its own socket file.
+	 * HTTP (libmicrohttpd on the loop): its own epoll handle polled
 	 * without waiting, connections accepted on the socket bound at start,
 	 * their options, addresses (the generated files name herd's), ends,
 	 * and TCP_INFO (what clients acknowledged, for the pacer's rate) */
