@@ -44,7 +44,8 @@ static int control_call(const char *path, const char *request, char **out)
 	if (fd < 0)
 		return -errno;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    write(fd, request, strlen(request)) != (ssize_t)strlen(request) || write(fd, "\n", 1) != 1) {
+	    write(fd, request, strlen(request)) != (ssize_t)strlen(request) ||
+	    write(fd, "\n", 1) != 1) {
 		err = -errno;
 		close(fd);
 		return err;
@@ -277,7 +278,9 @@ static int by_trouble(const void *a, const void *b)
 
 	if (fx != fy)
 		return fx ? -1 : 1;
-	return sy > sx ? 1 : sy < sx ? -1 : strcmp(json_get_str(x, "name"), json_get_str(y, "name"));
+	return sy > sx	 ? 1
+	       : sy < sx ? -1
+			 : strcmp(json_get_str(x, "name"), json_get_str(y, "name"));
 }
 
 static void draw(const struct json *j, const struct status_opts *o)
@@ -345,26 +348,45 @@ static void usage(FILE *out)
 static int parse_opts(int argc, char **argv, struct status_opts *o, long *count)
 {
 	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'}, {"socket", required_argument, NULL, 'S'},
-		{"json", no_argument, NULL, 'j'},	  {"stage", required_argument, NULL, 's'},
-		{"group", required_argument, NULL, 'g'},  {"sort", required_argument, NULL, 'o'},
-		{"watch", no_argument, NULL, 'w'},	  {"count", required_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'}, {"socket", required_argument, NULL, 'S'},
+	    {"json", no_argument, NULL, 'j'},	      {"stage", required_argument, NULL, 's'},
+	    {"group", required_argument, NULL, 'g'},  {"sort", required_argument, NULL, 'o'},
+	    {"watch", no_argument, NULL, 'w'},	      {"count", required_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0},
 	};
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "c:S:h", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'c': o->config = optarg; break;
-		case 'S': o->socket = optarg; break;
-		case 'j': o->json = true; break;
-		case 's': o->stage = optarg; break;
-		case 'g': o->group = optarg; break;
-		case 'o': o->sort = optarg; break;
-		case 'w': o->watch = true; break;
-		case 'n': *count = atol(optarg); break;
-		case 'h': usage(stdout); exit(0);
-		default: return -1;
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'S':
+			o->socket = optarg;
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		case 's':
+			o->stage = optarg;
+			break;
+		case 'g':
+			o->group = optarg;
+			break;
+		case 'o':
+			o->sort = optarg;
+			break;
+		case 'w':
+			o->watch = true;
+			break;
+		case 'n':
+			*count = atol(optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			return -1;
 		}
 	}
 	if (o->sort && strcmp(o->sort, "name") && strcmp(o->sort, "stage") &&
@@ -373,7 +395,8 @@ static int parse_opts(int argc, char **argv, struct status_opts *o, long *count)
 		return -1;
 	}
 	if (o->stage && stage_index(o->stage) == NODE_NSTAGES) {
-		fprintf(stderr, "herd: --stage: one of dhcp loader kernel initrd logging up failed\n");
+		fprintf(stderr,
+			"herd: --stage: one of dhcp loader kernel initrd logging up failed\n");
 		return -1;
 	}
 	return 0;

@@ -251,7 +251,8 @@ int control_open(struct control **out, const char *path, uid_t uid, gid_t gid)
 	 * control socket rather than take it over. */
 	if (fd == -EADDRINUSE) {
 		log_warn("control socket %s: another herd listens there; this one has none "
-			 "(set [status] socket)", path);
+			 "(set [status] socket)",
+			 path);
 		free(c);
 		*out = NULL;
 		return 0;

@@ -31,24 +31,36 @@ static char *parse_string(struct reader *r)
 		if (c == '\\') {
 			c = *r->p++;
 			switch (c) {
-			case 'n': c = '\n'; break;
-			case 't': c = '\t'; break;
-			case 'r': c = '\r'; break;
-			case 'b': c = '\b'; break;
-			case 'f': c = '\f'; break;
+			case 'n':
+				c = '\n';
+				break;
+			case 't':
+				c = '\t';
+				break;
+			case 'r':
+				c = '\r';
+				break;
+			case 'b':
+				c = '\b';
+				break;
+			case 'f':
+				c = '\f';
+				break;
 			case 'u': {
 				unsigned v = 0;
 				for (int i = 0; i < 4; i++, r->p++) {
 					char h = *r->p;
-					v = v * 16 + (unsigned)(h >= 'a' ? h - 'a' + 10
-							  : h >= 'A' ? h - 'A' + 10
-								     : h - '0');
+					v = v * 16 + (unsigned)(h >= 'a'   ? h - 'a' + 10
+								: h >= 'A' ? h - 'A' + 10
+									   : h - '0');
 				}
 				c = v < 0x80 ? (char)v : '?';
 				break;
 			}
-			case '\0': goto fail;
-			default: break; /* \" \\ \/ */
+			case '\0':
+				goto fail;
+			default:
+				break; /* \" \\ \/ */
 			}
 		}
 		if (n + 2 > cap) {

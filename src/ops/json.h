@@ -11,8 +11,8 @@ enum json_type { JSON_NULL, JSON_BOOL, JSON_NUM, JSON_STR, JSON_ARR, JSON_OBJ };
 
 struct json {
 	enum json_type type;
-	double num;	    /* JSON_NUM; JSON_BOOL: 0 or 1 */
-	char *str;	    /* JSON_STR; in an object, each member's key is `key` */
+	double num; /* JSON_NUM; JSON_BOOL: 0 or 1 */
+	char *str;  /* JSON_STR; in an object, each member's key is `key` */
 	char *key;
 	struct json *kids; /* JSON_ARR, JSON_OBJ: nkids values */
 	size_t nkids;

@@ -42,8 +42,8 @@ struct nodes {
 	struct nodes_conf conf;
 	struct node *v;
 	uint32_t used;
-	uint32_t *by_mac, *by_ip; /* bucket heads */
-	uint32_t nbuckets;	  /* a power of two */
+	uint32_t *by_mac, *by_ip;  /* bucket heads */
+	uint32_t nbuckets;	   /* a power of two */
 	uint32_t dl_head, dl_tail; /* oldest first: the next to expire */
 	uint32_t counts[NODE_NSTAGES];
 	uint64_t full;	    /* nodes not tracked: the table was full */
@@ -176,8 +176,7 @@ static void enter(struct nodes *n, struct node *nd, enum node_stage s, mono_t no
 		deadline_append(n, nd);
 }
 
-static void fail(struct nodes *n, struct node *nd, enum node_stage at, const char *why,
-		 mono_t now)
+static void fail(struct nodes *n, struct node *nd, enum node_stage at, const char *why, mono_t now)
 {
 	nd->failed_stage = (uint8_t)at;
 	snprintf(nd->why, sizeof(nd->why), "%s", why);
@@ -239,7 +238,8 @@ enum node_file nodes_classify_name(const char *loader, const char *file)
 {
 	static const char *const kernels[] = {"vmlinuz", "vmlinux", "bzimage", "linux", "kernel"};
 	static const char *const initrds[] = {"initrd", "initramfs"};
-	static const char *const others[] = {".c32", ".0", ".efi", ".kpxe", ".pxe", ".cfg", ".ipxe"};
+	static const char *const others[] = {".c32", ".0",   ".efi", ".kpxe",
+					     ".pxe", ".cfg", ".ipxe"};
 	const char *b = base_name(file);
 
 	if (loader && loader[0] && strcmp(b, loader) == 0)
@@ -314,7 +314,7 @@ static uint8_t on_xfer_start(void *ctx, enum node_proto proto, const struct ipad
 
 static enum node_stage stage_of(enum node_file kind)
 {
-	return kind == NODE_FILE_LOADER ? NODE_LOADER
+	return kind == NODE_FILE_LOADER	  ? NODE_LOADER
 	       : kind == NODE_FILE_KERNEL ? NODE_KERNEL
 					  : NODE_INITRD;
 }
@@ -559,8 +559,9 @@ static void json_node(FILE *f, const struct node *nd, mono_t now)
 		fputs("null", f);
 	fputs(",\"group\":", f);
 	json_cstr(f, nd->group);
-	fprintf(f, ",\"stage\":\"%s\",\"since_s\":%.1f,\"bytes\":%llu,\"retries\":%u,"
-		   "\"last_seen_s\":%.1f,\"failed_stage\":",
+	fprintf(f,
+		",\"stage\":\"%s\",\"since_s\":%.1f,\"bytes\":%llu,\"retries\":%u,"
+		"\"last_seen_s\":%.1f,\"failed_stage\":",
 		node_stage_names[nd->stage], secs(now - nd->since), (unsigned long long)nd->bytes,
 		nd->retries, secs(now - nd->last_seen));
 	if (nd->stage == NODE_FAILED) {

@@ -322,9 +322,8 @@ static void test_json_escapes_and_requests(void **state)
 
 	assert_int_equal(control_json_str("{\"cmd\":\"node\",\"name\":\"n1\"}", "cmd", out, 64), 0);
 	assert_string_equal(out, "node");
-	assert_int_equal(control_json_str("{\"cmd\" : \"node\", \"name\": \"n\\\"1\"}", "name",
-					  out, 64),
-			 0);
+	assert_int_equal(
+	    control_json_str("{\"cmd\" : \"node\", \"name\": \"n\\\"1\"}", "name", out, 64), 0);
 	assert_string_equal(out, "n\"1");
 	assert_int_equal(control_json_str("{\"xcmd\":\"a\"}", "cmd", out, 64), -ENOENT);
 	assert_int_equal(control_json_str("{\"cmd\":\"aaaaaaaa\"}", "cmd", out, 4), -ENOSPC);
@@ -336,12 +335,9 @@ static void test_json_escapes_and_requests(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_whole_boot),
-	    cmocka_unit_test(test_failures),
-	    cmocka_unit_test(test_deadline),
-	    cmocka_unit_test(test_capacity),
-	    cmocka_unit_test(test_classify),
-	    cmocka_unit_test(test_json_escapes_and_requests),
+	    cmocka_unit_test(test_whole_boot), cmocka_unit_test(test_failures),
+	    cmocka_unit_test(test_deadline),   cmocka_unit_test(test_capacity),
+	    cmocka_unit_test(test_classify),   cmocka_unit_test(test_json_escapes_and_requests),
 	};
 	return cmocka_run_group_tests_name("nodes", tests, NULL, NULL);
 }
