@@ -30,7 +30,7 @@ SWARM=${SWARM:-$TOP/build/herd}
 CLIENTS=${STATUS_CLIENTS:-200}
 DIE=${STATUS_DIE:-5}
 HALF=$((CLIENTS / 2))
-[ "$CLIENTS" -le 240 ] || skip "STATUS_CLIENTS: at most 240 (one /24)"
+[ "$CLIENTS" -le 60000 ] || skip "STATUS_CLIENTS: at most 60000"
 setup_work
 net_setup
 
@@ -41,21 +41,23 @@ mkfile "$ROOT/initrd.img" 400000
 mkfile "$ROOT/undionly.kpxe" 70000
 chmod -R a+rX "$ROOT"
 
-# Client i: MAC 02:48:00:00:00:00 + i, its own address (the i-th --bind).
+# Client i: MAC 02:48:00:00:00:00 + i, its own address (the i-th --bind),
+# 10.99.1.2 and up in 10.99.0.0/16 (the server keeps 10.99.0.1).
 BINDS=
 {
 	echo "# name mac ip group"
 	for ((i = 0; i < CLIENTS; i++)); do
-		ip=$NET.$((10 + i))
+		ip=10.99.$((1 + i / 250)).$((2 + i % 250))
 		group=rack1
 		[ "$i" -ge "$HALF" ] && group=rack2
 		printf 'node%03d 02:48:%02x:%02x:%02x:%02x %s %s\n' "$i" \
 			$((i >> 24 & 255)) $((i >> 16 & 255)) $((i >> 8 & 255)) $((i & 255)) "$ip" "$group"
-		echo "address add $ip/24 dev eth0" >>"$WORK/cli-addrs"
+		echo "address add $ip/16 dev eth0" >>"$WORK/cli-addrs"
 		BINDS=${BINDS:+$BINDS,}$ip
 	done
 } >"$WORK/nodes.tab"
 ip -n "$NS_CLI" -batch "$WORK/cli-addrs" || die "cannot give the clients their addresses"
+ip -n "$NS_SRV" addr add 10.99.255.1/16 dev br0 || die "cannot widen the server's network"
 
 SOCK=$WORK/run/herd.sock
 HERD_CONF=$WORK/herd.conf HERD_ERR=$WORK/herd.stderr
@@ -94,7 +96,7 @@ socket = $SOCK
 stage_timeout_s = 600
 
 [subnet link]
-network = $NET.0/24
+network = 10.99.0.0/16
 
 [group rack1]
 loader_bios = undionly.kpxe
@@ -136,8 +138,8 @@ check "before any boot: no node" test "$(jq_py "$WORK/before.json" 'len(d["nodes
 # --- the power-on ---------------------------------------------------------------
 
 t0=$(date +%s.%N)
-in_cli timeout 200 "$SWARM" swarm --chain --dhcp-server "$SRV_IP" --bind "$BINDS" -n "$CLIENTS" \
-	--die "$DIE" --spread 2 --json --quiet --max-time 150 >"$WORK/swarm.out" 2>"$WORK/swarm.err"
+in_cli timeout 400 "$SWARM" swarm --chain --dhcp-server "$SRV_IP" --bind "$BINDS" -n "$CLIENTS" \
+	--die "$DIE" --spread $((CLIENTS / 100 + 1)) --json --quiet --max-time 300 >"$WORK/swarm.out" 2>"$WORK/swarm.err"
 rc=$?
 t1=$(date +%s.%N)
 grep -v '^{' "$WORK/swarm.out" | sed 's/^/  swarm: /' | head -20
@@ -195,7 +197,7 @@ all_up() {
 	status --json >"$WORK/up.json" &&
 		test "$(jq_py "$WORK/up.json" 'd["counts"]["up"]')" = $((OK - 1))
 }
-wait_for 10 all_up
+wait_for 30 all_up
 python3 -c 'import json, sys; print("  counts:", json.load(open(sys.argv[1]))["counts"])' "$WORK/up.json"
 check "a marker line from each live node: $((OK - 1)) up" all_up
 check "$LAST's FAILED line (after its first line): failed at logging, why step=root" \
