@@ -30,7 +30,9 @@
 #include "tftp/tftp_wire.h"
 
 #define SWARM_MAX_CLIENTS 1000000
-#define SWARM_MAX_BINDS 1024
+/* A rack of 2000 nodes, each with its own address (herd follows nodes by
+ * address: test_status.sh). */
+#define SWARM_MAX_BINDS 4096
 #define SWARM_MAX_SETS 32
 #define SWARM_MAX_MIX 6
 
@@ -218,19 +220,22 @@ static int parse_mix(struct swarm_opts *o, const char *text)
 
 static int parse_binds(struct swarm_opts *o, const char *text)
 {
-	char buf[SWARM_MAX_BINDS * 16], *save = NULL, *item;
+	char *buf, *save = NULL, *item;
+	int err = 0;
 
-	if (strlen(text) >= sizeof(buf))
+	if (strlen(text) >= SWARM_MAX_BINDS * 16 || (buf = strdup(text)) == NULL)
 		return -EINVAL;
-	strcpy(buf, text);
 	for (item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
 		struct netaddr a;
 		if (o->nbinds == SWARM_MAX_BINDS || strchr(item, ':') ||
-		    netaddr_parse(item, 0, &a) < 0 || ipaddr_to_v4(&a.ip) == 0)
-			return -EINVAL;
+		    netaddr_parse(item, 0, &a) < 0 || ipaddr_to_v4(&a.ip) == 0) {
+			err = -EINVAL;
+			break;
+		}
 		o->binds[o->nbinds++] = ipaddr_to_v4(&a.ip);
 	}
-	return o->nbinds ? 0 : -EINVAL;
+	free(buf);
+	return err < 0 || o->nbinds == 0 ? -EINVAL : 0;
 }
 
 /* Which options go together: without DHCP a TFTP server, a file and the
