@@ -71,9 +71,9 @@ log_level = info
 [tftp]
 listen = $SRV_IP:69
 root = $ROOT
-; a client that goes silent is given up in about a second
-retries = 4
-rto_max_ms = 500
+; a client that goes silent is given up in a few seconds
+retries = 6
+rto_max_ms = 2000
 
 [http]
 enabled = yes
@@ -146,35 +146,37 @@ grep -v '^{' "$WORK/swarm.out" | sed 's/^/  swarm: /' | head -20
 OK=$(jq_py "$WORK/swarm.out" 'd["ok"]')
 DIED=$(jq_py "$WORK/swarm.out" 'd.get("failed_died", 0)')
 echo "  swarm: exit $rc, $OK ok, $DIED died, in $(python3 -c "print(round($t1 - $t0, 1))") s"
+FAILED=$(jq_py "$WORK/swarm.out" 'd["failed"]')
 check "swarm: $((CLIENTS - DIE)) clients booted, $DIE died (exit $rc)" \
 	test "$OK" = $((CLIENTS - DIE)) -a "$DIED" = "$DIE"
 
 # The dead ones' transfers are given up by herd's retransmission timer.
 abandoned() {
 	status --json >"$WORK/after.json" &&
-		test "$(jq_py "$WORK/after.json" 'd["counts"]["failed"]')" = "$DIE"
+		test "$(jq_py "$WORK/after.json" 'd["counts"]["failed"]')" = "$FAILED"
 }
-wait_for 20 abandoned
+wait_for 60 abandoned
 status --json >"$WORK/after.json"
 python3 -c 'import json, sys; print("  counts:", json.load(open(sys.argv[1]))["counts"])' "$WORK/after.json"
 check "herd status: $OK nodes at their last stage (initrd), as many as the swarm's ok" \
 	test "$(jq_py "$WORK/after.json" 'd["counts"]["initrd"]')" = "$OK"
-check "herd status: $DIE nodes failed, as many as the swarm's died" \
-	test "$(jq_py "$WORK/after.json" 'd["counts"]["failed"]')" = "$DIE"
+check "herd status: $FAILED nodes failed, as many as the swarm's failed ($DIE died)" \
+	test "$(jq_py "$WORK/after.json" 'd["counts"]["failed"]')" = "$FAILED"
 check "herd status: every node counted once ($CLIENTS)" \
 	test "$(jq_py "$WORK/after.json" 'sum(d["counts"].values())')" = "$CLIENTS" -a \
 	"$(jq_py "$WORK/after.json" 'len(d["nodes"])')" = "$CLIENTS"
-check "the dead ones are node000..node$(printf %03d $((DIE - 1))), failed at kernel, abandoned" \
-	test "$(jq_py "$WORK/after.json" 'sorted(n["name"] for n in d["nodes"] if n["stage"] == "failed" and n["failed_stage"] == "kernel" and "abandoned" in n["why"])')" = \
-	"$(python3 -c "print(sorted('node%03d' % i for i in range($DIE)))")"
+check "the dead ones, node000..node$(printf %03d $((DIE - 1))), failed at kernel, abandoned" \
+	test "$(jq_py "$WORK/after.json" 'sum(1 for n in d["nodes"] if n["name"] < "node%03d" % '"$DIE"' and n["stage"] == "failed" and n["failed_stage"] == "kernel" and "abandoned" in n["why"])')" = "$DIE"
 check "the live ones got kernel and initrd (bytes >= both), over TFTP (rack1) and HTTP (rack2)" \
 	test "$(jq_py "$WORK/after.json" 'sorted(set(n["group"] for n in d["nodes"] if n["stage"] == "initrd" and n["bytes"] >= 1900000))')" = "['rack1', 'rack2']" -a \
 	"$(jq_py "$WORK/after.json" 'sum(1 for n in d["nodes"] if n["stage"] == "initrd" and n["bytes"] >= 1900000)')" = "$OK"
 
 # --- logs: logging, up, a failure reported by the node ---------------------------
 
-# Every live node: a kernel line, then herd's initramfs marker; node$LAST
-# (live) instead reports a failed step.
+# Every node but the dead: a kernel line, then herd's initramfs marker
+# (which also takes on a node that failed without dying, if a loaded herd
+# gave up on one); node$LAST instead reports a failed step.
+UP=$((CLIENTS - DIE - 1))
 LAST=$(printf 'node%03d' $((CLIENTS - 1)))
 in_cli python3 - "$SRV_IP" "$BINDS" "$DIE" <<'EOF'
 import socket, sys, time
@@ -195,11 +197,11 @@ for i, ip in enumerate(binds):
 EOF
 all_up() {
 	status --json >"$WORK/up.json" &&
-		test "$(jq_py "$WORK/up.json" 'd["counts"]["up"]')" = $((OK - 1))
+		test "$(jq_py "$WORK/up.json" 'd["counts"]["up"]')" = "$UP"
 }
 wait_for 30 all_up
 python3 -c 'import json, sys; print("  counts:", json.load(open(sys.argv[1]))["counts"])' "$WORK/up.json"
-check "a marker line from each live node: $((OK - 1)) up" all_up
+check "a marker line from each live node: $UP up" all_up
 check "$LAST's FAILED line (after its first line): failed at logging, why step=root" \
 	test "$(jq_py "$WORK/up.json" '[(n["failed_stage"], n["why"][:9]) for n in d["nodes"] if n["name"] == "'"$LAST"'"]')" = \
 	"[('logging', 'step=root')]"
@@ -230,7 +232,7 @@ check "herd status of an unknown node: exit 1, says so" \
 	test "$rc" = 1 -a -n "$(grep 'no such node' "$WORK/nobody.err")"
 status --watch --count 1 >"$WORK/watch.txt"
 check "herd status --watch: counts, a bar, the failed first" \
-	grep -q "$((OK - 1))/$CLIENTS up" "$WORK/watch.txt"
+	grep -q "$UP/$CLIENTS up" "$WORK/watch.txt"
 
 # --- reload ----------------------------------------------------------------------
 
@@ -248,7 +250,7 @@ check "herd reload of a broken file: refused, the problem and its line (exit $rc
 	-n "$(grep "herd.conf:[0-9]*:.*bogus_key" "$WORK/reload2.txt")"
 write_conf
 check "the node state survives a reload" \
-	test "$(status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["counts"]["up"])')" = $((OK - 1))
+	test "$(status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["counts"]["up"])')" = "$UP"
 
 herd_stop
 check "the socket file is removed when herd stops" test ! -e "$SOCK"
