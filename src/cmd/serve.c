@@ -459,37 +459,45 @@ static void error_reply(const char *what, char **reply, size_t *len)
 	fclose(f);
 }
 
+/* The reply to {"cmd":"nodes"} or {"cmd":"node","name":...}: NULL, or
+ * the error to answer. */
+static const char *nodes_reply(struct serve *s, const char *line, bool one, char **reply,
+			       size_t *len, mono_t now)
+{
+	char name[CONF_NAME_MAX];
+	int err;
+
+	if (s->nodes == NULL)
+		return "[status] enabled = no";
+	if (one && control_json_str(line, "name", name, sizeof(name)) < 0)
+		return "node: no \"name\"";
+	err = nodes_json(s->nodes, now, one ? name : NULL, reply, len);
+	return err == -ENOENT ? "no such node" : err < 0 ? strerror(-err) : NULL;
+}
+
 /* One request of the control socket (docs/STATUS.md). */
 static void on_control(void *ctx, const char *line, char **reply, size_t *len, mono_t now)
 {
 	struct serve *s = ctx;
-	char cmd[32], name[CONF_NAME_MAX];
+	const char *error = "unknown command";
+	char cmd[32];
 	FILE *f;
-	int err;
 
-	if (control_json_str(line, "cmd", cmd, sizeof(cmd)) < 0)
-		return error_reply("no \"cmd\"", reply, len);
-	if (strcmp(cmd, "nodes") == 0 || strcmp(cmd, "node") == 0) {
-		bool one = strcmp(cmd, "node") == 0;
-		if (s->nodes == NULL)
-			return error_reply("[status] enabled = no", reply, len);
-		if (one && control_json_str(line, "name", name, sizeof(name)) < 0)
-			return error_reply("node: no \"name\"", reply, len);
-		err = nodes_json(s->nodes, now, one ? name : NULL, reply, len);
-		if (err == -ENOENT)
-			error_reply("no such node", reply, len);
-		return;
-	}
-	if (strcmp(cmd, "reload") == 0) {
+	if (control_json_str(line, "cmd", cmd, sizeof(cmd)) < 0) {
+		error = "no \"cmd\"";
+	} else if (strcmp(cmd, "nodes") == 0 || strcmp(cmd, "node") == 0) {
+		error = nodes_reply(s, line, strcmp(cmd, "node") == 0, reply, len, now);
+	} else if (strcmp(cmd, "reload") == 0) {
+		error = NULL;
 		if ((f = open_memstream(reply, len)) == NULL)
 			return;
 		if (s->logrx)
 			logrx_reopen(s->logrx);
 		reload(s, f);
 		fclose(f);
-		return;
 	}
-	error_reply("unknown command", reply, len);
+	if (error)
+		error_reply(error, reply, len);
 }
 
 static int start_status(struct serve *s)

@@ -25,6 +25,7 @@ struct node {
 	uint8_t seen; /* the stages entered since this boot began, a bit each */
 	bool used;
 	bool in_deadline; /* in the deadline list */
+	bool said_failed; /* the failure is the node's own word (a FAILED line) */
 	uint32_t ip;	  /* IPv4, network order; 0: none yet */
 	uint32_t mac_next, ip_next;
 	uint32_t dl_prev, dl_next;
@@ -179,6 +180,7 @@ static void enter(struct nodes *n, struct node *nd, enum node_stage s, mono_t no
 static void fail(struct nodes *n, struct node *nd, enum node_stage at, const char *why, mono_t now)
 {
 	nd->failed_stage = (uint8_t)at;
+	nd->said_failed = false;
 	snprintf(nd->why, sizeof(nd->why), "%s", why);
 	enter(n, nd, NODE_FAILED, now);
 }
@@ -376,11 +378,14 @@ static void on_log_line(void *ctx, const struct ipaddr *ip, const uint8_t *line,
 		memcpy(why, line + at, wlen);
 		why[wlen] = '\0';
 		fail(n, nd, nd->stage == NODE_FAILED ? nd->failed_stage : nd->stage, why, now);
+		nd->said_failed = true;
 		return;
 	}
+	/* A node that logs is alive, whatever herd concluded (a deadline,
+	 * a transfer given up); not one that said itself it failed. */
 	if (mlen && memmem(line, len, n->conf.up_marker, mlen))
 		advance(n, nd, NODE_UP, now);
-	else if (nd->stage < NODE_LOGGING)
+	else if (nd->stage < NODE_LOGGING || (nd->stage == NODE_FAILED && !nd->said_failed))
 		enter(n, nd, NODE_LOGGING, now);
 }
 

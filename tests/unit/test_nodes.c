@@ -214,6 +214,16 @@ static void test_failures(void **state)
 	k = xfer(f, 5, "initrd.img", t + 9);
 	log_line(f, 5, "<3>herd-init: FAILED step=root: mount: connection refused\n", t + 10);
 	assert_failed(f, "initrd", "step=root: mount", t + 10);
+	/* What it logs next (its rescue shell) does not undo its own word... */
+	log_line(f, 5, "herd-init: a shell (herd.fail=shell)", t + 11);
+	assert_failed(f, "initrd", "step=root: mount", t + 11);
+	/* ...but a node herd gave up on that then logs is alive. */
+	dhcp(f, MAC1, 5, true, t + 12);
+	k = xfer(f, 5, "vmlinuz", t + 13);
+	xfer_end(f, 5, k, NODE_XFER_ABANDON, 10, t + 14);
+	assert_failed(f, "kernel", "abandoned", t + 14);
+	log_line(f, 5, "Linux version 6.1", t + 15);
+	assert_int_equal(nodes_count(f->n, NODE_LOGGING), 1);
 	teardown(f);
 }
 
