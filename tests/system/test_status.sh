@@ -138,6 +138,8 @@ check "before any boot: no node" test "$(jq_py "$WORK/before.json" 'len(d["nodes
 # --- the power-on ---------------------------------------------------------------
 
 t0=$(date +%s.%N)
+# A socket per client (and a connection per HTTP client): past 1024.
+ulimit -n 20000
 in_cli timeout 400 "$SWARM" swarm --chain --dhcp-server "$SRV_IP" --bind "$BINDS" -n "$CLIENTS" \
 	--die "$DIE" --spread $((CLIENTS / 100 + 1)) --json --quiet --max-time 300 >"$WORK/swarm.out" 2>"$WORK/swarm.err"
 rc=$?
