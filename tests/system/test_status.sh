@@ -58,6 +58,10 @@ BINDS=
 } >"$WORK/nodes.tab"
 ip -n "$NS_CLI" -batch "$WORK/cli-addrs" || die "cannot give the clients their addresses"
 ip -n "$NS_SRV" addr add 10.99.255.1/16 dev br0 || die "cannot widen the server's network"
+# One neighbour entry per client: past the default table (1024) the kernel
+# would drop herd's answers to the others.
+in_srv sysctl -qw net.ipv4.neigh.default.gc_thresh1=4096 net.ipv4.neigh.default.gc_thresh2=8192 \
+	net.ipv4.neigh.default.gc_thresh3=16384 || die "cannot grow the neighbour table"
 
 SOCK=$WORK/run/herd.sock
 HERD_CONF=$WORK/herd.conf HERD_ERR=$WORK/herd.stderr
