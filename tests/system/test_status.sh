@@ -42,7 +42,7 @@ mkfile "$ROOT/undionly.kpxe" 70000
 chmod -R a+rX "$ROOT"
 
 # Client i: MAC 02:48:00:00:00:00 + i, its own address (the i-th --bind),
-# 10.99.1.2 and up in 10.99.0.0/16 (the server keeps 10.99.0.1).
+# 10.99.1.2 and up in 10.99.0.0/16.
 BINDS=
 {
 	echo "# name mac ip group"
@@ -52,16 +52,15 @@ BINDS=
 		[ "$i" -ge "$HALF" ] && group=rack2
 		printf 'node%03d 02:48:%02x:%02x:%02x:%02x %s %s\n' "$i" \
 			$((i >> 24 & 255)) $((i >> 16 & 255)) $((i >> 8 & 255)) $((i & 255)) "$ip" "$group"
-		echo "address add $ip/16 dev eth0" >>"$WORK/cli-addrs"
+		echo "address add $ip/32 dev eth0" >>"$WORK/cli-addrs"
 		BINDS=${BINDS:+$BINDS,}$ip
 	done
 } >"$WORK/nodes.tab"
 ip -n "$NS_CLI" -batch "$WORK/cli-addrs" || die "cannot give the clients their addresses"
-ip -n "$NS_SRV" addr add 10.99.255.1/16 dev br0 || die "cannot widen the server's network"
-# One neighbour entry per client: past the default table (1024) the kernel
-# would drop herd's answers to the others.
-in_srv sysctl -qw net.ipv4.neigh.default.gc_thresh1=4096 net.ipv4.neigh.default.gc_thresh2=8192 \
-	net.ipv4.neigh.default.gc_thresh3=16384 || die "cannot grow the neighbour table"
+# Routed through the client namespace's address, as a rack behind its
+# relay: herd's kernel needs one neighbour entry, not one per client (past
+# 1024 it would drop its answers to the others).
+ip -n "$NS_SRV" route add 10.99.0.0/16 via "$CLI_IP" || die "cannot route to the clients"
 
 SOCK=$WORK/run/herd.sock
 HERD_CONF=$WORK/herd.conf HERD_ERR=$WORK/herd.stderr
