@@ -223,7 +223,7 @@ check "herd status --stage failed: $((DIE + 1)) rows, each with its stage and wh
 status --group rack2 --sort since >"$WORK/rack2.txt"
 check "herd status --group rack2: $((CLIENTS - HALF)) rows" \
 	test "$(grep -c '^node' "$WORK/rack2.txt")" = $((CLIENTS - HALF))
-NODE=node010
+NODE=$(printf 'node%03d' "$DIE") # the first live one
 status "$NODE" >"$WORK/node.txt"
 sed 's/^/  /' "$WORK/node.txt"
 check "herd status $NODE: its timeline, dhcp to up" \
