@@ -2,10 +2,10 @@
 # The node state, the control socket, `herd status` and `herd reload`
 # (issue 12, items 1 and 2; src/ops/, src/cmd/status.c).
 #
-# A swarm of STATUS_CLIENTS (200) clients powers on through herd's whole
+# A swarm of STATUS_CLIENTS (2000) clients powers on through herd's whole
 # chain (herd swarm --chain: PXE ROM DHCP, the loader over TFTP, iPXE's DHCP,
 # its script, kernel and initrd -- over TFTP for the first half, rack1, over
-# HTTP for the second, rack2 -- and the initramfs's DHCP); STATUS_DIE (5) of
+# HTTP for the second, rack2 -- and the initramfs's DHCP); STATUS_DIE (20) of
 # them go silent in the middle of their kernel (herd swarm --die). Then:
 #   - `herd status --json` counts equal the swarm's own report: every client
 #     that finished is at its last stage (initrd: the swarm sends no log), the
@@ -27,10 +27,10 @@ SWARM=${SWARM:-$TOP/build/herd}
 [ -x "$SWARM" ] || SWARM=$HERD
 [ -n "${HERD_REF:-}" ] && skip "the reference server has no node state"
 
-CLIENTS=${STATUS_CLIENTS:-200}
-DIE=${STATUS_DIE:-5}
+CLIENTS=${STATUS_CLIENTS:-2000}
+DIE=${STATUS_DIE:-20}
 HALF=$((CLIENTS / 2))
-[ "$CLIENTS" -le 60000 ] || skip "STATUS_CLIENTS: at most 60000"
+[ "$CLIENTS" -le 4000 ] || skip "STATUS_CLIENTS: at most 4000 (herd swarm --bind)"
 setup_work
 net_setup
 
