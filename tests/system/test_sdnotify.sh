@@ -47,6 +47,7 @@ unset NOTIFY_SOCKET JOURNAL_STREAM
 
 # nth N PATTERN: the line number of the Nth message matching PATTERN.
 nth() { grep -n -- "$2" "$NOTES" | sed -n "$1p" | cut -d: -f1; }
+second_ready() { [ -n "$(nth 2 ' READY=1')" ]; }
 
 if wait_for 10 grep -q ' READY=1' "$NOTES"; then
 	pass "READY=1 once serving"
@@ -57,7 +58,7 @@ check "READY=1 carries a one-line status" grep -qE ' READY=1\|STATUS=serving gen
 check "nothing before READY=1" test "$(nth 1 .)" = "$(nth 1 ' READY=1')"
 
 kill -HUP "$HERD_PID"
-wait_for 10 test -n "$(nth 2 ' READY=1')" || fail "no READY=1 after SIGHUP: $(cat "$NOTES")"
+wait_for 10 second_ready || fail "no READY=1 after SIGHUP: $(cat "$NOTES")"
 RL=$(nth 1 ' RELOADING=1')
 if [ -n "$RL" ] && [ "$RL" -lt "$(nth 2 ' READY=1')" ]; then
 	pass "SIGHUP: RELOADING=1, then READY=1"
@@ -77,7 +78,7 @@ fi
 check "the reload's log line follows the manager's protocol" grep -q 'reload: .*generation 2 serving' "$HERD_ERR"
 
 herd_stop
-check "STOPPING=1 at SIGTERM" grep -q ' STOPPING=1' "$NOTES"
+check "STOPPING=1 at SIGTERM" wait_for 5 grep -q ' STOPPING=1' "$NOTES"
 
 # The journal's form: a priority, never herd's text level.
 check "stderr lines carry syslog priorities (<6> info)" grep -q '^<6>herd .* serving' "$HERD_ERR"
