@@ -36,6 +36,7 @@ check "the unit runs the installed binary" \
 	grep -qx 'ExecStart=/usr/local/sbin/herd serve -c /etc/herd/herd.conf' \
 	"$D/usr/local/lib/systemd/system/herd.service"
 check "the unit is Type=notify" grep -qx 'Type=notify' "$D/usr/local/lib/systemd/system/herd.service"
+# shellcheck disable=SC2016 # $MAINPID is the unit's, literally
 check "the unit reloads with SIGHUP" grep -qx 'ExecReload=/bin/kill -HUP $MAINPID' \
 	"$D/usr/local/lib/systemd/system/herd.service"
 check "herd.conf is the example" cmp -s etc/herd.conf.example "$D/etc/herd/herd.conf"
