@@ -52,9 +52,9 @@ struct serve {
 	struct logrx_io *logrx_io;
 	struct lease_table *leases;
 	struct dhcp_io *dhcp;
-	struct sdnotify *notify; /* the service manager, if one started herd */
-	unsigned fixed;		 /* keys a reload could not change */
+	unsigned fixed; /* keys a reload could not change */
 	char namebuf[CONF_NAME_MAX];
+	struct sdnotify *notify; /* the service manager, if one started herd */
 };
 
 static const char *name_node(void *ctx, const struct ipaddr *ip);
