@@ -22,7 +22,7 @@ OBJ_REL := $(patsubst %.c,build/rel/%.o,$(SRCS_LIB) $(SRCS_GEN) $(SRCS_MAIN))
 OBJ_SAN_LIB := $(patsubst %.c,build/san/%.o,$(SRCS_LIB) $(SRCS_GEN))
 OBJ_SAN_MAIN := $(patsubst %.c,build/san/%.o,$(SRCS_MAIN))
 
-.PHONY: all check unit replay system fuzz clean format
+.PHONY: all check unit replay system fuzz clean format install uninstall
 all: build/herd
 
 build/herd: $(OBJ_REL)
@@ -83,6 +83,42 @@ fuzz: $(addprefix build/fuzz/,$(FUZZERS))
 
 check: build/herd build/herd-san unit replay
 	tests/run-all
+
+# Installation, with the usual prefixes: `make install DESTDIR=/tmp/stage`,
+# `make install PREFIX=/usr`. herd is a system daemon (herd(8)): sbin. The
+# configuration is in /etc whatever the prefix (the unit names it), and an
+# existing herd.conf is never replaced (mode 644: a reload reads it as
+# [server] user). The unit names BINDIR and SYSCONFDIR.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+MANPAGES := man/herd.8 man/herd.conf.5 man/herd-nodes.5
+INSTALL ?= install
+
+install: build/herd
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSCONFDIR)/herd $(DESTDIR)$(SYSCONFDIR)/logrotate.d
+	$(INSTALL) -m 755 build/herd $(DESTDIR)$(BINDIR)/herd
+	$(INSTALL) -m 644 man/herd.8 $(DESTDIR)$(MANDIR)/man8/herd.8
+	$(INSTALL) -m 644 man/herd.conf.5 man/herd-nodes.5 $(DESTDIR)$(MANDIR)/man5/
+	sed -e 's|/usr/sbin/herd|$(BINDIR)/herd|' -e 's|/etc/herd/|$(SYSCONFDIR)/herd/|' \
+		etc/systemd/herd.service >$(DESTDIR)$(SYSTEMDUNITDIR)/herd.service.tmp
+	mv $(DESTDIR)$(SYSTEMDUNITDIR)/herd.service.tmp $(DESTDIR)$(SYSTEMDUNITDIR)/herd.service
+	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/herd.service
+	$(INSTALL) -m 644 etc/logrotate.d/herd $(DESTDIR)$(SYSCONFDIR)/logrotate.d/herd
+	[ -e $(DESTDIR)$(SYSCONFDIR)/herd/herd.conf ] || \
+		$(INSTALL) -m 644 etc/herd.conf.example $(DESTDIR)$(SYSCONFDIR)/herd/herd.conf
+	[ -e $(DESTDIR)$(SYSCONFDIR)/herd/nodes.tab ] || \
+		$(INSTALL) -m 644 etc/nodes.tab.example $(DESTDIR)$(SYSCONFDIR)/herd/nodes.tab
+
+# Removes what install put there, except the configuration and inventory
+# (the administrator's) and the state in /var (leases, images, node logs).
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/herd $(DESTDIR)$(MANDIR)/man8/herd.8 \
+		$(DESTDIR)$(MANDIR)/man5/herd.conf.5 $(DESTDIR)$(MANDIR)/man5/herd-nodes.5 \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/herd.service $(DESTDIR)$(SYSCONFDIR)/logrotate.d/herd
 
 format:
 	clang-format -i $(SRCS_LIB) $(SRCS_MAIN) $(wildcard src/*/*.h tests/unit/*.c tests/fuzz/*.c)

@@ -24,6 +24,7 @@
 #include "conf/conf.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/sdnotify.h"
 #include "dhcp/dhcp_io.h"
 #include "dhcp/lease.h"
 #include "inventory/inventory.h"
@@ -53,6 +54,7 @@ struct serve {
 	struct dhcp_io *dhcp;
 	unsigned fixed; /* keys a reload could not change */
 	char namebuf[CONF_NAME_MAX];
+	struct sdnotify *notify; /* the service manager, if one started herd */
 };
 
 static const char *name_node(void *ctx, const struct ipaddr *ip);
@@ -183,6 +185,21 @@ static void reload(struct serve *s)
 		 s->fixed ? " (some changes need a restart, see above)" : "");
 }
 
+/* What the service manager is told (sd_notify: systemd's Type=notify):
+ * READY=1 once serving and after each reload (refused or not), RELOADING=1
+ * when a reload begins, STOPPING=1 at exit; each with a one-line STATUS=. */
+static void notify_manager(struct serve *s, enum sdnotify_state st)
+{
+	const struct inventory *inv = policy_inventory(s->policy);
+	char status[160];
+
+	snprintf(status, sizeof(status), "%s generation %u, %zu node%s",
+		 st == SDNOTIFY_STOPPING ? "stopping:" : "serving", policy_generation(s->policy),
+		 inventory_count(inv), inventory_count(inv) == 1 ? "" : "s");
+	sdnotify_send(s->notify, st, clock_mono_now(),
+		      st == SDNOTIFY_RELOADING ? "reloading" : status);
+}
+
 static void on_signal(struct loop_io *io, uint32_t events, mono_t now)
 {
 	struct serve *s = (struct serve *)((char *)io - offsetof(struct serve, sig));
@@ -195,12 +212,15 @@ static void on_signal(struct loop_io *io, uint32_t events, mono_t now)
 		case SIGINT:
 		case SIGTERM:
 			log_info("signal %u: stopping", si.ssi_signo);
+			notify_manager(s, SDNOTIFY_STOPPING);
 			loop_stop(s->loop);
 			break;
 		case SIGHUP:
+			notify_manager(s, SDNOTIFY_RELOADING);
 			if (s->logrx)
 				logrx_reopen(s->logrx);
 			reload(s);
+			notify_manager(s, SDNOTIFY_READY);
 			break;
 		case SIGUSR1:
 			print_stats(s);
@@ -410,6 +430,7 @@ static void stop_services(struct serve *s)
 	files_free(s->files);
 	logrx_io_close(s->logrx_io);
 	logrx_free(s->logrx);
+	sdnotify_close(s->notify);
 	if (s->loop)
 		close(s->sig.fd);
 	loop_free(s->loop);
@@ -445,6 +466,9 @@ static int serve_run(struct serve *s)
 	confine_raise_nofile(s->cfg->server.max_open_files);
 	if ((err = open_sockets(s)) < 0)
 		return err;
+	/* Connected now: connect() is not allowed once confined. */
+	if ((err = sdnotify_open(&s->notify)) < 0)
+		log_warn("NOTIFY_SOCKET: %s (the service manager is not told)", strerror(-err));
 	if ((err = confine_drop(s->cfg->server.user, s->uid, s->gid,
 				s->cfg->dhcp.enabled && s->cfg->dhcp.pin_neighbours)) < 0)
 		return err;
@@ -458,6 +482,7 @@ static int serve_run(struct serve *s)
 	if (s->cfg->server.seccomp && (err = confine_seccomp()) < 0)
 		return err;
 	log_info("herd %s serving (config %s)", HERD_VERSION, s->cfg->path);
+	notify_manager(s, SDNOTIFY_READY);
 	err = loop_run(s->loop);
 	if (err < 0)
 		log_err("event loop: %s", strerror(-err));
