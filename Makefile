@@ -11,7 +11,7 @@ LIBS := -linih -lcap-ng -lmnl -lseccomp -lmicrohttpd -larchive
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 SRCS_LIB := $(wildcard src/core/*.c src/conf/*.c src/tftp/*.c src/syslog/*.c src/dhcp/*.c \
-	src/boot/*.c src/files/*.c src/http/*.c src/inventory/*.c src/swarm/*.c src/image/*.c)
+	src/boot/*.c src/files/*.c src/http/*.c src/inventory/*.c src/swarm/*.c src/image/*.c src/ops/*.c)
 SRCS_MAIN := $(wildcard src/cmd/*.c) src/main.c
 # Generated sources: the node initramfs's /init, embedded as a C array.
 SRCS_GEN := build/gen/image/node_init.c
