@@ -11,6 +11,7 @@ packages=(
 	mmdebstrap nfs-ganesha nfs-ganesha-vfs kmod # herd image build; NFS roots in the tests
 	iproute2 tftp-hpa atftp curl busybox bsdutils util-linux # system test clients
 	tcpdump nftables procps psmisc python3
+	prometheus # promtool check metrics (test_metrics)
 )
 
 if [ "$(id -u)" -ne 0 ]; then
