@@ -80,9 +80,37 @@ wait_udp_listen "$NS_SRV" 69 && wait_for 10 tcp_listening 9180 && wait_for 10 tc
 	die "herd did not start: $(tail -5 "$HERD_ERR")"
 
 in_cli timeout 120 "$SWARM" swarm --chain --dhcp-server "$SRV_IP" --bind "$CLI_IP" -n 10 \
-	--json --quiet --max-time 100 ${SWARM_EXTRA:-} >"$WORK/chain.out" 2>&1
+	--json --quiet --max-time 100 --link-rate 1G --timeline "$WORK/timeline.json" \
+	--chart "$WORK/chart.svg" >"$WORK/chain.out" 2>&1
 rc=$?
 check "swarm --chain: 10 clients booted (exit $rc)" [ "$rc" = 0 ]
+
+# The swarm's pictures: the timeline parses, each client's stages in order
+# with its bytes; the chart is well-formed SVG with a curve and the wire line.
+check "swarm --timeline: JSON, 10 clients, each dhcp..done through 3 boot stages" python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["clients"] == 10 and j["ok"] == 10 and len(j["timeline"]) == 10, j
+for c in j["timeline"]:
+    ev = [(s["stage"], s["event"]) for s in c["stages"]]
+    assert ev[0] == ("firmware", "dhcp") and ev[-1] == ("os", "done"), ev
+    assert ("ipxe", "http") in ev and ("os", "acked") in ev, ev
+    ts = [s["t"] for s in c["stages"]]
+    assert ts == sorted(ts), ts
+    assert c["outcome"] == "ok" and c["why"] is None and c["bytes"] >= 1300000, c
+    assert c["mac"].startswith("02:48:"), c
+' "$WORK/timeline.json"
+check "swarm --chart: well-formed SVG with the completion curve and the wire limit" python3 -c '
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+ns = "{http://www.w3.org/2000/svg}"
+assert root.tag == ns + "svg", root.tag
+paths = root.findall(ns + "path")
+assert len(paths) == 1 and paths[0].get("d").count("V") == 10, paths
+dashed = [l for l in root.iter(ns + "line") if l.get("stroke-dasharray")]
+assert len(dashed) == 2, dashed  # the line and its legend
+assert "10 of 10 done" in ET.tostring(root, encoding="unicode")
+' "$WORK/chart.svg"
 
 not() { ! "$@"; }
 
