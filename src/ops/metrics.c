@@ -104,6 +104,7 @@ static const struct family_map family_table[] = {
     {"http", "bytes_given", "sent_bytes_total", "protocol=\"http\"", SENT_HELP},
     {"http", "turns", "http_pacer_turns_total", NULL},
     {"http", "paced_waiting", "http_paced_waiting", NULL},
+    {"http", "active", "active_transfers", "protocol=\"http\"", "transfers under way"},
 
     {"log", "datagrams", "log_datagrams_total", NULL},
     {"log", "lines", "log_lines_total", NULL},

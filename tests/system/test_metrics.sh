@@ -147,8 +147,9 @@ tb=$(value 'herd_sent_bytes_total{protocol="tftp"}')
 check "TFTP: the loaders' bytes sent ($tb)" test "${tb:-0}" -ge 700000
 hb=$(value 'herd_sent_bytes_total{protocol="http"}')
 check "HTTP: kernel and initrd bytes sent ($hb)" test "${hb:-0}" -ge 13000000
-check "gauges: active transfers (none now)" \
+check "gauges: active TFTP transfers (none now)" \
 	grep -q '^herd_active_transfers{protocol="tftp"} 0$' "$WORK/metrics.txt"
+check "... and HTTP ones" grep -q '^herd_active_transfers{protocol="http"} 0$' "$WORK/metrics.txt"
 check "... the pacer's rate and backlog, drops per protocol" \
 	test -n "$(value herd_pacer_rate_bytes_per_second)" -a -n "$(value herd_pacer_backlog_bytes)" \
 	-a -n "$(value 'herd_rx_drops_total{protocol="dhcp"}')" \
