@@ -52,7 +52,8 @@ struct serve {
 	struct logrx_io *logrx_io;
 	struct lease_table *leases;
 	struct dhcp_io *dhcp;
-	struct ops_http *ops; /* [status]'s HTTP listener; NULL: off */
+	/* [status]'s HTTP listener; NULL: off */
+	struct ops_http *ops;
 	unsigned fixed; /* keys a reload could not change */
 	char namebuf[CONF_NAME_MAX];
 };
@@ -431,8 +432,10 @@ static int start_services(struct serve *s)
 				s->cfg->dhcp.enabled && !s->cfg->logrx.keep_unknown);
 		err = logrx_io_start(s->logrx_io, s->loop, s->logrx);
 	}
-	if (err == 0 && s->ops)
-		err = ops_http_start(s->ops, s->loop, &(struct ops_source){s, ops_stats, ops_nodes});
+	if (err == 0 && s->ops) {
+		struct ops_source src = {s, ops_stats, ops_nodes};
+		err = ops_http_start(s->ops, s->loop, &src);
+	}
 	return err;
 }
 

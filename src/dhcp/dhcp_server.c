@@ -18,7 +18,7 @@
 /* Lease commit latency buckets, seconds: one fdatasync is ~0.1-10 ms on
  * SSDs, tens of ms on disks; a batch waits for the one before it. */
 static const double commit_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-				       0.05,   0.1,   0.25,   0.5,   1,    2.5};
+				       0.05,   0.1,   0.25,   0.5,   1,	   2.5};
 
 /* A reply waiting for its lease record to reach the disk. */
 struct held_reply {

@@ -172,7 +172,8 @@ struct swarm {
 	struct swarm_dhcp dhcp;
 	struct swarm_http http;
 	unsigned running; /* clients started and not yet done or failed */
-	struct swarm_marks *marks; /* per client (by index), for --timeline; NULL: none */
+	/* per client (by index), for --timeline; NULL: none */
+	struct swarm_marks *marks;
 };
 
 /* One client: about 170 bytes (its socket lives in the I/O layer). */
@@ -221,8 +222,10 @@ struct swarm_client {
 	bool tid_locked;
 	bool gap_acked; /* U-Boot: this loss already has its ACK */
 	bool got_oack;
-	uint16_t retries;	    /* DHCP and TFTP sends again by the timer, every stage */
-	uint32_t tftp_bytes; /* DATA payload received, every download */
+	/* DHCP and TFTP sends again by the timer, every stage */
+	uint16_t retries;
+	/* DATA payload received, every download */
+	uint32_t tftp_bytes;
 };
 
 /* Notes a transition (swarm_client.c, swarm_dhcp.c, swarm_http.c). */
