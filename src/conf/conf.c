@@ -453,6 +453,21 @@ int conf_status_where(const char *listen, const char *value, struct netaddr *out
 	return 1;
 }
 
+/* The dashboard page reads api/v1/nodes relative to itself. */
+static void check_dashboard(struct conf_parse *p, const struct conf_status_http *st)
+{
+	struct netaddr d, a;
+
+	if (conf_status_where(st->listen, st->dashboard, &d) != 1)
+		return;
+	if (conf_status_where(st->listen, st->api, &a) == 1 && netaddr_eq(&a, &d))
+		return;
+	p->lineno = later(line_of(p, 0, CONF_SEC_STATUS, "dashboard"),
+			  line_of(p, 0, CONF_SEC_STATUS, "api"));
+	problem(p, "[status] dashboard: the page reads the node API from its own address: "
+		   "serve api there too, or set dashboard = no");
+}
+
 /* [status]: listen is off or an address; each endpoint yes, no or one. */
 static void check_status(struct conf_parse *p)
 {
@@ -470,7 +485,9 @@ static void check_status(struct conf_parse *p)
 		p->lineno = line_of(p, 0, CONF_SEC_STATUS, keys[i]);
 		problem(p, "[status] %s: '%s' is not %s", keys[i], v,
 			i == 0 ? "off or an IPv4 ADDR[:PORT]" : "yes, no or an IPv4 ADDR[:PORT]");
+		return;
 	}
+	check_dashboard(p, st);
 }
 
 static void conf_validate(struct conf_parse *p)

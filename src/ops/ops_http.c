@@ -53,6 +53,10 @@ struct ops_http {
 
 static char request_seen;
 
+/* src/ops/dashboard.html, built in (the Makefile writes it as bytes). */
+extern const unsigned char ops_dashboard_html[];
+extern const size_t ops_dashboard_html_len;
+
 static int listen_on(struct ops_listener *l)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET,
@@ -225,8 +229,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return serve_metrics(l->o, c);
 	if ((l->endpoints & EP_API) && strncmp(url, api, sizeof(api) - 1) == 0)
 		return serve_nodes(l->o, c, url + sizeof(api) - 1);
-	/* TODO(dashboard, lead or a later session): the page, on EP_DASHBOARD
-	 * at "/". Until then the key only reserves where it will be. */
+	/* The page fetches api/v1/nodes relative to itself: same address. */
+	if ((l->endpoints & EP_DASHBOARD) && strcmp(url, "/") == 0)
+		return reply(c, MHD_HTTP_OK, "text/html; charset=utf-8", (char *)ops_dashboard_html,
+			     ops_dashboard_html_len, false);
 	return reply_text(c, MHD_HTTP_NOT_FOUND, "404 not found\n");
 }
 

@@ -7,6 +7,8 @@
  *   GET /metrics                Prometheus text format 0.0.4 (ops/metrics.h)
  *   GET /api/v1/nodes           the node table, JSON (ops-common: nodes_json)
  *   GET /api/v1/nodes/NAME      one node with its timeline and log tail
+ *   GET /                       the dashboard (src/ops/dashboard.html, built
+ *                               in; it polls api/v1/nodes beside it)
  *
  * Anything but GET or HEAD is 405; an unknown path, or an endpoint not
  * bound to this address, 404. */

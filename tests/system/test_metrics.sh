@@ -5,8 +5,9 @@
 # /metrics on the loopback listener is Prometheus text 0.0.4 that
 # `promtool check metrics` accepts, with the requests, bytes and the lease
 # commit latency histogram the traffic made; an endpoint bound to its own
-# address is served there and only there; the node API answers a JSON
-# 503 until node state is kept; anything but GET/HEAD is 405, an unknown
+# address is served there and only there (the dashboard page with the
+# API); the node API answers a JSON 503 until node state is kept; anything
+# but GET/HEAD is 405, an unknown
 # path 404 (never a file). herd runs confined under ASan/UBSan and stops
 # cleanly.
 . "$(dirname "$0")/lib.sh"
@@ -60,7 +61,7 @@ pin_neighbours = no
 listen = 127.0.0.1:9180
 metrics = yes
 api = $SRV_IP:9181
-dashboard = no
+dashboard = $SRV_IP:9181
 
 [subnet link]
 network = $NET.0/24
@@ -171,6 +172,10 @@ check "GET /api/v1/nodes: 503 until node state is kept ($code)" [ "$code" = 503 
 check "... with a JSON error" python3 -c 'import json, sys
 assert "error" in json.load(open(sys.argv[1]))' "$WORK/body"
 check "GET /api/v1/nodes/a/b: 404" [ "$(get $A/api/v1/nodes/a/b)" = 404 ]
+check "GET / beside the API: the dashboard page" [ "$(get $A/)" = 200 ]
+check "... as HTML, built in, fetching api/v1/nodes relative to itself" \
+	grep -q 'fetch("api/v1/nodes"' "$WORK/body"
+check "... and not on the metrics address" [ "$(get $M/)" = 404 ]
 
 herd_stop
 finish
