@@ -11,10 +11,10 @@ LIBS := -linih -lcap-ng -lmnl -lseccomp -lmicrohttpd -larchive
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 SRCS_LIB := $(wildcard src/core/*.c src/conf/*.c src/tftp/*.c src/syslog/*.c src/dhcp/*.c \
-	src/boot/*.c src/files/*.c src/http/*.c src/inventory/*.c src/swarm/*.c src/image/*.c)
+	src/boot/*.c src/files/*.c src/http/*.c src/inventory/*.c src/swarm/*.c src/image/*.c src/ops/*.c)
 SRCS_MAIN := $(wildcard src/cmd/*.c) src/main.c
 # Generated sources: the node initramfs's /init, embedded as a C array.
-SRCS_GEN := build/gen/image/node_init.c
+SRCS_GEN := build/gen/image/node_init.c build/gen/ops/dashboard.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZERS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
@@ -47,6 +47,19 @@ build/gen/image/node_init.c: src/image/node_init.sh
 	  od -An -v -tx1 $< | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
 	  echo '};'; \
 	  echo 'const size_t initramfs_node_init_len = sizeof(initramfs_node_init);'; } >$@.tmp
+	mv $@.tmp $@
+
+# src/ops/dashboard.html the same way: the ops listener serves it at /.
+build/gen/ops/dashboard.c: src/ops/dashboard.html
+	@mkdir -p $(dir $@)
+	{ echo '/* generated from $< by the Makefile */'; \
+	  echo '#include <stddef.h>'; \
+	  echo 'extern const unsigned char ops_dashboard_html[];'; \
+	  echo 'extern const size_t ops_dashboard_html_len;'; \
+	  echo 'const unsigned char ops_dashboard_html[] = {'; \
+	  od -An -v -tx1 $< | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '};'; \
+	  echo 'const size_t ops_dashboard_html_len = sizeof(ops_dashboard_html);'; } >$@.tmp
 	mv $@.tmp $@
 
 # The sanitizer build of herd is the one the system tests run.

@@ -32,6 +32,7 @@
 #include "syslog/logrx_io.h"
 #include "files/files.h"
 #include "http/http_io.h"
+#include "ops/ops_http.h"
 #include "tftp/tftp_io.h"
 
 struct serve {
@@ -52,6 +53,8 @@ struct serve {
 	struct logrx_io *logrx_io;
 	struct lease_table *leases;
 	struct dhcp_io *dhcp;
+	/* [status]'s HTTP listener; NULL: off */
+	struct ops_http *ops;
 	unsigned fixed; /* keys a reload could not change */
 	char namebuf[CONF_NAME_MAX];
 	struct sdnotify *notify; /* the service manager, if one started herd */
@@ -107,6 +110,38 @@ static void print_stats(struct serve *s)
 		logrx_io_stats_visit(s->logrx_io, &v);
 		log_info("log:%s", line.buf);
 	}
+}
+
+/* /metrics: the same visitors as SIGUSR1's lines, into one document. */
+static void ops_stats(void *ctx, struct metrics *m)
+{
+	struct serve *s = ctx;
+
+	if (s->tftp && tftp_io_server(s->tftp))
+		tftp_io_stats_visit(s->tftp, metrics_module(m, "tftp"));
+	if (s->dhcp && dhcp_io_server(s->dhcp))
+		dhcp_io_stats_visit(s->dhcp, metrics_module(m, "dhcp"));
+	if (s->http)
+		http_io_stats_visit(s->http, metrics_module(m, "http"));
+	if (s->logrx_io && s->logrx)
+		logrx_io_stats_visit(s->logrx_io, metrics_module(m, "log"));
+	/* TODO(helper A, node state; the lead wires it at merge):
+	 *	if (s->nodes)
+	 *		nodes_stats_visit(s->nodes, metrics_module(m, "nodes"));
+	 * ops/metrics.c maps nodes_<stage> to herd_nodes{stage=...} and
+	 * stage_seconds_<stage> histograms to herd_node_stage_seconds. */
+}
+
+/* /api/v1/nodes[/NAME]. */
+static int ops_nodes(void *ctx, const char *name, char **out, size_t *len)
+{
+	(void)ctx, (void)name, (void)out, (void)len;
+	/* TODO(helper A, node state; the lead wires it at merge):
+	 *	struct serve *s = ctx;
+	 *	if (s->nodes)
+	 *		return nodes_json(s->nodes, loop_now(s->loop), name, out, len);
+	 * Until then the API answers 503 with a JSON error. */
+	return -ENOSYS;
 }
 
 /* A snapshot is swapped in between two events of the loop: every module
@@ -323,6 +358,8 @@ static int open_sockets(struct serve *s)
 		err = http_io_open(&s->http, &s->cfg->http);
 	if (err == 0 && s->cfg->logrx.enabled)
 		err = logrx_io_open(&s->logrx_io, &s->cfg->logrx, s->cfg->server.rcvbuf);
+	if (err == 0)
+		err = ops_http_open(&s->ops, &s->cfg->status_http);
 	return err;
 }
 
@@ -415,6 +452,10 @@ static int start_services(struct serve *s)
 				s->cfg->dhcp.enabled && !s->cfg->logrx.keep_unknown);
 		err = logrx_io_start(s->logrx_io, s->loop, s->logrx);
 	}
+	if (err == 0 && s->ops) {
+		struct ops_source src = {s, ops_stats, ops_nodes};
+		err = ops_http_start(s->ops, s->loop, &src);
+	}
 	return err;
 }
 
@@ -423,6 +464,7 @@ static void stop_services(struct serve *s)
 	mono_t now = s->loop ? loop_now(s->loop) : 0;
 
 	print_stats(s);
+	ops_http_close(s->ops); /* first: it reads every other module */
 	dhcp_io_close(s->dhcp);
 	lease_table_close(s->leases);
 	http_io_close(s->http); /* its responses hold files and pacer turns */

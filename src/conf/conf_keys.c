@@ -44,7 +44,7 @@ _Static_assert(CONF_FETCH_AUTO == 0 && CONF_FETCH_TFTP == 1 && CONF_FETCH_HTTP =
 	       "fetch_words[]");
 
 const char *const conf_section_names[CONF_NSECTIONS] = {
-    "server", "tftp", "log", "dhcp", "http", "images", "subnet", "group", "rule"};
+    "server", "tftp", "log", "dhcp", "http", "images", "status", "subnet", "group", "rule"};
 
 /* In the order `herd check` prints them. */
 const struct conf_key conf_keys[] = {
@@ -147,6 +147,14 @@ const struct conf_key conf_keys[] = {
     CFG(IMAGES, "exports_ganesha", T_PATH, images.exports_ganesha, .flags = K_EMPTY, .def = ""),
     CFG(IMAGES, "exports_kernel", T_PATH, images.exports_kernel, .flags = K_EMPTY, .def = ""),
     CFG(IMAGES, "keep", T_UINT, images.keep, .min = 0, .max = 1000, .def = "2"),
+
+    /* The ops HTTP listener (ops/ops_http.c): read-only, loopback by
+     * default; each endpoint on it ("yes"), off ("no") or on its own
+     * ADDR:PORT. Checked by conf_status_where(). */
+    CFG(STATUS, "listen", T_STRING, status_http.listen, .def = "127.0.0.1:9180"),
+    CFG(STATUS, "metrics", T_STRING, status_http.metrics, .def = "yes"),
+    CFG(STATUS, "api", T_STRING, status_http.api, .def = "yes"),
+    CFG(STATUS, "dashboard", T_STRING, status_http.dashboard, .def = "yes"),
 
     SUBNET("network", T_NETWORK, network, SUBNET2(mask), .def = NULL),
     SUBNET("pool", T_POOL, pool_start, SUBNET2(pool_end), .def = ""),

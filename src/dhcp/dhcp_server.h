@@ -13,6 +13,7 @@
 #include "conf/conf.h"
 #include "core/clock.h"
 #include "core/net.h"
+#include "core/stats.h"
 #include "dhcp/lease.h"
 #include "inventory/inventory.h"
 
@@ -58,6 +59,9 @@ struct dhcp_stats {
 	uint64_t offers, acks, naks, declines, releases, informs, bootp;
 	uint64_t lease_write_errors;
 	uint64_t proxy_offers, proxy_acks, proxy_learned; /* [dhcp] mode = proxy */
+	/* From an ACK held for its lease record to the record durable (sent
+	 * or dropped). */
+	struct stat_hist commit_latency;
 };
 
 struct dhcp_server;
