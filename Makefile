@@ -11,11 +11,10 @@ LIBS := -linih -lcap-ng -lmnl -lseccomp -lmicrohttpd -larchive
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 SRCS_LIB := $(wildcard src/core/*.c src/conf/*.c src/tftp/*.c src/syslog/*.c src/dhcp/*.c \
-	src/boot/*.c src/files/*.c src/http/*.c src/inventory/*.c src/swarm/*.c src/image/*.c \
-	src/ops/*.c)
+	src/boot/*.c src/files/*.c src/http/*.c src/inventory/*.c src/swarm/*.c src/image/*.c src/ops/*.c)
 SRCS_MAIN := $(wildcard src/cmd/*.c) src/main.c
 # Generated sources: the node initramfs's /init, embedded as a C array.
-SRCS_GEN := build/gen/image/node_init.c
+SRCS_GEN := build/gen/image/node_init.c build/gen/ops/dashboard.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZERS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
@@ -23,7 +22,7 @@ OBJ_REL := $(patsubst %.c,build/rel/%.o,$(SRCS_LIB) $(SRCS_GEN) $(SRCS_MAIN))
 OBJ_SAN_LIB := $(patsubst %.c,build/san/%.o,$(SRCS_LIB) $(SRCS_GEN))
 OBJ_SAN_MAIN := $(patsubst %.c,build/san/%.o,$(SRCS_MAIN))
 
-.PHONY: all check unit replay system fuzz clean format
+.PHONY: all check unit replay system fuzz clean format install uninstall
 all: build/herd
 
 build/herd: $(OBJ_REL)
@@ -48,6 +47,19 @@ build/gen/image/node_init.c: src/image/node_init.sh
 	  od -An -v -tx1 $< | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
 	  echo '};'; \
 	  echo 'const size_t initramfs_node_init_len = sizeof(initramfs_node_init);'; } >$@.tmp
+	mv $@.tmp $@
+
+# src/ops/dashboard.html the same way: the ops listener serves it at /.
+build/gen/ops/dashboard.c: src/ops/dashboard.html
+	@mkdir -p $(dir $@)
+	{ echo '/* generated from $< by the Makefile */'; \
+	  echo '#include <stddef.h>'; \
+	  echo 'extern const unsigned char ops_dashboard_html[];'; \
+	  echo 'extern const size_t ops_dashboard_html_len;'; \
+	  echo 'const unsigned char ops_dashboard_html[] = {'; \
+	  od -An -v -tx1 $< | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '};'; \
+	  echo 'const size_t ops_dashboard_html_len = sizeof(ops_dashboard_html);'; } >$@.tmp
 	mv $@.tmp $@
 
 # The sanitizer build of herd is the one the system tests run.
@@ -84,6 +96,42 @@ fuzz: $(addprefix build/fuzz/,$(FUZZERS))
 
 check: build/herd build/herd-san unit replay
 	tests/run-all
+
+# Installation, with the usual prefixes: `make install DESTDIR=/tmp/stage`,
+# `make install PREFIX=/usr`. herd is a system daemon (herd(8)): sbin. The
+# configuration is in /etc whatever the prefix (the unit names it), and an
+# existing herd.conf is never replaced (mode 644: a reload reads it as
+# [server] user). The unit names BINDIR and SYSCONFDIR.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+MANPAGES := man/herd.8 man/herd.conf.5 man/herd-nodes.5
+INSTALL ?= install
+
+install: build/herd
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSCONFDIR)/herd $(DESTDIR)$(SYSCONFDIR)/logrotate.d
+	$(INSTALL) -m 755 build/herd $(DESTDIR)$(BINDIR)/herd
+	$(INSTALL) -m 644 man/herd.8 $(DESTDIR)$(MANDIR)/man8/herd.8
+	$(INSTALL) -m 644 man/herd.conf.5 man/herd-nodes.5 $(DESTDIR)$(MANDIR)/man5/
+	sed -e 's|/usr/sbin/herd|$(BINDIR)/herd|' -e 's|/etc/herd/|$(SYSCONFDIR)/herd/|' \
+		etc/systemd/herd.service >$(DESTDIR)$(SYSTEMDUNITDIR)/herd.service.tmp
+	mv $(DESTDIR)$(SYSTEMDUNITDIR)/herd.service.tmp $(DESTDIR)$(SYSTEMDUNITDIR)/herd.service
+	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/herd.service
+	$(INSTALL) -m 644 etc/logrotate.d/herd $(DESTDIR)$(SYSCONFDIR)/logrotate.d/herd
+	[ -e $(DESTDIR)$(SYSCONFDIR)/herd/herd.conf ] || \
+		$(INSTALL) -m 644 etc/herd.conf.example $(DESTDIR)$(SYSCONFDIR)/herd/herd.conf
+	[ -e $(DESTDIR)$(SYSCONFDIR)/herd/nodes.tab ] || \
+		$(INSTALL) -m 644 etc/nodes.tab.example $(DESTDIR)$(SYSCONFDIR)/herd/nodes.tab
+
+# Removes what install put there, except the configuration and inventory
+# (the administrator's) and the state in /var (leases, images, node logs).
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/herd $(DESTDIR)$(MANDIR)/man8/herd.8 \
+		$(DESTDIR)$(MANDIR)/man5/herd.conf.5 $(DESTDIR)$(MANDIR)/man5/herd-nodes.5 \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/herd.service $(DESTDIR)$(SYSCONFDIR)/logrotate.d/herd
 
 format:
 	clang-format -i $(SRCS_LIB) $(SRCS_MAIN) $(wildcard src/*/*.h tests/unit/*.c tests/fuzz/*.c)

@@ -70,6 +70,7 @@ options:
                        [group default]; e.g. 'http.max_connections = 8192';
                        repeatable)
   -o, --results FILE   JSON lines appended here (default bench/results/http-DATE.jsonl)
+                       and the run's comparison chart beside it, FILE.svg (rack-chart.py)
   -k, --keep           keep the work directory (configs, logs)
 environment: HERD (binary, default build/herd), HERD_SERVE (the herd served),
   KERNEL_SIZE, INITRD_SIZE, LOADER_SIZE (bytes of generated files, when
@@ -579,4 +580,8 @@ log "herd: $("$HERD_BIN" --version), results: $RESULTS"
 for m in "${MODES[@]}"; do
 	run_mode "$m"
 done
+# The comparison chart of this run (bench/rack-chart.py: SVG, for a browser).
+CHART=${RESULTS%.jsonl}.svg
+python3 "$BENCH_DIR/rack-chart.py" --run "$RUN_ID.$START_TS" -o "$CHART" "$RESULTS" &&
+	log "chart: $CHART"
 log "results: $RESULTS"

@@ -77,6 +77,7 @@ client count; -n (to scale one down for a quick check), -S, --addrs,
       --herd LINE      extra line for configured herd's [tftp] section, e.g.
                        'pacing_burst = 32K' (repeatable; not for herd-default)
   -o, --results FILE   JSON lines appended here (default bench/results/rack-DATE.jsonl)
+                       and the run's comparison chart beside it, FILE.svg (rack-chart.py)
   -k, --keep           keep the work directory (configs, logs)
 environment: HERD (binary, default build/herd), HERD_SERVE (the herd served,
   default HERD: another build, same swarm), ATFTPD (binary), ATFTPD_SAS=0
@@ -701,4 +702,8 @@ log "herd: $("$HERD_BIN" --version), results: $RESULTS"
 for sc in "${SCENARIOS[@]}"; do
 	scenario "$sc"
 done
+# The comparison chart of this run (bench/rack-chart.py: SVG, for a browser).
+CHART=${RESULTS%.jsonl}.svg
+python3 "$BENCH_DIR/rack-chart.py" --run "$RUN_ID.$START_TS" -o "$CHART" "$RESULTS" &&
+	log "chart: $CHART"
 log "results: $RESULTS"

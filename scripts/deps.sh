@@ -11,6 +11,9 @@ packages=(
 	mmdebstrap nfs-ganesha nfs-ganesha-vfs kmod # herd image build; NFS roots in the tests
 	iproute2 tftp-hpa atftp curl busybox bsdutils util-linux # system test clients
 	tcpdump nftables procps psmisc python3
+	groff-base man-db logrotate # the manual pages and the logrotate snippet (test_man, test_install)
+	prometheus # promtool check metrics (test_metrics)
+	chromium socat # the dashboard in a browser (test_dashboard); the lab's dashboard forwarder
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -76,6 +76,11 @@ unsigned reload_keep_fixed(const struct herd_config *run, struct herd_config *ne
 	KEEP("[http] idle_timeout_ms", http.idle_timeout_ms);
 	KEEP("[http] request_timeout_ms", http.request_timeout_ms);
 	KEEP("[http] header_max", http.header_max);
+	/* The ops HTTP listener's sockets are bound before the privilege drop. */
+	KEEP_STR("[status] listen", status_http.listen);
+	KEEP_STR("[status] metrics", status_http.metrics);
+	KEEP_STR("[status] api", status_http.api);
+	KEEP_STR("[status] dashboard", status_http.dashboard);
 	KEEP("[log] enabled", logrx.enabled);
 	KEEP_LISTEN("[log] syslog", logrx.syslog);
 	KEEP_LISTEN("[log] netconsole", logrx.netconsole);

@@ -25,6 +25,7 @@
 #include "conf/conf.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/sdnotify.h"
 #include "dhcp/dhcp_io.h"
 #include "dhcp/lease.h"
 #include "inventory/inventory.h"
@@ -34,6 +35,7 @@
 #include "http/http_io.h"
 #include "ops/control.h"
 #include "ops/nodes.h"
+#include "ops/ops_http.h"
 #include "tftp/tftp_io.h"
 
 struct serve {
@@ -58,8 +60,11 @@ struct serve {
 	struct control *control;  /* [status] socket, or NULL */
 	struct timer nodes_timer; /* the node state's stage deadlines */
 	struct loop_post nodes_post;
+	/* [status]'s HTTP listener; NULL: off */
+	struct ops_http *ops;
 	unsigned fixed; /* keys a reload could not change */
 	char namebuf[CONF_NAME_MAX];
+	struct sdnotify *notify; /* the service manager, if one started herd */
 };
 
 static const char *name_node(void *ctx, const struct ipaddr *ip);
@@ -124,6 +129,33 @@ static void nodes_conf(const struct herd_config *cfg, struct nodes_conf *nc)
 	nc->max_nodes = cfg->status.max_nodes;
 	nc->stage_timeout_s = cfg->status.stage_timeout_s;
 	snprintf(nc->up_marker, sizeof(nc->up_marker), "%s", cfg->status.up_marker);
+}
+
+/* /metrics: the same visitors as SIGUSR1's lines, into one document. */
+static void ops_stats(void *ctx, struct metrics *m)
+{
+	struct serve *s = ctx;
+
+	if (s->tftp && tftp_io_server(s->tftp))
+		tftp_io_stats_visit(s->tftp, metrics_module(m, "tftp"));
+	if (s->dhcp && dhcp_io_server(s->dhcp))
+		dhcp_io_stats_visit(s->dhcp, metrics_module(m, "dhcp"));
+	if (s->http)
+		http_io_stats_visit(s->http, metrics_module(m, "http"));
+	if (s->logrx_io && s->logrx)
+		logrx_io_stats_visit(s->logrx_io, metrics_module(m, "log"));
+	if (s->nodes)
+		nodes_stats_visit(s->nodes, metrics_module(m, "nodes"));
+}
+
+/* /api/v1/nodes[/NAME]. */
+static int ops_nodes(void *ctx, const char *name, char **out, size_t *len)
+{
+	struct serve *s = ctx;
+
+	if (s->nodes == NULL)
+		return -ENOSYS; /* [status] enabled = no: the API answers 503 */
+	return nodes_json(s->nodes, loop_now(s->loop), name, out, len);
 }
 
 /* A snapshot is swapped in between two events of the loop: every module
@@ -238,6 +270,21 @@ static void reload(struct serve *s, FILE *reply)
 	reload_reply(reply, true, msg, NULL);
 }
 
+/* What the service manager is told (sd_notify: systemd's Type=notify):
+ * READY=1 once serving and after each reload (refused or not), RELOADING=1
+ * when a reload begins, STOPPING=1 at exit; each with a one-line STATUS=. */
+static void notify_manager(struct serve *s, enum sdnotify_state st)
+{
+	const struct inventory *inv = policy_inventory(s->policy);
+	char status[160];
+
+	snprintf(status, sizeof(status), "%s generation %u, %zu node%s",
+		 st == SDNOTIFY_STOPPING ? "stopping:" : "serving", policy_generation(s->policy),
+		 inventory_count(inv), inventory_count(inv) == 1 ? "" : "s");
+	sdnotify_send(s->notify, st, clock_mono_now(),
+		      st == SDNOTIFY_RELOADING ? "reloading" : status);
+}
+
 static void on_signal(struct loop_io *io, uint32_t events, mono_t now)
 {
 	struct serve *s = (struct serve *)((char *)io - offsetof(struct serve, sig));
@@ -250,12 +297,15 @@ static void on_signal(struct loop_io *io, uint32_t events, mono_t now)
 		case SIGINT:
 		case SIGTERM:
 			log_info("signal %u: stopping", si.ssi_signo);
+			notify_manager(s, SDNOTIFY_STOPPING);
 			loop_stop(s->loop);
 			break;
 		case SIGHUP:
+			notify_manager(s, SDNOTIFY_RELOADING);
 			if (s->logrx)
 				logrx_reopen(s->logrx);
 			reload(s, NULL);
+			notify_manager(s, SDNOTIFY_READY);
 			break;
 		case SIGUSR1:
 			print_stats(s);
@@ -385,6 +435,8 @@ static int open_sockets(struct serve *s)
 		err = http_io_open(&s->http, &s->cfg->http);
 	if (err == 0 && s->cfg->logrx.enabled)
 		err = logrx_io_open(&s->logrx_io, &s->cfg->logrx, s->cfg->server.rcvbuf);
+	if (err == 0)
+		err = ops_http_open(&s->ops, &s->cfg->status_http);
 	return err;
 }
 
@@ -589,7 +641,13 @@ static int start_services(struct serve *s)
 				s->cfg->dhcp.enabled && !s->cfg->logrx.keep_unknown);
 		err = logrx_io_start(s->logrx_io, s->loop, s->logrx);
 	}
-	return err < 0 ? err : start_status(s);
+	if (err == 0)
+		err = start_status(s);
+	if (err == 0 && s->ops) {
+		struct ops_source src = {s, ops_stats, ops_nodes};
+		err = ops_http_start(s->ops, s->loop, &src);
+	}
+	return err;
 }
 
 static void stop_services(struct serve *s)
@@ -597,6 +655,7 @@ static void stop_services(struct serve *s)
 	mono_t now = s->loop ? loop_now(s->loop) : 0;
 
 	print_stats(s);
+	ops_http_close(s->ops); /* first: it reads every other module */
 	control_close(s->control);
 	dhcp_io_close(s->dhcp);
 	lease_table_close(s->leases);
@@ -608,6 +667,7 @@ static void stop_services(struct serve *s)
 	if (s->loop && s->nodes)
 		loop_timer_cancel(s->loop, &s->nodes_timer);
 	nodes_free(s->nodes);
+	sdnotify_close(s->notify);
 	if (s->loop)
 		close(s->sig.fd);
 	loop_free(s->loop);
@@ -643,6 +703,9 @@ static int serve_run(struct serve *s)
 	confine_raise_nofile(s->cfg->server.max_open_files);
 	if ((err = open_sockets(s)) < 0)
 		return err;
+	/* Connected now: connect() is not allowed once confined. */
+	if ((err = sdnotify_open(&s->notify)) < 0)
+		log_warn("NOTIFY_SOCKET: %s (the service manager is not told)", strerror(-err));
 	if ((err = confine_drop(s->cfg->server.user, s->uid, s->gid,
 				s->cfg->dhcp.enabled && s->cfg->dhcp.pin_neighbours)) < 0)
 		return err;
@@ -656,6 +719,7 @@ static int serve_run(struct serve *s)
 	if (s->cfg->server.seccomp && (err = confine_seccomp()) < 0)
 		return err;
 	log_info("herd %s serving (config %s)", HERD_VERSION, s->cfg->path);
+	notify_manager(s, SDNOTIFY_READY);
 	err = loop_run(s->loop);
 	if (err < 0)
 		log_err("event loop: %s", strerror(-err));

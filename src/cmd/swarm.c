@@ -26,6 +26,7 @@
 #include "cmd/confine.h"
 #include "core/loop.h"
 #include "swarm/swarm_io.h"
+#include "swarm/swarm_pictures.h"
 #include "swarm/swarm_report.h"
 #include "tftp/tftp_wire.h"
 
@@ -75,6 +76,10 @@ static const char usage_text[] =
 	"      --max-time SECONDS    hard stop (default 300): clients still running fail\n"
 	"      --json                also print one JSON line (the last line of stdout)\n"
 	"      --quiet               no progress line\n"
+	"      --timeline FILE.json  per client: its stage transitions with times, bytes,\n"
+	"                            retries and outcome\n"
+	"      --chart FILE.svg      clients done over time (with --link-rate, the wire\n"
+	"                            limit drawn as a line): open it in a browser\n"
 	"\n"
 	"DHCP (each client has its own MAC, 02:48 then 32 bits: --mac-base + its number):\n"
 	"      --dhcp                each client does DHCP (DORA) first, with its firmware's\n"
@@ -128,6 +133,7 @@ struct swarm_opts {
 	unsigned clients;
 	double spread_s, max_time_s, link_bps;
 	bool json, quiet;
+	const char *timeline, *chart; /* --timeline FILE.json, --chart FILE.svg */
 	const char *sets[SWARM_MAX_SETS];
 	unsigned nsets;
 	struct swarm_profile profiles[SWARM_MAX_MIX];
@@ -356,7 +362,7 @@ static int parse_args(struct swarm_opts *o, int argc, char **argv)
 {
 	enum { O_VERIFY = 256, O_PROFILE, O_MIX, O_SPREAD, O_BIND, O_LINK, O_SET, O_MAXT, O_JSON,
 	       O_QUIET, O_DHCP, O_DHCP_SERVER, O_DHCP_BCAST, O_DHCP_ONLY, O_CHAIN, O_MAC_BASE,
-	       O_URL, O_URL_VERIFY, O_HTTP_STALL, O_DIE };
+	       O_URL, O_URL_VERIFY, O_HTTP_STALL, O_DIE, O_TIMELINE, O_CHART };
 	static const struct option longopts[] = {
 		{"server", required_argument, NULL, 's'},
 		{"file", required_argument, NULL, 'f'},
@@ -381,6 +387,8 @@ static int parse_args(struct swarm_opts *o, int argc, char **argv)
 		{"url-verify", required_argument, NULL, O_URL_VERIFY},
 		{"http-stall", required_argument, NULL, O_HTTP_STALL},
 		{"die", required_argument, NULL, O_DIE},
+		{"timeline", required_argument, NULL, O_TIMELINE},
+		{"chart", required_argument, NULL, O_CHART},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -448,6 +456,8 @@ static int parse_args(struct swarm_opts *o, int argc, char **argv)
 						   optarg);
 			break;
 		case O_DIE: o->die = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case O_TIMELINE: o->timeline = optarg; break;
+		case O_CHART: o->chart = optarg; break;
 		case 'h': fputs(usage_text, stdout); return -1;
 		default: return usage_error("%s", "bad option");
 		}
@@ -593,6 +603,40 @@ static int raise_nofile(unsigned clients)
 	return 0;
 }
 
+/* --timeline and --chart; a file that cannot be written is said, and the
+ * run's result stands. */
+static void write_pictures(struct swarm_run *r)
+{
+	struct swarm_opts *o = r->o;
+	const struct swarm_client **c;
+	FILE *f;
+
+	if (o->timeline == NULL && o->chart == NULL)
+		return;
+	c = calloc(o->clients, sizeof(*c));
+	if (c == NULL)
+		return;
+	for (unsigned i = 0; i < o->clients; i++)
+		c[i] = swarm_io_client(r->io, i);
+	if (o->timeline && (f = fopen(o->timeline, "w")) != NULL) {
+		swarm_timeline_write(f, c, r->sw.marks, o->clients, r->sw.dhcp.mac_base);
+		if (fclose(f) != 0)
+			fprintf(stderr, "herd swarm: %s: %s\n", o->timeline, strerror(errno));
+	} else if (o->timeline) {
+		fprintf(stderr, "herd swarm: %s: %s\n", o->timeline, strerror(errno));
+	}
+	if (o->chart && (f = fopen(o->chart, "w")) != NULL) {
+		char title[200];
+		snprintf(title, sizeof(title), "herd swarm: %u clients, %s", o->clients, o->label);
+		swarm_chart_write(f, c, o->clients, o->link_bps, title);
+		if (fclose(f) != 0)
+			fprintf(stderr, "herd swarm: %s: %s\n", o->chart, strerror(errno));
+	} else if (o->chart) {
+		fprintf(stderr, "herd swarm: %s: %s\n", o->chart, strerror(errno));
+	}
+	free(c);
+}
+
 static void report(struct swarm_run *r, const char *server)
 {
 	struct swarm_opts *o = r->o;
@@ -626,6 +670,7 @@ static void report(struct swarm_run *r, const char *server)
 		swarm_report_json(&s, stdout);
 	fflush(stdout);
 	swarm_report_free(rep);
+	write_pictures(r);
 }
 
 static int open_dhcp(struct swarm_run *r)
@@ -802,6 +847,10 @@ int cmd_swarm(int argc, char **argv)
 		fprintf(stderr, "herd swarm: cannot create the event loop\n");
 		goto out;
 	}
+	if (o.timeline && (r.sw.marks = calloc(o.clients, sizeof(*r.sw.marks))) == NULL) {
+		fprintf(stderr, "herd swarm: out of memory for --timeline\n");
+		goto out;
+	}
 	if (run(&r) == 0) {
 		struct swarm_io_counts k;
 		report(&r, o.dhcp ? (o.dhcp_iface ? o.dhcp_iface : o.dhcp_server)
@@ -811,6 +860,7 @@ int cmd_swarm(int argc, char **argv)
 	}
 out:
 	swarm_io_close(r.io);
+	free(r.sw.marks);
 	if (r.sig.fd >= 0)
 		close(r.sig.fd);
 	loop_free(r.loop);

@@ -439,6 +439,57 @@ static void check_listen(struct conf_parse *p, enum conf_section section, const 
 			conf_section_names[section], key);
 }
 
+int conf_status_where(const char *listen, const char *value, struct netaddr *out)
+{
+	bool on;
+
+	if (conf_parse_bool(value, &on) == 0) {
+		if (!on || strcmp(listen, "off") == 0)
+			return 0;
+		value = listen;
+	}
+	if (netaddr_parse(value, CONF_STATUS_PORT, out) < 0 || !ipaddr_is_v4(&out->ip))
+		return -EINVAL;
+	return 1;
+}
+
+/* The dashboard page reads api/v1/nodes relative to itself. */
+static void check_dashboard(struct conf_parse *p, const struct conf_status_http *st)
+{
+	struct netaddr d, a;
+
+	if (conf_status_where(st->listen, st->dashboard, &d) != 1)
+		return;
+	if (conf_status_where(st->listen, st->api, &a) == 1 && netaddr_eq(&a, &d))
+		return;
+	p->lineno = later(line_of(p, 0, CONF_SEC_STATUS, "dashboard"),
+			  line_of(p, 0, CONF_SEC_STATUS, "api"));
+	problem(p, "[status] dashboard: the page reads the node API from its own address: "
+		   "serve api there too, or set dashboard = no");
+}
+
+/* [status]: listen is off or an address; each endpoint yes, no or one. */
+static void check_status(struct conf_parse *p)
+{
+	static const char *const keys[] = {"listen", "metrics", "api", "dashboard"};
+	const struct conf_status_http *st = &p->cfg->status_http;
+	const char *values[] = {st->listen, st->metrics, st->api, st->dashboard};
+	struct netaddr a;
+	bool b;
+
+	for (unsigned i = 0; i < 4; i++) {
+		const char *v = values[i];
+		bool word = i == 0 ? strcmp(v, "off") == 0 : conf_parse_bool(v, &b) == 0;
+		if (word || (netaddr_parse(v, CONF_STATUS_PORT, &a) == 0 && ipaddr_is_v4(&a.ip)))
+			continue;
+		p->lineno = line_of(p, 0, CONF_SEC_STATUS, keys[i]);
+		problem(p, "[status] %s: '%s' is not %s", keys[i], v,
+			i == 0 ? "off or an IPv4 ADDR[:PORT]" : "yes, no or an IPv4 ADDR[:PORT]");
+		return;
+	}
+	check_dashboard(p, st);
+}
+
 static void conf_validate(struct conf_parse *p)
 {
 	const struct herd_config *cfg = p->cfg;
@@ -456,6 +507,7 @@ static void conf_validate(struct conf_parse *p)
 		problem(p, "[log] has neither syslog nor netconsole addresses");
 	check_listen(p, CONF_SEC_DHCP, "listen", cfg->dhcp.enabled, &cfg->dhcp.listen);
 	check_listen(p, CONF_SEC_HTTP, "listen", cfg->http.enabled, &cfg->http.listen);
+	check_status(p);
 	check_required(p);
 	conf_boot_validate(cfg, report_at, p);
 	conf_rules_validate(cfg, report_at, p);

@@ -90,6 +90,22 @@ struct conf_status {
 	char up_marker[128];
 };
 
+/* [status], the ops HTTP listener (helper C's keys; ops/ops_http.c):
+ * `listen` is "off" or ADDR[:PORT]; each endpoint is "yes" (on listen),
+ * "no", or its own ADDR[:PORT]. */
+#define CONF_STATUS_PORT 9180
+struct conf_status_http {
+	char listen[64];
+	char metrics[64];
+	char api[64];
+	char dashboard[64];
+};
+
+/* Where an endpoint of [status] is served: 1 with *out set, 0 if it is
+ * off, -EINVAL if `value` (or `listen`, for "yes") is not one of the
+ * forms above. */
+int conf_status_where(const char *listen, const char *value, struct netaddr *out);
+
 struct conf_logrx {
 	bool enabled;
 	struct conf_listen syslog;     /* RFC 3164 / 5424 over UDP */
@@ -244,6 +260,7 @@ struct herd_config {
 	struct conf_http http;
 	struct conf_images images;
 	struct conf_status status;
+	struct conf_status_http status_http;
 	struct conf_logrx logrx;
 	struct conf_dhcp dhcp;
 };

@@ -160,6 +160,14 @@ const struct conf_key conf_keys[] = {
     /* herd's initramfs says this once the root is mounted (docs/IMAGES.md). */
     CFG(STATUS, "up_marker", T_STRING, status.up_marker, .def = "herd-init: root: mounted"),
 
+    /* The ops HTTP listener (ops/ops_http.c): read-only, loopback by
+     * default; each endpoint on it ("yes"), off ("no") or on its own
+     * ADDR:PORT. Checked by conf_status_where(). */
+    CFG(STATUS, "listen", T_STRING, status_http.listen, .def = "127.0.0.1:9180"),
+    CFG(STATUS, "metrics", T_STRING, status_http.metrics, .def = "yes"),
+    CFG(STATUS, "api", T_STRING, status_http.api, .def = "yes"),
+    CFG(STATUS, "dashboard", T_STRING, status_http.dashboard, .def = "yes"),
+
     SUBNET("network", T_NETWORK, network, SUBNET2(mask), .def = NULL),
     SUBNET("pool", T_POOL, pool_start, SUBNET2(pool_end), .def = ""),
     SUBNET("router", T_IP, router, .flags = K_EMPTY, .def = ""),

@@ -3,11 +3,38 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static enum log_level current_level = LOG_LVL_INFO;
 
 static const char *const level_names[] = {"error", "warning", "info", "debug"};
+/* syslog priorities: LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG */
+static const int level_prio[] = {3, 4, 6, 7};
+
+enum { JOURNAL_UNKNOWN = -1 };
+static int to_journal = JOURNAL_UNKNOWN;
+
+void log_set_journal(bool on)
+{
+	to_journal = on;
+}
+
+bool log_fd_is_journal(int fd)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char end;
+
+	if (env == NULL || sscanf(env, "%llu:%llu%c", &dev, &ino, &end) != 2)
+		return false;
+	if (fstat(fd, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 void log_set_level(enum log_level level)
 {
@@ -33,13 +60,28 @@ int log_level_parse(const char *s, enum log_level *out)
 static void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
 	char line[1024];
-	int n;
+	size_t n;
+	int r;
 
 	if (level > current_level)
 		return;
-	n = snprintf(line, sizeof(line), "herd: %s: ", level_names[level]);
-	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
-	fprintf(stderr, "%s\n", line);
+	if (to_journal == JOURNAL_UNKNOWN)
+		to_journal = log_fd_is_journal(STDERR_FILENO);
+	if (to_journal)
+		r = snprintf(line, sizeof(line), "<%d>", level_prio[level]);
+	else
+		r = snprintf(line, sizeof(line), "herd: %s: ", level_names[level]);
+	n = (size_t)r;
+	r = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+	if (r < 0)
+		return;
+	n += (size_t)r < sizeof(line) - n - 1 ? (size_t)r : sizeof(line) - n - 2;
+	for (char *p = line; p < line + n; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	line[n++] = '\n';
+	/* one write: a line is never split between two writers */
+	fwrite(line, 1, n, stderr);
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)

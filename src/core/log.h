@@ -1,4 +1,9 @@
-/* herd's own diagnostics, to stderr (the service manager keeps them).
+/* herd's own diagnostics, to stderr (the service manager keeps them), one
+ * line per event: "herd: LEVEL: message". When stderr is the journal
+ * (systemd sets $JOURNAL_STREAM to its device:inode), each line starts with
+ * its syslog priority instead, "<3>message" (sd-daemon(3)), so journald
+ * keeps the level (journalctl -p warning). A newline inside a message
+ * becomes a space: one event, one line.
  *
  * Per-packet warnings go through a struct ratelimit so a flood of bad packets
  * cannot flood the log: at most `burst` lines per interval, then one line
@@ -6,6 +11,7 @@
 #ifndef HERD_CORE_LOG_H
 #define HERD_CORE_LOG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/clock.h"
@@ -17,8 +23,13 @@ enum log_level log_get_level(void);
 /* Parses "error", "warning", "info", "debug". Returns 0 or -EINVAL. */
 int log_level_parse(const char *s, enum log_level *out);
 
-void log_msg(enum log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+/* Whether stderr is the journal: decided at the first line logged, from
+ * $JOURNAL_STREAM and stderr's device and inode; tests set it. */
+void log_set_journal(bool on);
+/* True if $JOURNAL_STREAM names fd's device and inode ("DEV:INO"). */
+bool log_fd_is_journal(int fd);
+
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_err(...) log_msg(LOG_LVL_ERR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_LVL_WARN, __VA_ARGS__)
@@ -37,10 +48,13 @@ struct ratelimit {
 	uint32_t suppressed;
 };
 
-#define RATELIMIT_INIT(interval_us, burst_n) {0, (interval_us), (burst_n), 0, 0}
+#define RATELIMIT_INIT(interval_us, burst_n)                                                       \
+	{                                                                                          \
+		0, (interval_us), (burst_n), 0, 0                                                  \
+	}
 
 /* Logs at `level` unless the limit is spent; `now` is the loop's time. */
 void log_limited(struct ratelimit *rl, mono_t now, enum log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -409,6 +409,8 @@ void dhcp_io_stats_visit(const struct dhcp_io *io, const struct stat_visitor *v)
 	stat_counter(v, "rx_drops", dhcp_io_rx_drops(io), "datagrams lost to full receive buffers");
 	stat_counter(v, "client_limited", io->client_limited,
 		     "requests over their client's (MAC's) rate, ignored");
+	stat_histogram(v, "lease_commit_seconds", &d->commit_latency,
+		       "time from an ACK held for its lease record to the record durable");
 }
 
 uint64_t dhcp_io_memory(const struct conf_dhcp *cfg)

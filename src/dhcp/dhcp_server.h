@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/net.h"
 #include "core/node_events.h"
+#include "core/stats.h"
 #include "dhcp/lease.h"
 #include "inventory/inventory.h"
 
@@ -59,6 +60,9 @@ struct dhcp_stats {
 	uint64_t offers, acks, naks, declines, releases, informs, bootp;
 	uint64_t lease_write_errors;
 	uint64_t proxy_offers, proxy_acks, proxy_learned; /* [dhcp] mode = proxy */
+	/* From an ACK held for its lease record to the record durable (sent
+	 * or dropped). */
+	struct stat_hist commit_latency;
 };
 
 struct dhcp_server;

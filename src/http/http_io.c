@@ -809,6 +809,16 @@ void http_io_set_events(struct http_io *io, const struct node_events *ev)
 	io->ev = *ev;
 }
 
+/* Walked at a scrape, not kept on the response path. */
+static uint64_t live_responses(const struct http_io *io)
+{
+	uint64_t n = 0;
+
+	for (const struct http_xfer *x = io->xfers; x; x = x->next)
+		n++;
+	return n;
+}
+
 void http_io_stats_visit(const struct http_io *io, const struct stat_visitor *v)
 {
 	stat_gauge(v, "connections", io->connections, "connections open");
@@ -828,6 +838,7 @@ void http_io_stats_visit(const struct http_io *io, const struct stat_visitor *v)
 	stat_counter(v, "bytes_given", io->bytes_given, "body bytes handed to the sockets");
 	stat_counter(v, "turns", io->turns, "turns the pacer gave responses");
 	stat_gauge(v, "paced_waiting", io->paced_waiting, "responses waiting for the pacer");
+	stat_gauge(v, "active", live_responses(io), "responses with a body under way");
 }
 
 /* MHD's own state per connection (struct MHD_Connection is private:

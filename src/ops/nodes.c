@@ -52,7 +52,11 @@ struct nodes {
 	uint64_t abandoned; /* failures by an abandoned transfer */
 	nodes_log_tail_fn log_tail;
 	void *log_tail_ctx;
+	struct stat_hist in_stage[NODE_UP]; /* time spent in each stage before up */
 };
+
+/* Seconds in a stage: firmware timers are seconds, a slow boot minutes. */
+static const double stage_bounds[] = {0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600};
 
 /* ---- Hashes ------------------------------------------------------------ */
 
@@ -166,6 +170,8 @@ static void deadline_append(struct nodes *n, struct node *nd)
 /* Every transition goes through here: counts, timeline, deadline. */
 static void enter(struct nodes *n, struct node *nd, enum node_stage s, mono_t now)
 {
+	if (nd->stage < NODE_UP && s != nd->stage && (nd->seen & (1u << nd->stage)))
+		stat_hist_observe(&n->in_stage[nd->stage], (double)(now - nd->since) / 1e6);
 	n->counts[nd->stage]--;
 	n->counts[s]++;
 	nd->stage = (uint8_t)s;
@@ -460,6 +466,9 @@ struct nodes *nodes_new(const struct nodes_conf *conf)
 	memset(n->by_mac, 0xff, n->nbuckets * sizeof(uint32_t));
 	memset(n->by_ip, 0xff, n->nbuckets * sizeof(uint32_t));
 	n->dl_head = n->dl_tail = NONE;
+	for (int st = 0; st < NODE_UP; st++)
+		stat_hist_init(&n->in_stage[st], stage_bounds,
+			       sizeof(stage_bounds) / sizeof(stage_bounds[0]));
 	return n;
 }
 
@@ -496,12 +505,19 @@ void nodes_stats_visit(const struct nodes *n, const struct stat_visitor *v)
 	    "nodes_dhcp",    "nodes_loader", "nodes_kernel", "nodes_initrd",
 	    "nodes_logging", "nodes_up",     "nodes_failed"};
 
+	static const char *const hists[NODE_UP] = {
+	    "stage_seconds_dhcp", "stage_seconds_loader", "stage_seconds_kernel",
+	    "stage_seconds_initrd", "stage_seconds_logging"};
+
 	for (int s = 0; s < NODE_NSTAGES; s++)
 		stat_gauge(v, gauges[s], n->counts[s], "nodes in this boot stage");
-	stat_gauge(v, "nodes_tracked", n->used, "nodes with a boot state");
-	stat_counter(v, "nodes_untracked", n->full, "nodes not tracked: max_nodes reached");
-	stat_counter(v, "nodes_timeouts", n->timeouts, "boots failed by a stage deadline");
-	stat_counter(v, "nodes_abandoned", n->abandoned, "boots failed by an abandoned transfer");
+	/* Not nodes_*: /metrics reads those as herd_nodes{stage=...}. */
+	stat_gauge(v, "tracked", n->used, "nodes with a boot state");
+	stat_counter(v, "untracked", n->full, "nodes not tracked: max_nodes reached");
+	stat_counter(v, "timeouts", n->timeouts, "boots failed by a stage deadline");
+	stat_counter(v, "abandoned", n->abandoned, "boots failed by an abandoned transfer");
+	for (int s = 0; s < NODE_UP; s++)
+		stat_histogram(v, hists[s], &n->in_stage[s], "seconds a node spent in this stage");
 }
 
 /* ---- JSON -------------------------------------------------------------- */

@@ -82,7 +82,8 @@ int nodes_json(const struct nodes *n, mono_t now, const char *name_or_NULL, char
 /* Writes s as a JSON string (quoted, escaped). */
 void nodes_json_str(FILE *f, const char *s);
 
-/* Gauges nodes_<stage> per stage, and counters. */
+/* Gauges nodes_<stage> per stage, histograms stage_seconds_<stage> (the
+ * time a node spent in each stage before up), and counters. */
 void nodes_stats_visit(const struct nodes *n, const struct stat_visitor *v);
 
 /* How many nodes are in stage s. */

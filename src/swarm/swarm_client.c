@@ -45,6 +45,26 @@ void swarm_client_init(struct swarm_client *c, const struct swarm_profile *prof,
 	c->rto_us = (uint32_t)MONO_MS(prof->timeout_ms);
 }
 
+const char *swarm_mark_name(enum swarm_mark_kind k)
+{
+	static const char *const names[] = {"dhcp", "acked", "tftp", "http", "done", "failed"};
+
+	return k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
+}
+
+void swarm_client_mark(struct swarm *sw, const struct swarm_client *c, enum swarm_mark_kind k,
+		       mono_t now)
+{
+	struct swarm_marks *m = sw->marks ? &sw->marks[c->index] : NULL;
+	bool ending = k == SWARM_MARK_DONE || k == SWARM_MARK_FAILED;
+	mono_t since = c->t_start && now > c->t_start ? now - c->t_start : 0;
+
+	if (m == NULL || m->n >= SWARM_MARKS - (ending ? 0 : 1))
+		return;
+	m->m[m->n++] = (struct swarm_mark){(uint32_t)(since / 1000), (uint8_t)k,
+						    c->boot_stage};
+}
+
 /* ---- endings ---------------------------------------------------------- */
 
 static void finish(struct swarm *sw, struct swarm_client *c, enum swarm_stage stage,
@@ -57,6 +77,7 @@ static void finish(struct swarm *sw, struct swarm_client *c, enum swarm_stage st
 	c->stage = (uint8_t)stage;
 	c->fail = (uint8_t)why;
 	c->t_done = now;
+	swarm_client_mark(sw, c, stage == SWARM_DONE ? SWARM_MARK_DONE : SWARM_MARK_FAILED, now);
 	c->deadline = MONO_NEVER;
 }
 
@@ -229,6 +250,7 @@ static void tftp_begin(struct swarm *sw, struct swarm_client *c, mono_t now)
 	if (!ipaddr_is_any(&sw->server.ip))
 		c->tftp_ip = ipaddr_to_v4(&sw->server.ip);
 	c->t_rrq = now;
+	swarm_client_mark(sw, c, SWARM_MARK_TFTP, now);
 	if (c->boot_stage != SWARM_BOOT_FIRMWARE && sw->tx.new_port(sw->tx.ctx, c) < 0) {
 		fail(sw, c, SWARM_FAIL_LOCAL, now);
 		return;
@@ -260,6 +282,8 @@ void swarm_client_advance(struct swarm *sw, struct swarm_client *c, bool after_d
 {
 	if (!after_dhcp && swarm_http_tftp_done(sw, c, now))
 		return; /* a tftp:// item of the HTTP stage: it goes on */
+	if (after_dhcp)
+		swarm_client_mark(sw, c, SWARM_MARK_ACKED, now);
 	if (after_dhcp && !sw->dhcp.only && c->boot_stage != SWARM_BOOT_OS) {
 		if (c->boot_stage == SWARM_BOOT_IPXE && sw->http.follow && sw->dhcp.bootnames)
 			swarm_http_begin(sw, c, sw->dhcp.bootnames[c->index], now);
@@ -328,6 +352,7 @@ void swarm_client_timeout(struct swarm *sw, struct swarm_client *c, mono_t now)
 	c->tries++;
 	backoff(c);
 	sw->n.retransmits++;
+	c->retries++;
 	if (c->stage == SWARM_DATA)
 		send_ack(sw, c, c->last_block); /* the ACK 0 of an OACK included */
 	else
@@ -482,6 +507,7 @@ static void in_order(struct swarm *sw, struct swarm_client *c, uint16_t block, c
 	c->last_block = block;
 	c->win_count++;
 	c->gap_acked = false;
+	c->tftp_bytes += len;
 	sw->n.bytes += len;
 	progress(c, now);
 	if (last || c->win_count >= c->windowsize) {

@@ -141,6 +141,28 @@ struct swarm_dhcp {
 	uint64_t tx_errors;
 };
 
+/* A client's stage transitions, kept for `herd swarm --timeline`: what
+ * began or ended, in which boot stage, when (ms after its t_start). */
+enum swarm_mark_kind {
+	SWARM_MARK_DHCP,   /* DISCOVER: an exchange begins */
+	SWARM_MARK_ACKED,  /* its ACK */
+	SWARM_MARK_TFTP,   /* the first RRQ of a download */
+	SWARM_MARK_HTTP,   /* the HTTP stage begins */
+	SWARM_MARK_DONE,   /* all of it, verified */
+	SWARM_MARK_FAILED, /* given up: c->fail says why */
+};
+#define SWARM_MARKS 12 /* the last one is kept for the ending */
+struct swarm_mark {
+	uint32_t ms;
+	uint8_t kind;	    /* enum swarm_mark_kind */
+	uint8_t boot_stage; /* enum swarm_boot_stage */
+};
+struct swarm_marks {
+	uint8_t n;
+	struct swarm_mark m[SWARM_MARKS];
+};
+const char *swarm_mark_name(enum swarm_mark_kind k);
+
 struct swarm {
 	struct netaddr server;	 /* where RRQs go (ip 0: the server a DHCP ACK names) */
 	const char *remote_name; /* -f, or NULL: the boot file a DHCP ACK names */
@@ -152,9 +174,12 @@ struct swarm {
 	struct swarm_http http;
 	unsigned running; /* clients started and not yet done or failed */
 	uint32_t die;	  /* --die: clients below this index go silent mid-kernel */
+	/* per client (by index), for --timeline; NULL: none */
+	struct swarm_marks *marks;
 };
 
 /* One client: about 170 bytes (its socket lives in the I/O layer). */
+
 struct swarm_client {
 	const struct swarm_profile *fw;	  /* its firmware (the report's group) */
 	const struct swarm_profile *prof; /* the boot stage's (== fw in the first) */
@@ -199,7 +224,15 @@ struct swarm_client {
 	bool tid_locked;
 	bool gap_acked; /* U-Boot: this loss already has its ACK */
 	bool got_oack;
+	/* DHCP and TFTP sends again by the timer, every stage */
+	uint16_t retries;
+	/* DATA payload received, every download */
+	uint32_t tftp_bytes;
 };
+
+/* Notes a transition (swarm_client.c, swarm_dhcp.c, swarm_http.c). */
+void swarm_client_mark(struct swarm *sw, const struct swarm_client *c, enum swarm_mark_kind k,
+		       mono_t now);
 
 /* Prepares client number `index` to start at `start`. */
 void swarm_client_init(struct swarm_client *c, const struct swarm_profile *prof, uint32_t index,

@@ -177,6 +177,7 @@ void swarm_dhcp_begin(struct swarm *sw, struct swarm_client *c, mono_t now)
 {
 	c->dhcp_start = now;
 	c->naks = 0;
+	swarm_client_mark(sw, c, SWARM_MARK_DHCP, now);
 	discover(sw, c, now);
 }
 
@@ -190,6 +191,7 @@ void swarm_dhcp_timeout(struct swarm *sw, struct swarm_client *c, mono_t now)
 		return;
 	}
 	sw->dhcp.n[c->boot_stage].retransmits++;
+	c->retries++;
 	send_timed(sw, c, now);
 }
 

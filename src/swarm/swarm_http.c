@@ -533,6 +533,7 @@ void swarm_http_begin(struct swarm *sw, struct swarm_client *c, const char *boot
 	c->http = h;
 	c->stage = SWARM_HTTP;
 	h->t_begin = now;
+	swarm_client_mark(sw, c, SWARM_MARK_HTTP, now);
 	if (bootname == NULL) {
 		memcpy(h->items, sw->http.urls, sw->http.nurls * sizeof(h->items[0]));
 		h->nitems = (uint8_t)sw->http.nurls;

@@ -362,6 +362,39 @@ static void test_listen(void **state)
 	parsed_free(r);
 }
 
+/* [status]: listen off or an address; endpoints yes, no or their own
+ * address, each resolved by conf_status_where(). */
+static void test_status_listener(void **state)
+{
+	(void)state;
+	struct netaddr a;
+	char buf[NETADDR_STRLEN];
+	struct parsed *r = parse_ok("[status]\nlisten = 127.0.0.1\nmetrics = 10.0.0.1:9100\n"
+				    "api = no\ndashboard = no\n");
+	const struct conf_status_http *st = &r->cfg.status_http;
+
+	assert_int_equal(conf_status_where(st->listen, st->metrics, &a), 1);
+	assert_string_equal(netaddr_str(&a, buf), "10.0.0.1:9100");
+	assert_int_equal(conf_status_where(st->listen, st->api, &a), 0);
+	assert_int_equal(conf_status_where(st->listen, "yes", &a), 1);
+	assert_string_equal(netaddr_str(&a, buf), "127.0.0.1:9180");
+	assert_int_equal(conf_status_where("off", "yes", &a), 0);
+	assert_int_equal(conf_status_where("off", "10.0.0.2:1", &a), 1);
+	parsed_free(r);
+	expect_error("[status]\nlisten = nowhere\n", 1,
+		     "t.conf:2: [status] listen: 'nowhere' is not off or an IPv4 ADDR[:PORT]");
+	expect_error("[status]\n\nmetrics = maybe\n", 1,
+		     "t.conf:3: [status] metrics: 'maybe' is not yes, no or an IPv4 ADDR[:PORT]");
+	/* The page fetches the API from where it was loaded. */
+	expect_error("[status]\napi = no\n", 1,
+		     "t.conf:2: [status] dashboard: the page reads the node API from its own "
+		     "address: serve api there too, or set dashboard = no");
+	expect_error("[status]\napi = 127.0.0.1:1\ndashboard = 127.0.0.1:2\n", 1,
+		     "t.conf:3: [status] dashboard: the page reads");
+	r = parse_ok("[status]\nlisten = off\napi = 10.0.0.1:1\ndashboard = 10.0.0.1:1\n");
+	parsed_free(r);
+}
+
 static void test_bad_listen(void **state)
 {
 	(void)state;
@@ -821,6 +854,8 @@ static void test_print_round_trip(void **state)
 		     "[http]\nenabled = yes\nlisten = 10.1.0.1:8080\nmax_connections = 1\n"
 		     "source_connections = 0\nidle_timeout_ms = 3600000\n"
 		     "request_timeout_ms = 1000\nheader_max = 1M\n"
+		     "[status]\nlisten = off\nmetrics = 10.0.0.9:9100\napi = 10.0.0.9:80\n"
+		     "dashboard = 10.0.0.9:80\n"
 		     "[subnet a]\nnetwork = 10.1.0.0/16\npool = 10.1.2.0-10.1.2.9\n"
 		     "router = 10.1.0.1\ndns = 10.1.0.2, 10.1.0.3\ndomain = a.example\n"
 		     "log_server = 10.1.0.4\nnext_server = 10.1.0.5\nlease_time = 300\n"
@@ -1322,6 +1357,7 @@ int main(void)
 	    cmocka_unit_test(test_log_level),
 	    cmocka_unit_test(test_listen),
 	    cmocka_unit_test(test_bad_listen),
+	    cmocka_unit_test(test_status_listener),
 	    cmocka_unit_test(test_unknown_names),
 	    cmocka_unit_test(test_duplicate),
 	    cmocka_unit_test(test_syntax_errors),

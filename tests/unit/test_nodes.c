@@ -268,7 +268,7 @@ static void count_visit(void *ctx, enum stat_kind kind, const char *name, uint64
 	uint64_t *untracked = ctx;
 
 	(void)kind, (void)help;
-	if (strcmp(name, "nodes_untracked") == 0)
+	if (strcmp(name, "untracked") == 0)
 		*untracked = value;
 }
 
