@@ -6,7 +6,7 @@
 # `promtool check metrics` accepts, with the requests, bytes and the lease
 # commit latency histogram the traffic made; an endpoint bound to its own
 # address is served there and only there (the dashboard page with the
-# API); the node API answers a JSON 503 until node state is kept; anything
+# API); the node API answers the node table; anything
 # but GET/HEAD is 405, an unknown
 # path 404 (never a file). herd runs confined under ASan/UBSan and stops
 # cleanly.
@@ -166,11 +166,13 @@ check "a path out of anything: 404" [ "$(get "$M/../../etc/passwd" --path-as-is)
 check "... and no file in the answer" not grep -q root: "$WORK/body"
 check "the API is not on the metrics address (own address)" [ "$(get $M/api/v1/nodes)" = 404 ]
 check "... nor /metrics on the API's" [ "$(get $A/metrics)" = 404 ]
-# TODO(helper A's node state, at merge): 200 and the node table here.
 code=$(get $A/api/v1/nodes)
-check "GET /api/v1/nodes: 503 until node state is kept ($code)" [ "$code" = 503 ]
-check "... with a JSON error" python3 -c 'import json, sys
-assert "error" in json.load(open(sys.argv[1]))' "$WORK/body"
+check "GET /api/v1/nodes: 200, the node table ($code)" [ "$code" = 200 ]
+check "... as JSON: counts per stage and nodes" python3 -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+assert set(j["counts"]) == {"dhcp", "loader", "kernel", "initrd", "logging", "up", "failed"}
+assert isinstance(j["nodes"], list)' "$WORK/body"
+check "GET /api/v1/nodes/nobody: 404" [ "$(get $A/api/v1/nodes/nobody)" = 404 ]
 check "GET /api/v1/nodes/a/b: 404" [ "$(get $A/api/v1/nodes/a/b)" = 404 ]
 check "GET / beside the API: the dashboard page" [ "$(get $A/)" = 200 ]
 check "... as HTML, built in, fetching api/v1/nodes relative to itself" \
