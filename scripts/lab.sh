@@ -60,6 +60,10 @@ interfaces = br0
 inventory = $lab/nodes.tab
 lease_file = $lab/state/leases
 unknown = ignore
+[status]
+listen = $SRV_IP:9180
+up_marker = HERD-BOOT-MARKER
+socket = $lab/herd.sock
 [subnet lab]
 network = $NET.0/24
 [group compute]
@@ -72,6 +76,15 @@ bg_start ip netns exec "$NS_SRV" build/herd serve -c "$lab/herd.conf"
 HERD_PID=$BG_PID
 sleep 1
 kill -0 "$HERD_PID" || { echo "herd did not start" >&2; exit 1; }
+
+# The dashboard, from the host: herd listens inside the lab's namespace; a
+# forwarder on the host's loopback (socat) carries each connection in.
+DASH_PORT=${LAB_DASHBOARD_PORT:-9180}
+if command -v socat >/dev/null; then
+	bg_start socat "TCP-LISTEN:$DASH_PORT,bind=127.0.0.1,reuseaddr,fork" \
+		"EXEC:ip netns exec $NS_SRV socat STDIO TCP\:$SRV_IP\:9180"
+	echo "== dashboard: http://127.0.0.1:$DASH_PORT/ (herd status: build/herd status -S $lab/herd.sock)"
+fi
 
 echo "== powering on node01 (BIOS) and node02 (UEFI)"
 qemu_start_bios tap1 "$BIOS_MAC" "$lab/node01.console" 240
