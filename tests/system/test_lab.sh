@@ -11,6 +11,7 @@ rc=$?
 if [ "$rc" -eq 0 ] && grep -q "node01 booted" <<<"$out" && grep -q "node02 booted" <<<"$out" &&
 	grep -q "HERD-BOOT-MARKER node=node02" <<<"$out"; then
 	pass "scripts/lab.sh --demo: node01 (BIOS) and node02 (UEFI) booted and logged to herd"
+	check "the lab prints the dashboard's address" grep -q "dashboard: http://127.0.0.1:" <<<"$out"
 else
 	echo "$out" | tail -20 | sed 's/^/  /'
 	fail "scripts/lab.sh --demo failed (exit $rc)"
