@@ -14,6 +14,8 @@
 #include "core/log.h"
 #include "ops/control.h"
 
+#include "ops/json.h"
+
 /* Admins and scripts, a few at a time: past this a new connection waits
  * in the listen backlog. */
 #define CONTROL_CONNS 32
@@ -301,36 +303,14 @@ void control_close(struct control *c)
 
 int control_json_str(const char *json, const char *key, char *out, size_t size)
 {
-	size_t klen = strlen(key), n = 0;
-	const char *p = json;
+	struct json *j = json_parse(json);
+	const struct json *v = j ? json_get(j, key) : NULL;
+	int r = -ENOENT;
 
-	while ((p = strstr(p, key)) != NULL) {
-		if (p > json && p[-1] == '"' && p[klen] == '"')
-			break;
-		p += klen;
-	}
-	if (p == NULL)
-		return -ENOENT;
-	p += klen + 1;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (*p++ != ':')
-		return -ENOENT;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (*p++ != '"')
-		return -ENOENT;
-	for (; *p && *p != '"'; p++) {
-		if (*p == '\\' && p[1])
-			p++;
-		if (n + 1 >= size)
-			return -ENOSPC;
-		out[n++] = *p;
-	}
-	if (*p != '"')
-		return -ENOENT;
-	out[n] = '\0';
-	return 0;
+	if (v && v->type == JSON_STR)
+		r = snprintf(out, size, "%s", v->str) < (int)size ? 0 : -ENOSPC;
+	json_free(j);
+	return r;
 }
 
 /* The last lines of DIR/NAME.log: its last 16 KiB read (lseek, read: what

@@ -30,8 +30,8 @@ int control_open(struct control **out, const char *path, uid_t uid, gid_t gid);
 int control_start(struct control *c, struct loop *loop, const struct control_ops *ops);
 void control_close(struct control *c);
 
-/* The string value of "key" in a flat JSON object (the requests' form), or
- * -ENOENT; -ENOSPC when it does not fit out. Escapes \" and \\ only. */
+/* The string value of "key" in a JSON request (ops/json.c reads it), or
+ * -ENOENT; -ENOSPC when it does not fit out. */
 int control_json_str(const char *json, const char *key, char *out, size_t size);
 
 /* The last (at most `max`) lines of NAME.log beneath dirfd, each malloc'd
