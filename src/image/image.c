@@ -250,12 +250,13 @@ int image_info_load(const char *dir, const char *name, unsigned version, struct 
 	return 0;
 }
 
-int image_info_save(const char *dir, const struct image_info *info, char *err, size_t errsize)
+int image_info_write(const char *vdir, const struct image_info *info, char *err,
+		     size_t errsize)
 {
 	char path[IMAGE_PATH_MAX], tmp[IMAGE_PATH_MAX + 8];
 	FILE *f;
 
-	if (image_path(dir, info->name, info->version, "image.ini", path, sizeof(path)) < 0)
+	if (image_pathf(path, sizeof(path), "%s/image.ini", vdir) < 0)
 		return -ENAMETOOLONG;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	f = fopen(tmp, "w");
@@ -483,6 +484,18 @@ static int remove_tree(int parent, const char *name)
 	closedir(d);
 	if (r == 0 && unlinkat(parent, name, AT_REMOVEDIR) < 0)
 		r = -errno;
+	return r;
+}
+
+int image_remove_tree(const char *parent, const char *name)
+{
+	int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	r = remove_tree(fd, name);
+	close(fd);
 	return r;
 }
 

@@ -61,7 +61,10 @@ int image_path(const char *dir, const char *name, unsigned version, const char *
 
 int image_info_load(const char *dir, const char *name, unsigned version, struct image_info *info,
 		    char *err, size_t errsize);
-int image_info_save(const char *dir, const struct image_info *info, char *err, size_t errsize);
+/* Writes vdir/image.ini (a version's directory, or a build's stage)
+ * durably: a temporary file, fsync, rename. */
+int image_info_write(const char *vdir, const struct image_info *info, char *err,
+		     size_t errsize);
 
 /* Calls fn for every version of every image (name order, then version
  * order); stops and returns fn's value when it is not 0. */
@@ -76,6 +79,9 @@ int image_kernel_version(const char *vmlinuz, char *kver, size_t size);
  * report(ctx, line) for each; returns how many. */
 unsigned image_check(const char *dir, const char *name, unsigned version,
 		     void (*report)(void *ctx, const char *line), void *ctx);
+
+/* rm -r of parent/name, without following symlinks: 0 or -errno. */
+int image_remove_tree(const char *parent, const char *name);
 
 /* Removes a version (not the current one unless `force`), or with version
  * 0 every version and the image. */

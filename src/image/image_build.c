@@ -227,16 +227,15 @@ static void remove_stale_builds(const char *idir)
 	if (!d)
 		return;
 	while ((e = readdir(d))) {
-		char *end, path[IMAGE_PATH_MAX], e2[256];
+		char *end;
 		long pid;
 		if (strncmp(e->d_name, ".build-", 7) != 0)
 			continue;
 		pid = strtol(e->d_name + 7, &end, 10);
 		if (*end || pid <= 0 || (kill((pid_t)pid, 0) < 0 && errno == ESRCH)) {
-			image_pathf(path, sizeof(path), "%s/%s", idir, e->d_name);
-			char *argv[] = {"rm", "-rf", "--one-file-system", path, NULL};
-			printf("image: removing %s, left by a build that did not finish\n", path);
-			image_run(argv, e2, sizeof(e2));
+			printf("image: removing %s/%s, left by a build that did not finish\n", idir,
+			       e->d_name);
+			image_remove_tree(idir, e->d_name);
 		}
 	}
 	closedir(d);
@@ -274,30 +273,14 @@ int image_build(const struct image_build_spec *s, char *err, size_t errsize)
 		/* Numbered only now: a version appears whole or not at all. */
 		info.version = image_latest(s->dir, s->name) + 1;
 		image_path(s->dir, s->name, info.version, NULL, final, sizeof(final));
-		char istage[IMAGE_PATH_MAX];
-		image_pathf(istage, sizeof(istage), "%s/image.ini", stage);
-		FILE *f = fopen(istage, "w");
-		if (!f || fprintf(f,
-				  "# Written by herd image; a version never changes once made.\n"
-				  "[image]\nname = %s\nversion = %u\nkernel_version = %s\n"
-				  "created = %s\nsource = %s\nnic_modules = %s\n",
-				  info.name, info.version, info.kver, info.created, info.source,
-				  info.nic_modules) < 0 ||
-		    fflush(f) != 0 || fsync(fileno(f)) != 0) {
-			snprintf(err, errsize, "%s: %s", istage, strerror(errno));
-			r = -EIO;
-		}
-		if (f)
-			fclose(f);
+		r = image_info_write(stage, &info, err, errsize);
 		if (r == 0 && rename(stage, final) < 0) {
 			snprintf(err, errsize, "%s: %s", final, strerror(errno));
 			r = -errno;
 		}
 	}
 	if (r < 0) {
-		char e2[256];
-		char *argv[] = {"rm", "-rf", "--one-file-system", stage, NULL};
-		image_run(argv, e2, sizeof(e2));
+		image_remove_tree(idir, strrchr(stage, '/') + 1);
 		return r;
 	}
 	printf("image: made %s/%u (kernel %s)\n", info.name, info.version, info.kver);
