@@ -598,6 +598,35 @@ static void check_exported(struct check *c, const struct conf_group *g, unsigned
 
 /* A group's image: it has a current version, and that version has none of
  * the classic diskless mistakes (image_check). Each image once. */
+/* Versions that passed image_check in this process. A version never
+ * changes once made (image.h), so a reload inside herd serve's loop does
+ * not read an unchanged version's initramfs again (~50-80 ms each). */
+#define CHECKED_MAX 64
+static struct {
+	char dir[CONF_PATH_MAX];
+	char name[IMAGE_NAME_MAX];
+	unsigned version;
+} checked[CHECKED_MAX];
+static unsigned nchecked;
+
+static bool checked_before(const char *dir, const char *name, unsigned v)
+{
+	for (unsigned i = 0; i < nchecked && i < CHECKED_MAX; i++)
+		if (checked[i].version == v && strcmp(checked[i].name, name) == 0 &&
+		    strcmp(checked[i].dir, dir) == 0)
+			return true;
+	return false;
+}
+
+static void checked_add(const char *dir, const char *name, unsigned v)
+{
+	unsigned i = nchecked++ % CHECKED_MAX;
+
+	snprintf(checked[i].dir, sizeof(checked[i].dir), "%s", dir);
+	snprintf(checked[i].name, sizeof(checked[i].name), "%s", name);
+	checked[i].version = v;
+}
+
 static void check_images(struct check *c)
 {
 	const struct conf_dhcp *d = &c->cfg->dhcp;
@@ -619,7 +648,9 @@ static void check_images(struct check *c)
 			continue;
 		}
 		struct image_report r = {c, g->image_line};
-		image_check(dir, g->image, (unsigned)v, image_problem, &r);
+		if (!checked_before(dir, g->image, (unsigned)v) &&
+		    image_check(dir, g->image, (unsigned)v, image_problem, &r) == 0)
+			checked_add(dir, g->image, (unsigned)v);
 		check_exported(c, g, (unsigned)v);
 	}
 }
