@@ -123,6 +123,15 @@ struct conf_logrx {
 #define CONF_MAX_SUBNETS 16
 #define CONF_MAX_GROUPS 32
 #define CONF_NAME_MAX 64
+
+/* [cluster]: several servers on one PostgreSQL database. */
+struct conf_cluster {
+	char database[512]; /* a libpq connection string; "" = no cluster */
+	char name[CONF_NAME_MAX]; /* "" = the host name */
+	unsigned takeover_s; /* a server silent this long is dead */
+	unsigned queue;	     /* lease records waiting for the database, at most */
+};
+
 #define CONF_MAX_DNS 4
 
 /* renewal_time (T1, option 58) and rebinding_time (T2, option 59) as set
@@ -262,6 +271,7 @@ struct herd_config {
 	struct conf_status status;
 	struct conf_status_http status_http;
 	struct conf_logrx logrx;
+	struct conf_cluster cluster;
 	struct conf_dhcp dhcp;
 };
 

@@ -44,7 +44,7 @@ _Static_assert(CONF_FETCH_AUTO == 0 && CONF_FETCH_TFTP == 1 && CONF_FETCH_HTTP =
 	       "fetch_words[]");
 
 const char *const conf_section_names[CONF_NSECTIONS] = {
-    "server", "tftp", "log", "dhcp", "http", "images", "status", "subnet", "group", "rule"};
+    "server", "tftp", "log", "dhcp", "http", "images", "status", "cluster", "subnet", "group", "rule"};
 
 /* In the order `herd check` prints them. */
 const struct conf_key conf_keys[] = {
@@ -167,6 +167,14 @@ const struct conf_key conf_keys[] = {
     CFG(STATUS, "metrics", T_STRING, status_http.metrics, .def = "yes"),
     CFG(STATUS, "api", T_STRING, status_http.api, .def = "yes"),
     CFG(STATUS, "dashboard", T_STRING, status_http.dashboard, .def = "yes"),
+
+    /* Several herd servers sharing PostgreSQL (docs/CLUSTER.md): no
+     * database, no cluster (the lease journal of [dhcp] lease_file). */
+    CFG(CLUSTER, "database", T_STRING, cluster.database, .def = ""),
+    /* "": the host name. Unique among the servers of one database. */
+    CFG(CLUSTER, "name", T_STRING, cluster.name, .def = ""),
+    CFG(CLUSTER, "takeover_s", T_UINT, cluster.takeover_s, .min = 1, .max = 3600, .def = "5"),
+    CFG(CLUSTER, "queue", T_UINT, cluster.queue, .min = 16, .max = 1000000, .def = "20000"),
 
     SUBNET("network", T_NETWORK, network, SUBNET2(mask), .def = NULL),
     SUBNET("pool", T_POOL, pool_start, SUBNET2(pool_end), .def = ""),

@@ -811,9 +811,9 @@ static void assert_round_trip(const struct herd_config *cfg)
 
 	if (r->problems != 0)
 		fail_msg("printed configuration does not load:\n%s\n%s", text, r->errs);
-	/* [server] [tftp] [log] [dhcp] [http] [images] [status], then the named ones. */
+	/* [server] [tftp] [log] [dhcp] [http] [images] [status] [cluster], then the named ones. */
 	assert_int_equal(assert_every_key(text),
-			 7 + cfg->dhcp.nsubnets + cfg->dhcp.ngroups + cfg->dhcp.nrules);
+			 8 + cfg->dhcp.nsubnets + cfg->dhcp.ngroups + cfg->dhcp.nrules);
 	assert_conf_equal(&r->cfg, cfg);
 	char *again = print_to_string(&r->cfg);
 	/* The same but for the first line, "# effective configuration of PATH". */
