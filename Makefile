@@ -5,13 +5,14 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 CC ?= cc
 CLANG ?= clang
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-	-Wno-missing-field-initializers -Isrc -DHERD_VERSION='"$(VERSION)"' -MMD -MP
+	-Wno-missing-field-initializers -Isrc -I/usr/include/postgresql -DHERD_VERSION='"$(VERSION)"' -MMD -MP
 CFLAGS ?= -O2 -g
-LIBS := -linih -lcap-ng -lmnl -lseccomp -lmicrohttpd -larchive
+LIBS := -linih -lcap-ng -lmnl -lseccomp -lmicrohttpd -larchive -lpq
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 SRCS_LIB := $(wildcard src/core/*.c src/conf/*.c src/tftp/*.c src/syslog/*.c src/dhcp/*.c \
-	src/boot/*.c src/files/*.c src/http/*.c src/inventory/*.c src/swarm/*.c src/image/*.c src/ops/*.c)
+	src/boot/*.c src/files/*.c src/http/*.c src/inventory/*.c src/swarm/*.c src/image/*.c src/ops/*.c \
+	src/cluster/*.c)
 SRCS_MAIN := $(wildcard src/cmd/*.c) src/main.c
 # Generated sources: the node initramfs's /init, embedded as a C array.
 SRCS_GEN := build/gen/image/node_init.c build/gen/ops/dashboard.c

@@ -8,6 +8,7 @@ packages=(
 	libinih-dev libcap-ng-dev libcmocka-dev libmnl-dev liblmdb-dev libseccomp-dev
 	libmicrohttpd-dev # the HTTP server (src/http)
 	libarchive-dev # node initramfs archives (src/image)
+	libpq-dev # PostgreSQL client: several servers on one database (src/cluster)
 	mmdebstrap nfs-ganesha nfs-ganesha-vfs kmod # herd image build; NFS roots in the tests
 	iproute2 tftp-hpa atftp curl busybox bsdutils util-linux # system test clients
 	tcpdump nftables procps psmisc python3

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -157,7 +158,27 @@ static int sanitizer_rules(scmp_filter_ctx ctx)
 }
 #endif
 
-static int seccomp_rules(scmp_filter_ctx ctx)
+/* libpq connecting while herd serves ([cluster]): a TCP or Unix stream
+ * socket (and a datagram one for a name lookup, when the database is
+ * named by host name), made non-blocking by fcntl, connected; the user
+ * name from the password database (a file, or nscd's socket); random
+ * bytes for SCRAM. */
+static int database_rules(scmp_filter_ctx ctx)
+{
+	static const int calls[] = {SCMP_SYS(connect), SCMP_SYS(fcntl), SCMP_SYS(getpeername),
+				    SCMP_SYS(getrandom), SCMP_SYS(poll), SCMP_SYS(ppoll)};
+	static const int domains[] = {AF_INET, AF_INET6, AF_UNIX};
+	int err = 0;
+
+	for (size_t i = 0; err == 0 && i < sizeof(calls) / sizeof(calls[0]); i++)
+		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, calls[i], 0);
+	for (size_t i = 0; err == 0 && i < sizeof(domains) / sizeof(domains[0]); i++)
+		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+				       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)domains[i]));
+	return err;
+}
+
+static int seccomp_rules(scmp_filter_ctx ctx, bool database)
 {
 	int err = 0;
 
@@ -177,10 +198,12 @@ static int seccomp_rules(scmp_filter_ctx ctx)
 				       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
 	if (err == 0)
 		err = sanitizer_rules(ctx);
+	if (err == 0 && database)
+		err = database_rules(ctx);
 	return err;
 }
 
-int confine_seccomp(void)
+int confine_seccomp(bool database)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
 	int err;
@@ -199,7 +222,7 @@ int confine_seccomp(void)
 		(void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1);
 		/* A binary tree: the filter runs on every packet's syscalls. */
 		(void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
-		err = seccomp_rules(ctx);
+		err = seccomp_rules(ctx, database);
 	}
 	if (err == 0)
 		err = seccomp_load(ctx);

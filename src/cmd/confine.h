@@ -21,7 +21,9 @@ int confine_drop(const char *user, uid_t uid, gid_t gid, bool keep_net_admin);
 /* Installs, on every thread, a seccomp filter allowing only the calls that
  * serving needs; any other fails with EPERM (and is audit-logged). Call it
  * once every socket, file handle and thread exists. Logs why it failed;
- * returns 0 or -errno. */
-int confine_seccomp(void);
+ * returns 0 or -errno. `database`: [cluster] connects (and connects again)
+ * to PostgreSQL while serving, so stream sockets, connect() and what libpq
+ * calls around them stay allowed. */
+int confine_seccomp(bool database);
 
 #endif

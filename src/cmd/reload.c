@@ -98,6 +98,11 @@ unsigned reload_keep_fixed(const struct herd_config *run, struct herd_config *ne
 	KEEP_STR("[dhcp] interfaces", dhcp.interfaces);
 	KEEP_STR("[dhcp] lease_file", dhcp.lease_file);
 	KEEP("[dhcp] pin_neighbours", dhcp.pin_neighbours);
+	/* The connection, the queue, the seccomp filter's database rules. */
+	KEEP_STR("[cluster] database", cluster.database);
+	KEEP_STR("[cluster] name", cluster.name);
+	KEEP("[cluster] takeover_s", cluster.takeover_s);
+	KEEP("[cluster] queue", cluster.queue);
 	if (next->dhcp.enabled)
 		n += keep_subnets(run, next);
 	return n;

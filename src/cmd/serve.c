@@ -27,6 +27,7 @@
 #include "core/loop.h"
 #include "core/sdnotify.h"
 #include "dhcp/dhcp_io.h"
+#include "cluster/cluster.h"
 #include "dhcp/lease.h"
 #include "inventory/inventory.h"
 #include "syslog/logrx.h"
@@ -55,6 +56,7 @@ struct serve {
 	struct logrx *logrx;
 	struct logrx_io *logrx_io;
 	struct lease_table *leases;
+	struct cluster *cluster; /* [cluster] database: leases in PostgreSQL */
 	struct dhcp_io *dhcp;
 	struct nodes *nodes;	  /* [status]: each node's boot state, or NULL */
 	struct control *control;  /* [status] socket, or NULL */
@@ -122,6 +124,11 @@ static void print_stats(struct serve *s)
 		nodes_stats_visit(s->nodes, &v);
 		log_info("nodes:%s", line.buf);
 	}
+	if (s->cluster) {
+		line.len = 0, line.buf[0] = '\0';
+		cluster_stats_visit(s->cluster, &v);
+		log_info("cluster:%s", line.buf);
+	}
 }
 
 static void nodes_conf(const struct herd_config *cfg, struct nodes_conf *nc)
@@ -146,6 +153,8 @@ static void ops_stats(void *ctx, struct metrics *m)
 		logrx_io_stats_visit(s->logrx_io, metrics_module(m, "log"));
 	if (s->nodes)
 		nodes_stats_visit(s->nodes, metrics_module(m, "nodes"));
+	if (s->cluster)
+		cluster_stats_visit(s->cluster, metrics_module(m, "cluster"));
 }
 
 /* /api/v1/nodes[/NAME]. */
@@ -386,9 +395,11 @@ static int open_leases(struct serve *s)
 
 	if (!d->enabled)
 		return 0;
-	/* A proxy hands out no address: an empty table, no journal. */
-	s->leases = lease_table_open(d, d->mode == CONF_DHCP_PROXY ? "" : d->lease_file,
-				     (int64_t)time(NULL), &err);
+	/* A proxy hands out no address: an empty table, no journal. Nor has
+	 * a cluster: its leases are in PostgreSQL (start_services). */
+	s->leases = lease_table_open(
+	    d, d->mode == CONF_DHCP_PROXY || s->cfg->cluster.database[0] ? "" : d->lease_file,
+	    (int64_t)time(NULL), &err);
 	if (s->leases == NULL) {
 		log_err("lease file %s: %s", d->lease_file, strerror(-err));
 		return err;
@@ -582,6 +593,11 @@ static int start_status(struct serve *s)
 	return 0;
 }
 
+static bool is_mine(const void *ctx, const uint8_t mac[6])
+{
+	return cluster_mine(ctx, mac);
+}
+
 static int start_services(struct serve *s)
 {
 	mono_t keep = MONO_MS(s->cfg->tftp.file_cache_ms);
@@ -593,10 +609,17 @@ static int start_services(struct serve *s)
 	err = open_signals(s);
 	if (err < 0)
 		return err;
+	if (s->dhcp && s->cfg->cluster.database[0] && s->cfg->dhcp.mode != CONF_DHCP_PROXY) {
+		s->cluster = cluster_new(s->loop, &s->cfg->cluster, s->leases);
+		if (s->cluster == NULL)
+			return -ENOMEM;
+	}
 	if (s->dhcp) {
 		err = dhcp_io_start(s->dhcp, s->loop, s->policy, s->leases);
 		if (err < 0)
 			return err;
+		if (s->cluster)
+			dhcp_server_set_share(dhcp_io_server(s->dhcp), is_mine, s->cluster);
 	}
 	/* One files room for TFTP and HTTP: the same names, the same
 	 * mappings, the same generated files. */
@@ -658,6 +681,7 @@ static void stop_services(struct serve *s)
 	ops_http_close(s->ops); /* first: it reads every other module */
 	control_close(s->control);
 	dhcp_io_close(s->dhcp);
+	cluster_free(s->cluster);
 	lease_table_close(s->leases);
 	http_io_close(s->http); /* its responses hold files and pacer turns */
 	tftp_io_close(s->tftp, now);
@@ -716,7 +740,7 @@ static int serve_run(struct serve *s)
 	/* The pacer wakes every few hundred microseconds at gigabit rates:
 	 * the default 50 us timer slack would blur it. */
 	prctl(PR_SET_TIMERSLACK, 5000UL, 0, 0, 0);
-	if (s->cfg->server.seccomp && (err = confine_seccomp()) < 0)
+	if (s->cfg->server.seccomp && (err = confine_seccomp(s->cfg->cluster.database[0] != '\0')) < 0)
 		return err;
 	log_info("herd %s serving (config %s)", HERD_VERSION, s->cfg->path);
 	notify_manager(s, SDNOTIFY_READY);

@@ -118,3 +118,12 @@ int loop_run(struct loop *loop)
 	}
 	return 0;
 }
+
+int loop_io_mod(struct loop *loop, struct loop_io *io, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = io};
+
+	if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, io->fd, &ev) < 0)
+		return -errno;
+	return 0;
+}

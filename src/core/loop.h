@@ -36,6 +36,8 @@ void loop_free(struct loop *loop);
 
 /* Watches io->fd for `events` (EPOLLIN, ...). Returns 0 or -errno. */
 int loop_io_add(struct loop *loop, struct loop_io *io, uint32_t events);
+/* Watches io->fd for other events. */
+int loop_io_mod(struct loop *loop, struct loop_io *io, uint32_t events);
 void loop_io_del(struct loop *loop, struct loop_io *io);
 
 int loop_timer_set(struct loop *loop, struct timer *t, mono_t when);

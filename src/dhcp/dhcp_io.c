@@ -404,6 +404,11 @@ void dhcp_io_stats_visit(const struct dhcp_io *io, const struct stat_visitor *v)
 	stat_counter(v, "lease_write_errors", d->lease_write_errors,
 		     "lease records the journal failed to write");
 	stat_counter(v, "lease_synced", lease_synced(io->leases), "lease records made durable");
+	stat_counter(v, "not_mine", d->not_mine, "clients of another server's share ([cluster])");
+	stat_counter(v, "pool_waiting", d->pool_waiting,
+		     "new pool leases not offered: the database cannot take them now");
+	stat_counter(v, "lease_conflicts", d->lease_conflicts,
+		     "ACKs not sent: the database gave the address to another client");
 	stat_counter(v, "tx_errors", io->tx_errors, "replies the kernel refused to send");
 	stat_counter(v, "pin_errors", io->pin_errors, "neighbour entries that could not be set");
 	stat_counter(v, "rx_drops", dhcp_io_rx_drops(io), "datagrams lost to full receive buffers");

@@ -41,6 +41,9 @@ struct dhcp_server {
 	struct dhcp_msg msg; /* the request being handled: one at a time, no malloc per packet */
 	struct dhcp_proxy *proxy; /* [dhcp] mode = proxy (a restart changes it): else NULL */
 	struct node_events ev;	  /* the node state's (ops/nodes): callbacks may be NULL */
+	/* [cluster]: does this server answer a client? NULL: every one. */
+	bool (*mine)(const void *ctx, const uint8_t mac[6]);
+	const void *mine_ctx;
 };
 
 /* Everything a handler needs about the request being answered. */
@@ -97,6 +100,12 @@ static uint32_t address_for(struct dhcp_server *srv, const struct dhcp_req *r)
 	ip = lease_find_mac(srv->leases, mac, r->wall_now, r->now);
 	if (ip && conf_subnet_of(srv->cfg, ip) == r->subnet)
 		return ip;
+	/* A shared store that cannot take a new lease now (the database
+	 * away, its queue full): no new address; the client asks again. */
+	if (!lease_accepting(srv->leases)) {
+		srv->stats.pool_waiting++;
+		return 0;
+	}
 	ip = lease_pick(srv->leases, r->subnet, mac, r->wall_now, r->now);
 	if (ip == 0)
 		srv->stats.pool_exhausted++;
@@ -516,6 +525,30 @@ static bool sane(const struct dhcp_msg *m)
 	       m->hops <= DHCP_MAX_HOPS && memcmp(m->chaddr, zero, 6) != 0;
 }
 
+/* With several servers ([cluster]), each answers its share of the clients
+ * that may ask any: DISCOVER, BOOTP and INIT-REBOOT (a REQUEST with
+ * neither a server ID nor ciaddr). A REQUEST naming a server, or renewing
+ * from its address, goes to the server that gave the lease. */
+static bool answers(const struct dhcp_server *srv, const struct dhcp_msg *m)
+{
+	uint32_t sid;
+
+	if (srv->mine == NULL || srv->mine(srv->mine_ctx, m->chaddr))
+		return true;
+	if (m->type == DHCPDISCOVER || m->type == DHCP_BOOTP)
+		return false;
+	if (m->type == DHCPREQUEST)
+		return dhcp_opt_ip(m, DHO_SERVER_ID, &sid) || m->ciaddr != 0;
+	return true;
+}
+
+void dhcp_server_set_share(struct dhcp_server *srv,
+			   bool (*mine)(const void *ctx, const uint8_t mac[6]), const void *ctx)
+{
+	srv->mine = mine;
+	srv->mine_ctx = ctx;
+}
+
 void dhcp_server_input(struct dhcp_server *srv, const struct dhcp_rx *rx, const uint8_t *buf,
 		       size_t len, mono_t now, int64_t wall_now)
 {
@@ -543,6 +576,10 @@ void dhcp_server_input(struct dhcp_server *srv, const struct dhcp_rx *rx, const 
 		return;
 	}
 	r.server_ip = rx->local_ip;
+	if (!answers(srv, m)) {
+		srv->stats.not_mine++;
+		return;
+	}
 	r.node = inventory_by_mac(policy_inventory(srv->policy), m->chaddr);
 	observe(srv, &r);
 	switch (m->type) {
@@ -620,6 +657,8 @@ void dhcp_server_release(struct dhcp_server *srv, uint64_t synced, uint64_t fail
 			srv->held_tail = &srv->held;
 		if (h->seq <= failed)
 			dropped++;
+		else if (lease_rejected(srv->leases, h->seq))
+			srv->stats.lease_conflicts++; /* another server's client holds it */
 		else
 			srv->tx.send(srv->tx.ctx, &h->out);
 		stat_hist_observe(&srv->stats.commit_latency, (double)(now - h->held_at) / 1e6);

@@ -59,6 +59,10 @@ struct dhcp_stats {
 	uint64_t received, malformed, ignored, no_subnet, unknown_ignored, pool_exhausted;
 	uint64_t offers, acks, naks, declines, releases, informs, bootp;
 	uint64_t lease_write_errors;
+	/* [cluster]: clients of another server's share; new pool leases not
+	 * offered while the database cannot take them; ACKs not sent because
+	 * the database said another client holds the address. */
+	uint64_t not_mine, pool_waiting, lease_conflicts;
 	uint64_t proxy_offers, proxy_acks, proxy_learned; /* [dhcp] mode = proxy */
 	/* From an ACK held for its lease record to the record durable (sent
 	 * or dropped). */
@@ -82,6 +86,11 @@ void dhcp_server_free(struct dhcp_server *srv);
  * requests are told apart from an OS's DHCP client (`booting`). Proxy
  * mode tells nothing yet. */
 void dhcp_server_set_events(struct dhcp_server *srv, const struct node_events *ev);
+
+/* Several servers: `mine` says whether this one answers a client (see
+ * answers() in dhcp_server.c); NULL: every client. */
+void dhcp_server_set_share(struct dhcp_server *srv,
+			   bool (*mine)(const void *ctx, const uint8_t mac[6]), const void *ctx);
 
 void dhcp_server_input(struct dhcp_server *srv, const struct dhcp_rx *rx, const uint8_t *buf,
 		       size_t len, mono_t now, int64_t wall_now);

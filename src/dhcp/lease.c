@@ -24,6 +24,7 @@ struct lease_table {
 	char path[CONF_PATH_MAX];
 	int fd;		    /* while compacting at start */
 	struct gcommit *gc; /* afterwards: group commit by the writer thread */
+	struct lease_store store; /* or this, when store.put is set */
 	/* MAC -> the address it last held (network order), open addressing.
 	 * Entries may be stale (the slot since went to another MAC): every
 	 * lookup checks the slot. Rebuilt from the slots when it fills. */
@@ -180,12 +181,15 @@ void lease_offer(struct lease_table *t, uint32_t ip, const uint8_t mac[6], mono_
 
 /* Records a change. Returns the commit sequence to wait for (> 0), 0 if it
  * is already as durable as it will be, or -errno. */
-static int64_t journal(struct lease_table *t, uint32_t ip, const uint8_t mac[6], int64_t expires)
+static int64_t journal(struct lease_table *t, uint32_t ip, const uint8_t mac[6], int64_t expires,
+		       const uint8_t owner[6])
 {
 	char line[128], a[INET_ADDRSTRLEN], m[18];
 	int n;
 	uint64_t seq;
 
+	if (t->store.put)
+		return t->store.put(t->store.ctx, ip, mac, expires, owner);
 	if (t->fd < 0 && t->gc == NULL)
 		return 0;
 	n = snprintf(line, sizeof(line), "L %s %s %" PRId64,
@@ -207,7 +211,7 @@ int64_t lease_bind(struct lease_table *t, uint32_t ip, const uint8_t mac[6], int
 
 	if (l == NULL)
 		return -EINVAL;
-	seq = journal(t, ip, mac, expires);
+	seq = journal(t, ip, mac, expires, mac);
 	if (seq < 0)
 		return seq;
 	memcpy(l->mac, mac, 6);
@@ -217,23 +221,94 @@ int64_t lease_bind(struct lease_table *t, uint32_t ip, const uint8_t mac[6], int
 	return seq;
 }
 
+void lease_learn(struct lease_table *t, uint32_t ip, const uint8_t mac[6], int64_t expires)
+{
+	struct lease *l = lease_at(t, ip);
+
+	if (l == NULL)
+		return;
+	/* An offer of ours stands until the store refuses its ACK. */
+	if (l->state == LEASE_OFFERED && expires == 0)
+		return;
+	static const uint8_t zero[6];
+
+	memcpy(l->mac, mac, 6);
+	l->state = expires > 0 ? LEASE_BOUND : expires < 0 ? LEASE_DECLINED : LEASE_FREE;
+	l->expires = expires < 0 ? -expires : expires;
+	if (memcmp(mac, zero, 6) != 0)
+		remember(t, mac, ip);
+}
+
+int64_t lease_put(struct lease_table *t, uint32_t ip, const uint8_t mac[6], int64_t expires)
+{
+	static const uint8_t none[6];
+	int64_t seq;
+
+	if (lease_at(t, ip) == NULL)
+		return -EINVAL;
+	seq = journal(t, ip, expires < 0 ? none : mac, expires, mac);
+	if (seq >= 0)
+		lease_learn(t, ip, expires < 0 ? none : mac, expires);
+	return seq;
+}
+
+void lease_each(struct lease_table *t, int64_t wall_now,
+		void (*fn)(void *ctx, uint32_t ip, const uint8_t mac[6], int64_t expires), void *ctx)
+{
+	for (unsigned i = 0; i < t->npools; i++) {
+		struct pool *p = &t->pools[i];
+		for (uint32_t j = 0; j <= p->end - p->start; j++) {
+			struct lease *l = &p->slots[j];
+			if (l->expires <= wall_now)
+				continue;
+			if (l->state == LEASE_BOUND)
+				fn(ctx, htonl(p->start + j), l->mac, l->expires);
+			else if (l->state == LEASE_DECLINED)
+				fn(ctx, htonl(p->start + j), l->mac, -l->expires);
+		}
+	}
+}
+
+void lease_table_set_store(struct lease_table *t, const struct lease_store *store)
+{
+	t->store = *store;
+}
+
+bool lease_accepting(struct lease_table *t)
+{
+	return t->store.accepting == NULL || t->store.accepting(t->store.ctx);
+}
+
+bool lease_rejected(struct lease_table *t, uint64_t seq)
+{
+	return t->store.rejected && t->store.rejected(t->store.ctx, seq);
+}
+
 int lease_eventfd(const struct lease_table *t)
 {
+	if (t->store.put)
+		return t->store.eventfd(t->store.ctx);
 	return t->gc ? gcommit_eventfd(t->gc) : -1;
 }
 
 uint64_t lease_synced(struct lease_table *t)
 {
+	if (t->store.put)
+		return t->store.synced(t->store.ctx);
 	return t->gc ? gcommit_synced(t->gc) : 0;
 }
 
 uint64_t lease_failed(const struct lease_table *t)
 {
+	if (t->store.put)
+		return t->store.failed(t->store.ctx);
 	return t->gc ? gcommit_failed(t->gc) : 0;
 }
 
 int lease_error(const struct lease_table *t)
 {
+	if (t->store.put)
+		return t->store.error(t->store.ctx);
 	return t->gc ? gcommit_error(t->gc) : 0;
 }
 
@@ -245,7 +320,7 @@ int lease_release(struct lease_table *t, uint32_t ip)
 		return -EINVAL;
 	l->state = LEASE_FREE;
 	l->expires = 0;
-	return journal(t, ip, l->mac, 0) < 0 ? -EIO : 0;
+	return journal(t, ip, l->mac, 0, l->mac) < 0 ? -EIO : 0;
 }
 
 int lease_decline(struct lease_table *t, uint32_t ip, int64_t until)
@@ -253,12 +328,15 @@ int lease_decline(struct lease_table *t, uint32_t ip, int64_t until)
 	struct lease *l = lease_at(t, ip);
 	static const uint8_t none[6];
 
+	uint8_t owner[6];
+
 	if (l == NULL)
 		return -EINVAL;
+	memcpy(owner, l->mac, 6);
 	memset(l->mac, 0, 6);
 	l->state = LEASE_DECLINED;
 	l->expires = until;
-	return journal(t, ip, none, -until) < 0 ? -EIO : 0; /* negative: declined until */
+	return journal(t, ip, none, -until, owner) < 0 ? -EIO : 0; /* negative: declined until */
 }
 
 /* Applies one journal line; false if it is damaged. A record that gives an
@@ -285,10 +363,7 @@ static bool replay_line(struct lease_table *t, char *line, int64_t wall_now, uns
 	if (expires > 0 && l->state == LEASE_BOUND && l->expires > wall_now &&
 	    memcmp(l->mac, mac, 6) != 0)
 		(*conflicts)++;
-	memcpy(l->mac, mac, 6);
-	l->state = expires > 0 ? LEASE_BOUND : expires < 0 ? LEASE_DECLINED : LEASE_FREE;
-	remember(t, mac, ip);
-	l->expires = expires < 0 ? -expires : expires;
+	lease_learn(t, ip, mac, expires);
 	return true;
 }
 
@@ -355,9 +430,9 @@ static int compact(struct lease_table *t, int64_t wall_now)
 				continue;
 			/* A declined address stays out of the pool across a restart. */
 			if (l->state == LEASE_BOUND)
-				err = (int)journal(t, htonl(p->start + j), l->mac, l->expires);
+				err = (int)journal(t, htonl(p->start + j), l->mac, l->expires, l->mac);
 			else if (l->state == LEASE_DECLINED)
-				err = (int)journal(t, htonl(p->start + j), l->mac, -l->expires);
+				err = (int)journal(t, htonl(p->start + j), l->mac, -l->expires, l->mac);
 		}
 	}
 	if (err == 0 && fsync(t->fd) < 0)

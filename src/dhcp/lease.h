@@ -68,6 +68,43 @@ int lease_error(const struct lease_table *t);
 int lease_release(struct lease_table *t, uint32_t ip);
 int lease_decline(struct lease_table *t, uint32_t ip, int64_t until);
 
+/* Another store than the journal: PostgreSQL, shared by several servers
+ * (cluster/cluster.h). It takes every record instead of the journal
+ * (lease_table_open() with path ""), and answers for durability through
+ * its eventfd as the journal's group commit does. */
+struct lease_store {
+	void *ctx;
+	/* A record as the journal writes it (expires > 0: bound; 0: released;
+	 * < 0: declined until -expires); `owner` is the MAC that must hold the
+	 * address for it to apply. The commit sequence (> 0), or -errno. */
+	int64_t (*put)(void *ctx, uint32_t ip, const uint8_t mac[6], int64_t expires,
+		       const uint8_t owner[6]);
+	int (*eventfd)(void *ctx);
+	uint64_t (*synced)(void *ctx);
+	uint64_t (*failed)(void *ctx);
+	int (*error)(void *ctx);
+	/* May a new pool address be offered now (connected, leases loaded,
+	 * room in the queue)? */
+	bool (*accepting)(void *ctx);
+	/* Was the record `seq` (durable) refused because another client holds
+	 * the address? Asked once per held reply, in increasing seq order. */
+	bool (*rejected)(void *ctx, uint64_t seq);
+};
+void lease_table_set_store(struct lease_table *t, const struct lease_store *store);
+/* See lease_store.accepting; always true with the journal. */
+bool lease_accepting(struct lease_table *t);
+bool lease_rejected(struct lease_table *t, uint64_t seq);
+/* What the shared store says of ip (another server's record, or the
+ * truth after a refused one): the same meaning of `expires` as put. */
+void lease_learn(struct lease_table *t, uint32_t ip, const uint8_t mac[6], int64_t expires);
+/* Calls fn for every bound or declined lease (a migration, a store's
+ * first fill): expires < 0 for a declined one. */
+void lease_each(struct lease_table *t, int64_t wall_now,
+		void (*fn)(void *ctx, uint32_t ip, const uint8_t mac[6], int64_t expires), void *ctx);
+/* Records a lease as it stands (migration): like lease_bind, with the
+ * meaning of `expires` of put. */
+int64_t lease_put(struct lease_table *t, uint32_t ip, const uint8_t mac[6], int64_t expires);
+
 /* Writes every bound lease as "ip mac expires" lines (tests, status). */
 void lease_dump(struct lease_table *t, FILE *out, int64_t wall_now);
 

@@ -1,0 +1,760 @@
+#include "cluster/cluster.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cluster/pgconn.h"
+#include "core/log.h"
+#include "inventory/inventory.h"
+
+#define TICK MONO_SEC(1)
+#define BATCH_MAX 2000	/* records per batch: one statement of arrays */
+#define POLL_MARGIN 2.0 /* seconds: a transaction that commits late is still seen */
+#define REFUSED_HOLD 60 /* s: an address refused to us is taken until a poll says more */
+#define MAX_SERVERS 64
+#define LOCK_KEY "1751478884" /* "herd": the advisory lock's first key */
+
+/* The tables, made by the first server that connects. */
+static const char *const schema[] = {
+    "CREATE TABLE IF NOT EXISTS herd_lease (ip inet PRIMARY KEY, mac macaddr NOT NULL, "
+    "expires timestamptz NOT NULL, server text NOT NULL, "
+    "updated timestamptz NOT NULL DEFAULT now())",
+    "CREATE INDEX IF NOT EXISTS herd_lease_updated ON herd_lease (updated)",
+    "CREATE TABLE IF NOT EXISTS herd_server (name text PRIMARY KEY, seen timestamptz NOT NULL, "
+    "started timestamptz NOT NULL)",
+};
+
+/* Binds: one statement for the whole batch, addresses in order (two
+ * servers' batches then lock rows in the same order, never in a cycle).
+ * An address another MAC holds unexpired is left alone and not returned. */
+static const char sql_bind[] =
+    "INSERT INTO herd_lease AS l (ip, mac, expires, server, updated) "
+    "SELECT u.ip, u.mac, to_timestamp(u.e), $4, now() "
+    "FROM unnest($1::inet[], $2::macaddr[], $3::float8[]) AS u(ip, mac, e) ORDER BY u.ip "
+    "ON CONFLICT (ip) DO UPDATE SET mac = EXCLUDED.mac, expires = EXCLUDED.expires, "
+    "server = EXCLUDED.server, updated = EXCLUDED.updated "
+    "WHERE l.mac = EXCLUDED.mac OR l.expires < now() RETURNING host(l.ip)";
+static const char sql_release[] =
+    "UPDATE herd_lease SET expires = now(), server = $3, updated = now() "
+    "WHERE ip = $1::inet AND mac = $2::macaddr";
+static const char sql_decline[] =
+    "INSERT INTO herd_lease AS l (ip, mac, expires, server, updated) "
+    "VALUES ($1::inet, '00:00:00:00:00:00', to_timestamp($2::float8), $3, now()) "
+    "ON CONFLICT (ip) DO UPDATE SET mac = EXCLUDED.mac, expires = EXCLUDED.expires, "
+    "server = EXCLUDED.server, updated = now() "
+    "WHERE l.mac = $4::macaddr OR l.expires < now()";
+static const char sql_now[] = "SELECT extract(epoch from now())::float8";
+static const char sql_load[] = "SELECT host(ip), mac::text, extract(epoch from expires)::bigint "
+			       "FROM herd_lease WHERE expires > now()";
+static const char sql_poll[] = "SELECT host(ip), mac::text, extract(epoch from expires)::bigint "
+			       "FROM herd_lease WHERE updated > to_timestamp($1::float8) "
+			       "AND server <> $2";
+static const char sql_lock[] = "SELECT pg_try_advisory_lock(" LOCK_KEY ", hashtext($1))";
+static const char sql_heartbeat[] =
+    "INSERT INTO herd_server (name, seen, started) VALUES ($1, now(), now()) "
+    "ON CONFLICT (name) DO UPDATE SET seen = now()";
+/* Alive: a fresh heartbeat, and the session that holds its lock still
+ * there (a server killed loses it at once, its connection closed). */
+static const char sql_live[] =
+    "SELECT s.name FROM herd_server s WHERE s.seen > now() - make_interval(secs => $1::int) "
+    "AND EXISTS (SELECT 1 FROM pg_locks k WHERE k.locktype = 'advisory' AND k.granted "
+    "AND k.classid = " LOCK_KEY " AND k.objsubid = 2 "
+    "AND k.objid::bigint = (hashtext(s.name)::bigint & 4294967295)) ORDER BY s.name";
+
+/* A lease record waiting for the database. */
+struct rec {
+	uint32_t ip;
+	uint8_t mac[6], owner[6];
+	int64_t expires;
+	uint64_t seq;
+};
+
+struct cluster {
+	struct timer tick; /* first: the timer hands it back */
+	struct loop *loop;
+	struct conf_cluster cfg;
+	char name[CONF_NAME_MAX];
+	struct lease_table *leases;
+	struct pgconn *pg;
+	int efd;
+	/* The queue, a ring: the batch in flight is its first `inflight`. */
+	struct rec *q;
+	unsigned qcap, qhead, qlen, inflight;
+	uint64_t appended, synced, failed, last_seq;
+	int error;
+	bool batch_error;
+	uint32_t *returned; /* the addresses the bind statement wrote */
+	unsigned nreturned;
+	uint64_t *refused; /* a FIFO of refused sequence numbers */
+	unsigned nrefused, refused_head, refused_cap;
+	bool locked, loaded, setup_busy, tick_busy, said_down, said_lock;
+	double now_db, watermark; /* database epoch seconds */
+	char live[MAX_SERVERS][CONF_NAME_MAX];
+	unsigned nlive;
+	bool mine[256];
+	unsigned nmine;
+	struct ratelimit rl;
+	struct {
+		uint64_t batches, records, refused, failed_batches, lost, learned, takeovers;
+	} n;
+};
+
+unsigned cluster_bucket(const uint8_t mac[6])
+{
+	uint32_t h = 2166136261u;
+
+	for (int i = 0; i < 6; i++)
+		h = (h ^ mac[i]) * 16777619u;
+	return (h ^ (h >> 8) ^ (h >> 16) ^ (h >> 24)) & 255;
+}
+
+bool cluster_mine(const struct cluster *c, const uint8_t mac[6])
+{
+	return c->mine[cluster_bucket(mac)];
+}
+
+const char *cluster_name(const struct cluster *c)
+{
+	return c->name;
+}
+
+static int64_t wall_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static struct rec *rec_at(struct cluster *c, unsigned i)
+{
+	return &c->q[(c->qhead + i) % c->qcap];
+}
+
+static void tell_loop(struct cluster *c)
+{
+	uint64_t one = 1;
+
+	(void)!write(c->efd, &one, sizeof(one));
+}
+
+/* What a row says of an address, in the terms of lease_learn(). */
+static void learn_row(struct cluster *c, const PGresult *res, int row, int64_t now)
+{
+	uint32_t ip;
+	uint8_t mac[6];
+	static const uint8_t zero[6];
+	int64_t expires = strtoll(PQgetvalue(res, row, 2), NULL, 10);
+
+	if (inet_pton(AF_INET, PQgetvalue(res, row, 0), &ip) != 1 ||
+	    mac_parse(PQgetvalue(res, row, 1), mac) < 0)
+		return;
+	if (expires <= now)
+		expires = 0;
+	else if (memcmp(mac, zero, 6) == 0)
+		expires = -expires; /* declined */
+	lease_learn(c->leases, ip, mac, expires);
+	c->n.learned++;
+}
+
+static bool ok(const PGresult *res)
+{
+	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+
+	return st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
+}
+
+static void say_error(struct cluster *c, const char *what, const PGresult *res)
+{
+	char why[300];
+
+	if (res == NULL || PQresultStatus(res) == PGRES_PIPELINE_ABORTED)
+		return; /* no news: the cause was said where it happened */
+	log_limited(&c->rl, loop_now(c->loop), LOG_LVL_ERR, "cluster: %s: %s", what,
+		    pgconn_error(res, why, sizeof(why)));
+}
+
+/* --- lease batches --- */
+
+static void kick(struct cluster *c);
+
+static void on_bind(void *ctx, void *arg, const PGresult *res)
+{
+	struct cluster *c = ctx;
+	(void)arg;
+
+	if (!ok(res)) {
+		say_error(c, "lease batch", res);
+		c->batch_error = true;
+		return;
+	}
+	c->nreturned = 0;
+	for (int i = 0; i < PQntuples(res) && c->nreturned < BATCH_MAX; i++)
+		if (inet_pton(AF_INET, PQgetvalue(res, i, 0), &c->returned[c->nreturned]) == 1)
+			c->nreturned++;
+}
+
+static void on_other(void *ctx, void *arg, const PGresult *res)
+{
+	struct cluster *c = ctx;
+	(void)arg;
+
+	if (!ok(res)) {
+		say_error(c, "lease batch", res);
+		c->batch_error = true;
+	}
+}
+
+static bool was_returned(const struct cluster *c, uint32_t ip)
+{
+	for (unsigned i = 0; i < c->nreturned; i++)
+		if (c->returned[i] == ip)
+			return true;
+	return false;
+}
+
+static void refuse(struct cluster *c, const struct rec *r)
+{
+	static const uint8_t zero[6];
+
+	if (c->nrefused == c->refused_cap) {
+		unsigned cap = c->refused_cap ? c->refused_cap * 2 : 64;
+		uint64_t *n = malloc(cap * sizeof(*n));
+		if (n == NULL)
+			return; /* the ACK leaves; the database still says who holds it */
+		for (unsigned i = 0; i < c->nrefused; i++)
+			n[i] = c->refused[(c->refused_head + i) % c->refused_cap];
+		free(c->refused);
+		c->refused = n;
+		c->refused_cap = cap;
+		c->refused_head = 0;
+	}
+	c->refused[(c->refused_head + c->nrefused++) % c->refused_cap] = r->seq;
+	c->n.refused++;
+	/* Someone else's now; the next poll says whose. */
+	lease_learn(c->leases, r->ip, zero, wall_now() + REFUSED_HOLD);
+}
+
+static bool is_bind(const struct rec *r)
+{
+	return r->expires > 0 && memcmp(r->mac, r->owner, 6) == 0;
+}
+
+/* The batch's commit is known: its ACKs may go (or not). */
+static void on_batch_sync(void *ctx, void *arg, const PGresult *res)
+{
+	struct cluster *c = ctx;
+	(void)arg;
+
+	if (res == NULL || c->batch_error || PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
+		c->failed = c->last_seq;
+		c->error = -EIO;
+		c->n.failed_batches++;
+	} else {
+		for (unsigned i = 0; i < c->inflight; i++) {
+			struct rec *r = rec_at(c, i);
+			if (is_bind(r) && !was_returned(c, r->ip))
+				refuse(c, r);
+		}
+		c->synced = c->last_seq;
+		c->n.batches++;
+		c->n.records += c->inflight;
+	}
+	c->qhead = (c->qhead + c->inflight) % c->qcap;
+	c->qlen -= c->inflight;
+	c->inflight = 0;
+	tell_loop(c);
+	kick(c);
+}
+
+struct arrays {
+	char *v[3];
+	size_t len[3], cap[3];
+};
+
+/* Appends an item to the array literal i ("{a,b,c" until closed). */
+static bool array_add(struct arrays *a, unsigned i, const char *item)
+{
+	size_t n = strlen(item);
+
+	if (a->len[i] + n + 3 > a->cap[i]) {
+		size_t cap = a->cap[i] ? a->cap[i] * 2 : 4096;
+		while (a->len[i] + n + 3 > cap)
+			cap *= 2;
+		char *b = realloc(a->v[i], cap);
+		if (b == NULL)
+			return false;
+		a->v[i] = b;
+		a->cap[i] = cap;
+	}
+	a->v[i][a->len[i]] = a->len[i] == 0 ? '{' : ',';
+	memcpy(a->v[i] + a->len[i] + 1, item, n + 1);
+	a->len[i] += n + 1;
+	return true;
+}
+
+static int send_other(struct cluster *c, const struct rec *r)
+{
+	char ip[INET_ADDRSTRLEN], mac[18], until[32];
+
+	inet_ntop(AF_INET, &r->ip, ip, sizeof(ip));
+	if (r->expires == 0) {
+		const char *p[] = {ip, mac_str(r->owner, ':', mac), c->name};
+		return pgconn_query(c->pg, sql_release, 3, p, on_other, NULL);
+	}
+	snprintf(until, sizeof(until), "%" PRId64, r->expires < 0 ? -r->expires : r->expires);
+	const char *p[] = {ip, until, c->name, mac_str(r->owner, ':', mac)};
+	return pgconn_query(c->pg, sql_decline, 4, p, on_other, NULL);
+}
+
+/* How many records from the head make a batch: at most BATCH_MAX, and
+ * each address once (one statement may not write a row twice). */
+static unsigned batch_size(struct cluster *c)
+{
+	uint32_t seen[4096];
+	unsigned n;
+
+	memset(seen, 0, sizeof(seen));
+	for (n = 0; n < c->qlen && n < BATCH_MAX; n++) {
+		uint32_t ip = rec_at(c, n)->ip, h = (ip * 2654435761u) & 4095;
+		while (seen[h] != 0 && seen[h] != ip)
+			h = (h + 1) & 4095;
+		if (seen[h] == ip)
+			break;
+		seen[h] = ip;
+	}
+	return n;
+}
+
+/* Sends the next batch if none is in flight: the records that came while
+ * the last one committed go together (group commit). */
+static void kick(struct cluster *c)
+{
+	struct arrays a = {0};
+	unsigned n, binds = 0;
+	int err = 0;
+
+	if (c->inflight || c->qlen == 0 || !c->loaded || !pgconn_ready(c->pg))
+		return;
+	n = batch_size(c);
+	for (unsigned i = 0; i < n && err == 0; i++) {
+		struct rec *r = rec_at(c, i);
+		char ip[INET_ADDRSTRLEN], mac[18], e[24];
+		if (!is_bind(r)) {
+			err = send_other(c, r);
+			continue;
+		}
+		snprintf(e, sizeof(e), "%" PRId64, r->expires);
+		if (!array_add(&a, 0, inet_ntop(AF_INET, &r->ip, ip, sizeof(ip))) ||
+		    !array_add(&a, 1, mac_str(r->mac, ':', mac)) || !array_add(&a, 2, e))
+			err = -ENOMEM;
+		binds++;
+	}
+	if (err == 0 && binds > 0) {
+		for (int i = 0; i < 3; i++)
+			memcpy(a.v[i] + a.len[i], "}", 2);
+		const char *p[] = {a.v[0], a.v[1], a.v[2], c->name};
+		err = pgconn_query(c->pg, sql_bind, 4, p, on_bind, NULL);
+	}
+	for (int i = 0; i < 3; i++)
+		free(a.v[i]);
+	c->inflight = n;
+	c->last_seq = rec_at(c, n - 1)->seq;
+	c->batch_error = err != 0;
+	c->nreturned = 0;
+	if (pgconn_sync(c->pg, on_batch_sync, NULL) < 0) {
+		/* Not connected after all: the records wait for the next time. */
+		c->inflight = 0;
+	}
+}
+
+static int64_t put(void *ctx, uint32_t ip, const uint8_t mac[6], int64_t expires,
+		   const uint8_t owner[6])
+{
+	struct cluster *c = ctx;
+	struct rec *r;
+
+	if (c->qlen == c->qcap)
+		return -EAGAIN;
+	r = rec_at(c, c->qlen++);
+	r->ip = ip;
+	memcpy(r->mac, mac, 6);
+	memcpy(r->owner, owner, 6);
+	r->expires = expires;
+	r->seq = ++c->appended;
+	kick(c);
+	return (int64_t)r->seq;
+}
+
+static int store_eventfd(void *ctx)
+{
+	return ((struct cluster *)ctx)->efd;
+}
+
+static uint64_t store_synced(void *ctx)
+{
+	struct cluster *c = ctx;
+	uint64_t n;
+
+	(void)!read(c->efd, &n, sizeof(n));
+	return c->synced;
+}
+
+static uint64_t store_failed(void *ctx)
+{
+	return ((struct cluster *)ctx)->failed;
+}
+
+static int store_error(void *ctx)
+{
+	return ((struct cluster *)ctx)->error;
+}
+
+static bool store_accepting(void *ctx)
+{
+	struct cluster *c = ctx;
+
+	return c->loaded && pgconn_ready(c->pg) && c->qlen < c->qcap;
+}
+
+static bool store_rejected(void *ctx, uint64_t seq)
+{
+	struct cluster *c = ctx;
+
+	while (c->nrefused > 0) {
+		uint64_t head = c->refused[c->refused_head];
+		if (head > seq)
+			return false;
+		c->refused_head = (c->refused_head + 1) % c->refused_cap;
+		c->nrefused--;
+		if (head == seq)
+			return true;
+	}
+	return false;
+}
+
+/* --- membership --- */
+
+static void set_buckets(struct cluster *c)
+{
+	int self = -1;
+
+	for (unsigned i = 0; i < c->nlive; i++)
+		if (strcmp(c->live[i], c->name) == 0)
+			self = (int)i;
+	c->nmine = 0;
+	for (unsigned b = 0; b < 256; b++) {
+		c->mine[b] = self >= 0 && b % c->nlive == (unsigned)self;
+		c->nmine += c->mine[b];
+	}
+}
+
+static bool listed(char (*names)[CONF_NAME_MAX], unsigned n, const char *name)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return true;
+	return false;
+}
+
+static void on_live(void *ctx, void *arg, const PGresult *res)
+{
+	struct cluster *c = ctx;
+	char live[MAX_SERVERS][CONF_NAME_MAX] = {{0}}; /* compared whole */
+	unsigned n = 0;
+	bool changed;
+	(void)arg;
+
+	if (!ok(res)) {
+		say_error(c, "live servers", res);
+		return;
+	}
+	for (int i = 0; i < PQntuples(res) && n < MAX_SERVERS; i++)
+		snprintf(live[n++], CONF_NAME_MAX, "%s", PQgetvalue(res, i, 0));
+	/* This server is alive whatever the table says yet (its first
+	 * heartbeat, or a lock another session of its name holds). */
+	if (!listed(live, n, c->name) && n < MAX_SERVERS) {
+		unsigned at = 0;
+		while (at < n && strcmp(live[at], c->name) < 0)
+			at++;
+		memmove(live[at + 1], live[at], (n - at) * CONF_NAME_MAX);
+		snprintf(live[at], CONF_NAME_MAX, "%s", c->name);
+		n++;
+	}
+	changed = n != c->nlive || memcmp(live, c->live, n * CONF_NAME_MAX) != 0;
+	if (!changed)
+		return;
+	for (unsigned i = 0; i < c->nlive; i++)
+		if (!listed(live, n, c->live[i])) {
+			c->n.takeovers++;
+			log_warn("cluster: server %s is gone (no heartbeat for %u s, or its "
+				 "database session ended): the others answer its clients",
+				 c->live[i], c->cfg.takeover_s);
+		}
+	memcpy(c->live, live, n * CONF_NAME_MAX);
+	c->nlive = n;
+	set_buckets(c);
+	char list[512] = "";
+	for (unsigned i = 0; i < n; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
+			 live[i]);
+	log_info("cluster: servers alive: %s; %s answers %u of 256 buckets", list, c->name,
+		 c->nmine);
+}
+
+static void on_lock(void *ctx, void *arg, const PGresult *res)
+{
+	struct cluster *c = ctx;
+	(void)arg;
+
+	if (!ok(res)) {
+		say_error(c, "advisory lock", res);
+		return;
+	}
+	c->locked = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+	if (!c->locked && !c->said_lock)
+		log_err("cluster: another server named %s is connected to this database; give "
+			"each server its own [cluster] name",
+			c->name);
+	c->said_lock = !c->locked;
+}
+
+/* --- polling: what the other servers wrote --- */
+
+static void on_now(void *ctx, void *arg, const PGresult *res)
+{
+	struct cluster *c = ctx;
+	(void)arg;
+
+	if (ok(res) && PQntuples(res) == 1)
+		c->now_db = strtod(PQgetvalue(res, 0, 0), NULL);
+}
+
+static void on_rows(void *ctx, void *arg, const PGresult *res)
+{
+	struct cluster *c = ctx;
+	int64_t now = wall_now();
+	(void)arg;
+
+	if (!ok(res)) {
+		say_error(c, arg ? "loading leases" : "reading leases", res);
+		return;
+	}
+	for (int i = 0; i < PQntuples(res); i++)
+		learn_row(c, res, i, now);
+}
+
+static void on_tick_sync(void *ctx, void *arg, const PGresult *res)
+{
+	struct cluster *c = ctx;
+	(void)arg;
+
+	c->tick_busy = false;
+	if (res && PQresultStatus(res) == PGRES_PIPELINE_SYNC && c->now_db > 0)
+		c->watermark = c->now_db - POLL_MARGIN;
+}
+
+static void on_setup_sync(void *ctx, void *arg, const PGresult *res)
+{
+	struct cluster *c = ctx;
+	(void)arg;
+
+	c->setup_busy = false;
+	if (res == NULL || PQresultStatus(res) != PGRES_PIPELINE_SYNC || c->now_db <= 0)
+		return; /* tried again at the next tick */
+	c->watermark = c->now_db - POLL_MARGIN;
+	c->loaded = true;
+	log_info("cluster: %s connected to the database; %" PRIu64 " leases known", c->name,
+		 c->n.learned);
+	kick(c);
+}
+
+static void on_schema(void *ctx, void *arg, const PGresult *res)
+{
+	(void)arg;
+	if (!ok(res))
+		say_error(ctx, "creating the tables", res);
+}
+
+static void on_heartbeat(void *ctx, void *arg, const PGresult *res)
+{
+	(void)arg;
+	if (!ok(res))
+		say_error(ctx, "heartbeat", res);
+}
+
+/* Makes the tables, takes the lock and loads the leases, in one group. */
+static void setup(struct cluster *c)
+{
+	const char *name[] = {c->name};
+	int err = 0;
+
+	c->setup_busy = true;
+	c->now_db = 0;
+	for (size_t i = 0; i < sizeof(schema) / sizeof(schema[0]) && err == 0; i++)
+		err = pgconn_query(c->pg, schema[i], 0, NULL, on_schema, NULL);
+	if (err == 0)
+		err = pgconn_query(c->pg, sql_lock, 1, name, on_lock, NULL);
+	if (err == 0)
+		err = pgconn_query(c->pg, sql_now, 0, NULL, on_now, NULL);
+	if (err == 0)
+		err = pgconn_query(c->pg, sql_load, 0, NULL, on_rows, c);
+	if (err == 0)
+		err = pgconn_sync(c->pg, on_setup_sync, NULL);
+	if (err < 0)
+		c->setup_busy = false;
+}
+
+/* Each second: the heartbeat, who is alive, and the others' leases. */
+static void heartbeat(struct cluster *c)
+{
+	const char *name[] = {c->name};
+	char secs[16], wm[32];
+	int err = 0;
+
+	snprintf(secs, sizeof(secs), "%u", c->cfg.takeover_s);
+	snprintf(wm, sizeof(wm), "%.6f", c->watermark);
+	const char *live_p[] = {secs};
+	const char *poll_p[] = {wm, c->name};
+	c->tick_busy = true;
+	c->now_db = 0;
+	if (!c->locked)
+		err = pgconn_query(c->pg, sql_lock, 1, name, on_lock, NULL);
+	if (err == 0)
+		err = pgconn_query(c->pg, sql_heartbeat, 1, name, on_heartbeat, NULL);
+	if (err == 0)
+		err = pgconn_query(c->pg, sql_live, 1, live_p, on_live, NULL);
+	if (err == 0)
+		err = pgconn_query(c->pg, sql_now, 0, NULL, on_now, NULL);
+	if (err == 0)
+		err = pgconn_query(c->pg, sql_poll, 2, poll_p, on_rows, NULL);
+	if (err == 0)
+		err = pgconn_sync(c->pg, on_tick_sync, NULL);
+	if (err < 0)
+		c->tick_busy = false;
+}
+
+static void on_tick(struct timer *t, mono_t now)
+{
+	struct cluster *c = (struct cluster *)t;
+
+	loop_timer_set(c->loop, &c->tick, now + TICK);
+	if (!pgconn_ready(c->pg))
+		return;
+	if (!c->loaded) {
+		if (!c->setup_busy)
+			setup(c);
+		return;
+	}
+	if (!c->tick_busy)
+		heartbeat(c);
+	kick(c);
+}
+
+static void on_up(void *ctx)
+{
+	struct cluster *c = ctx;
+
+	if (c->said_down)
+		log_info("cluster: the database is back");
+	c->said_down = false;
+	c->loaded = c->locked = c->setup_busy = c->tick_busy = false;
+	setup(c);
+}
+
+static void on_down(void *ctx, const char *why)
+{
+	struct cluster *c = ctx;
+
+	c->n.lost += c->loaded;
+	c->loaded = c->locked = false;
+	if (!c->said_down)
+		log_err("cluster: database: %s; known nodes are answered, new pool leases wait "
+			"(at most %u records)",
+			why, c->cfg.queue);
+	c->said_down = true;
+}
+
+void cluster_stats_visit(const struct cluster *c, const struct stat_visitor *v)
+{
+	stat_gauge(v, "connected", c->loaded, "1 while the database is reachable and read");
+	stat_gauge(v, "servers_alive", c->nlive, "servers of the cluster alive");
+	stat_gauge(v, "buckets_mine", c->nmine, "client buckets of 256 this server answers");
+	stat_gauge(v, "queue", c->qlen, "lease records waiting for the database");
+	stat_counter(v, "batches", c->n.batches, "lease batches committed");
+	stat_counter(v, "records", c->n.records, "lease records committed");
+	stat_counter(v, "refused", c->n.refused,
+		     "lease records refused: another client holds the address");
+	stat_counter(v, "failed_batches", c->n.failed_batches,
+		     "lease batches that failed (their ACKs not sent)");
+	stat_counter(v, "connections_lost", c->n.lost, "database connections lost");
+	stat_counter(v, "learned", c->n.learned, "lease rows read from the database");
+	stat_counter(v, "servers_gone", c->n.takeovers,
+		     "servers seen to die (their clients taken over)");
+}
+
+struct cluster *cluster_new(struct loop *loop, const struct conf_cluster *cfg,
+			    struct lease_table *t)
+{
+	struct cluster *c = calloc(1, sizeof(*c));
+	struct pgconn_ops ops = {.up = on_up, .down = on_down};
+
+	if (c == NULL)
+		return NULL;
+	c->loop = loop;
+	c->cfg = *cfg;
+	c->leases = t;
+	c->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	c->qcap = cfg->queue;
+	c->q = calloc(c->qcap, sizeof(*c->q));
+	c->returned = calloc(BATCH_MAX, sizeof(*c->returned));
+	if (c->efd < 0 || c->q == NULL || c->returned == NULL) {
+		cluster_free(c);
+		return NULL;
+	}
+	if (cfg->name[0])
+		snprintf(c->name, sizeof(c->name), "%s", cfg->name);
+	else if (gethostname(c->name, sizeof(c->name) - 1) < 0)
+		snprintf(c->name, sizeof(c->name), "herd");
+	snprintf(c->live[0], CONF_NAME_MAX, "%s", c->name);
+	c->nlive = 1;
+	set_buckets(c);
+	c->rl = (struct ratelimit)RATELIMIT_INIT(MONO_SEC(10), 5);
+	lease_table_set_store(t, &(struct lease_store){.ctx = c,
+						       .put = put,
+						       .eventfd = store_eventfd,
+						       .synced = store_synced,
+						       .failed = store_failed,
+						       .error = store_error,
+						       .accepting = store_accepting,
+						       .rejected = store_rejected});
+	ops.ctx = c;
+	timer_init(&c->tick, on_tick);
+	c->pg = pgconn_new(loop, cfg->database, c->name, &ops);
+	if (c->pg == NULL) {
+		cluster_free(c);
+		return NULL;
+	}
+	loop_timer_set(loop, &c->tick, loop_now(loop) + TICK);
+	return c;
+}
+
+void cluster_free(struct cluster *c)
+{
+	if (c == NULL)
+		return;
+	if (c->pg) {
+		loop_timer_cancel(c->loop, &c->tick);
+		pgconn_free(c->pg);
+	}
+	if (c->efd >= 0)
+		close(c->efd);
+	free(c->q);
+	free(c->returned);
+	free(c->refused);
+	free(c);
+}
