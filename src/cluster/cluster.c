@@ -96,6 +96,7 @@ struct cluster {
 	unsigned nrefused, refused_head, refused_cap;
 	bool locked, loaded, setup_busy, tick_busy, said_down, said_lock;
 	double now_db, watermark; /* database epoch seconds */
+	uint64_t learned_at_setup;
 	char live[MAX_SERVERS][CONF_NAME_MAX];
 	unsigned nlive;
 	bool mine[256];
@@ -451,6 +452,8 @@ static void set_buckets(struct cluster *c)
 		c->mine[b] = self >= 0 && b % c->nlive == (unsigned)self;
 		c->nmine += c->mine[b];
 	}
+	if (self >= 0)
+		lease_spread(c->leases, (unsigned)self, c->nlive);
 }
 
 static bool listed(char (*names)[CONF_NAME_MAX], unsigned n, const char *name)
@@ -568,8 +571,8 @@ static void on_setup_sync(void *ctx, void *arg, const PGresult *res)
 		return; /* tried again at the next tick */
 	c->watermark = c->now_db - POLL_MARGIN;
 	c->loaded = true;
-	log_info("cluster: %s connected to the database; %" PRIu64 " leases known", c->name,
-		 c->n.learned);
+	log_info("cluster: %s connected to the database; %" PRIu64 " leases read", c->name,
+		 c->n.learned - c->learned_at_setup);
 	kick(c);
 }
 
@@ -595,6 +598,7 @@ static void setup(struct cluster *c)
 
 	c->setup_busy = true;
 	c->now_db = 0;
+	c->learned_at_setup = c->n.learned;
 	for (size_t i = 0; i < sizeof(schema) / sizeof(schema[0]) && err == 0; i++)
 		err = pgconn_query(c->pg, schema[i], 0, NULL, on_schema, NULL);
 	if (err == 0)

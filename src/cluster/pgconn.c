@@ -66,10 +66,18 @@ static const char *conn_error(PGconn *conn, char *buf, size_t size)
 	const char *msg = conn ? PQerrorMessage(conn) : "out of memory";
 	size_t n;
 
+	char *w = buf;
+
 	snprintf(buf, size, "%s", msg[0] ? msg : "connection lost");
-	for (char *p = buf; *p; p++)
-		if (*p == '\n')
-			*p = ' ';
+	/* libpq's lines joined into one, runs of blanks made one space. */
+	for (const char *r = buf; *r; r++) {
+		bool blank = *r == '\n' || *r == '\t' || *r == ' ';
+		if (!blank)
+			*w++ = *r;
+		else if (w > buf && w[-1] != ' ')
+			*w++ = ' ';
+	}
+	*w = '\0';
 	n = strlen(buf);
 	while (n > 0 && buf[n - 1] == ' ')
 		buf[--n] = '\0';
@@ -193,6 +201,13 @@ static void poll_connect(struct pgconn *c, mono_t now)
 	}
 }
 
+/* "relation already exists, skipping" and the like: not for herd's log. */
+static void quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 static void start(struct pgconn *c, mono_t now)
 {
 	/* Ours first: the user's string (expanded from dbname) overrides
@@ -207,6 +222,7 @@ static void start(struct pgconn *c, mono_t now)
 		lost_conn(c, now);
 		return;
 	}
+	PQsetNoticeProcessor(c->conn, quiet, NULL);
 	c->state = PG_CONNECTING;
 	loop_timer_set(c->loop, &c->timer, now + CONNECT_TIMEOUT);
 	poll_connect(c, now);

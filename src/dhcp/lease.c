@@ -269,6 +269,15 @@ void lease_each(struct lease_table *t, int64_t wall_now,
 	}
 }
 
+void lease_spread(struct lease_table *t, unsigned k, unsigned n)
+{
+	for (unsigned i = 0; n > 0 && i < t->npools; i++) {
+		struct pool *p = &t->pools[i];
+		uint64_t size = (uint64_t)p->end - p->start + 1;
+		p->cursor = (uint32_t)(size * k / n);
+	}
+}
+
 void lease_table_set_store(struct lease_table *t, const struct lease_store *store)
 {
 	t->store = *store;

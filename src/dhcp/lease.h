@@ -97,6 +97,10 @@ bool lease_rejected(struct lease_table *t, uint64_t seq);
 /* What the shared store says of ip (another server's record, or the
  * truth after a refused one): the same meaning of `expires` as put. */
 void lease_learn(struct lease_table *t, uint32_t ip, const uint8_t mac[6], int64_t expires);
+/* Server k of n sharing the pools: each starts looking for free addresses
+ * at its own share of every pool, so that two servers rarely pick the
+ * same one (the database would refuse one of them). */
+void lease_spread(struct lease_table *t, unsigned k, unsigned n);
 /* Calls fn for every bound or declined lease (a migration, a store's
  * first fill): expires < 0 for a declined one. */
 void lease_each(struct lease_table *t, int64_t wall_now,
