@@ -13,6 +13,7 @@
 #include "cluster/pgconn.h"
 #include "core/log.h"
 #include "inventory/inventory.h"
+#include "ops/nodes.h"
 
 #define TICK MONO_SEC(1)
 #define BATCH_MAX 2000	/* records per batch: one statement of arrays */
@@ -29,6 +30,11 @@ static const char *const schema[] = {
     "CREATE INDEX IF NOT EXISTS herd_lease_updated ON herd_lease (updated)",
     "CREATE TABLE IF NOT EXISTS herd_server (name text PRIMARY KEY, seen timestamptz NOT NULL, "
     "started timestamptz NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS herd_node (mac macaddr PRIMARY KEY, name text NOT NULL, ip inet, "
+    "grp text NOT NULL, stage text NOT NULL, failed_stage text, why text NOT NULL, "
+    "since timestamptz NOT NULL, bytes bigint NOT NULL, server text NOT NULL, "
+    "updated timestamptz NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS herd_node_updated ON herd_node (updated)",
 };
 
 /* Binds: one statement for the whole batch, addresses in order (two
@@ -56,6 +62,21 @@ static const char sql_load[] = "SELECT host(ip), mac::text, extract(epoch from e
 static const char sql_poll[] = "SELECT host(ip), mac::text, extract(epoch from expires)::bigint "
 			       "FROM herd_lease WHERE updated > to_timestamp($1::float8) "
 			       "AND server <> $2";
+/* The node state each second: what changed, one statement. */
+static const char sql_nodes[] =
+    "INSERT INTO herd_node AS n (mac, name, ip, grp, stage, failed_stage, why, since, bytes, "
+    "server, updated) SELECT u.mac, u.name, u.ip, u.grp, u.stage, u.fs, u.why, "
+    "now() - make_interval(secs => u.secs), u.bytes, $10, now() FROM unnest($1::macaddr[], "
+    "$2::text[], $3::inet[], $4::text[], $5::text[], $6::text[], $7::text[], $8::float8[], "
+    "$9::bigint[]) AS u(mac, name, ip, grp, stage, fs, why, secs, bytes) "
+    "ON CONFLICT (mac) DO UPDATE SET name = EXCLUDED.name, ip = EXCLUDED.ip, grp = EXCLUDED.grp, "
+    "stage = EXCLUDED.stage, failed_stage = EXCLUDED.failed_stage, why = EXCLUDED.why, "
+    "since = EXCLUDED.since, bytes = EXCLUDED.bytes, server = EXCLUDED.server, "
+    "updated = EXCLUDED.updated";
+static const char sql_nodes_poll[] =
+    "SELECT mac::text, name, coalesce(host(ip), ''), grp, stage, coalesce(failed_stage, ''), "
+    "why, extract(epoch from since)::float8, bytes, server FROM herd_node "
+    "WHERE updated > to_timestamp($1::float8)";
 static const char sql_lock[] = "SELECT pg_try_advisory_lock(" LOCK_KEY ", hashtext($1))";
 static const char sql_heartbeat[] =
     "INSERT INTO herd_server (name, seen, started) VALUES ($1, now(), now()) "
@@ -76,6 +97,26 @@ struct rec {
 	uint64_t seq;
 };
 
+/* A node another server boots, as its last row said. */
+struct other {
+	uint8_t mac[6];
+	bool used;
+	bool hidden; /* this server boots it now */
+	uint8_t stage, failed_stage;
+	uint32_t ip;
+	double since; /* epoch seconds: when it entered its stage */
+	uint64_t bytes;
+	char name[CONF_NAME_MAX], group[CONF_NAME_MAX], why[128], server[CONF_NAME_MAX];
+};
+
+#define NODE_COLS 9
+
+/* Array literals being built, one per column ("{a,b,c" until closed). */
+struct arrays {
+	char *v[NODE_COLS];
+	size_t len[NODE_COLS], cap[NODE_COLS];
+};
+
 struct cluster {
 	struct timer tick; /* first: the timer hands it back */
 	struct loop *loop;
@@ -89,7 +130,8 @@ struct cluster {
 	unsigned qcap, qhead, qlen, inflight;
 	uint64_t appended, synced, failed, last_seq;
 	int error;
-	bool batch_error;
+	bool group_failed;
+	bool batch_unsent; /* a statement of the batch could not be queued */ /* a statement of the group being answered failed */
 	uint32_t *returned; /* the addresses the bind statement wrote */
 	unsigned nreturned;
 	uint64_t *refused; /* a FIFO of refused sequence numbers */
@@ -102,6 +144,13 @@ struct cluster {
 	bool mine[256];
 	unsigned nmine;
 	struct ratelimit rl;
+	/* The node state: published (ours), and the others' (a MAC hash). */
+	struct nodes *nodes;
+	uint64_t nodes_version, nodes_sending;
+	struct arrays na;
+	unsigned na_rows;
+	struct other *others;
+	uint32_t others_cap, others_used;
 	struct {
 		uint64_t batches, records, refused, failed_batches, lost, learned, takeovers;
 	} n;
@@ -169,14 +218,29 @@ static bool ok(const PGresult *res)
 	return st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
 }
 
-static void say_error(struct cluster *c, const char *what, const PGresult *res)
+/* Is a statement's result good? If not, says why (once: the statements
+ * after it in its group are only aborted) and marks the group failed: its
+ * sync then knows, since a pipeline's Sync arrives after an error too. */
+static bool check(struct cluster *c, const PGresult *res, const char *what)
 {
 	char why[300];
 
-	if (res == NULL || PQresultStatus(res) == PGRES_PIPELINE_ABORTED)
-		return; /* no news: the cause was said where it happened */
-	log_limited(&c->rl, loop_now(c->loop), LOG_LVL_ERR, "cluster: %s: %s", what,
-		    pgconn_error(res, why, sizeof(why)));
+	if (ok(res))
+		return true;
+	c->group_failed = true;
+	if (res != NULL && PQresultStatus(res) != PGRES_PIPELINE_ABORTED)
+		log_limited(&c->rl, loop_now(c->loop), LOG_LVL_ERR, "cluster: %s: %s", what,
+			    pgconn_error(res, why, sizeof(why)));
+	return false;
+}
+
+/* At a group's sync: did every statement of the group succeed? */
+static bool group_ok(struct cluster *c, const PGresult *res)
+{
+	bool good = res != NULL && PQresultStatus(res) == PGRES_PIPELINE_SYNC && !c->group_failed;
+
+	c->group_failed = false;
+	return good;
 }
 
 /* --- lease batches --- */
@@ -188,11 +252,8 @@ static void on_bind(void *ctx, void *arg, const PGresult *res)
 	struct cluster *c = ctx;
 	(void)arg;
 
-	if (!ok(res)) {
-		say_error(c, "lease batch", res);
-		c->batch_error = true;
+	if (!check(c, res, "lease batch"))
 		return;
-	}
 	c->nreturned = 0;
 	for (int i = 0; i < PQntuples(res) && c->nreturned < BATCH_MAX; i++)
 		if (inet_pton(AF_INET, PQgetvalue(res, i, 0), &c->returned[c->nreturned]) == 1)
@@ -204,10 +265,7 @@ static void on_other(void *ctx, void *arg, const PGresult *res)
 	struct cluster *c = ctx;
 	(void)arg;
 
-	if (!ok(res)) {
-		say_error(c, "lease batch", res);
-		c->batch_error = true;
-	}
+	check(c, res, "lease batch");
 }
 
 static bool was_returned(const struct cluster *c, uint32_t ip)
@@ -251,7 +309,7 @@ static void on_batch_sync(void *ctx, void *arg, const PGresult *res)
 	struct cluster *c = ctx;
 	(void)arg;
 
-	if (res == NULL || c->batch_error || PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
+	if (!group_ok(c, res) || c->batch_unsent) {
 		c->failed = c->last_seq;
 		c->error = -EIO;
 		c->n.failed_batches++;
@@ -272,11 +330,6 @@ static void on_batch_sync(void *ctx, void *arg, const PGresult *res)
 	kick(c);
 }
 
-struct arrays {
-	char *v[3];
-	size_t len[3], cap[3];
-};
-
 /* Appends an item to the array literal i ("{a,b,c" until closed). */
 static bool array_add(struct arrays *a, unsigned i, const char *item)
 {
@@ -296,6 +349,40 @@ static bool array_add(struct arrays *a, unsigned i, const char *item)
 	memcpy(a->v[i] + a->len[i] + 1, item, n + 1);
 	a->len[i] += n + 1;
 	return true;
+}
+
+/* An element as a quoted array item: \ and " escaped, and what is not
+ * printable ASCII (a log line's bytes) made '?', so that the database's
+ * encoding never refuses it. */
+static bool array_add_text(struct arrays *a, unsigned i, const char *text)
+{
+	char q[2 * 256 + 3], *w = q;
+
+	*w++ = '"';
+	for (const char *r = text; *r && w < q + sizeof(q) - 3; r++) {
+		unsigned char ch = (unsigned char)*r;
+		if (ch == '"' || ch == '\\')
+			*w++ = '\\';
+		*w++ = ch < 0x20 || ch >= 0x7f ? '?' : (char)ch;
+	}
+	*w++ = '"';
+	*w = '\0';
+	return array_add(a, i, q);
+}
+
+static void arrays_close(struct arrays *a, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		memcpy(a->v[i] + a->len[i], "}", 2);
+}
+
+static void arrays_clear(struct arrays *a)
+{
+	for (unsigned i = 0; i < NODE_COLS; i++) {
+		free(a->v[i]);
+		a->v[i] = NULL;
+		a->len[i] = a->cap[i] = 0;
+	}
 }
 
 static int send_other(struct cluster *c, const struct rec *r)
@@ -356,16 +443,14 @@ static void kick(struct cluster *c)
 		binds++;
 	}
 	if (err == 0 && binds > 0) {
-		for (int i = 0; i < 3; i++)
-			memcpy(a.v[i] + a.len[i], "}", 2);
+		arrays_close(&a, 3);
 		const char *p[] = {a.v[0], a.v[1], a.v[2], c->name};
 		err = pgconn_query(c->pg, sql_bind, 4, p, on_bind, NULL);
 	}
-	for (int i = 0; i < 3; i++)
-		free(a.v[i]);
+	arrays_clear(&a);
 	c->inflight = n;
 	c->last_seq = rec_at(c, n - 1)->seq;
-	c->batch_error = err != 0;
+	c->batch_unsent = err != 0;
 	c->nreturned = 0;
 	if (pgconn_sync(c->pg, on_batch_sync, NULL) < 0) {
 		/* Not connected after all: the records wait for the next time. */
@@ -472,10 +557,8 @@ static void on_live(void *ctx, void *arg, const PGresult *res)
 	bool changed;
 	(void)arg;
 
-	if (!ok(res)) {
-		say_error(c, "live servers", res);
+	if (!check(c, res, "live servers"))
 		return;
-	}
 	for (int i = 0; i < PQntuples(res) && n < MAX_SERVERS; i++)
 		snprintf(live[n++], CONF_NAME_MAX, "%s", PQgetvalue(res, i, 0));
 	/* This server is alive whatever the table says yet (its first
@@ -514,10 +597,8 @@ static void on_lock(void *ctx, void *arg, const PGresult *res)
 	struct cluster *c = ctx;
 	(void)arg;
 
-	if (!ok(res)) {
-		say_error(c, "advisory lock", res);
+	if (!check(c, res, "advisory lock"))
 		return;
-	}
 	c->locked = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
 	if (!c->locked && !c->said_lock)
 		log_err("cluster: another server named %s is connected to this database; give "
@@ -533,7 +614,7 @@ static void on_now(void *ctx, void *arg, const PGresult *res)
 	struct cluster *c = ctx;
 	(void)arg;
 
-	if (ok(res) && PQntuples(res) == 1)
+	if (check(c, res, "the database's time") && PQntuples(res) == 1)
 		c->now_db = strtod(PQgetvalue(res, 0, 0), NULL);
 }
 
@@ -543,10 +624,8 @@ static void on_rows(void *ctx, void *arg, const PGresult *res)
 	int64_t now = wall_now();
 	(void)arg;
 
-	if (!ok(res)) {
-		say_error(c, arg ? "loading leases" : "reading leases", res);
+	if (!check(c, res, arg ? "loading leases" : "reading leases"))
 		return;
-	}
 	for (int i = 0; i < PQntuples(res); i++)
 		learn_row(c, res, i, now);
 }
@@ -557,8 +636,10 @@ static void on_tick_sync(void *ctx, void *arg, const PGresult *res)
 	(void)arg;
 
 	c->tick_busy = false;
-	if (res && PQresultStatus(res) == PGRES_PIPELINE_SYNC && c->now_db > 0)
+	if (group_ok(c, res) && c->now_db > 0) {
 		c->watermark = c->now_db - POLL_MARGIN;
+		c->nodes_version = c->nodes_sending; /* else published again */
+	}
 }
 
 static void on_setup_sync(void *ctx, void *arg, const PGresult *res)
@@ -567,7 +648,7 @@ static void on_setup_sync(void *ctx, void *arg, const PGresult *res)
 	(void)arg;
 
 	c->setup_busy = false;
-	if (res == NULL || PQresultStatus(res) != PGRES_PIPELINE_SYNC || c->now_db <= 0)
+	if (!group_ok(c, res) || c->now_db <= 0)
 		return; /* tried again at the next tick */
 	c->watermark = c->now_db - POLL_MARGIN;
 	c->loaded = true;
@@ -579,18 +660,19 @@ static void on_setup_sync(void *ctx, void *arg, const PGresult *res)
 static void on_schema(void *ctx, void *arg, const PGresult *res)
 {
 	(void)arg;
-	if (!ok(res))
-		say_error(ctx, "creating the tables", res);
+	check(ctx, res, "creating the tables");
 }
 
 static void on_heartbeat(void *ctx, void *arg, const PGresult *res)
 {
 	(void)arg;
-	if (!ok(res))
-		say_error(ctx, "heartbeat", res);
+	check(ctx, res, "heartbeat");
 }
 
-/* Makes the tables, takes the lock and loads the leases, in one group. */
+static void on_nodes_rows(void *ctx, void *arg, const PGresult *res);
+
+/* Makes the tables, takes the lock and loads the leases (and the other
+ * servers' nodes), in one group. */
 static void setup(struct cluster *c)
 {
 	const char *name[] = {c->name};
@@ -607,13 +689,204 @@ static void setup(struct cluster *c)
 		err = pgconn_query(c->pg, sql_now, 0, NULL, on_now, NULL);
 	if (err == 0)
 		err = pgconn_query(c->pg, sql_load, 0, NULL, on_rows, c);
+	if (err == 0 && c->nodes) {
+		const char *all[] = {"0"};
+		err = pgconn_query(c->pg, sql_nodes_poll, 1, all, on_nodes_rows, NULL);
+	}
 	if (err == 0)
 		err = pgconn_sync(c->pg, on_setup_sync, NULL);
 	if (err < 0)
 		c->setup_busy = false;
 }
 
-/* Each second: the heartbeat, who is alive, and the others' leases. */
+/* --- the node state: ours published, the others' shown --- */
+
+static void collect_node(void *ctx, const struct node_brief *b)
+{
+	struct cluster *c = ctx;
+	struct arrays *a = &c->na;
+	char mac[18], ip[INET_ADDRSTRLEN], since[32], bytes[24];
+	bool ok_ = true;
+
+	snprintf(since, sizeof(since), "%.3f", b->since_s);
+	snprintf(bytes, sizeof(bytes), "%" PRIu64, b->bytes);
+	ok_ = array_add(a, 0, mac_str(b->mac, ':', mac)) && array_add_text(a, 1, b->name) &&
+	      array_add(a, 2, b->ip ? inet_ntop(AF_INET, &b->ip, ip, sizeof(ip)) : "NULL") &&
+	      array_add_text(a, 3, b->group) && array_add(a, 4, node_stage_names[b->stage]) &&
+	      array_add(a, 5,
+			b->stage == NODE_FAILED ? node_stage_names[b->failed_stage] : "NULL") &&
+	      array_add_text(a, 6, b->stage == NODE_FAILED ? b->why : "") &&
+	      array_add(a, 7, since) && array_add(a, 8, bytes);
+	if (!ok_)
+		c->na_rows = UINT32_MAX; /* out of memory: not this time */
+	else if (c->na_rows != UINT32_MAX)
+		c->na_rows++;
+}
+
+/* Queues the nodes changed since the last publication (none: nothing). */
+static int publish_nodes(struct cluster *c)
+{
+	int err = 0;
+
+	if (c->nodes == NULL)
+		return 0;
+	c->na_rows = 0;
+	c->nodes_sending =
+	    nodes_changed(c->nodes, c->nodes_version, loop_now(c->loop), collect_node, c);
+	if (c->na_rows > 0 && c->na_rows != UINT32_MAX) {
+		arrays_close(&c->na, NODE_COLS);
+		const char *p[] = {c->na.v[0], c->na.v[1], c->na.v[2], c->na.v[3], c->na.v[4],
+				   c->na.v[5], c->na.v[6], c->na.v[7], c->na.v[8], c->name};
+		err = pgconn_query(c->pg, sql_nodes, 10, p, on_heartbeat, NULL);
+	}
+	if (c->na_rows == UINT32_MAX)
+		c->nodes_sending = c->nodes_version;
+	arrays_clear(&c->na);
+	return err;
+}
+
+static uint32_t other_slot(const struct cluster *c, const uint8_t mac[6])
+{
+	uint32_t i = cluster_bucket(mac) * 2654435761u;
+
+	for (i &= c->others_cap - 1;; i = (i + 1) & (c->others_cap - 1))
+		if (!c->others[i].used || memcmp(c->others[i].mac, mac, 6) == 0)
+			return i;
+}
+
+static struct other *other_get(struct cluster *c, const uint8_t mac[6])
+{
+	if ((c->others_used + 1) * 2 > c->others_cap) {
+		uint32_t cap = c->others_cap ? c->others_cap * 2 : 1024;
+		struct other *old = c->others;
+		uint32_t old_cap = c->others_cap;
+		if (cap > (1u << 22) || (c->others = calloc(cap, sizeof(*old))) == NULL) {
+			c->others = old;
+			return NULL; /* that many: the view stops growing */
+		}
+		c->others_cap = cap;
+		for (uint32_t i = 0; i < old_cap; i++)
+			if (old[i].used)
+				c->others[other_slot(c, old[i].mac)] = old[i];
+		free(old);
+	}
+	struct other *o = &c->others[other_slot(c, mac)];
+	if (!o->used) {
+		memset(o, 0, sizeof(*o));
+		o->used = true;
+		memcpy(o->mac, mac, 6);
+		c->others_used++;
+	}
+	return o;
+}
+
+static uint8_t stage_index(const char *name)
+{
+	for (uint8_t s = 0; s < NODE_NSTAGES; s++)
+		if (strcmp(node_stage_names[s], name) == 0)
+			return s;
+	return NODE_DHCP;
+}
+
+static void on_nodes_rows(void *ctx, void *arg, const PGresult *res)
+{
+	struct cluster *c = ctx;
+	uint8_t mac[6];
+	(void)arg;
+
+	if (!check(c, res, "reading the node state"))
+		return;
+	for (int i = 0; i < PQntuples(res); i++) {
+		struct other *o;
+		if (mac_parse(PQgetvalue(res, i, 0), mac) < 0 || (o = other_get(c, mac)) == NULL)
+			continue;
+		snprintf(o->server, sizeof(o->server), "%s", PQgetvalue(res, i, 9));
+		o->hidden = strcmp(o->server, c->name) == 0;
+		snprintf(o->name, sizeof(o->name), "%s", PQgetvalue(res, i, 1));
+		o->ip = 0;
+		inet_pton(AF_INET, PQgetvalue(res, i, 2), &o->ip);
+		snprintf(o->group, sizeof(o->group), "%s", PQgetvalue(res, i, 3));
+		o->stage = stage_index(PQgetvalue(res, i, 4));
+		o->failed_stage = stage_index(PQgetvalue(res, i, 5));
+		snprintf(o->why, sizeof(o->why), "%s", PQgetvalue(res, i, 6));
+		o->since = strtod(PQgetvalue(res, i, 7), NULL);
+		o->bytes = strtoull(PQgetvalue(res, i, 8), NULL, 10);
+	}
+}
+
+static bool alive(const struct cluster *c, const char *server)
+{
+	return listed((char(*)[CONF_NAME_MAX])c->live, c->nlive, server);
+}
+
+static void others_count(void *ctx, uint32_t counts[NODE_NSTAGES])
+{
+	struct cluster *c = ctx;
+
+	for (uint32_t i = 0; i < c->others_cap; i++)
+		if (c->others[i].used && !c->others[i].hidden)
+			counts[c->others[i].stage]++;
+}
+
+static void other_json(const struct cluster *c, FILE *f, const struct other *o, bool detail)
+{
+	char mac[18], ip[INET_ADDRSTRLEN];
+	double since = (double)time(NULL) - o->since;
+
+	fputs("{\"name\":", f);
+	nodes_json_str(f, o->name);
+	fprintf(f, ",\"mac\":\"%s\",\"ip\":", mac_str(o->mac, ':', mac));
+	if (o->ip)
+		nodes_json_str(f, inet_ntop(AF_INET, &o->ip, ip, sizeof(ip)));
+	else
+		fputs("null", f);
+	fputs(",\"group\":", f);
+	nodes_json_str(f, o->group);
+	fprintf(f,
+		",\"stage\":\"%s\",\"since_s\":%.1f,\"bytes\":%" PRIu64
+		",\"retries\":0,\"last_seen_s\":null,\"failed_stage\":",
+		node_stage_names[o->stage], since < 0 ? 0.0 : since, o->bytes);
+	if (o->stage == NODE_FAILED) {
+		fprintf(f, "\"%s\",\"why\":", node_stage_names[o->failed_stage]);
+		nodes_json_str(f, o->why);
+	} else {
+		fputs("null,\"why\":null", f);
+	}
+	fputs(",\"server\":", f);
+	nodes_json_str(f, o->server);
+	fprintf(f, ",\"server_alive\":%s", alive(c, o->server) ? "true" : "false");
+	if (detail)
+		fputs(",\"timeline\":[],\"log_tail\":[]", f);
+	fputc('}', f);
+}
+
+static unsigned others_json(void *ctx, FILE *f, const char *name, bool first)
+{
+	struct cluster *c = ctx;
+	unsigned n = 0;
+
+	for (uint32_t i = 0; i < c->others_cap; i++) {
+		const struct other *o = &c->others[i];
+		if (!o->used || o->hidden || (name && strcmp(o->name, name) != 0))
+			continue;
+		if (!first || n > 0)
+			fputc(',', f);
+		other_json(c, f, o, name != NULL);
+		n++;
+		if (name)
+			break;
+	}
+	return n;
+}
+
+void cluster_set_nodes(struct cluster *c, struct nodes *n)
+{
+	c->nodes = n;
+	nodes_set_others(n, c->name, &(struct nodes_others){c, others_count, others_json});
+}
+
+/* Each second: the heartbeat, who is alive, the others' leases, and the
+ * node state both ways. */
 static void heartbeat(struct cluster *c)
 {
 	const char *name[] = {c->name};
@@ -636,6 +909,10 @@ static void heartbeat(struct cluster *c)
 		err = pgconn_query(c->pg, sql_now, 0, NULL, on_now, NULL);
 	if (err == 0)
 		err = pgconn_query(c->pg, sql_poll, 2, poll_p, on_rows, NULL);
+	if (err == 0)
+		err = publish_nodes(c);
+	if (err == 0 && c->nodes)
+		err = pgconn_query(c->pg, sql_nodes_poll, 1, poll_p, on_nodes_rows, NULL);
 	if (err == 0)
 		err = pgconn_sync(c->pg, on_tick_sync, NULL);
 	if (err < 0)
@@ -760,5 +1037,7 @@ void cluster_free(struct cluster *c)
 	free(c->q);
 	free(c->returned);
 	free(c->refused);
+	free(c->others);
+	arrays_clear(&c->na);
 	free(c);
 }

@@ -40,6 +40,13 @@ bool cluster_mine(const struct cluster *c, const uint8_t mac[6]);
 /* The bucket of a MAC, 0..255. */
 unsigned cluster_bucket(const uint8_t mac[6]);
 
+struct nodes;
+/* Publishes the node state of this server (table herd_node, each second,
+ * what changed) and shows the other servers' nodes in its JSON, each with
+ * the server that boots it: `herd status` and the dashboard on any server
+ * show the whole cluster. */
+void cluster_set_nodes(struct cluster *c, struct nodes *n);
+
 void cluster_stats_visit(const struct cluster *c, const struct stat_visitor *v);
 
 #endif

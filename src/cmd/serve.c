@@ -575,6 +575,8 @@ static int start_status(struct serve *s)
 	if (s->nodes == NULL)
 		return -ENOMEM;
 	nodes_set_log_tail(s->nodes, log_tail, s);
+	if (s->cluster)
+		cluster_set_nodes(s->cluster, s->nodes);
 	nodes_events(s->nodes, &ev);
 	if (s->dhcp)
 		dhcp_server_set_events(dhcp_io_server(s->dhcp), &ev);

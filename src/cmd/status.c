@@ -176,15 +176,31 @@ static int by_key(const void *a, const void *b)
 	return d ? d : strcmp(json_get_str(x, "name"), json_get_str(y, "name"));
 }
 
+/* [cluster]: the nodes say which server boots them. */
+static bool with_server;
+
+/* Another server's node: its log and timeline are on that server. */
+static bool elsewhere(const struct json *nd)
+{
+	return json_get(nd, "server_alive") != NULL;
+}
+
 static void print_row(const struct json *nd)
 {
 	char since[16], seen[16], bytes[16];
+	const struct json *alive = json_get(nd, "server_alive");
 
 	fmt_secs(json_get_num(nd, "since_s"), since, sizeof(since));
-	fmt_secs(json_get_num(nd, "last_seen_s"), seen, sizeof(seen));
+	if (elsewhere(nd))
+		snprintf(seen, sizeof(seen), "-");
+	else
+		fmt_secs(json_get_num(nd, "last_seen_s"), seen, sizeof(seen));
 	fmt_bytes(json_get_num(nd, "bytes"), bytes, sizeof(bytes));
 	printf("%-20s %-8s %8s %8s %7.0f %9s", json_get_str(nd, "name"), json_get_str(nd, "stage"),
 	       since, bytes, json_get_num(nd, "retries"), seen);
+	if (with_server)
+		printf(" %s%s", json_get_str(nd, "server"),
+		       alive && alive->type == JSON_BOOL && alive->num == 0 ? " (gone)" : "");
 	if (strcmp(json_get_str(nd, "stage"), "failed") == 0)
 		printf("  %s: %s", json_get_str(nd, "failed_stage"), json_get_str(nd, "why"));
 	putchar('\n');
@@ -231,8 +247,9 @@ static void print_table(const struct json *j, const struct status_opts *o)
 	const struct json **v = select_nodes(j, o, &n);
 
 	print_counts(j);
-	printf("%-20s %-8s %8s %8s %7s %9s\n", "NAME", "STAGE", "SINCE", "BYTES", "RETRIES",
-	       "LAST-SEEN");
+	with_server = n > 0 && json_get(v[0], "server") != NULL;
+	printf("%-20s %-8s %8s %8s %7s %9s%s\n", "NAME", "STAGE", "SINCE", "BYTES", "RETRIES",
+	       "LAST-SEEN", with_server ? " SERVER" : "");
 	for (size_t i = 0; i < n; i++)
 		print_row(v[i]);
 	free(v);
@@ -247,7 +264,14 @@ static void print_node(const struct json *j)
 	nd = &nodes->kids[0];
 	printf("%s  mac %s  ip %s  group %s\n", json_get_str(nd, "name"), json_get_str(nd, "mac"),
 	       json_get_str(nd, "ip"), json_get_str(nd, "group"));
+	with_server = json_get(nd, "server") != NULL;
 	print_row(nd);
+	if (elsewhere(nd)) {
+		printf("booted by server %s: its timeline and log are there (herd status %s, on "
+		       "%s)\n",
+		       json_get_str(nd, "server"), json_get_str(nd, "name"), json_get_str(nd, "server"));
+		return;
+	}
 	tl = json_get(nd, "timeline");
 	printf("timeline:\n");
 	for (size_t i = 0; tl && i < tl->nkids; i++)

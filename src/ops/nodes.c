@@ -37,6 +37,7 @@ struct node {
 	char group[NAME_MAX_];
 	char loader[LOADER_MAX]; /* the base name of the boot file DHCP gave */
 	char why[WHY_MAX];
+	uint64_t changed; /* the table's version when it last changed */
 };
 
 struct nodes {
@@ -53,6 +54,9 @@ struct nodes {
 	nodes_log_tail_fn log_tail;
 	void *log_tail_ctx;
 	struct stat_hist in_stage[NODE_UP]; /* time spent in each stage before up */
+	uint64_t version;		    /* bumped by every change of a node */
+	char server[NAME_MAX_];		    /* [cluster]: this server's name; "": none */
+	struct nodes_others others;
 };
 
 /* Seconds in a stage: firmware timers are seconds, a slow boot minutes. */
@@ -181,6 +185,7 @@ static void enter(struct nodes *n, struct node *nd, enum node_stage s, mono_t no
 	deadline_unlink(n, nd);
 	if (s < NODE_UP)
 		deadline_append(n, nd);
+	nd->changed = ++n->version;
 }
 
 static void fail(struct nodes *n, struct node *nd, enum node_stage at, const char *why, mono_t now)
@@ -279,6 +284,8 @@ static void on_dhcp(void *ctx, enum node_dhcp_ev ev, const uint8_t mac[6], uint3
 		snprintf(nd->name, sizeof(nd->name), "%s", name);
 	if (group)
 		snprintf(nd->group, sizeof(nd->group), "%s", group);
+	if (nd->ip != ip)
+		nd->changed = ++n->version;
 	set_ip(n, nd, ip);
 	nd->last_seen = now;
 	if (ev == NODE_DHCP_DECLINE) {
@@ -593,6 +600,15 @@ static void json_node(FILE *f, const struct node *nd, mono_t now)
 	}
 }
 
+/* [cluster]: which server boots it (and holds its log). */
+static void json_server(FILE *f, const struct nodes *n)
+{
+	if (n->server[0]) {
+		fputs(",\"server\":", f);
+		json_cstr(f, n->server);
+	}
+}
+
 static void json_detail(FILE *f, const struct nodes *n, const struct node *nd, int64_t wall_us,
 			mono_t now)
 {
@@ -641,34 +657,74 @@ int nodes_json(const struct nodes *n, mono_t now, const char *name, char **out, 
 {
 	const struct node *one = name ? find_name(n, name) : NULL;
 	int64_t wall_us = wall_now_us();
+	uint32_t counts[NODE_NSTAGES];
+	unsigned others = 0;
 	FILE *f;
 
-	if (name && one == NULL)
+	if (name && one == NULL && n->others.json == NULL)
 		return -ENOENT;
 	f = open_memstream(out, len);
 	if (f == NULL)
 		return -ENOMEM;
+	memcpy(counts, n->counts, sizeof(counts));
+	if (n->others.count && name == NULL)
+		n->others.count(n->others.ctx, counts);
 	fputs("{\"generated\":", f);
 	json_wall(f, wall_us, now, now);
 	fputs(",\"counts\":{", f);
 	for (int s = 0; s < NODE_NSTAGES; s++)
-		fprintf(f, "%s\"%s\":%u", s ? "," : "", node_stage_names[s], n->counts[s]);
+		fprintf(f, "%s\"%s\":%u", s ? "," : "", node_stage_names[s], counts[s]);
 	fputs("},\"nodes\":[", f);
-	for (uint32_t i = 0; i < n->used; i++) {
+	for (uint32_t i = 0; i < n->used && (name == NULL || one); i++) {
 		if (one && &n->v[i] != one)
 			continue;
 		if (!one && i)
 			fputc(',', f);
 		json_node(f, &n->v[i], now);
+		json_server(f, n);
 		if (one)
 			json_detail(f, n, one, wall_us, now);
 		fputc('}', f);
 	}
+	if (n->others.json && (name == NULL || one == NULL))
+		others = n->others.json(n->others.ctx, f, name, name != NULL || n->used == 0);
 	fputs("]}", f);
 	if (fclose(f) != 0) {
 		free(*out);
 		*out = NULL;
 		return -ENOMEM;
 	}
+	if (name && one == NULL && others == 0) {
+		free(*out);
+		*out = NULL;
+		return -ENOENT;
+	}
 	return 0;
+}
+
+uint64_t nodes_changed(const struct nodes *n, uint64_t since, mono_t now,
+		       void (*fn)(void *ctx, const struct node_brief *b), void *ctx)
+{
+	for (uint32_t i = 0; i < n->used; i++) {
+		const struct node *nd = &n->v[i];
+		if (nd->changed <= since)
+			continue;
+		struct node_brief b = {.ip = nd->ip,
+				       .stage = nd->stage,
+				       .failed_stage = nd->failed_stage,
+				       .name = nd->name,
+				       .group = nd->group,
+				       .why = nd->why,
+				       .since_s = secs(now - nd->since),
+				       .bytes = nd->bytes};
+		memcpy(b.mac, nd->mac, 6);
+		fn(ctx, &b);
+	}
+	return n->version;
+}
+
+void nodes_set_others(struct nodes *n, const char *server, const struct nodes_others *o)
+{
+	snprintf(n->server, sizeof(n->server), "%s", server);
+	n->others = *o;
 }

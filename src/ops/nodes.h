@@ -17,6 +17,7 @@
 #ifndef HERD_OPS_NODES_H
 #define HERD_OPS_NODES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -78,6 +79,32 @@ void nodes_set_log_tail(struct nodes *n, nodes_log_tail_fn fn, void *ctx);
  * terminated). 0, -ENOENT (no node of that name) or -ENOMEM. */
 int nodes_json(const struct nodes *n, mono_t now, const char *name_or_NULL, char **out,
 	       size_t *len);
+
+/* Several servers ([cluster]): what this table publishes, and the nodes
+ * the other servers boot, shown beside its own. */
+struct node_brief {
+	uint8_t mac[6];
+	uint32_t ip; /* network order; 0: none */
+	enum node_stage stage, failed_stage;
+	const char *name, *group, *why;
+	double since_s; /* in this stage for so long */
+	uint64_t bytes;
+};
+/* Calls fn for every node changed (a stage, a name, an address) since
+ * the version `since`; returns the version now (0 at start). */
+uint64_t nodes_changed(const struct nodes *n, uint64_t since, mono_t now,
+		       void (*fn)(void *ctx, const struct node_brief *b), void *ctx);
+struct nodes_others {
+	void *ctx;
+	/* Adds the other servers' nodes to counts. */
+	void (*count)(void *ctx, uint32_t counts[NODE_NSTAGES]);
+	/* Writes their nodes as JSON objects into f (name: only that one,
+	 * with an empty timeline and log tail: its log is on its server),
+	 * each preceded by a comma unless `first`; returns how many. */
+	unsigned (*json)(void *ctx, FILE *f, const char *name_or_NULL, bool first);
+};
+/* Every node of this table is then said to be booted by `server`. */
+void nodes_set_others(struct nodes *n, const char *server, const struct nodes_others *o);
 
 /* Writes s as a JSON string (quoted, escaped). */
 void nodes_json_str(FILE *f, const char *s);
