@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <libpq-fe.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -490,6 +491,36 @@ static void check_status(struct conf_parse *p)
 	check_dashboard(p, st);
 }
 
+/* [cluster]: a connection string libpq can read, a name that fits a log
+ * line and a table cell, and something to share. */
+static void check_cluster(struct conf_parse *p)
+{
+	const struct herd_config *cfg = p->cfg;
+	const struct conf_cluster *c = &cfg->cluster;
+	char *err = NULL;
+	PQconninfoOption *opts;
+
+	p->lineno = line_of(p, 0, CONF_SEC_CLUSTER, "name");
+	if (c->name[0] && !valid_name(c->name))
+		problem(p, "[cluster] name: '%s': letters, digits, '-', '_' and '.' only", c->name);
+	if (c->database[0] == '\0')
+		return;
+	p->lineno = line_of(p, 0, CONF_SEC_CLUSTER, "database");
+	opts = PQconninfoParse(c->database, &err);
+	if (opts == NULL) {
+		size_t n = err ? strlen(err) : 0;
+		while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
+			err[--n] = '\0';
+		problem(p, "[cluster] database: %s", err ? err : "out of memory");
+	} else if (!cfg->dhcp.enabled || cfg->dhcp.mode == CONF_DHCP_PROXY) {
+		problem(p, "[cluster] database: the servers share DHCP leases, and this one %s",
+			cfg->dhcp.enabled ? "is a proxy (it hands out no address)"
+					  : "has no DHCP ([dhcp] enabled = no)");
+	}
+	PQconninfoFree(opts);
+	PQfreemem(err);
+}
+
 static void conf_validate(struct conf_parse *p)
 {
 	const struct herd_config *cfg = p->cfg;
@@ -508,6 +539,7 @@ static void conf_validate(struct conf_parse *p)
 	check_listen(p, CONF_SEC_DHCP, "listen", cfg->dhcp.enabled, &cfg->dhcp.listen);
 	check_listen(p, CONF_SEC_HTTP, "listen", cfg->http.enabled, &cfg->http.listen);
 	check_status(p);
+	check_cluster(p);
 	check_required(p);
 	conf_boot_validate(cfg, report_at, p);
 	conf_rules_validate(cfg, report_at, p);

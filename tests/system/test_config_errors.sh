@@ -328,6 +328,35 @@ root = $ROOT
 dir = $WORK/no/such/logs
 EOF
 
+# [cluster]: a connection string libpq cannot read; a database for a
+# server with no leases to share; a name that is no name.
+expect_error cluster_bad_conninfo 6 "\[cluster\] database: .*(missing \"=\"|invalid)" <<EOF
+[tftp]
+root = $ROOT
+[log]
+enabled = no
+[cluster]
+database = host=db dbname
+EOF
+
+expect_error cluster_without_dhcp 6 "\[cluster\] database: the servers share DHCP leases, and this one has no DHCP" <<EOF
+[tftp]
+root = $ROOT
+[log]
+enabled = no
+[cluster]
+database = host=db dbname=herd
+EOF
+
+expect_error cluster_bad_name 6 "\[cluster\] name: 'a b'" <<EOF
+[tftp]
+root = $ROOT
+[log]
+enabled = no
+[cluster]
+name = a b
+EOF
+
 # A DHCP setup whose loaders and images are all in place (no warnings).
 DHCP_ROOT=$WORK/dhcp-root
 mkdir -p "$DHCP_ROOT" "$WORK/state" "$WORK/dhcp-logs"

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -74,7 +75,7 @@ static int confined_child(void)
 	EXPECT(pthread_create(&th, NULL, early_thread_main, &t) == 0);
 	EXPECT(read(t.ready[0], buf, 1) == 1);
 
-	EXPECT(confine_seccomp() == 0);
+	EXPECT(confine_seccomp(false) == 0);
 
 	/* What serving does keeps working. */
 	EXPECT(write(pipefd[1], "ok", 2) == 2);
@@ -102,26 +103,59 @@ static int confined_child(void)
 	return CHILD_PASSED;
 }
 
-static void test_forbidden_calls_fail_with_eperm(void **state)
+/* [cluster]: libpq may connect again while serving; nothing else opens. */
+static int confined_database_child(void)
+{
+	static char *const argv[] = {"/bin/true", NULL};
+	static char *const envp[] = {NULL};
+	int fd;
+
+	EXPECT(confine_seccomp(true) == 0);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	EXPECT(fd >= 0);
+	EXPECT(fcntl(fd, F_SETFL, O_NONBLOCK) == 0);
+	close(fd);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	EXPECT(fd >= 0);
+	close(fd);
+	EXPECT(ERRNO_OF(socket(AF_NETLINK, SOCK_RAW, 0)) == EPERM);
+	EXPECT(ERRNO_OF(socket(AF_PACKET, SOCK_DGRAM, 0)) == EPERM);
+	EXPECT(ERRNO_OF(execve(argv[0], argv, envp)) == EPERM);
+	return CHILD_PASSED;
+}
+
+static void run_child(int (*child)(void))
 {
 	int status;
 	pid_t pid;
 
-	(void)state;
 	fflush(NULL);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
-		_exit(confined_child());
+		_exit(child());
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), CHILD_PASSED);
+}
+
+static void test_forbidden_calls_fail_with_eperm(void **state)
+{
+	(void)state;
+	run_child(confined_child);
+}
+
+static void test_database_calls_allowed(void **state)
+{
+	(void)state;
+	run_child(confined_database_child);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_forbidden_calls_fail_with_eperm),
+	    cmocka_unit_test(test_database_calls_allowed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
