@@ -926,6 +926,9 @@ int cmd_swarm(int argc, char **argv)
 		fprintf(stderr, "herd swarm: --acks %s: %s\n", o.acks, strerror(errno));
 		goto out;
 	}
+	/* A line at a time: a test follows the file while the swarm runs. */
+	if (r.sw.acks)
+		setvbuf(r.sw.acks, NULL, _IOLBF, 0);
 	if (run(&r) == 0) {
 		struct swarm_io_counts k;
 		report(&r, o.dhcp ? (o.dhcp_iface ? o.dhcp_iface : o.dhcp_server)
