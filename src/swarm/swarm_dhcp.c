@@ -186,7 +186,8 @@ void swarm_dhcp_timeout(struct swarm *sw, struct swarm_client *c, mono_t now)
 {
 	uint32_t tries = c->prof->ndhcp_timeouts ? c->prof->ndhcp_timeouts : 1;
 
-	if (c->dhcp_sends >= tries && c->stage == SWARM_REQUEST && ++c->naks < NAKS_MAX) {
+	if (c->dhcp_sends >= tries && c->stage == SWARM_REQUEST && !c->prof->no_request_fallback &&
+	    ++c->naks < NAKS_MAX) {
 		/* The server that OFFERed went away (killed between OFFER and
 		 * ACK): SELECTING again, maybe another server. */
 		sw->dhcp.n[c->boot_stage].unanswered++;

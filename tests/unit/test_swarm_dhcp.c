@@ -750,6 +750,26 @@ static void test_unanswered_request(void **state)
 	assert_int_equal(f->c[0].stage, SWARM_DONE);
 }
 
+/* request_fallback=0 (EDK2's and iPXE's own rule): the unanswered REQUEST
+ * ends the DHCP; with --boot-retries the node boots again. */
+static void test_request_no_fallback(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(swarm_profile_set(&f->prof, "request_fallback=2"), -EINVAL);
+	f->sw.boot_retries = 1;
+	start_n(f, 0, "ipxe", "request_fallback=0");
+	last_req(f, DHCPDISCOVER);
+	reply(f, DHCPOFFER, NULL);
+	fire_until(f, SWARM_IDLE);
+	assert_int_equal(f->c[0].fail, SWARM_FAIL_DHCP);
+	assert_int_equal(f->sw.dhcp.n[0].unanswered, 0);
+	assert_int_equal(f->sw.dhcp.n[0].requests, 4);
+	fire(f, 0);
+	dora(f, 1, NULL);
+	assert_int_equal(f->c[0].stage, SWARM_DONE);
+}
+
 /* Two servers answer (a relay's two helper addresses): the first OFFER is
  * taken, the second is stale; an ACK from the server not chosen is not
  * taken, the chosen one's is. */
@@ -841,6 +861,7 @@ int main(void)
 	    T(test_no_boot_retry_on_mismatch),
 	    T(test_abandon_while_rebooting),
 	    T(test_unanswered_request),
+	    T(test_request_no_fallback),
 	    T(test_two_servers),
 	    T(test_acks_file),
 	};
