@@ -6,8 +6,9 @@
 # they download and started again 3 s later. Firmware that lost its
 # transfer gives up by its own rule and boots again from DISCOVER
 # (--boot-retries 3); in the end every client has the whole file, and the
-# --acks file shows no address acknowledged to two MACs. The restarted
-# herd runs under ASan/UBSan and stops cleanly.
+# --acks file shows no address acknowledged to two MACs. Then a relay with
+# two helper addresses (--dhcp-server A,B). The restarted herd runs under
+# ASan/UBSan and stops cleanly.
 . "$(dirname "$0")/lib.sh"
 
 require_root
@@ -141,6 +142,18 @@ check "no address acknowledged to two MACs${dup:+: $dup}" [ -z "$dup" ]
 moved=$(awk '{ print $2, $3 }' "$WORK/acks" | sort -u |
 	awk '{ n[$1]++ } END { for (m in n) if (n[m] > 1) c++; print c + 0 }')
 echo "  $moved MACs were given another address after the restart"
+
+# A relay with two helper addresses, both reaching this herd (a second
+# address on its bridge): every request arrives twice, the first OFFER is
+# taken, the second copy is stale, and so is the second ACK.
+in_srv ip addr add "$NET.254/24" dev br0
+in_cli timeout 60 "$SWARM" swarm --dhcp-server "$SRV_IP,$NET.254" --bind "$CLI_IP" -n 20 \
+	--mac-base 1000 --dhcp-only --json --quiet --max-time 50 >"$WORK/swarm.out" 2>&1
+rc=$?
+check "--dhcp-server A,B: 20 DORAs through both helper addresses (exit $rc)" \
+	test "$rc" = 0 -a "$(json dhcp.exchanges)" = 20
+check "--dhcp-server A,B: the second copy of each answer is stale ($(json dhcp.stages.firmware.stale))" \
+	[ "$(json dhcp.stages.firmware.stale)" -ge 1 ]
 
 herd_stop
 finish
