@@ -119,8 +119,10 @@ void swarm_report_add(struct swarm_report *r, const struct swarm_client *c)
 	r->groups[g].clients++;
 	if (c->t_start != 0 && c->t_start < r->first_start) /* 0: never started */
 		r->first_start = c->t_start;
-	/* From the first RRQ: after DHCP, that is when the first ACK came. */
-	if (c->t_first_reply)
+	/* From the first RRQ: after DHCP, that is when the first ACK came. A
+	 * client that booted again has the DORA of its last boot only: no
+	 * sample. */
+	if (c->t_first_reply && c->reboots == 0)
 		r->first_reply[r->nfirst++] =
 			seconds(c->t_first_reply - c->t_start - c->dora_us[SWARM_BOOT_FIRMWARE]);
 	add_stages(r, c);

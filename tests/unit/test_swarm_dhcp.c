@@ -685,6 +685,51 @@ static void test_boot_retry_after_tftp(void **state)
 	swarm_report_free(r);
 }
 
+/* The server went silent after one block: each firmware waits by its own
+ * rule before it gives up (REFERENCE.md), then boots again. */
+static void test_silence_per_profile(void **state)
+{
+	struct fixture *f = *state;
+	static const struct {
+		const char *name;
+		uint32_t ms;	     /* from the block to the reboot */
+		unsigned new_ports; /* U-Boot restarts its download once first */
+	} want[] = {
+	    {"ipxe", 15750, 0},	    /* ~15.75 s of silence */
+	    {"edk2", 24000, 0},	    /* 6 tries of 4 s */
+	    {"pxelinux", 131000, 0}, /* its table, ~131 s */
+	    {"uboot", 110000, 1},    /* 11 timeouts of 5 s, a new RRQ, 11 more */
+	    {"grub", 31600, 0},	    /* no re-send: its give-up clock only */
+	};
+	uint8_t data[512 + TFTP_HDR];
+	struct netaddr from = netaddr_v4(f->next_server, 40000);
+
+	memset(data, 'x', sizeof(data));
+	f->sw.dhcp.only = false;
+	f->sw.remote_name = "loader";
+	f->sw.boot_retries = 1;
+	for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		size_t hdr = tftp_build_data_hdr(data, sizeof(data), 1);
+		mono_t t_data;
+
+		f->new_ports = 0;
+		start_n(f, 0, want[i].name, "size_probe=0");
+		dora(f, 1, NULL);
+		assert_int_equal(f->c[0].stage, SWARM_RRQ);
+		f->now += MONO_MS(1);
+		t_data = f->now;
+		swarm_client_input(&f->sw, &f->c[0], &from, data, hdr + 512, f->now);
+		assert_int_equal(f->c[0].stage, SWARM_DATA);
+		fire_until(f, SWARM_IDLE);
+		assert_int_equal(f->c[0].fail, SWARM_FAIL_TIMEOUT);
+		assert_int_equal(f->now - t_data, MONO_MS(want[i].ms));
+		assert_int_equal(f->new_ports, want[i].new_ports);
+		fire(f, 0); /* boots again: DISCOVER from a new port */
+		assert_int_equal(f->c[0].stage, SWARM_DISCOVER);
+		assert_int_equal(f->new_ports, want[i].new_ports + 1);
+	}
+}
+
 /* A block that differs from the file fails the client at once: booting
  * again would fetch the same bytes. So does --max-time. */
 static void test_no_boot_retry_on_mismatch(void **state)
@@ -858,6 +903,7 @@ int main(void)
 	    T(test_report_dhcp),
 	    T(test_boot_retry_after_dhcp),
 	    T(test_boot_retry_after_tftp),
+	    T(test_silence_per_profile),
 	    T(test_no_boot_retry_on_mismatch),
 	    T(test_abandon_while_rebooting),
 	    T(test_unanswered_request),
