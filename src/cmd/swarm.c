@@ -147,9 +147,9 @@ struct swarm_opts {
 	bool dhcp, dhcp_only, chain;
 	uint32_t mac_base;
 	uint32_t die; /* --die: clients that go silent mid-kernel */
-	uint32_t boot_retries;	 /* --boot-retries */
+	uint32_t boot_retries;	   /* --boot-retries */
 	double boot_retry_delay_s; /* --boot-retry-delay */
-	const char *acks;	 /* --acks FILE */
+	const char *acks;	   /* --acks FILE */
 	unsigned clients;
 	double spread_s, max_time_s, link_bps;
 	bool json, quiet;

@@ -106,8 +106,7 @@ static bool boots_again(const struct swarm *sw, const struct swarm_client *c, en
 
 /* The node goes quiet until the delay is over (stage IDLE: anything that
  * still comes for this boot is dropped), then reboot() starts it again. */
-static void reboot_later(struct swarm *sw, struct swarm_client *c, enum swarm_fail why,
-			 mono_t now)
+static void reboot_later(struct swarm *sw, struct swarm_client *c, enum swarm_fail why, mono_t now)
 {
 	if (c->reboots == 0)
 		sw->n.rebooted++;

@@ -224,7 +224,7 @@ struct swarm_client {
 	uint32_t http_bytes;		     /* its body bytes */
 	uint8_t boot_stage;		     /* enum swarm_boot_stage */
 	uint8_t dhcp_sends;		     /* sends of the message under way */
-	uint8_t naks;			     /* back to DISCOVER so far: NAKs, unanswered REQUESTs */
+	uint8_t naks;			     /* back to DISCOVER: NAKs, unanswered REQUESTs */
 	bool verify;			     /* this download is checked against sw->file */
 	uint16_t blksize;		     /* negotiated */
 	uint16_t windowsize;		     /* negotiated */
