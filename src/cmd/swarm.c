@@ -272,6 +272,8 @@ static int check_modes(struct swarm_opts *o)
 	o->dhcp = o->dhcp || o->dhcp_server || o->dhcp_iface || o->dhcp_only || o->chain;
 	if (!o->clients)
 		return usage_error("%s", "-n is required");
+	if ((o->boot_retries || o->acks) && !o->dhcp)
+		return usage_error("%s", "--boot-retries and --acks need DHCP");
 	if (o->nurls) {
 		if (o->dhcp || o->server || o->remote || o->verify)
 			return usage_error("%s", "--url excludes DHCP, -s, -f and --verify");
@@ -281,8 +283,6 @@ static int check_modes(struct swarm_opts *o)
 	}
 	if (o->nurl_verify)
 		return usage_error("%s", "--url-verify needs --url");
-	if ((o->boot_retries || o->acks) && !o->dhcp)
-		return usage_error("%s", "--boot-retries and --acks need DHCP");
 	if (!o->dhcp && (!o->server || !o->remote || !o->verify))
 		return usage_error("%s", "-s, -f, --verify and -n are required");
 	if (o->dhcp && !o->dhcp_server == !o->dhcp_iface)
