@@ -42,8 +42,9 @@ static const char usage_text[] =
 	"           [--profile NAME | --mix ipxe:50,edk2:30,strict:20]\n"
 	"           [--spread SECONDS] [--bind IP[,IP...]] [--link-rate RATE]\n"
 	"           [--set KEY=VALUE ...] [--max-time SECONDS] [--json] [--quiet]\n"
-	"       herd swarm --dhcp-server ADDR | --dhcp-broadcast IFACE  -n CLIENTS\n"
-	"           [--dhcp-only] [--chain] [-f NAME [--verify FILE]] [-s SERVER] ...\n"
+	"       herd swarm --dhcp-server ADDR[,ADDR...] | --dhcp-broadcast IFACE  -n CLIENTS\n"
+	"           [--dhcp-only] [--chain] [-f NAME [--verify FILE]] [-s SERVER]\n"
+	"           [--boot-retries N [--boot-retry-delay SECONDS]] [--acks FILE] ...\n"
 	"       herd swarm --url URL [--url-verify FILE] [--url URL ...] -n CLIENTS ...\n"
 	"\n"
 	"Emulates CLIENTS network-boot clients, each with its own UDP socket, downloading\n"
@@ -72,7 +73,8 @@ static const char usage_text[] =
 	"                            size_probe=0/1, probe_same_port=0/1 (else a new port),\n"
 	"                            stale_tid_discard=0/1 (with probe_same_port);\n"
 	"                            dhcp_timeouts=S,S,... (DHCP waits, seconds), dhcp_id=NAME\n"
-	"                            (pxe-bios, ovmf, ipxe-bios, ipxe-efi, udhcpc, uboot)\n"
+	"                            (pxe-bios, ovmf, ipxe-bios, ipxe-efi, udhcpc, uboot),\n"
+	"                            request_fallback=0/1 (below)\n"
 	"      --max-time SECONDS    hard stop (default 300): clients still running fail\n"
 	"      --json                also print one JSON line (the last line of stdout)\n"
 	"      --quiet               no progress line\n"
@@ -85,10 +87,13 @@ static const char usage_text[] =
 	"      --dhcp                each client does DHCP (DORA) first, with its firmware's\n"
 	"                            options and timers (PXE ROM, edk2: 4 8 16 32 s; ipxe:\n"
 	"                            1 2 4 8 s); needs --dhcp-server or --dhcp-broadcast\n"
-	"      --dhcp-server ADDR    as a relay agent: requests unicast to ADDR:67 with giaddr =\n"
-	"                            the first --bind address (else the address routed towards\n"
-	"                            ADDR); replies come to port 67; the server needs a subnet\n"
-	"                            holding giaddr. One socket for every client.\n"
+	"      --dhcp-server ADDR[,ADDR...]  as a relay agent: requests unicast to ADDR:67\n"
+	"                            with giaddr = the first --bind address (else the address\n"
+	"                            routed towards the first ADDR); replies come to port 67;\n"
+	"                            the server needs a subnet holding giaddr. One socket for\n"
+	"                            every client. Several ADDRs (up to 8): every request goes\n"
+	"                            to each, as a relay with several helper addresses; the\n"
+	"                            first OFFER wins, the ACK must come from its server\n"
 	"      --dhcp-broadcast IFACE  broadcast on IFACE with the broadcast flag set (port 68)\n"
 	"      --dhcp-only           DORA only, no TFTP: a DHCP load test\n"
 	"      --chain               a whole power-on: firmware DHCP + loader (-f or the boot\n"
@@ -98,6 +103,18 @@ static const char usage_text[] =
 	"                            three DORAs alone\n"
 	"      --mac-base N          the first client's MAC number (default 0): runs at once\n"
 	"                            or one after the other need different MACs\n"
+	"      --boot-retries N      a client that fails (DHCP gave up, a TFTP timeout or\n"
+	"                            ERROR, an HTTP failure; not a mismatch) boots again from\n"
+	"                            its firmware's DISCOVER (new xid, new ports) after the\n"
+	"                            delay, up to N times (default 0: it fails), as a BIOS\n"
+	"                            boot-retry, an iPXE retry loop or a watchdog reset does\n"
+	"      --boot-retry-delay SECONDS  before each boot again (default 5)\n"
+	"      --acks FILE           one line per DHCPACK a client took:\n"
+	"                            T_MS MAC IP SERVER_ID LEASE_SECS STAGE (ms after the\n"
+	"                            start; STAGE firmware, ipxe or os)\n"
+	"      A DHCPREQUEST no ACK answers after the firmware's re-sends goes back to\n"
+	"      DISCOVER (RFC 2131 4.4.1), up to 3 times with the NAKs; with --set\n"
+	"      request_fallback=0 the DHCP fails instead, as EDK2 and iPXE end it.\n"
 	"\n"
 	"HTTP (iPXE's: HTTP/1.1, one kept-alive connection per client, one request at a\n"
 	"time; the connection must come up and what it sends be acknowledged within the\n"
@@ -130,6 +147,9 @@ struct swarm_opts {
 	bool dhcp, dhcp_only, chain;
 	uint32_t mac_base;
 	uint32_t die; /* --die: clients that go silent mid-kernel */
+	uint32_t boot_retries;	   /* --boot-retries */
+	double boot_retry_delay_s; /* --boot-retry-delay */
+	const char *acks;	   /* --acks FILE */
 	unsigned clients;
 	double spread_s, max_time_s, link_bps;
 	bool json, quiet;
@@ -153,7 +173,8 @@ struct swarm_run {
 	struct swarm_io *io;
 	struct loop_io sig;
 	struct timer stop_timer, progress_timer;
-	struct netaddr dhcp_server; /* relay mode: ADDR:67 */
+	struct netaddr dhcp_servers[SWARM_DHCP_SERVERS_MAX]; /* relay mode: ADDR:67 ... */
+	unsigned ndhcp_servers;
 	mono_t t0;
 	mono_t last_tick; /* of the progress line */
 	uint64_t last_bytes;
@@ -251,6 +272,8 @@ static int check_modes(struct swarm_opts *o)
 	o->dhcp = o->dhcp || o->dhcp_server || o->dhcp_iface || o->dhcp_only || o->chain;
 	if (!o->clients)
 		return usage_error("%s", "-n is required");
+	if ((o->boot_retries || o->acks) && !o->dhcp)
+		return usage_error("%s", "--boot-retries and --acks need DHCP");
 	if (o->nurls) {
 		if (o->dhcp || o->server || o->remote || o->verify)
 			return usage_error("%s", "--url excludes DHCP, -s, -f and --verify");
@@ -357,12 +380,27 @@ static int parse_mac_base(struct swarm_opts *o, const char *s)
 	return 0;
 }
 
+static int parse_count(const char *s, unsigned long max, uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	v = strtoul(s, &end, 10);
+	if (*end || v > max)
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
 /* Returns 0, 2 on a usage error, or -1 after --help. */
 static int parse_args(struct swarm_opts *o, int argc, char **argv)
 {
 	enum { O_VERIFY = 256, O_PROFILE, O_MIX, O_SPREAD, O_BIND, O_LINK, O_SET, O_MAXT, O_JSON,
 	       O_QUIET, O_DHCP, O_DHCP_SERVER, O_DHCP_BCAST, O_DHCP_ONLY, O_CHAIN, O_MAC_BASE,
-	       O_URL, O_URL_VERIFY, O_HTTP_STALL, O_DIE, O_TIMELINE, O_CHART };
+	       O_URL, O_URL_VERIFY, O_HTTP_STALL, O_DIE, O_TIMELINE, O_CHART, O_BOOT_RETRIES,
+	       O_BOOT_RETRY_DELAY, O_ACKS };
 	static const struct option longopts[] = {
 		{"server", required_argument, NULL, 's'},
 		{"file", required_argument, NULL, 'f'},
@@ -389,6 +427,9 @@ static int parse_args(struct swarm_opts *o, int argc, char **argv)
 		{"die", required_argument, NULL, O_DIE},
 		{"timeline", required_argument, NULL, O_TIMELINE},
 		{"chart", required_argument, NULL, O_CHART},
+		{"boot-retries", required_argument, NULL, O_BOOT_RETRIES},
+		{"boot-retry-delay", required_argument, NULL, O_BOOT_RETRY_DELAY},
+		{"acks", required_argument, NULL, O_ACKS},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -396,6 +437,7 @@ static int parse_args(struct swarm_opts *o, int argc, char **argv)
 	int opt;
 
 	o->max_time_s = 300;
+	o->boot_retry_delay_s = 5;
 	while ((opt = getopt_long(argc, argv, "s:f:n:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 's': o->server = optarg; break;
@@ -458,6 +500,17 @@ static int parse_args(struct swarm_opts *o, int argc, char **argv)
 		case O_DIE: o->die = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case O_TIMELINE: o->timeline = optarg; break;
 		case O_CHART: o->chart = optarg; break;
+		case O_BOOT_RETRIES:
+			if (parse_count(optarg, 255, &o->boot_retries) < 0)
+				return usage_error("--boot-retries: '%s' is not a number 0-255",
+						   optarg);
+			break;
+		case O_BOOT_RETRY_DELAY:
+			if (parse_seconds(optarg, 0, &o->boot_retry_delay_s) < 0)
+				return usage_error("--boot-retry-delay: '%s' is not a number of seconds",
+						   optarg);
+			break;
+		case O_ACKS: o->acks = optarg; break;
 		case 'h': fputs(usage_text, stdout); return -1;
 		default: return usage_error("%s", "bad option");
 		}
@@ -686,7 +739,7 @@ static int open_dhcp(struct swarm_run *r)
 				strerror(-err));
 		return err;
 	}
-	err = swarm_io_dhcp_relay(r->io, &r->dhcp_server);
+	err = swarm_io_dhcp_relay(r->io, r->dhcp_servers, r->ndhcp_servers);
 	if (err < 0)
 		fprintf(stderr, "herd swarm: relay socket %s:67: %s\n",
 			ip4_str(r->sw.dhcp.giaddr, a), strerror(-err));
@@ -709,6 +762,7 @@ static int run(struct swarm_run *r)
 			return err;
 	}
 	r->t0 = clock_mono_now();
+	r->sw.t0 = r->t0;
 	r->last_tick = r->t0;
 	assign_clients(r);
 	err = open_signals(r);
@@ -732,6 +786,25 @@ static int run(struct swarm_run *r)
 	return 0;
 }
 
+/* "A,B:1067": the relay's helper addresses. The emulated clients speak
+ * DHCPv4: IPv4 servers. */
+static int parse_dhcp_servers(struct swarm_run *r, const char *text)
+{
+	char buf[SWARM_DHCP_SERVERS_MAX * 24], *save = NULL, *item;
+
+	if (strlen(text) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, text);
+	for (item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		struct netaddr *a = &r->dhcp_servers[r->ndhcp_servers];
+		if (r->ndhcp_servers == SWARM_DHCP_SERVERS_MAX || netaddr_parse(item, 67, a) < 0 ||
+		    ipaddr_to_v4(&a->ip) == 0)
+			return -EINVAL;
+		r->ndhcp_servers++;
+	}
+	return r->ndhcp_servers ? 0 : -EINVAL;
+}
+
 /* The DHCP settings every client shares: the server or interface, the
  * relay address (giaddr), MACs, xids, the later boot stages, and room for
  * the boot file names the ACKs will give. Returns 0 or 2 (usage). */
@@ -752,15 +825,13 @@ static int setup_dhcp(struct swarm_run *r)
 	if (o->dhcp_iface) {
 		d->broadcast_flag = true;
 	} else {
-		/* The emulated clients speak DHCPv4: an IPv4 server. */
-		if (netaddr_parse(o->dhcp_server, 67, &r->dhcp_server) < 0 ||
-		    ipaddr_to_v4(&r->dhcp_server.ip) == 0)
-			return usage_error("--dhcp-server: '%s' is not ADDRESS[:PORT]",
+		if (parse_dhcp_servers(r, o->dhcp_server) < 0)
+			return usage_error("--dhcp-server: '%s' is not ADDRESS[:PORT][,...] (up to 8)",
 					   o->dhcp_server);
 		if (o->nbinds) {
 			d->giaddr = o->binds[0];
-		} else if ((err = swarm_io_source_for(ipaddr_to_v4(&r->dhcp_server.ip), &d->giaddr)) <
-			   0) {
+		} else if ((err = swarm_io_source_for(ipaddr_to_v4(&r->dhcp_servers[0].ip),
+						      &d->giaddr)) < 0) {
 			fprintf(stderr, "herd swarm: no route to %s: %s\n", o->dhcp_server,
 				strerror(-err));
 			return 2;
@@ -828,6 +899,8 @@ int cmd_swarm(int argc, char **argv)
 	}
 	r.sw.remote_name = o.remote;
 	r.sw.die = o.die;
+	r.sw.boot_retries = o.boot_retries;
+	r.sw.boot_retry_ms = (uint32_t)(o.boot_retry_delay_s * 1000);
 	if (o.verify) {
 		err = map_file(o.verify, &r.sw.file, &r.sw.file_size);
 		if (err < 0) {
@@ -851,6 +924,13 @@ int cmd_swarm(int argc, char **argv)
 		fprintf(stderr, "herd swarm: out of memory for --timeline\n");
 		goto out;
 	}
+	if (o.acks && (r.sw.acks = fopen(o.acks, "we")) == NULL) {
+		fprintf(stderr, "herd swarm: --acks %s: %s\n", o.acks, strerror(errno));
+		goto out;
+	}
+	/* A line at a time: a test follows the file while the swarm runs. */
+	if (r.sw.acks)
+		setvbuf(r.sw.acks, NULL, _IOLBF, 0);
 	if (run(&r) == 0) {
 		struct swarm_io_counts k;
 		report(&r, o.dhcp ? (o.dhcp_iface ? o.dhcp_iface : o.dhcp_server)
@@ -859,6 +939,10 @@ int cmd_swarm(int argc, char **argv)
 		rc = k.ok == o.clients ? 0 : 1;
 	}
 out:
+	if (r.sw.acks && fclose(r.sw.acks) != 0) {
+		fprintf(stderr, "herd swarm: --acks %s: %s\n", o.acks, strerror(errno));
+		rc = 1;
+	}
 	swarm_io_close(r.io);
 	free(r.sw.marks);
 	if (r.sig.fd >= 0)

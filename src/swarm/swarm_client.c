@@ -47,7 +47,8 @@ void swarm_client_init(struct swarm_client *c, const struct swarm_profile *prof,
 
 const char *swarm_mark_name(enum swarm_mark_kind k)
 {
-	static const char *const names[] = {"dhcp", "acked", "tftp", "http", "done", "failed"};
+	static const char *const names[] = {"dhcp", "acked", "tftp", "http", "done", "failed",
+					    "reboot"};
 
 	return k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
 }
@@ -59,10 +60,19 @@ void swarm_client_mark(struct swarm *sw, const struct swarm_client *c, enum swar
 	bool ending = k == SWARM_MARK_DONE || k == SWARM_MARK_FAILED;
 	mono_t since = c->t_start && now > c->t_start ? now - c->t_start : 0;
 
+	struct swarm_mark *mk;
+
 	if (m == NULL || m->n >= SWARM_MARKS - (ending ? 0 : 1))
 		return;
-	m->m[m->n++] = (struct swarm_mark){(uint32_t)(since / 1000), (uint8_t)k,
-						    c->boot_stage};
+	mk = &m->m[m->n++];
+	*mk = (struct swarm_mark){.ms = (uint32_t)(since / 1000), .kind = (uint8_t)k,
+				  .boot_stage = c->boot_stage};
+	if (k == SWARM_MARK_ACKED) {
+		mk->ip = c->offered;
+		mk->server = c->server_id;
+	} else if (k == SWARM_MARK_REBOOT) {
+		mk->why = c->fail;
+	}
 }
 
 /* ---- endings ---------------------------------------------------------- */
@@ -72,7 +82,7 @@ static void finish(struct swarm *sw, struct swarm_client *c, enum swarm_stage st
 {
 	if (swarm_client_finished(c))
 		return;
-	if (c->stage != SWARM_IDLE)
+	if (c->stage != SWARM_IDLE || c->reboots) /* waiting to boot again: running */
 		sw->running--;
 	c->stage = (uint8_t)stage;
 	c->fail = (uint8_t)why;
@@ -81,9 +91,39 @@ static void finish(struct swarm *sw, struct swarm_client *c, enum swarm_stage st
 	c->deadline = MONO_NEVER;
 }
 
+/* Does this failure end the node's boot, or does it boot again? Firmware
+ * that lost its server (no DHCP answer, a transfer that timed out or was
+ * refused) is reset by a BIOS boot-retry, an iPXE retry loop or a
+ * watchdog. A file that differs would differ again; --die and --max-time
+ * end a client on purpose, and a local failure is the swarm's own. */
+static bool boots_again(const struct swarm *sw, const struct swarm_client *c, enum swarm_fail why)
+{
+	if (!sw->dhcp.on || c->reboots >= sw->boot_retries || swarm_client_finished(c))
+		return false;
+	return why != SWARM_FAIL_MISMATCH && why != SWARM_FAIL_UNFINISHED &&
+	       why != SWARM_FAIL_DIED && why != SWARM_FAIL_LOCAL && why != SWARM_FAIL_NONE;
+}
+
+/* The node goes quiet until the delay is over (stage IDLE: anything that
+ * still comes for this boot is dropped), then reboot() starts it again. */
+static void reboot_later(struct swarm *sw, struct swarm_client *c, enum swarm_fail why, mono_t now)
+{
+	if (c->reboots == 0)
+		sw->n.rebooted++;
+	c->reboots++;
+	sw->n.boot_retries++;
+	c->fail = (uint8_t)why;
+	swarm_client_mark(sw, c, SWARM_MARK_REBOOT, now);
+	c->stage = SWARM_IDLE;
+	c->deadline = now + MONO_MS(sw->boot_retry_ms);
+}
+
 static void fail(struct swarm *sw, struct swarm_client *c, enum swarm_fail why, mono_t now)
 {
-	finish(sw, c, SWARM_FAILED, why, now);
+	if (boots_again(sw, c, why))
+		reboot_later(sw, c, why, now);
+	else
+		finish(sw, c, SWARM_FAILED, why, now);
 }
 
 void swarm_client_fail(struct swarm *sw, struct swarm_client *c, enum swarm_fail why, mono_t now)
@@ -263,8 +303,42 @@ void swarm_tftp_fetch(struct swarm *sw, struct swarm_client *c, mono_t now)
 	tftp_begin(sw, c, now);
 }
 
+/* The boot again from the firmware's DHCP, as a reset node: a new xid
+ * (next_xid() mixes in the last one), new ports, no HTTP state. What it
+ * keeps: who it is, when it first started, its tallies. Called from the
+ * client's timer, a safe point to free the HTTP stage. */
+static void reboot(struct swarm *sw, struct swarm_client *c, mono_t now)
+{
+	struct swarm_client old = *c;
+
+	if (c->http) {
+		sw->tx.tcp_close(sw->tx.ctx, c);
+		swarm_http_release(c);
+	}
+	swarm_client_init(c, c->fw, c->index, now);
+	c->t_start = old.t_start;
+	c->t_first_reply = old.t_first_reply;
+	c->t_last_ack = old.t_last_ack;
+	c->xid = old.xid;
+	c->reboots = old.reboots;
+	c->retries = old.retries;
+	c->tftp_bytes = old.tftp_bytes;
+	c->http_bytes = old.http_bytes;
+	c->http_stall_us = old.http_stall_us;
+	c->restarts = 0;
+	if (!sw->dhcp.only && sw->tx.new_port(sw->tx.ctx, c) < 0) {
+		finish(sw, c, SWARM_FAILED, SWARM_FAIL_LOCAL, now);
+		return;
+	}
+	swarm_dhcp_begin(sw, c, now);
+}
+
 static void start(struct swarm *sw, struct swarm_client *c, mono_t now)
 {
+	if (c->reboots) {
+		reboot(sw, c, now);
+		return;
+	}
 	sw->running++;
 	c->t_start = now;
 	if (sw->http.nurls)

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/clock.h"
 #include "core/net.h"
@@ -70,6 +71,7 @@ struct swarm_dhcp_counters {
 	uint64_t retransmits;	      /* DISCOVERs and REQUESTs re-sent by the timer */
 	uint64_t offers, acks, naks;  /* received, for the exchange under way */
 	uint64_t timeouts;	      /* clients that gave up */
+	uint64_t unanswered;	      /* REQUESTs never answered: back to DISCOVER */
 	uint64_t stale;		      /* replies for an exchange no longer under way */
 };
 
@@ -89,6 +91,8 @@ struct swarm_counters {
 	uint64_t malformed;	 /* unparsable, or an opcode a server never sends */
 	uint64_t bytes;		 /* verified payload bytes */
 	uint64_t restarts;	 /* U-Boot's start-overs */
+	uint64_t boot_retries;	 /* whole boots started again (--boot-retries) */
+	uint64_t rebooted;	 /* clients that started again at least once */
 	uint64_t tx_errors;
 	/* The last ERROR a server sent, for the report ("" if none). */
 	uint16_t last_error_code;
@@ -104,8 +108,9 @@ struct swarm_tx {
 		    size_t len);
 	/* Replaces the client's socket with one on a new port. 0 or -errno. */
 	int (*new_port)(void *ctx, struct swarm_client *c);
-	/* One DHCP request from the swarm's shared DHCP socket to the DHCP
-	 * server (relay) or the broadcast address. 0 or -errno. */
+	/* One DHCP request from the swarm's shared DHCP socket to every DHCP
+	 * server (relay) or the broadcast address. 0 if one send went out,
+	 * else -errno. */
 	int (*send_dhcp)(void *ctx, const uint8_t *buf, size_t len);
 	/* Client `index`, for a DHCP reply addressed to its MAC. */
 	struct swarm_client *(*client)(void *ctx, uint32_t index);
@@ -150,12 +155,15 @@ enum swarm_mark_kind {
 	SWARM_MARK_HTTP,   /* the HTTP stage begins */
 	SWARM_MARK_DONE,   /* all of it, verified */
 	SWARM_MARK_FAILED, /* given up: c->fail says why */
+	SWARM_MARK_REBOOT, /* failed, boots again after the delay (--boot-retries) */
 };
-#define SWARM_MARKS 12 /* the last one is kept for the ending */
+#define SWARM_MARKS 32 /* the last one is kept for the ending */
 struct swarm_mark {
 	uint32_t ms;
 	uint8_t kind;	    /* enum swarm_mark_kind */
 	uint8_t boot_stage; /* enum swarm_boot_stage */
+	uint8_t why;	    /* REBOOT: enum swarm_fail */
+	uint32_t ip, server; /* ACKED: the address and the server id (network order) */
 };
 struct swarm_marks {
 	uint8_t n;
@@ -176,6 +184,14 @@ struct swarm {
 	uint32_t die;	  /* --die: clients below this index go silent mid-kernel */
 	/* per client (by index), for --timeline; NULL: none */
 	struct swarm_marks *marks;
+	/* --boot-retries: a client that fails (but for a mismatch) boots again
+	 * from its firmware's DISCOVER after boot_retry_ms, this many times. */
+	uint32_t boot_retries;
+	uint32_t boot_retry_ms;
+	/* --acks: one line per DHCPACK a client took (NULL: none); times in
+	 * ms after t0. */
+	FILE *acks;
+	mono_t t0;
 };
 
 /* One client: about 170 bytes (its socket lives in the I/O layer). */
@@ -208,7 +224,7 @@ struct swarm_client {
 	uint32_t http_bytes;		     /* its body bytes */
 	uint8_t boot_stage;		     /* enum swarm_boot_stage */
 	uint8_t dhcp_sends;		     /* sends of the message under way */
-	uint8_t naks;			     /* NAKs so far */
+	uint8_t naks;			     /* back to DISCOVER: NAKs, unanswered REQUESTs */
 	bool verify;			     /* this download is checked against sw->file */
 	uint16_t blksize;		     /* negotiated */
 	uint16_t windowsize;		     /* negotiated */
@@ -220,6 +236,7 @@ struct swarm_client {
 	uint8_t stage;			     /* enum swarm_stage */
 	uint8_t fail;			     /* enum swarm_fail */
 	uint8_t restarts;		     /* restarts used */
+	uint8_t reboots;		     /* whole boots started again (--boot-retries) */
 	uint8_t rtt_backoffs;		     /* iPXE's retry count: expiries not yet paid back */
 	bool tid_locked;
 	bool gap_acked; /* U-Boot: this loss already has its ACK */

@@ -11,8 +11,9 @@
 #include "dhcp/dhcp_wire.h"
 #include "swarm/swarm_stage.h"
 
-/* A NAK sends the client back to DISCOVER (RFC 2131 3.1.5); one NAKed this
- * often gives up: the server will not have it. */
+/* A NAK sends the client back to DISCOVER (RFC 2131 3.1.5), and so does a
+ * REQUEST that no ACK or NAK answered after every re-send (4.4.1: "reverts
+ * to INIT state"); one sent back this often gives up. */
 #define NAKS_MAX 3
 
 const char *swarm_boot_stage_name(enum swarm_boot_stage s)
@@ -185,6 +186,14 @@ void swarm_dhcp_timeout(struct swarm *sw, struct swarm_client *c, mono_t now)
 {
 	uint32_t tries = c->prof->ndhcp_timeouts ? c->prof->ndhcp_timeouts : 1;
 
+	if (c->dhcp_sends >= tries && c->stage == SWARM_REQUEST && !c->prof->no_request_fallback &&
+	    ++c->naks < NAKS_MAX) {
+		/* The server that OFFERed went away (killed between OFFER and
+		 * ACK): SELECTING again, maybe another server. */
+		sw->dhcp.n[c->boot_stage].unanswered++;
+		discover(sw, c, now);
+		return;
+	}
 	if (c->dhcp_sends >= tries) {
 		sw->dhcp.n[c->boot_stage].timeouts++;
 		swarm_client_fail(sw, c, SWARM_FAIL_DHCP, now);
@@ -260,8 +269,29 @@ static int learn_boot(struct swarm *sw, struct swarm_client *c, const struct dhc
 	return 0;
 }
 
+/* --acks: "T_MS MAC IP SERVER_ID LEASE_SECS STAGE", one line per ACK a
+ * client took, so that a test can check no address went to two MACs. */
+static void note_ack(const struct swarm *sw, const struct swarm_client *c,
+		     const struct dhcp_msg *m, mono_t now)
+{
+	char ip[IPADDR_STRLEN], sid[IPADDR_STRLEN];
+	uint32_t lease = 0;
+	uint8_t mac[6];
+
+	if (sw->acks == NULL)
+		return;
+	mac_of(sw, c, mac);
+	dhcp_opt_u32(m, DHO_LEASE_TIME, &lease);
+	fprintf(sw->acks, "%llu %02x:%02x:%02x:%02x:%02x:%02x %s %s %u %s\n",
+		(unsigned long long)(now > sw->t0 ? (now - sw->t0) / 1000 : 0), mac[0], mac[1],
+		mac[2], mac[3], mac[4], mac[5], ip4_str(m->yiaddr, ip), ip4_str(c->server_id, sid),
+		lease, swarm_boot_stage_name((enum swarm_boot_stage)c->boot_stage));
+}
+
 static void on_ack(struct swarm *sw, struct swarm_client *c, const struct dhcp_msg *m, mono_t now)
 {
+	uint32_t sid = 0;
+
 	if (c->stage != SWARM_REQUEST) {
 		sw->dhcp.n[c->boot_stage].stale++;
 		return;
@@ -270,7 +300,14 @@ static void on_ack(struct swarm *sw, struct swarm_client *c, const struct dhcp_m
 		sw->dhcp.malformed++;
 		return;
 	}
+	/* With several servers (a relay's helper addresses), the ACK must come
+	 * from the one the REQUEST chose, as iPXE checks. */
+	if (dhcp_opt_ip(m, DHO_SERVER_ID, &sid) && sid != c->server_id) {
+		sw->dhcp.n[c->boot_stage].stale++;
+		return;
+	}
 	sw->dhcp.n[c->boot_stage].acks++;
+	note_ack(sw, c, m, now);
 	/* 1 us at least: 0 means "no DORA" (the loop's clock is per iteration). */
 	c->dora_us[c->boot_stage] = now > c->dhcp_start ? (uint32_t)(now - c->dhcp_start) : 1;
 	c->t_last_ack = now;

@@ -64,7 +64,8 @@ struct swarm_io {
 	uint8_t *tcp_buf; /* SWARM_TCP_READ bytes, every TCP read */
 	struct loop_io dhcp;	    /* the shared DHCP socket (fd -1: none) */
 	struct udp_batch dhcp_batch;
-	struct netaddr dhcp_to; /* where requests go */
+	struct netaddr dhcp_to[SWARM_DHCP_SERVERS_MAX]; /* where requests go */
+	unsigned ndhcp_to;
 	uint64_t closed_drops; /* drops on sockets closed before their next datagram */
 	uint16_t port_lo, port_hi, port_next;
 };
@@ -349,14 +350,24 @@ static int tx_send(void *ctx, struct swarm_client *c, const struct netaddr *to,
 	return udp_sendv(n->io.fd, to, 0, &iov, 1);
 }
 
+/* To every server: one send that went out is enough (a relay does not
+ * care whether every helper address is reachable). */
 static int tx_send_dhcp(void *ctx, const uint8_t *buf, size_t len)
 {
 	struct swarm_io *io = ctx;
 	struct iovec iov = {(void *)buf, len};
+	int err = -EBADF, sent = 0;
 
 	if (io->dhcp.fd < 0)
 		return -EBADF;
-	return udp_sendv(io->dhcp.fd, &io->dhcp_to, 0, &iov, 1);
+	for (unsigned i = 0; i < io->ndhcp_to; i++) {
+		int r = udp_sendv(io->dhcp.fd, &io->dhcp_to[i], 0, &iov, 1);
+		if (r < 0)
+			err = r;
+		else
+			sent++;
+	}
+	return sent ? 0 : err;
 }
 
 /* A non-blocking connect from the client's address: the kernel picks the
@@ -538,14 +549,16 @@ void swarm_io_counts(const struct swarm_io *io, struct swarm_io_counts *out)
 	out->rx_drops = io->batch.drops + io->closed_drops + io->dhcp_batch.drops;
 }
 
-static int dhcp_attach(struct swarm_io *io, int fd, const struct netaddr *to)
+static int dhcp_attach(struct swarm_io *io, int fd, const struct netaddr *to, unsigned n)
 {
-	int err = udp_batch_init(&io->dhcp_batch, SWARM_DHCP_RX_BUF);
+	int err = n == 0 || n > SWARM_DHCP_SERVERS_MAX ? -EINVAL
+						       : udp_batch_init(&io->dhcp_batch, SWARM_DHCP_RX_BUF);
 
 	if (err == 0) {
 		io->dhcp.fd = fd;
 		io->dhcp.fn = on_dhcp_readable;
-		io->dhcp_to = *to;
+		memcpy(io->dhcp_to, to, n * sizeof(*to));
+		io->ndhcp_to = n;
 		err = loop_io_add(io->loop, &io->dhcp, EPOLLIN);
 		if (err < 0)
 			io->dhcp.fd = -1;
@@ -555,14 +568,14 @@ static int dhcp_attach(struct swarm_io *io, int fd, const struct netaddr *to)
 	return err;
 }
 
-int swarm_io_dhcp_relay(struct swarm_io *io, const struct netaddr *server)
+int swarm_io_dhcp_relay(struct swarm_io *io, const struct netaddr *servers, unsigned n)
 {
 	struct netaddr local = {.ip = ipaddr_v4(io->sw->dhcp.giaddr), .port = 67};
 	int fd = udp_open(&local, SWARM_DHCP_RCVBUF);
 
 	if (fd < 0)
 		return fd;
-	return dhcp_attach(io, fd, server);
+	return dhcp_attach(io, fd, servers, n);
 }
 
 /* Port 68 on one interface: a reply broadcast there (the broadcast flag)
@@ -585,7 +598,7 @@ int swarm_io_dhcp_broadcast(struct swarm_io *io, const char *ifname)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
 		goto fail;
-	return dhcp_attach(io, fd, &to);
+	return dhcp_attach(io, fd, &to, 1);
 fail:
 	err = -errno;
 	close(fd);

@@ -18,9 +18,13 @@ struct swarm_io;
 int swarm_io_open(struct swarm_io **out, struct loop *loop, struct swarm *sw, unsigned n,
 		  const uint32_t *binds, unsigned nbind);
 
+/* A relay's helper addresses (ISC dhcrelay takes several). */
+#define SWARM_DHCP_SERVERS_MAX 8
+
 /* The DHCP socket, relay mode: bound to sw->dhcp.giaddr port 67 (where the
- * server's replies come), requests unicast to `server` (port 67). */
-int swarm_io_dhcp_relay(struct swarm_io *io, const struct netaddr *server);
+ * servers' replies come), each request unicast to every one of the n
+ * `servers`, as a relay agent forwards it to each helper address. */
+int swarm_io_dhcp_relay(struct swarm_io *io, const struct netaddr *servers, unsigned n);
 /* The DHCP socket, broadcast mode: port 68 on interface `ifname`,
  * requests to 255.255.255.255:67. */
 int swarm_io_dhcp_broadcast(struct swarm_io *io, const char *ifname);

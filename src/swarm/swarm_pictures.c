@@ -37,13 +37,20 @@ static void timeline_client(FILE *out, const struct swarm_client *c,
 			swarm_fail_name(c->fail), since(c->t_done, t0));
 	else
 		fprintf(out, "\"outcome\":\"unfinished\",\"why\":null,\"done_s\":null,");
-	fprintf(out, "\"bytes\":%llu,\"retries\":%u,\"stages\":[",
-		(unsigned long long)(c->tftp_bytes + c->http_bytes), c->retries);
+	fprintf(out, "\"bytes\":%llu,\"retries\":%u,\"boot_retries\":%u,\"stages\":[",
+		(unsigned long long)(c->tftp_bytes + c->http_bytes), c->retries, c->reboots);
 	for (unsigned k = 0; marks && k < marks->n; k++) {
 		const struct swarm_mark *m = &marks->m[k];
-		fprintf(out, "%s{\"t\":%.3f,\"stage\":\"%s\",\"event\":\"%s\"}", k ? "," : "",
+		char ip[IPADDR_STRLEN], sid[IPADDR_STRLEN];
+		fprintf(out, "%s{\"t\":%.3f,\"stage\":\"%s\",\"event\":\"%s\"", k ? "," : "",
 			start + m->ms / 1e3, swarm_boot_stage_name(m->boot_stage),
 			swarm_mark_name(m->kind));
+		if (m->kind == SWARM_MARK_ACKED)
+			fprintf(out, ",\"ip\":\"%s\",\"server\":\"%s\"", ip4_str(m->ip, ip),
+				ip4_str(m->server, sid));
+		else if (m->kind == SWARM_MARK_REBOOT)
+			fprintf(out, ",\"why\":\"%s\"", swarm_fail_name(m->why));
+		fputc('}', out);
 	}
 	fputs("]}", out);
 }

@@ -10,8 +10,10 @@
 
 /* {"clients":N,"ok":N,"failed":N,"timeline":[{"client":i,"mac":..,
  *  "firmware":..,"outcome":"ok"|"failed","why":null|"..","done_s":..,
- *  "bytes":N,"retries":N,"stages":[{"t":s,"stage":"firmware"|"ipxe"|"os",
- *  "event":"dhcp"|"acked"|"tftp"|"http"|"done"|"failed"},...]},...]} */
+ *  "bytes":N,"retries":N,"boot_retries":N,"stages":[{"t":s,"stage":
+ *  "firmware"|"ipxe"|"os","event":"dhcp"|"acked"|"tftp"|"http"|"done"|"failed"|
+ *  "reboot"},...]},...]}; an "acked" event also has "ip" and "server" (its
+ *  server id), a "reboot" event "why" (the failure it boots again after). */
 void swarm_timeline_write(FILE *out, const struct swarm_client *const *c,
 			  const struct swarm_marks *marks, unsigned n, uint32_t mac_base);
 

@@ -343,6 +343,12 @@ int swarm_profile_set(struct swarm_profile *p, const char *assignment)
 		return parse_factor(val, &p->backoff_pct);
 	if (strcmp(key, "dhcp_timeouts") == 0)
 		return parse_timeouts(val, p);
+	if (strcmp(key, "request_fallback") == 0) {
+		if (parse_uint(val, 0, 1, &v) < 0)
+			return -EINVAL;
+		p->no_request_fallback = v == 0;
+		return 0;
+	}
 	if (strcmp(key, "dhcp_id") == 0) {
 		const struct swarm_dhcp_id *id = swarm_dhcp_id_find(val);
 		if (id == NULL)

@@ -66,6 +66,11 @@ struct swarm_profile {
 	const struct swarm_dhcp_id *dhcp_id;
 	uint32_t dhcp_timeouts_ms[SWARM_DHCP_TRIES_MAX];
 	uint32_t ndhcp_timeouts;
+	/* A REQUEST no ACK or NAK answered after every re-send: back to
+	 * DISCOVER (RFC 2131 4.4.1, busybox udhcpc), the default; or, as EDK2's
+	 * Dhcp4Dxe and iPXE's dhcp.c end the session, the DHCP fails
+	 * (`--set request_fallback=0`; --boot-retries then boots again). */
+	bool no_request_fallback;
 };
 
 /* The built-in profile called `name`, or NULL. */
@@ -80,7 +85,8 @@ const struct swarm_dhcp_id *swarm_dhcp_id_find(const char *name);
 
 /* Applies "KEY=VALUE" (blksize, windowsize, timeout_ms, max_timeout_ms,
  * retries, giveup_ms, backoff, step_ms, timeout, restarts; 0 or 1 for
- * tsize, size_probe, probe_same_port, stale_tid_discard; dhcp_timeouts=S,S,...
+ * tsize, size_probe, probe_same_port, stale_tid_discard, request_fallback;
+ * dhcp_timeouts=S,S,...
  * in seconds, dhcp_id=NAME) to p. Returns 0 or -EINVAL. */
 int swarm_profile_set(struct swarm_profile *p, const char *assignment);
 

@@ -119,8 +119,10 @@ void swarm_report_add(struct swarm_report *r, const struct swarm_client *c)
 	r->groups[g].clients++;
 	if (c->t_start != 0 && c->t_start < r->first_start) /* 0: never started */
 		r->first_start = c->t_start;
-	/* From the first RRQ: after DHCP, that is when the first ACK came. */
-	if (c->t_first_reply)
+	/* From the first RRQ: after DHCP, that is when the first ACK came. A
+	 * client that booted again has the DORA of its last boot only: no
+	 * sample. */
+	if (c->t_first_reply && c->reboots == 0)
 		r->first_reply[r->nfirst++] =
 			seconds(c->t_first_reply - c->t_start - c->dora_us[SWARM_BOOT_FIRMWARE]);
 	add_stages(r, c);
@@ -202,6 +204,7 @@ static void dhcp_summary(struct swarm_report *r, const struct swarm *sw,
 		d->exchanges += st->n.acks;
 		d->naks += st->n.naks;
 		d->timeouts += st->n.timeouts;
+		d->unanswered += st->n.unanswered;
 		d->retransmits += st->n.retransmits;
 	}
 	d->malformed = sw->dhcp.malformed;
@@ -299,9 +302,10 @@ static void print_dhcp(const struct swarm_dhcp_summary *d, FILE *out)
 		d->dora_per_s);
 	fprintf(out,
 		"%-26s %" PRIu64 " NAKs, %" PRIu64 " timeouts, %" PRIu64 " re-sent, %" PRIu64
-		" malformed, %" PRIu64 " for unknown MACs, %" PRIu64 " send errors\n",
-		"dhcp trouble", d->naks, d->timeouts, d->retransmits, d->malformed, d->strangers,
-		d->tx_errors);
+		" REQUESTs unanswered, %" PRIu64 " malformed, %" PRIu64 " for unknown MACs, %" PRIu64
+		" send errors\n",
+		"dhcp trouble", d->naks, d->timeouts, d->retransmits, d->unanswered, d->malformed,
+		d->strangers, d->tx_errors);
 	for (unsigned i = 0; i < d->nstages; i++) {
 		const struct swarm_dhcp_stage *st = &d->stage[i];
 		fprintf(out, "  %-24s %u DORAs", swarm_boot_stage_name((enum swarm_boot_stage)i),
@@ -388,6 +392,9 @@ void swarm_report_print(const struct swarm_summary *s, FILE *out)
 		fputc(')', out);
 	}
 	fputc('\n', out);
+	if (n->boot_retries)
+		fprintf(out, "%-26s %" PRIu64 "  (%" PRIu64 " clients booted again)\n", "boot retries",
+			n->boot_retries, n->rebooted);
 	if (s->fail_by[SWARM_FAIL_ERROR] || s->fail_by[SWARM_FAIL_HTTP_STATUS] ||
 	    s->fail_by[SWARM_FAIL_HTTP_CLOSED])
 		fprintf(out, "%-26s %u \"%s\"\n", "last server ERROR", n->last_error_code,
@@ -459,6 +466,7 @@ static void json_dhcp(const struct swarm_dhcp_summary *d, FILE *out)
 	json_num(out, "dora_per_s", d->dora_per_s);
 	json_u64(out, "naks", d->naks);
 	json_u64(out, "timeouts", d->timeouts);
+	json_u64(out, "unanswered", d->unanswered);
 	json_u64(out, "retransmits", d->retransmits);
 	json_u64(out, "malformed", d->malformed);
 	json_u64(out, "strangers", d->strangers);
@@ -537,6 +545,8 @@ void swarm_report_json(const struct swarm_summary *s, FILE *out)
 	json_u64(out, "stale_tid", n->stale_tid);
 	json_u64(out, "malformed", n->malformed);
 	json_u64(out, "restarts", n->restarts);
+	json_u64(out, "boot_retries", n->boot_retries);
+	json_u64(out, "rebooted", n->rebooted);
 	json_u64(out, "tx_errors", n->tx_errors);
 	fprintf(out, ",\"last_error\":\"%s\"", n->last_error); /* printable, no quotes */
 	json_num(out, "completion_p50_s", s->completion_p50_s);

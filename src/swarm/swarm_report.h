@@ -32,7 +32,7 @@ struct swarm_dhcp_summary {
 	unsigned nstages; /* 1, or 3 with --chain */
 	struct swarm_dhcp_stage stage[SWARM_BOOT_STAGES];
 	uint64_t exchanges; /* DORAs completed, all stages */
-	uint64_t naks, timeouts, retransmits, malformed, strangers, tx_errors;
+	uint64_t naks, timeouts, retransmits, unanswered, malformed, strangers, tx_errors;
 	double span_s;	   /* first DISCOVER to the last ACK; 0: none */
 	double dora_per_s; /* exchanges / span_s */
 };

@@ -38,6 +38,7 @@ struct fixture {
 	struct sent dhcp[RING], tftp[RING];
 	unsigned ndhcp, ntftp, new_ports;
 	uint32_t server_ip, giaddr, yiaddr, next_server;
+	uint32_t lease_s; /* option 51 in OFFERs and ACKs (0: none) */
 	mono_t now;
 	struct dhcp_msg req; /* the last request, parsed */
 	uint8_t pkt[2048];
@@ -166,6 +167,8 @@ static size_t answer(struct fixture *f, enum dhcp_type type, const char *file)
 			 type == DHCPNAK ? 0 : f->yiaddr, type == DHCPNAK ? 0 : f->next_server,
 			 NULL, NULL);
 	dhcp_build_ip(&b, DHO_SERVER_ID, f->server_ip);
+	if (f->lease_s && type != DHCPNAK)
+		dhcp_build_u32(&b, DHO_LEASE_TIME, f->lease_s);
 	if (file)
 		dhcp_build_str(&b, DHO_BOOTFILE, file);
 	return dhcp_build_end(&b);
@@ -577,6 +580,308 @@ static void test_report_dhcp(void **state)
 	swarm_report_free(r);
 }
 
+
+/* ---- booting again (--boot-retries), REQUEST fallback, --acks ---------- */
+
+/* Fires client 0's timer until its stage is `stage` (at most 100 times). */
+static void fire_until(struct fixture *f, enum swarm_stage stage)
+{
+	for (int i = 0; i < 100 && f->c[0].stage != stage; i++)
+		fire(f, 0);
+	assert_int_equal(f->c[0].stage, stage);
+}
+
+/* DHCP gives up: the client waits the delay, boots again with a new xid,
+ * and only fails once its retries are spent. t_start stays the first. */
+static void test_boot_retry_after_dhcp(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t xid;
+	mono_t failed_at;
+
+	f->sw.boot_retries = 2;
+	f->sw.boot_retry_ms = 5000;
+	start_n(f, 0, "ipxe", "dhcp_timeouts=1");
+	for (unsigned r = 1; r <= 2; r++) {
+		xid = last_req(f, DHCPDISCOVER)->xid;
+		fire(f, 0); /* DHCP gave up */
+		failed_at = f->now;
+		assert_int_equal(f->c[0].stage, SWARM_IDLE);
+		assert_int_equal(f->c[0].reboots, r);
+		assert_int_equal(f->c[0].deadline, failed_at + MONO_SEC(5));
+		assert_int_equal(f->sw.running, 1);
+		assert_int_equal(f->sw.n.boot_retries, r);
+		fire(f, 0); /* the boot again */
+		assert_int_equal(f->c[0].stage, SWARM_DISCOVER);
+		assert_int_not_equal(last_req(f, DHCPDISCOVER)->xid, xid);
+		assert_int_equal(f->c[0].t_start, T0);
+	}
+	fire(f, 0);
+	assert_int_equal(f->c[0].stage, SWARM_FAILED);
+	assert_int_equal(f->c[0].fail, SWARM_FAIL_DHCP);
+	assert_int_equal(f->sw.running, 0);
+	assert_int_equal(f->sw.n.boot_retries, 2);
+	assert_int_equal(f->sw.n.rebooted, 1);
+	assert_int_equal(f->sw.dhcp.n[0].discovers, 3);
+	assert_int_equal(f->sw.dhcp.n[0].timeouts, 3);
+}
+
+/* The TFTP server vanished mid-download: the firmware's give-up rule, then
+ * a boot again from DISCOVER with a new port; this time the file comes and
+ * the client is done. The report counts the retry. */
+static void test_boot_retry_after_tftp(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t loader[3000];
+	struct swarm_report *r = swarm_report_new(1);
+	struct swarm_summary s;
+	char *text = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&text, &size);
+	struct netaddr from = netaddr_v4(f->next_server, 40000);
+	uint8_t data[512 + TFTP_HDR];
+	size_t hdr;
+
+	memset(loader, 'x', sizeof(loader));
+	memset(data, 'x', sizeof(data));
+	f->sw.dhcp.only = false;
+	f->sw.dhcp.nclients = 1;
+	f->sw.file = loader;
+	f->sw.file_size = sizeof(loader);
+	f->sw.remote_name = "undionly.kpxe";
+	f->sw.boot_retries = 1;
+	f->sw.boot_retry_ms = 2000;
+	start(f, "ipxe");
+	dora(f, 1, NULL);
+	assert_int_equal(f->c[0].stage, SWARM_RRQ);
+	hdr = tftp_build_data_hdr(data, sizeof(data), 1); /* one block, then silence */
+	swarm_client_input(&f->sw, &f->c[0], &from, data, hdr + 512, f->now);
+	assert_int_equal(f->c[0].stage, SWARM_DATA);
+	fire_until(f, SWARM_IDLE);
+	assert_int_equal(f->c[0].fail, SWARM_FAIL_TIMEOUT);
+	assert_int_equal(f->new_ports, 0);
+	/* a late block of the lost transfer is nobody's now */
+	swarm_client_input(&f->sw, &f->c[0], &from, data, hdr + 512, f->now);
+	assert_int_equal(f->c[0].stage, SWARM_IDLE);
+	fire(f, 0);
+	assert_int_equal(f->new_ports, 1);
+	assert_int_equal(f->c[0].boot_stage, SWARM_BOOT_FIRMWARE);
+	dora(f, 1, NULL);
+	serve_file(f, sizeof(loader));
+	assert_int_equal(f->c[0].stage, SWARM_DONE);
+	assert_int_equal(f->c[0].fail, SWARM_FAIL_NONE);
+	assert_int_equal(f->sw.running, 0);
+	assert_int_equal(f->c[0].tftp_bytes, 512 + sizeof(loader));
+
+	swarm_report_add(r, &f->c[0]);
+	swarm_report_finish(r, &f->sw, 0, 0, "ipxe", &s);
+	assert_int_equal(s.ok, 1);
+	swarm_report_print(&s, out);
+	swarm_report_json(&s, out);
+	fclose(out);
+	assert_non_null(strstr(text, "boot retries               1  (1 clients booted again)"));
+	assert_non_null(strstr(text, "\"boot_retries\":1,\"rebooted\":1"));
+	free(text);
+	swarm_report_free(r);
+}
+
+/* The server went silent after one block: each firmware waits by its own
+ * rule before it gives up (REFERENCE.md), then boots again. */
+static void test_silence_per_profile(void **state)
+{
+	struct fixture *f = *state;
+	static const struct {
+		const char *name;
+		uint32_t ms;	     /* from the block to the reboot */
+		unsigned new_ports; /* U-Boot restarts its download once first */
+	} want[] = {
+	    {"ipxe", 15750, 0},	    /* ~15.75 s of silence */
+	    {"edk2", 24000, 0},	    /* 6 tries of 4 s */
+	    {"pxelinux", 131000, 0}, /* its table, ~131 s */
+	    {"uboot", 110000, 1},    /* 11 timeouts of 5 s, a new RRQ, 11 more */
+	    {"grub", 31600, 0},	    /* no re-send: its give-up clock only */
+	};
+	uint8_t data[512 + TFTP_HDR];
+	struct netaddr from = netaddr_v4(f->next_server, 40000);
+
+	memset(data, 'x', sizeof(data));
+	f->sw.dhcp.only = false;
+	f->sw.remote_name = "loader";
+	f->sw.boot_retries = 1;
+	for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		size_t hdr = tftp_build_data_hdr(data, sizeof(data), 1);
+		mono_t t_data;
+
+		f->new_ports = 0;
+		start_n(f, 0, want[i].name, "size_probe=0");
+		dora(f, 1, NULL);
+		assert_int_equal(f->c[0].stage, SWARM_RRQ);
+		f->now += MONO_MS(1);
+		t_data = f->now;
+		swarm_client_input(&f->sw, &f->c[0], &from, data, hdr + 512, f->now);
+		assert_int_equal(f->c[0].stage, SWARM_DATA);
+		fire_until(f, SWARM_IDLE);
+		assert_int_equal(f->c[0].fail, SWARM_FAIL_TIMEOUT);
+		assert_int_equal(f->now - t_data, MONO_MS(want[i].ms));
+		assert_int_equal(f->new_ports, want[i].new_ports);
+		fire(f, 0); /* boots again: DISCOVER from a new port */
+		assert_int_equal(f->c[0].stage, SWARM_DISCOVER);
+		assert_int_equal(f->new_ports, want[i].new_ports + 1);
+	}
+}
+
+/* A block that differs from the file fails the client at once: booting
+ * again would fetch the same bytes. So does --max-time. */
+static void test_no_boot_retry_on_mismatch(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t loader[1000];
+
+	memset(loader, 'y', sizeof(loader)); /* serve_file() sends 'x' */
+	f->sw.dhcp.only = false;
+	f->sw.file = loader;
+	f->sw.file_size = sizeof(loader);
+	f->sw.remote_name = "undionly.kpxe";
+	f->sw.boot_retries = 3;
+	start_n(f, 0, "strict", "size_probe=0");
+	dora(f, 1, NULL);
+	serve_file(f, sizeof(loader));
+	assert_int_equal(f->c[0].stage, SWARM_FAILED);
+	assert_int_equal(f->c[0].fail, SWARM_FAIL_MISMATCH);
+	assert_int_equal(f->sw.n.boot_retries, 0);
+
+	start_n(f, 1, "ipxe", NULL);
+	swarm_client_abandon(&f->sw, &f->c[1], f->now);
+	assert_int_equal(f->c[1].fail, SWARM_FAIL_UNFINISHED);
+	assert_int_equal(f->sw.n.boot_retries, 0);
+}
+
+/* A client abandoned while it waits to boot again is no longer running. */
+static void test_abandon_while_rebooting(void **state)
+{
+	struct fixture *f = *state;
+
+	f->sw.boot_retries = 1;
+	start_n(f, 0, "ipxe", "dhcp_timeouts=1");
+	fire(f, 0);
+	assert_int_equal(f->c[0].stage, SWARM_IDLE);
+	assert_int_equal(f->sw.running, 1);
+	swarm_client_abandon(&f->sw, &f->c[0], f->now);
+	assert_int_equal(f->c[0].stage, SWARM_FAILED);
+	assert_int_equal(f->c[0].fail, SWARM_FAIL_UNFINISHED);
+	assert_int_equal(f->sw.running, 0);
+}
+
+/* The server that OFFERed died before its ACK: after the firmware's
+ * REQUEST re-sends, SELECTING again with a new xid (RFC 2131 4.4.1). */
+static void test_unanswered_request(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t xid;
+
+	start(f, "ipxe");
+	xid = last_req(f, DHCPDISCOVER)->xid;
+	reply(f, DHCPOFFER, NULL);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(f->c[0].stage, SWARM_REQUEST);
+		last_req(f, DHCPREQUEST);
+		fire(f, 0);
+	}
+	assert_int_equal(f->c[0].stage, SWARM_DISCOVER);
+	assert_int_not_equal(last_req(f, DHCPDISCOVER)->xid, xid);
+	assert_int_equal(f->sw.dhcp.n[0].unanswered, 1);
+	assert_int_equal(f->sw.dhcp.n[0].timeouts, 0);
+	dora(f, 1, NULL);
+	assert_int_equal(f->c[0].stage, SWARM_DONE);
+}
+
+/* request_fallback=0 (EDK2's and iPXE's own rule): the unanswered REQUEST
+ * ends the DHCP; with --boot-retries the node boots again. */
+static void test_request_no_fallback(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(swarm_profile_set(&f->prof, "request_fallback=2"), -EINVAL);
+	f->sw.boot_retries = 1;
+	start_n(f, 0, "ipxe", "request_fallback=0");
+	last_req(f, DHCPDISCOVER);
+	reply(f, DHCPOFFER, NULL);
+	fire_until(f, SWARM_IDLE);
+	assert_int_equal(f->c[0].fail, SWARM_FAIL_DHCP);
+	assert_int_equal(f->sw.dhcp.n[0].unanswered, 0);
+	assert_int_equal(f->sw.dhcp.n[0].requests, 4);
+	fire(f, 0);
+	dora(f, 1, NULL);
+	assert_int_equal(f->c[0].stage, SWARM_DONE);
+}
+
+/* Two servers answer (a relay's two helper addresses): the first OFFER is
+ * taken, the second is stale; an ACK from the server not chosen is not
+ * taken, the chosen one's is. */
+static void test_two_servers(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t v;
+
+	start(f, "ipxe");
+	last_req(f, DHCPDISCOVER);
+	reply(f, DHCPOFFER, NULL);
+	f->server_ip = ip("192.0.2.2");
+	reply(f, DHCPOFFER, NULL);
+	assert_int_equal(f->sw.dhcp.n[0].stale, 1);
+	assert_true(dhcp_opt_ip(last_req(f, DHCPREQUEST), DHO_SERVER_ID, &v));
+	assert_int_equal(v, ip("192.0.2.1"));
+	reply(f, DHCPACK, NULL); /* from 192.0.2.2 */
+	assert_int_equal(f->c[0].stage, SWARM_REQUEST);
+	assert_int_equal(f->sw.dhcp.n[0].stale, 2);
+	f->server_ip = ip("192.0.2.1");
+	reply(f, DHCPACK, NULL);
+	assert_int_equal(f->c[0].stage, SWARM_DONE);
+}
+
+/* --acks: a line per ACK taken, every stage; the timeline's ACK event
+ * holds the address and the server. */
+static void test_acks_file(void **state)
+{
+	struct fixture *f = *state;
+	struct swarm_marks marks[NCLIENTS] = {0};
+	char *text = NULL;
+	size_t size = 0;
+
+	f->sw.acks = open_memstream(&text, &size);
+	f->sw.marks = marks;
+	f->sw.t0 = T0 - MONO_MS(250);
+	f->sw.dhcp.chain = true;
+	f->lease_s = 3600;
+	start_n(f, 1, "edk2", NULL);
+	for (int s = 0; s < SWARM_BOOT_STAGES; s++) {
+		last_req(f, DHCPDISCOVER);
+		f->now += MONO_MS(1);
+		swarm_dhcp_input(&f->sw, f->pkt, answer(f, DHCPOFFER, NULL), f->now);
+		last_req(f, DHCPREQUEST);
+		f->now += MONO_MS(1);
+		if (s == 0) /* a stale ACK (another xid) is not taken */
+			f->req.xid ^= 1;
+		swarm_dhcp_input(&f->sw, f->pkt, answer(f, DHCPACK, NULL), f->now);
+		if (s == 0) {
+			f->req.xid ^= 1;
+			swarm_dhcp_input(&f->sw, f->pkt, answer(f, DHCPACK, NULL), f->now);
+		}
+	}
+	assert_int_equal(f->c[1].stage, SWARM_DONE);
+	fclose(f->sw.acks);
+	f->sw.acks = NULL;
+	assert_string_equal(text, "252 02:48:00:00:01:01 198.51.100.20 192.0.2.1 3600 firmware\n"
+				  "254 02:48:00:00:01:01 198.51.100.20 192.0.2.1 3600 ipxe\n"
+				  "256 02:48:00:00:01:01 198.51.100.20 192.0.2.1 3600 os\n");
+	free(text);
+	assert_int_equal(marks[1].m[1].kind, SWARM_MARK_ACKED);
+	assert_int_equal(marks[1].m[1].ip, f->yiaddr);
+	assert_int_equal(marks[1].m[1].server, f->server_ip);
+	assert_int_equal(marks[1].n, 7);
+	f->sw.marks = NULL;
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -596,6 +901,15 @@ int main(void)
 	    T(test_chain_dhcp_only),
 	    T(test_chain_with_downloads),
 	    T(test_report_dhcp),
+	    T(test_boot_retry_after_dhcp),
+	    T(test_boot_retry_after_tftp),
+	    T(test_silence_per_profile),
+	    T(test_no_boot_retry_on_mismatch),
+	    T(test_abandon_while_rebooting),
+	    T(test_unanswered_request),
+	    T(test_request_no_fallback),
+	    T(test_two_servers),
+	    T(test_acks_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

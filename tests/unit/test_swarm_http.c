@@ -433,6 +433,55 @@ static void test_unsolicited_and_chunked(void **state)
 
 /* --chain's iPXE stage: the script over HTTP, then what it names, the
  * kernel on the same connection, the initrd over TFTP. */
+static int fake_dhcp(void *ctx, const uint8_t *buf, size_t len)
+{
+	unsigned *n = &((struct fixture *)ctx)->sends;
+
+	(void)buf, (void)len;
+	(*n)++;
+	return 0;
+}
+
+static int fake_port(void *ctx, struct swarm_client *c)
+{
+	(void)ctx, (void)c;
+	return 0;
+}
+
+/* --boot-retries: the server died mid-body, the connection closed early;
+ * the client waits, then boots again from DHCP: the HTTP stage's state is
+ * freed at that point (the client's timer), not inside the HTTP call. */
+static void test_closed_then_boot_again(void **state)
+{
+	struct fixture *f = *state;
+
+	f->sw.dhcp.on = true;
+	f->sw.dhcp.nclients = 1;
+	f->sw.boot_retries = 1;
+	f->sw.boot_retry_ms = 5000;
+	f->sw.tx.send_dhcp = fake_dhcp;
+	f->sw.tx.new_port = fake_port;
+	begin(f);
+	say(f, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
+	input(f, f->files[0], 500);
+	swarm_http_closed(&f->sw, &f->c, -ECONNRESET, f->now);
+	assert_int_equal(f->c.stage, SWARM_IDLE);
+	assert_int_equal(f->c.fail, SWARM_FAIL_HTTP_CLOSED);
+	assert_int_equal(f->c.reboots, 1);
+	assert_int_equal(f->closes, 1);
+	assert_int_equal(f->sw.running, 1);
+	say(f, "late bytes of the old connection"); /* dropped */
+	assert_int_equal(f->c.stage, SWARM_IDLE);
+	assert_non_null(f->c.http);
+	f->now = f->c.deadline;
+	swarm_client_timeout(&f->sw, &f->c, f->now);
+	assert_null(f->c.http);
+	assert_int_equal(f->c.stage, SWARM_DISCOVER);
+	assert_int_equal(f->c.boot_stage, SWARM_BOOT_FIRMWARE);
+	assert_int_equal(f->c.http_bytes, 500);
+	assert_int_equal(f->c.t_start, T0);
+}
+
 static void test_follow_script(void **state)
 {
 	struct fixture *f = *state;
@@ -497,6 +546,7 @@ int main(void)
 	    T(test_mismatch_and_early_close),
 	    T(test_connect_timeout_and_stall),
 	    T(test_unsolicited_and_chunked),
+	    T(test_closed_then_boot_again),
 	    T(test_follow_script),
 	    T(test_follow_image),
 	};

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+
 #include "swarm/swarm_pictures.h"
 #include "swarm/swarm_profiles.h"
 
@@ -49,7 +51,9 @@ static void three_init(struct three *t)
 		c->http_bytes = i == 1 ? 5000 : 0;
 		c->retries = (uint16_t)i;
 		t->marks[i].m[0] = (struct swarm_mark){0, SWARM_MARK_DHCP, SWARM_BOOT_FIRMWARE};
-		t->marks[i].m[1] = (struct swarm_mark){20, SWARM_MARK_ACKED, SWARM_BOOT_FIRMWARE};
+		t->marks[i].m[1] = (struct swarm_mark){.ms = 20, .kind = SWARM_MARK_ACKED,
+						       .ip = htonl(0xc0a80064 + i),
+						       .server = htonl(0xc0a80001)};
 		t->marks[i].m[2] = (struct swarm_mark){
 		    400, i < 2 ? SWARM_MARK_DONE : SWARM_MARK_FAILED, SWARM_BOOT_FIRMWARE};
 		t->marks[i].n = 3;
@@ -79,11 +83,24 @@ static void test_timeline(void **state)
 	assert_non_null(strstr(j,
 			       "{\"client\":1,\"mac\":\"02:48:01:02:03:01\",\"firmware\":\"ipxe\","
 			       "\"outcome\":\"ok\",\"why\":null,\"done_s\":1.500000,"
-			       "\"bytes\":6000,\"retries\":1,\"stages\":["
+			       "\"bytes\":6000,\"retries\":1,\"boot_retries\":0,\"stages\":["
 			       "{\"t\":0.100,\"stage\":\"firmware\",\"event\":\"dhcp\"},"
-			       "{\"t\":0.120,\"stage\":\"firmware\",\"event\":\"acked\"},"
+			       "{\"t\":0.120,\"stage\":\"firmware\",\"event\":\"acked\","
+			       "\"ip\":\"192.168.0.101\",\"server\":\"192.168.0.1\"},"
 			       "{\"t\":0.500,\"stage\":\"firmware\",\"event\":\"done\"}]}"));
 	assert_non_null(strstr(j, "\"outcome\":\"failed\",\"why\":\"timeout\""));
+	free(j);
+
+	/* A client that booted again: the reboot event says after what. */
+	t.c[2].reboots = 1;
+	t.marks[2].m[2] = (struct swarm_mark){.ms = 300, .kind = SWARM_MARK_REBOOT,
+					      .why = SWARM_FAIL_DHCP};
+	t.marks[2].m[3] = (struct swarm_mark){.ms = 400, .kind = SWARM_MARK_FAILED};
+	t.marks[2].n = 4;
+	j = write_timeline(&t);
+	assert_non_null(strstr(j, "\"boot_retries\":1,"));
+	assert_non_null(strstr(j, "{\"t\":0.500,\"stage\":\"firmware\",\"event\":\"reboot\","
+				  "\"why\":\"dhcp_timeout\"}"));
 	assert_int_equal(count(j, "\"client\":"), 3);
 	assert_true(j[strlen(j) - 1] == '\n' && strstr(j, "]}\n") != NULL);
 	free(j);
