@@ -11,7 +11,7 @@
 
 #define CONNECT_TIMEOUT MONO_SEC(5)
 #define BACKOFF_MIN MONO_MS(250)
-#define BACKOFF_MAX MONO_SEC(5)
+#define BACKOFF_MAX MONO_SEC(2)
 
 /* A statement or a sync sent and not yet answered, in the order sent. */
 struct pending {

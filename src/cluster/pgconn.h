@@ -7,7 +7,7 @@
  * was lost first, or an earlier statement of its group failed) gets NULL
  * or a PGRES_PIPELINE_ABORTED result.
  *
- * A lost connection is made again with backoff (0.25 s doubling to 5 s);
+ * A lost connection is made again with backoff (0.25 s doubling to 2 s);
  * `up` is called each time it is ready, after which the owner queues its
  * setup again. Everything queued before is answered (NULL) first. */
 #ifndef HERD_CLUSTER_PGCONN_H

@@ -703,7 +703,11 @@ int check_setup(const struct herd_config *cfg, const struct inventory *inv, FILE
 		fds[1] = need_log_dir(&c);
 	if (cfg->dhcp.enabled && cfg->dhcp.mode == CONF_DHCP_PROXY)
 		warn_proxy_unused(&c);
-	else if (cfg->dhcp.enabled && cfg->dhcp.lease_file[0])
+	else if (cfg->dhcp.enabled && cfg->cluster.database[0] && cfg->dhcp.lease_file_line)
+		say(&c, false, cfg->path, cfg->dhcp.lease_file_line,
+		    "[dhcp] lease_file is not used with [cluster] database (the leases are in "
+		    "PostgreSQL)");
+	else if (cfg->dhcp.enabled && cfg->dhcp.lease_file[0] && !cfg->cluster.database[0])
 		fds[2] = need_lease_dir(&c);
 	if (cfg->dhcp.enabled) {
 		if (classes)
