@@ -25,7 +25,7 @@
 
 require_root
 require_herd
-require_tools ip ss python3 timeout awk
+require_tools ip ss python3 timeout awk nft
 SWARM=${SWARM:-$TOP/build/herd}
 [ -x "$SWARM" ] || SWARM=$HERD
 [ -n "${HERD_REF:-}" ] && skip "the reference server has no [cluster]"
@@ -265,6 +265,31 @@ check "no pool client was acknowledged while the database was down ($early ACKs 
 for s in a b; do
 	grep -E "cluster: (database|the database is back)" "$WORK/$s/herd.stderr" | tail -2 | sed "s/^/  $s: /"
 done
+
+# --- 3. a network split between a and b, both still reaching the database ------
+
+# Nothing passes between a and b (they never talk to each other: only to
+# the database). Each keeps its share; the database still arbitrates.
+la=$(wc -l <"$WORK/a/herd.stderr") lb=$(wc -l <"$WORK/b/herd.stderr")
+ip netns exec "$NS_A" nft -f - <<EOF || die "cannot split the servers (nft)"
+table inet herd_split {
+	chain in { type filter hook input priority 0; ip saddr $IP_B drop; }
+	chain out { type filter hook output priority 0; ip daddr $IP_B drop; }
+}
+EOF
+sleep $((TAKEOVER + 1))
+swarm "$WORK/split.out" -n 400 --mac-base 4194304 --dhcp-only --acks "$WORK/acks3" --max-time 60
+rc=$?
+servers=$(awk '{ print $4 }' "$WORK/acks3" | sort | uniq -c | awk '{ printf "%s:%s ", $2, $1 }')
+check "split: 400 clients served, by both servers ($servers; swarm exit $rc)" \
+	test "$rc" = 0 -a "$(json "$WORK/split.out" ok)" = 400 -a \
+	"$(awk '{ print $4 }' "$WORK/acks3" | sort -u | wc -l)" = 2
+check "split: neither server took the other's share (no 'is gone' in their logs since)" \
+	test -z "$(tail -n +$((la + 1)) "$WORK/a/herd.stderr" | grep 'is gone')$(tail -n +$((lb + 1)) "$WORK/b/herd.stderr" | grep 'is gone')"
+dup=$(one_mac_per_ip "$WORK/acks1" "$WORK/acks2" "$WORK/acks3")
+miss=$(missing_in_db "$WORK/acks3" | head -5)
+check "split: no address to two MACs${dup:+: $dup}, every lease in herd_lease${miss:+; missing: $miss}" \
+	[ -z "$dup$miss" ]
 
 # --- the end -------------------------------------------------------------------
 
