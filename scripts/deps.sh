@@ -15,6 +15,8 @@ packages=(
 	groff-base man-db logrotate # the manual pages and the logrotate snippet (test_man, test_install)
 	prometheus # promtool check metrics (test_metrics)
 	chromium socat # the dashboard in a browser (test_dashboard); the lab's dashboard forwarder
+	postgresql-15 libpq-dev # the cluster lease store; tests start their own PostgreSQL (lib_pg.sh)
+	kea-dhcp4-server kea-admin # bench/dhcp-rack.sh: Kea on PostgreSQL, and perfdhcp
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -35,4 +37,14 @@ fi
 echo "deps.sh: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
+# postgresql-common creates and starts a cluster "main" on port 5432 when
+# postgresql-15 is installed; the tests start their own (lib_pg.sh). So
+# postgresql-common (which owns createcluster.conf) goes first, then the
+# setting, then the server.
+conf=/etc/postgresql-common/createcluster.conf
+if [[ " ${missing[*]} " == *" postgresql-15 "* ]]; then
+	apt-get install -y -q --no-install-recommends postgresql-common
+	grep -qE '^[[:space:]]*create_main_cluster' "$conf" ||
+		echo "create_main_cluster = false" >>"$conf"
+fi
 apt-get install -y -q --no-install-recommends "${missing[@]}"
