@@ -1,0 +1,17 @@
+/* The tables herd keeps in PostgreSQL, made by whoever connects first: a
+ * herd server (cluster.c) or `herd leases import` (cmd/leases.c). Each
+ * statement is idempotent. */
+#ifndef HERD_CLUSTER_SCHEMA_H
+#define HERD_CLUSTER_SCHEMA_H
+
+static const char *const cluster_schema[] = {
+    "CREATE TABLE IF NOT EXISTS herd_lease (ip inet PRIMARY KEY, mac macaddr NOT NULL, "
+    "expires timestamptz NOT NULL, server text NOT NULL, "
+    "updated timestamptz NOT NULL DEFAULT now())",
+    "CREATE INDEX IF NOT EXISTS herd_lease_updated ON herd_lease (updated)",
+    "CREATE TABLE IF NOT EXISTS herd_server (name text PRIMARY KEY, seen timestamptz NOT NULL, "
+    "started timestamptz NOT NULL)",
+};
+#define CLUSTER_SCHEMA_N (sizeof(cluster_schema) / sizeof(cluster_schema[0]))
+
+#endif
