@@ -580,3 +580,28 @@ void lease_dump(struct lease_table *t, FILE *out, int64_t wall_now)
 		}
 	}
 }
+
+struct lease_table *lease_table_read(const struct conf_dhcp *cfg, const char *path,
+				     int64_t wall_now, int *err)
+{
+	/* Opened without a journal, nothing is ever written. */
+	struct lease_table *t = lease_table_open(cfg, "", wall_now, err);
+	FILE *f;
+
+	if (t == NULL)
+		return NULL;
+	snprintf(t->path, sizeof(t->path), "%s", path);
+	f = fopen(path, "re");
+	if (f == NULL) {
+		*err = -errno;
+		lease_table_close(t);
+		return NULL;
+	}
+	*err = replay(t, f, wall_now);
+	fclose(f);
+	if (*err < 0) {
+		lease_table_close(t);
+		return NULL;
+	}
+	return t;
+}
