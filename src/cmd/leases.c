@@ -316,6 +316,18 @@ static int journal_sync(struct lease_table *t, int64_t last)
 	return 0;
 }
 
+static const char *dir_of(const char *path, char buf[CONF_PATH_MAX])
+{
+	char *slash;
+
+	snprintf(buf, CONF_PATH_MAX, "%s", path);
+	slash = strrchr(buf, '/');
+	if (slash == NULL)
+		return ".";
+	slash[slash == buf] = '\0'; /* "/leases": the directory is "/" */
+	return buf;
+}
+
 /* The journal as herd serve would write it, owned as before: herd opens it
  * after dropping to [server] user, and this command runs as root. */
 static int write_journal(const struct herd_config *cfg, const struct rows *rows, int64_t now,
@@ -323,7 +335,8 @@ static int write_journal(const struct herd_config *cfg, const struct rows *rows,
 {
 	const char *path = cfg->dhcp.lease_file;
 	struct stat st;
-	bool had = stat(path, &st) == 0;
+	/* The file's owner, or for a new file the directory's. */
+	bool owner_known = stat(path, &st) == 0 || stat(dir_of(path, (char[CONF_PATH_MAX]){0}), &st) == 0;
 	int64_t seq, last = 0;
 	int err = 0;
 	struct lease_table *t;
@@ -357,7 +370,7 @@ static int write_journal(const struct herd_config *cfg, const struct rows *rows,
 	if (err == 0)
 		err = journal_sync(t, last);
 	lease_table_close(t);
-	if (err == 0 && had && chown(path, st.st_uid, st.st_gid) < 0)
+	if (err == 0 && owner_known && chown(path, st.st_uid, st.st_gid) < 0)
 		err = -errno;
 	if (err < 0) {
 		fprintf(stderr, "herd: %s: %s\n", path, strerror(-err));
@@ -600,8 +613,10 @@ static int do_import(struct leases_opts *o)
 	bad = read_csv(in, name, &rows);
 	if (o->file)
 		fclose(in);
-	if (bad == 0)
-		bad = find_duplicates(&rows, name);
+	if (bad >= 0) {
+		int dup = find_duplicates(&rows, name);
+		bad = dup < 0 ? -1 : bad + dup;
+	}
 	if (bad != 0) {
 		if (bad > 0)
 			fprintf(stderr, "herd: %s: %d bad line%s: nothing imported\n", name, bad,
@@ -622,8 +637,8 @@ static int do_import(struct leases_opts *o)
 		fprintf(stderr, "herd: imported %zu lease%s into %s", applied,
 			applied == 1 ? "" : "s", where);
 		if (rows.n > applied)
-			fprintf(stderr, ", %zu kept: the %s holds a later lease", rows.n - applied,
-				store_name(o->store));
+			fprintf(stderr, ", %zu unchanged: the %s holds the same or a later lease",
+				rows.n - applied, store_name(o->store));
 		if (outside)
 			fprintf(stderr, ", %zu skipped: outside the pools", outside);
 		if (expired)
