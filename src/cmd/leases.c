@@ -103,9 +103,11 @@ static void describe(PGconn *db, char *buf, size_t size)
 	buf[0] = '\0';
 	for (PQconninfoOption *o = opts; o && o->keyword; o++) {
 		for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]); i++) {
-			if (strcmp(o->keyword, shown[i]) != 0 || o->val == NULL || o->val[0] == '\0')
+			if (strcmp(o->keyword, shown[i]) != 0 || o->val == NULL ||
+			    o->val[0] == '\0')
 				continue;
-			int w = snprintf(buf + n, size - n, "%s%s=%s", n ? " " : "", o->keyword, o->val);
+			int w = snprintf(buf + n, size - n, "%s%s=%s", n ? " " : "", o->keyword,
+					 o->val);
 			if (w > 0 && (size_t)w < size - n)
 				n += (size_t)w;
 		}
@@ -168,10 +170,11 @@ static int read_database(const char *conninfo, struct rows *rows, char *where, s
 	PQclear(res);
 	res = NULL;
 	/* No table yet: no herd server ever connected, nothing leased. */
-	if (have && !db_exec(db, where,
-			     "SELECT host(ip), mac::text, floor(extract(epoch from expires))::bigint "
-			     "FROM herd_lease WHERE expires > now() AND family(ip) = 4 ORDER BY ip",
-			     PGRES_TUPLES_OK, &res))
+	if (have &&
+	    !db_exec(db, where,
+		     "SELECT host(ip), mac::text, floor(extract(epoch from expires))::bigint "
+		     "FROM herd_lease WHERE expires > now() AND family(ip) = 4 ORDER BY ip",
+		     PGRES_TUPLES_OK, &res))
 		goto fail;
 	for (int i = 0; res && i < PQntuples(res) && err == 0; i++) {
 		struct lease_csv_row r = {.expires = strtoll(PQgetvalue(res, i, 2), NULL, 10)};
@@ -194,8 +197,8 @@ fail:
 /* One transaction: the rows go into a temporary table by COPY, then into
  * herd_lease where the database holds nothing later for the address.
  * *applied: how many rows changed herd_lease. */
-static int write_database(const char *conninfo, const struct rows *rows, char *where,
-			  size_t size, size_t *applied)
+static int write_database(const char *conninfo, const struct rows *rows, char *where, size_t size,
+			  size_t *applied)
 {
 	PGconn *db = db_connect(conninfo, where, size);
 	PGresult *res = NULL;
@@ -208,9 +211,10 @@ static int write_database(const char *conninfo, const struct rows *rows, char *w
 	for (size_t i = 0; i < CLUSTER_SCHEMA_N; i++)
 		if (!db_exec(db, where, cluster_schema[i], PGRES_COMMAND_OK, NULL))
 			goto fail;
-	if (!db_exec(db, where,
-		     "CREATE TEMP TABLE herd_import (ip inet, mac macaddr, e float8) ON COMMIT DROP",
-		     PGRES_COMMAND_OK, NULL) ||
+	if (!db_exec(
+		db, where,
+		"CREATE TEMP TABLE herd_import (ip inet, mac macaddr, e float8) ON COMMIT DROP",
+		PGRES_COMMAND_OK, NULL) ||
 	    !db_exec(db, where, "COPY herd_import FROM STDIN", PGRES_COPY_IN, NULL))
 		goto fail;
 	for (size_t i = 0; i < rows->n; i++) {
@@ -238,13 +242,14 @@ static int write_database(const char *conninfo, const struct rows *rows, char *w
 		PQclear(res);
 	/* server = 'import': running herd servers learn these rows as another
 	 * server's (they poll for rows not their own). */
-	if (!db_exec(db, where,
-		     "INSERT INTO herd_lease AS l (ip, mac, expires, server, updated) "
-		     "SELECT ip, mac, to_timestamp(e), 'import', now() FROM herd_import ORDER BY ip "
-		     "ON CONFLICT (ip) DO UPDATE SET mac = EXCLUDED.mac, expires = EXCLUDED.expires, "
-		     "server = EXCLUDED.server, updated = EXCLUDED.updated "
-		     "WHERE l.expires < EXCLUDED.expires",
-		     PGRES_COMMAND_OK, &res))
+	if (!db_exec(
+		db, where,
+		"INSERT INTO herd_lease AS l (ip, mac, expires, server, updated) "
+		"SELECT ip, mac, to_timestamp(e), 'import', now() FROM herd_import ORDER BY ip "
+		"ON CONFLICT (ip) DO UPDATE SET mac = EXCLUDED.mac, expires = EXCLUDED.expires, "
+		"server = EXCLUDED.server, updated = EXCLUDED.updated "
+		"WHERE l.expires < EXCLUDED.expires",
+		PGRES_COMMAND_OK, &res))
 		goto fail;
 	*applied = strtoul(PQcmdTuples(res), NULL, 10);
 	PQclear(res);
@@ -262,8 +267,8 @@ fail:
 static void collect(void *ctx, uint32_t ip, const uint8_t mac[6], int64_t expires)
 {
 	struct rows *rows = ctx;
-	struct lease_csv_row r = {.ip = ip, .expires = expires < 0 ? -expires : expires,
-				  .declined = expires < 0};
+	struct lease_csv_row r = {
+	    .ip = ip, .expires = expires < 0 ? -expires : expires, .declined = expires < 0};
 
 	memcpy(r.mac, mac, 6);
 	if (rows_add(rows, &r, 0) < 0)
@@ -336,7 +341,8 @@ static int write_journal(const struct herd_config *cfg, const struct rows *rows,
 	const char *path = cfg->dhcp.lease_file;
 	struct stat st;
 	/* The file's owner, or for a new file the directory's. */
-	bool owner_known = stat(path, &st) == 0 || stat(dir_of(path, (char[CONF_PATH_MAX]){0}), &st) == 0;
+	bool owner_known =
+	    stat(path, &st) == 0 || stat(dir_of(path, (char[CONF_PATH_MAX]){0}), &st) == 0;
 	int64_t seq, last = 0;
 	int err = 0;
 	struct lease_table *t;
@@ -581,9 +587,11 @@ static void filter(struct rows *rows, const struct conf_dhcp *d, const char *nam
 		}
 		if (!in_a_pool(d, r->ip)) {
 			if ((*outside)++ < SHOW_SKIPPED)
-				fprintf(stderr, "%s:%u: warning: %s is outside every [subnet] pool: "
-						"skipped\n",
-					name, rows->line[i], inet_ntop(AF_INET, &r->ip, a, sizeof(a)));
+				fprintf(stderr,
+					"%s:%u: warning: %s is outside every [subnet] pool: "
+					"skipped\n",
+					name, rows->line[i],
+					inet_ntop(AF_INET, &r->ip, a, sizeof(a)));
 			continue;
 		}
 		rows->v[k] = *r;
@@ -652,10 +660,13 @@ static int do_import(struct leases_opts *o)
 int cmd_leases(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'}, {"from", required_argument, NULL, 'f'},
-		{"to", required_argument, NULL, 't'},	  {"output", required_argument, NULL, 'o'},
-		{"input", required_argument, NULL, 'i'},  {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"from", required_argument, NULL, 'f'},
+	    {"to", required_argument, NULL, 't'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"input", required_argument, NULL, 'i'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	static const char usage[] =
 	    "usage: herd leases export -c FILE [--from journal|database] [-o OUT]\n"
@@ -679,7 +690,9 @@ int cmd_leases(int argc, char **argv)
 	argv++;
 	while ((opt = getopt_long(argc, argv, "c:o:i:h", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'c': o.config = optarg; break;
+		case 'c':
+			o.config = optarg;
+			break;
 		case 'f':
 		case 't':
 			if ((opt == 'f') != export || parse_store(optarg, &o.store) < 0) {
@@ -695,8 +708,12 @@ int cmd_leases(int argc, char **argv)
 			}
 			o.file = strcmp(optarg, "-") == 0 ? NULL : optarg;
 			break;
-		case 'h': fputs(usage, stdout); return 0;
-		default: fputs(usage, stderr); return 2;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
 		}
 	}
 	if (o.config == NULL || optind != argc) {

@@ -130,12 +130,12 @@ static void test_read_leaves_the_journal_alone(void **state)
 
 	assert_non_null(out);
 	append_record(out, "10.1.0.100", "02:00:00:00:00:01", 2000);
-	append_record(out, "10.1.0.101", "02:00:00:00:00:02", 500); /* expired */
+	append_record(out, "10.1.0.101", "02:00:00:00:00:02", 500);   /* expired */
 	append_record(out, "10.1.0.102", "00:00:00:00:00:00", -3000); /* declined */
-	append_record(out, "10.1.0.100", "02:00:00:00:00:01", 2500); /* renewed */
+	append_record(out, "10.1.0.100", "02:00:00:00:00:01", 2500);  /* renewed */
 	append_record(out, "10.1.0.103", "02:00:00:00:00:03", 2000);
 	append_record(out, "10.1.0.103", "02:00:00:00:00:03", 0); /* released */
-	fputs("L 10.1.0.104 02:00:00:00:00:04 20", out); /* being written */
+	fputs("L 10.1.0.104 02:00:00:00:00:04 20", out);	  /* being written */
 	assert_int_equal(fclose(out), 0);
 	after = slurp(f->path, &len);
 	memcpy(before, after, len);
@@ -195,8 +195,8 @@ static void test_read_empty_journal(void **state)
 static void test_csv_round_trip(void **state)
 {
 	(void)state;
-	struct lease_csv_row r = {.ip = ip("10.1.0.7"), .mac = {0x52, 0x54, 0, 0x12, 0x34, 0xab},
-				  .expires = 1796000000};
+	struct lease_csv_row r = {
+	    .ip = ip("10.1.0.7"), .mac = {0x52, 0x54, 0, 0x12, 0x34, 0xab}, .expires = 1796000000};
 	struct lease_csv_row back;
 	const char *why;
 	char line[64];
