@@ -217,15 +217,16 @@ static int write_database(const char *conninfo, const struct rows *rows, char *w
 		PGRES_COMMAND_OK, NULL) ||
 	    !db_exec(db, where, "COPY herd_import FROM STDIN", PGRES_COPY_IN, NULL))
 		goto fail;
-	for (size_t i = 0; i < rows->n; i++) {
+	bool sent = true;
+	for (size_t i = 0; i < rows->n && sent; i++) {
 		const struct lease_csv_row *r = &rows->v[i];
 		int n = snprintf(line, sizeof(line), "%s\t%s\t%lld\n",
 				 inet_ntop(AF_INET, &r->ip, a, sizeof(a)), mac_str(r->mac, ':', m),
 				 (long long)r->expires);
-		if (PQputCopyData(db, line, n) != 1)
-			break;
+		sent = PQputCopyData(db, line, n) == 1;
 	}
-	if (PQputCopyEnd(db, NULL) != 1) {
+	/* A COPY cut short must fail, not commit what it got. */
+	if (PQputCopyEnd(db, sent ? NULL : "not every row was sent") != 1) {
 		fprintf(stderr, "herd: PostgreSQL (%s): %s\n", where,
 			one_line(PQerrorMessage(db), err, sizeof(err)));
 		goto fail;
@@ -235,13 +236,13 @@ static int write_database(const char *conninfo, const struct rows *rows, char *w
 		fprintf(stderr, "herd: PostgreSQL (%s): %s\n", where,
 			one_line(res ? PQresultErrorMessage(res) : PQerrorMessage(db), err,
 				 sizeof(err)));
+		PQclear(res);
 		goto fail;
 	}
 	PQclear(res);
 	while ((res = PQgetResult(db)) != NULL)
 		PQclear(res);
-	/* server = 'import': running herd servers learn these rows as another
-	 * server's (they poll for rows not their own). */
+	/* server = 'import' says where a row came from. */
 	if (!db_exec(
 		db, where,
 		"INSERT INTO herd_lease AS l (ip, mac, expires, server, updated) "
@@ -376,12 +377,14 @@ static int write_journal(const struct herd_config *cfg, const struct rows *rows,
 	if (err == 0)
 		err = journal_sync(t, last);
 	lease_table_close(t);
-	if (err == 0 && owner_known && chown(path, st.st_uid, st.st_gid) < 0)
-		err = -errno;
 	if (err < 0) {
 		fprintf(stderr, "herd: %s: %s\n", path, strerror(-err));
 		return -1;
 	}
+	/* Imported all the same: only whoever reads it may now be refused. */
+	if (owner_known && chown(path, st.st_uid, st.st_gid) < 0)
+		fprintf(stderr, "herd: warning: %s: cannot give it back to uid %u: %s\n", path,
+			(unsigned)st.st_uid, strerror(errno));
 	return 0;
 }
 
