@@ -158,6 +158,14 @@ check "the database holds the $n leases, written by server 'import'" \
 	test "$(pg_psql "SELECT count(*) FROM herd_lease WHERE server = 'import'")" = "$n"
 check "no password in the messages" not_grep s3cret "$WORK/import_db.err"
 
+# Through a pipe (standard output, standard input): the same rows again
+# change nothing.
+in_srv "$HERD" leases export -c "$WORK/herd.conf" 2>/dev/null |
+	in_srv "$HERD" leases import -c "$WORK/cluster.conf" 2>"$WORK/again.err"
+grep -q "^herd: imported 0 leases into the database (.*), $((n - 1)) unchanged: the database holds the same or a later lease\$" "$WORK/again.err" &&
+	pass "export | import a second time: nothing changed ($(cat "$WORK/again.err"))" ||
+	fail "second import: $(cat "$WORK/again.err")"
+
 leases export -c "$WORK/cluster.conf" -o "$WORK/d1.csv" 2>"$WORK/export_db.err" ||
 	die "export from the database failed: $(cat "$WORK/export_db.err")"
 check "journal -> CSV -> database -> CSV: the same leases" same_rows "$WORK/j1d.csv" "$WORK/d1.csv"
