@@ -425,14 +425,18 @@ static bool load(struct herd_config *cfg, struct leases_opts *o)
 	return true;
 }
 
+/* To stdout, or to path through a new file renamed over it once complete:
+ * a failed export leaves no half file that an import would take whole. */
 static int write_csv(const struct rows *rows, const char *path)
 {
-	FILE *out = path ? fopen(path, "we") : stdout;
+	char *tmp = NULL;
+	FILE *out = stdout;
 	char line[96];
 	bool ok;
 
-	if (out == NULL) {
-		fprintf(stderr, "herd: %s: %s\n", path, strerror(errno));
+	if (path && (asprintf(&tmp, "%s.tmp", path) < 0 || (out = fopen(tmp, "we")) == NULL)) {
+		fprintf(stderr, "herd: %s: %s\n", tmp ? tmp : path, strerror(errno));
+		free(tmp);
 		return -1;
 	}
 	fputs(LEASE_CSV_HEADER "\n", out);
@@ -443,8 +447,14 @@ static int write_csv(const struct rows *rows, const char *path)
 	ok = fflush(out) == 0 && !ferror(out);
 	if (path && fclose(out) != 0)
 		ok = false;
-	if (!ok)
+	if (ok && path && rename(tmp, path) < 0)
+		ok = false;
+	if (!ok) {
 		fprintf(stderr, "herd: %s: %s\n", path ? path : "stdout", strerror(errno));
+		if (path)
+			unlink(tmp);
+	}
+	free(tmp);
 	return ok ? 0 : -1;
 }
 
