@@ -20,6 +20,9 @@ static void usage(FILE *out)
 		     "                  (--watch: live; herd status --help)\n"
 		     "  reload          reload a running herd's configuration and\n"
 		     "                  inventory, and print the outcome\n"
+		     "  leases export|import -c FILE\n"
+		     "                  pool leases as CSV, from or into the journal\n"
+		     "                  or PostgreSQL (herd leases --help)\n"
 		     "  --version       print the version\n");
 }
 
@@ -49,6 +52,8 @@ int main(int argc, char **argv)
 		return cmd_status(argc - 1, argv + 1);
 	if (strcmp(argv[1], "reload") == 0)
 		return cmd_reload(argc - 1, argv + 1);
+	if (strcmp(argv[1], "leases") == 0)
+		return cmd_leases(argc - 1, argv + 1);
 	fprintf(stderr, "herd: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;

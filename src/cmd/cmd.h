@@ -8,5 +8,6 @@ int cmd_swarm(int argc, char **argv);
 int cmd_image(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
+int cmd_leases(int argc, char **argv);
 
 #endif

@@ -580,3 +580,68 @@ void lease_dump(struct lease_table *t, FILE *out, int64_t wall_now)
 		}
 	}
 }
+
+/* The journal's complete lines: a running herd may be half-way through
+ * writing the last one, which is not damage. malloc'd, in *len. */
+static char *read_complete_lines(const char *path, size_t *len, int *err)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL, *nl;
+	size_t cap = 0;
+
+	*err = 0;
+	if (f == NULL) {
+		*err = -errno;
+		return NULL;
+	}
+	FILE *mem = open_memstream(&buf, &cap);
+	char chunk[65536];
+	size_t n;
+
+	while (mem && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (fwrite(chunk, 1, n, mem) != n)
+			break;
+	if (ferror(f))
+		*err = errno ? -errno : -EIO;
+	fclose(f);
+	if (mem == NULL || fclose(mem) != 0) {
+		free(buf);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	nl = cap ? memrchr(buf, '\n', cap) : NULL;
+	*len = nl ? (size_t)(nl - buf) + 1 : 0;
+	if (*err < 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+struct lease_table *lease_table_read(const struct conf_dhcp *cfg, const char *path,
+				     int64_t wall_now, int *err)
+{
+	/* Opened without a journal, nothing is ever written. */
+	struct lease_table *t = lease_table_open(cfg, "", wall_now, err);
+	size_t len = 0;
+	char *text;
+	FILE *f;
+
+	if (t == NULL)
+		return NULL;
+	snprintf(t->path, sizeof(t->path), "%s", path);
+	text = read_complete_lines(path, &len, err);
+	f = text && len ? fmemopen(text, len, "r") : NULL;
+	if (text && len && f == NULL)
+		*err = -errno;
+	if (f) {
+		*err = replay(t, f, wall_now);
+		fclose(f);
+	}
+	free(text);
+	if (*err < 0) {
+		lease_table_close(t);
+		return NULL;
+	}
+	return t;
+}

@@ -112,4 +112,11 @@ int64_t lease_put(struct lease_table *t, uint32_t ip, const uint8_t mac[6], int6
 /* Writes every bound lease as "ip mac expires" lines (tests, status). */
 void lease_dump(struct lease_table *t, FILE *out, int64_t wall_now);
 
+/* The journal at `path` replayed read-only (a migration reads the file a
+ * running herd appends to): never compacted, no writer, and the table so
+ * opened records nothing (lease_bind and the like change memory only).
+ * NULL with *err set, -ENOENT if there is no such file. */
+struct lease_table *lease_table_read(const struct conf_dhcp *cfg, const char *path,
+				     int64_t wall_now, int *err);
+
 #endif

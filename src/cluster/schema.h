@@ -1,0 +1,25 @@
+/* The tables herd keeps in PostgreSQL, made by whoever connects first: a
+ * herd server (cluster.c) or `herd leases import` (cmd/leases.c). Each
+ * statement is idempotent.
+ * TODO(lead): cluster.c still has its own copy (the array `schema`, as on
+ * main at 39ddfb0); replace it with this header (cluster_schema,
+ * CLUSTER_SCHEMA_N) when merging s13-leases. */
+#ifndef HERD_CLUSTER_SCHEMA_H
+#define HERD_CLUSTER_SCHEMA_H
+
+static const char *const cluster_schema[] = {
+    "CREATE TABLE IF NOT EXISTS herd_lease (ip inet PRIMARY KEY, mac macaddr NOT NULL, "
+    "expires timestamptz NOT NULL, server text NOT NULL, "
+    "updated timestamptz NOT NULL DEFAULT now())",
+    "CREATE INDEX IF NOT EXISTS herd_lease_updated ON herd_lease (updated)",
+    "CREATE TABLE IF NOT EXISTS herd_server (name text PRIMARY KEY, seen timestamptz NOT NULL, "
+    "started timestamptz NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS herd_node (mac macaddr PRIMARY KEY, name text NOT NULL, ip inet, "
+    "grp text NOT NULL, stage text NOT NULL, failed_stage text, why text NOT NULL, "
+    "since timestamptz NOT NULL, bytes bigint NOT NULL, server text NOT NULL, "
+    "updated timestamptz NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS herd_node_updated ON herd_node (updated)",
+};
+#define CLUSTER_SCHEMA_N (sizeof(cluster_schema) / sizeof(cluster_schema[0]))
+
+#endif
