@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cluster/pgconn.h"
+#include "cluster/schema.h"
 #include "core/log.h"
 #include "inventory/inventory.h"
 #include "ops/nodes.h"
@@ -21,21 +22,6 @@
 #define REFUSED_HOLD 60 /* s: an address refused to us is taken until a poll says more */
 #define MAX_SERVERS 64
 #define LOCK_KEY "1751478884" /* "herd": the advisory lock's first key */
-
-/* The tables, made by the first server that connects. */
-static const char *const schema[] = {
-    "CREATE TABLE IF NOT EXISTS herd_lease (ip inet PRIMARY KEY, mac macaddr NOT NULL, "
-    "expires timestamptz NOT NULL, server text NOT NULL, "
-    "updated timestamptz NOT NULL DEFAULT now())",
-    "CREATE INDEX IF NOT EXISTS herd_lease_updated ON herd_lease (updated)",
-    "CREATE TABLE IF NOT EXISTS herd_server (name text PRIMARY KEY, seen timestamptz NOT NULL, "
-    "started timestamptz NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS herd_node (mac macaddr PRIMARY KEY, name text NOT NULL, ip inet, "
-    "grp text NOT NULL, stage text NOT NULL, failed_stage text, why text NOT NULL, "
-    "since timestamptz NOT NULL, bytes bigint NOT NULL, server text NOT NULL, "
-    "updated timestamptz NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS herd_node_updated ON herd_node (updated)",
-};
 
 /* Binds: one statement for the whole batch, addresses in order (two
  * servers' batches then lock rows in the same order, never in a cycle).
@@ -681,8 +667,8 @@ static void setup(struct cluster *c)
 	c->setup_busy = true;
 	c->now_db = 0;
 	c->learned_at_setup = c->n.learned;
-	for (size_t i = 0; i < sizeof(schema) / sizeof(schema[0]) && err == 0; i++)
-		err = pgconn_query(c->pg, schema[i], 0, NULL, on_schema, NULL);
+	for (size_t i = 0; i < CLUSTER_SCHEMA_N && err == 0; i++)
+		err = pgconn_query(c->pg, cluster_schema[i], 0, NULL, on_schema, NULL);
 	if (err == 0)
 		err = pgconn_query(c->pg, sql_lock, 1, name, on_lock, NULL);
 	if (err == 0)

@@ -1,9 +1,6 @@
 /* The tables herd keeps in PostgreSQL, made by whoever connects first: a
  * herd server (cluster.c) or `herd leases import` (cmd/leases.c). Each
- * statement is idempotent.
- * TODO(lead): cluster.c still has its own copy (the array `schema`, as on
- * main at 39ddfb0); replace it with this header (cluster_schema,
- * CLUSTER_SCHEMA_N) when merging s13-leases. */
+ * statement is idempotent. */
 #ifndef HERD_CLUSTER_SCHEMA_H
 #define HERD_CLUSTER_SCHEMA_H
 
