@@ -254,12 +254,17 @@ static void on_other(void *ctx, void *arg, const PGresult *res)
 	check(c, res, "lease batch");
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Did the bind statement write ip? (returned[] sorted by on_batch_sync) */
 static bool was_returned(const struct cluster *c, uint32_t ip)
 {
-	for (unsigned i = 0; i < c->nreturned; i++)
-		if (c->returned[i] == ip)
-			return true;
-	return false;
+	return bsearch(&ip, c->returned, c->nreturned, sizeof(ip), cmp_u32) != NULL;
 }
 
 static void refuse(struct cluster *c, const struct rec *r)
@@ -300,6 +305,7 @@ static void on_batch_sync(void *ctx, void *arg, const PGresult *res)
 		c->error = -EIO;
 		c->n.failed_batches++;
 	} else {
+		qsort(c->returned, c->nreturned, sizeof(*c->returned), cmp_u32);
 		for (unsigned i = 0; i < c->inflight; i++) {
 			struct rec *r = rec_at(c, i);
 			if (is_bind(r) && !was_returned(c, r->ip))
