@@ -498,8 +498,9 @@ load1() { cut -d' ' -f1 /proc/loadavg; }
 
 # --- the servers -----------------------------------------------------------
 
-# write_herd_conf DIR [NAME]: with NAME, herd keeps its leases in the
-# run's PostgreSQL ([cluster], nothing else changed), as server NAME.
+# write_herd_conf DIR [pg [NAME]]: pg, herd keeps its leases in the run's
+# PostgreSQL (the [cluster] database line, nothing else changed); NAME
+# only for two servers on this one host (the name defaults to the host's).
 write_herd_conf() {
 	: >"$1/nodes.tab"
 	cat >"$1/herd.conf" <<EOF
@@ -533,11 +534,10 @@ kernel = vmlinuz
 initrd = initrd.img
 cmdline = console=ttyS0 ip=dhcp
 EOF
-	[ -z "${2:-}" ] || cat >>"$1/herd.conf" <<EOF
-[cluster]
-database = host=$DB_IP port=$DB_PORT dbname=herd user=herd
-name = $2
-EOF
+	[ "${2:-}" = pg ] || return 0
+	printf '[cluster]\ndatabase = host=%s port=%s dbname=herd user=herd\n' "$DB_IP" "$DB_PORT" \
+		>>"$1/herd.conf"
+	[ -z "${3:-}" ] || echo "name = $3" >>"$1/herd.conf"
 }
 
 # Kea's memfile: a CSV line per lease change, persist = true, no fsync.
@@ -586,16 +586,16 @@ start_server() {
 		ip netns exec "$NS_S" "$HERD" serve -c "$dir/herd.conf" 2>"$dir/server.log" &
 		;;
 	herd-pg)
-		write_herd_conf "$dir" herd-a
+		write_herd_conf "$dir" pg
 		ip netns exec "$NS_S" "$HERD" serve -c "$dir/herd.conf" 2>"$dir/server.log" &
 		;;
 	herd-pg2)
 		mkdir -p "$dir/b"
-		write_herd_conf "$dir/b" b
+		write_herd_conf "$dir/b" pg b
 		ip netns exec "$NS_S2" "$HERD" serve -c "$dir/b/herd.conf" 2>"$dir/b/server.log" &
 		SRV2_PID=$!
 		disown "$SRV2_PID"
-		write_herd_conf "$dir" a
+		write_herd_conf "$dir" pg a
 		ip netns exec "$NS_S" "$HERD" serve -c "$dir/herd.conf" 2>"$dir/server.log" &
 		;;
 	kea-pg | kea-pg-mt)
