@@ -166,6 +166,8 @@ for test, title in (("burst", "burst"), ("chain", "chain (3 DHCP stages)")):
     line("  requests re-sent, sum", ["%d" % sum(r["swarm"]["dhcp"]["retransmits"] for r in runs(test, s) if r["swarm"]) for s in servers])
     line("  server socket drops, sum", ["%d" % sum(r["srv_sock_drops"] for r in runs(test, s)) for s in servers])
     line("  server CPU s (median)", [fmt(med([r["srv_cpu_s"] for r in runs(test, s)]), "%.2f") for s in servers])
+    if any(r.get("db_leases") is not None for r in rows if r["test"] == test):
+        line("  leases in the database, each run", ["/".join("%s" % r.get("db_leases") for r in runs(test, s)) for s in servers])
     for hs in ("herd", "herd-pg", "herd-pg2"):
         h = spans.get(hs)
         if h:
@@ -229,7 +231,7 @@ for t in ip ss python3 timeout awk; do
 	command -v $t >/dev/null || die "'$t' is not installed"
 done
 [ -x "$HERD" ] || die "$HERD not built (make build/herd)"
-"$HERD" swarm --help 2>/dev/null | grep -q -- --dhcp-only || die "$HERD swarm has no --dhcp-only"
+"$HERD" swarm --help 2>/dev/null | grep -- --dhcp-only >/dev/null || die "$HERD swarm has no --dhcp-only"
 
 # A package's service must not run on the host: Debian starts Kea and
 # dnsmasq after installing them where an init system runs.
@@ -423,7 +425,7 @@ db_leases() {
 	echo "${n:-null}"
 }
 
-# net_up SERVER: fresh namespaces for one measurement.
+# net_up SERVER GENERATOR: fresh namespaces for one measurement.
 net_up() {
 	RUN=$((RUN + 1))
 	NS_S=dr-srv-$$-$RUN NS_C=dr-cli-$$-$RUN
@@ -449,7 +451,7 @@ net_up() {
 		sw_port "$NS_S2" s0 pt$RUN
 		ip -n "$NS_S2" addr add "$SRV2_IP/24" dev s0
 		ip -n "$NS_S2" route add "$RELAY_NET" via "$CLI_IP"
-		relay_to_both
+		[ "$2" = perf ] && relay_to_both
 	fi
 }
 
@@ -496,8 +498,9 @@ load1() { cut -d' ' -f1 /proc/loadavg; }
 
 # --- the servers -----------------------------------------------------------
 
-# write_herd_conf DIR [NAME]: with NAME, herd keeps its leases in the
-# run's PostgreSQL ([cluster], nothing else changed), as server NAME.
+# write_herd_conf DIR [pg [NAME]]: pg, herd keeps its leases in the run's
+# PostgreSQL (the [cluster] database line, nothing else changed); NAME
+# only for two servers on this one host (the name defaults to the host's).
 write_herd_conf() {
 	: >"$1/nodes.tab"
 	cat >"$1/herd.conf" <<EOF
@@ -531,11 +534,10 @@ kernel = vmlinuz
 initrd = initrd.img
 cmdline = console=ttyS0 ip=dhcp
 EOF
-	[ -z "${2:-}" ] || cat >>"$1/herd.conf" <<EOF
-[cluster]
-database = host=$DB_IP port=$DB_PORT dbname=herd user=herd
-name = $2
-EOF
+	[ "${2:-}" = pg ] || return 0
+	printf '[cluster]\ndatabase = host=%s port=%s dbname=herd user=herd\n' "$DB_IP" "$DB_PORT" \
+		>>"$1/herd.conf"
+	[ -z "${3:-}" ] || echo "name = $3" >>"$1/herd.conf"
 }
 
 # Kea's memfile: a CSV line per lease change, persist = true, no fsync.
@@ -584,16 +586,16 @@ start_server() {
 		ip netns exec "$NS_S" "$HERD" serve -c "$dir/herd.conf" 2>"$dir/server.log" &
 		;;
 	herd-pg)
-		write_herd_conf "$dir" herd-a
+		write_herd_conf "$dir" pg
 		ip netns exec "$NS_S" "$HERD" serve -c "$dir/herd.conf" 2>"$dir/server.log" &
 		;;
 	herd-pg2)
 		mkdir -p "$dir/b"
-		write_herd_conf "$dir/b" b
+		write_herd_conf "$dir/b" pg b
 		ip netns exec "$NS_S2" "$HERD" serve -c "$dir/b/herd.conf" 2>"$dir/b/server.log" &
 		SRV2_PID=$!
 		disown "$SRV2_PID"
-		write_herd_conf "$dir" a
+		write_herd_conf "$dir" pg a
 		ip netns exec "$NS_S" "$HERD" serve -c "$dir/herd.conf" 2>"$dir/server.log" &
 		;;
 	kea-pg | kea-pg-mt)
@@ -626,8 +628,16 @@ start_server() {
 			[[ $s != herd-pg* ]] && return 0
 			# A herd that accepts [cluster] but keeps its leases in its
 			# journal would be measured as herd: it must have made its
-			# table in the database.
-			[ "$(pg_psql "SELECT to_regclass('herd_lease') IS NOT NULL" herd)" = t ] && return 0
+			# table in the database. herd-pg2: both servers alive in
+			# herd_server, then two of their 1 s ticks, so that each
+			# answers its own half of the buckets when the load starts.
+			if [ "$(pg_psql "SELECT to_regclass('herd_lease') IS NOT NULL" herd)" = t ]; then
+				[ "$s" = herd-pg ] && return 0
+				if [ "$(pg_psql "SELECT count(*) FROM herd_server WHERE seen > now() - interval '2 s'" herd)" = 2 ]; then
+					sleep 2
+					return 0
+				fi
+			fi
 			[ "$i" -lt 100 ] || echo "herd made no table herd_lease in the database" >>"$dir/server.log"
 		fi
 		kill -0 "$SRV_PID" 2>/dev/null || break
@@ -723,7 +733,7 @@ perf_step() {
 	local gen=$1 s=$2 rep=$3 rate=$4 try dir res ach sent lost p99 pct cpu0 cpu1 drops0 drops1 cdrops0 cdrops1 db0 db1 leases
 	STEP_OK=0
 	for try in 1 2; do
-		net_up "$s"
+		net_up "$s" "$gen"
 		dir=$WORK/$s-$gen-$rep-$rate-$try
 		if ! start_server "$s" "$dir"; then
 			server_failed "$s" "$dir"
@@ -803,10 +813,10 @@ perf_test() {
 
 # burst_test SERVER RUN chain|burst: N clients all at once, DHCP only.
 burst_test() {
-	local s=$1 rep=$2 kind=$3 dir load cpu0 cpu1 drops0 drops1 cdrops0 cdrops1 extra=() swarm_json
+	local s=$1 rep=$2 kind=$3 dir load cpu0 cpu1 drops0 drops1 cdrops0 cdrops1 extra=() swarm_json leases
 	load=$(load1)
 	[ "$kind" = chain ] && extra=(--chain)
-	net_up "$s"
+	net_up "$s" swarm
 	dir=$WORK/$s-$kind-$rep
 	start_server "$s" "$dir" || { server_failed "$s" "$dir"; return; }
 	cpu0=$(srv_cpu) drops0=$(srv_drops) cdrops0=$(udp_drops "$NS_C")
@@ -815,11 +825,12 @@ burst_test() {
 		--quiet >"$dir/swarm.out" 2>&1
 	cpu1=$(srv_cpu) drops1=$(srv_drops) cdrops1=$(udp_drops "$NS_C")
 	net_down
+	leases=$(db_leases "$s")
 	cp "$dir/swarm.out" "$RAW/swarm-$kind-$s-$rep.txt"
 	swarm_json=$(tail -1 "$dir/swarm.out")
 	[[ $swarm_json == "{"* ]] || swarm_json=null
-	echo "{\"test\":\"$kind\",\"server\":\"$s\",\"version\":\"$(server_version "$s")\",\"run\":$rep,\"load1\":$load,\"clients\":$BURST,\"profile\":\"$PROFILE\",\"srv_cpu_s\":$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN{printf "%.2f", b-a}'),\"srv_sock_drops\":$((drops1 - drops0)),\"cli_sock_drops\":$((cdrops1 - cdrops0)),\"swarm\":$swarm_json}" >>"$RESULTS"
-	python3 - "$swarm_json" "$s" "$kind" "$load" "$((drops1 - drops0))" <<'EOF' >&2
+	echo "{\"test\":\"$kind\",\"server\":\"$s\",\"version\":\"$(server_version "$s")\",\"run\":$rep,\"load1\":$load,\"clients\":$BURST,\"profile\":\"$PROFILE\",\"srv_cpu_s\":$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN{printf "%.2f", b-a}'),\"srv_sock_drops\":$((drops1 - drops0)),\"cli_sock_drops\":$((cdrops1 - cdrops0)),\"db_leases\":$leases,\"swarm\":$swarm_json}" >>"$RESULTS"
+	python3 - "$swarm_json" "$s" "$kind" "$load" "$((drops1 - drops0))" "$leases" <<'EOF' >&2
 import json, sys
 j = json.loads(sys.argv[1]) if sys.argv[1] != "null" else None
 if j is None:
@@ -827,8 +838,9 @@ if j is None:
 else:
     d = j["dhcp"]
     print("dhcp-rack:   %s %s (load %s): %d/%d ok, %d DORAs in %.3f s, %d re-sent, %d timeouts, "
-          "server socket drops %s" % (sys.argv[2], sys.argv[3], sys.argv[4], j["ok"], j["clients"],
-          d["exchanges"], d["span_s"] or 0, d["retransmits"], d["timeouts"], sys.argv[5]))
+          "server socket drops %s%s" % (sys.argv[2], sys.argv[3], sys.argv[4], j["ok"], j["clients"],
+          d["exchanges"], d["span_s"] or 0, d["retransmits"], d["timeouts"], sys.argv[5],
+          "" if sys.argv[6] == "null" else ", %s leases in the database" % sys.argv[6]))
 EOF
 }
 

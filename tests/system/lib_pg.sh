@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # PostgreSQL 15 for herd's system tests and bench scripts: a throw-away
 # cluster of Debian's postgresql-15, initialised in a directory of the
 # caller's, listening on one address inside one network namespace.
@@ -21,7 +22,7 @@
 # other callers (bench scripts) call pg_cleanup from their own trap.
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
-PG_NS= PG_DIR= PG_ADDR= PG_PORT= PG_DATA= PG_SOCK= PG_PID= PG_JOB= PG_KIDS= PG_WHY=
+PG_NS='' PG_DIR='' PG_ADDR='' PG_PORT='' PG_DATA='' PG_SOCK='' PG_PID='' PG_JOB='' PG_KIDS='' PG_WHY=''
 
 pg_log() { echo "lib_pg: $*" >&2; }
 

@@ -33,9 +33,11 @@ check "SIGKILL ended the postmaster" dead "$old_pid"
 pg_restart || die "pg_restart after SIGKILL failed"
 check "restarted with a new postmaster" test "$PG_PID" != "$old_pid"
 check "committed rows survived the SIGKILL" test "$(pg_psql 'SELECT count(*) FROM t')" = 1000
-grep -q 'database system was interrupted' "$WORK/pg/postgres.log" &&
-	pass "PostgreSQL recovered from its WAL (log: 'database system was interrupted')" ||
+if grep -q 'database system was interrupted' "$WORK/pg/postgres.log"; then
+	pass "PostgreSQL recovered from its WAL (log: 'database system was interrupted')"
+else
 	fail "no crash recovery in the log"
+fi
 
 gone() { ! pg_alive "$1" && [ -z "$(ip netns pids "$NS_SRV")" ]; }
 pid=$PG_PID
