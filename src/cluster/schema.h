@@ -1,10 +1,13 @@
 /* The tables herd keeps in PostgreSQL, made by whoever connects first: a
  * herd server (cluster.c) or `herd leases import` (cmd/leases.c). Each
- * statement is idempotent. */
+ * statement is idempotent, and run in one transaction (a pipeline's group
+ * or a BEGIN): the first takes a lock until its end, because CREATE ...
+ * IF NOT EXISTS run by two sessions at once fails in one of them. */
 #ifndef HERD_CLUSTER_SCHEMA_H
 #define HERD_CLUSTER_SCHEMA_H
 
 static const char *const cluster_schema[] = {
+    "SELECT pg_advisory_xact_lock(1751478885, 0)",
     "CREATE TABLE IF NOT EXISTS herd_lease (ip inet PRIMARY KEY, mac macaddr NOT NULL, "
     "expires timestamptz NOT NULL, server text NOT NULL, "
     "updated timestamptz NOT NULL DEFAULT now())",

@@ -209,7 +209,10 @@ static int write_database(const char *conninfo, const struct rows *rows, char *w
 	if (!db_exec(db, where, "BEGIN", PGRES_COMMAND_OK, NULL))
 		goto fail;
 	for (size_t i = 0; i < CLUSTER_SCHEMA_N; i++)
-		if (!db_exec(db, where, cluster_schema[i], PGRES_COMMAND_OK, NULL))
+		if (!db_exec(db, where, cluster_schema[i],
+			     strncmp(cluster_schema[i], "SELECT", 6) == 0 ? PGRES_TUPLES_OK
+								 : PGRES_COMMAND_OK,
+			     NULL))
 			goto fail;
 	if (!db_exec(
 		db, where,
