@@ -4,7 +4,7 @@
 # caller's, listening on one address inside one network namespace.
 #
 #   . tests/system/lib_pg.sh
-#   pg_available || skip "$PG_WHY"      (a test; lib.sh's skip exits 77)
+#   pg_available 2>/dev/null || skip "$PG_WHY"   (a test: lib.sh skip, exit 77)
 #   pg_start NS DIR ADDR PORT           initdb, start, roles and databases
 #   pg_psql "SELECT count(*) FROM t"    unaligned tuples on stdout
 #   pg_kill; pg_restart; pg_stop

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib_pg.sh"
 
 require_root
-pg_available || skip "$PG_WHY"
+pg_available 2>/dev/null || skip "$PG_WHY"
 setup_work
 net_setup
 
