@@ -403,7 +403,8 @@ void dhcp_io_stats_visit(const struct dhcp_io *io, const struct stat_visitor *v)
 		     "client addresses learned from requests to the site server or port 4011");
 	stat_counter(v, "lease_write_errors", d->lease_write_errors,
 		     "lease records the journal failed to write");
-	stat_counter(v, "lease_synced", lease_synced(io->leases), "lease records made durable");
+	stat_counter(v, "lease_synced", lease_synced_seen(io->leases),
+		     "lease records made durable");
 	stat_counter(v, "not_mine", d->not_mine, "clients of another server's share ([cluster])");
 	stat_counter(v, "pool_waiting", d->pool_waiting,
 		     "new pool leases not offered: the database cannot take them now");

@@ -25,6 +25,7 @@ struct lease_table {
 	int fd;		    /* while compacting at start */
 	struct gcommit *gc; /* afterwards: group commit by the writer thread */
 	struct lease_store store; /* or this, when store.put is set */
+	uint64_t synced_seen;	  /* what lease_synced() last said */
 	/* MAC -> the address it last held (network order), open addressing.
 	 * Entries may be stale (the slot since went to another MAC): every
 	 * lookup checks the slot. Rebuilt from the slots when it fills. */
@@ -303,8 +304,15 @@ int lease_eventfd(const struct lease_table *t)
 uint64_t lease_synced(struct lease_table *t)
 {
 	if (t->store.put)
-		return t->store.synced(t->store.ctx);
-	return t->gc ? gcommit_synced(t->gc) : 0;
+		t->synced_seen = t->store.synced(t->store.ctx);
+	else
+		t->synced_seen = t->gc ? gcommit_synced(t->gc) : 0;
+	return t->synced_seen;
+}
+
+uint64_t lease_synced_seen(const struct lease_table *t)
+{
+	return t->synced_seen;
 }
 
 uint64_t lease_failed(const struct lease_table *t)

@@ -59,6 +59,10 @@ int64_t lease_bind(struct lease_table *t, uint32_t ip, const uint8_t mac[6], int
 int lease_eventfd(const struct lease_table *t);
 /* Reads the eventfd; the highest durable commit sequence. */
 uint64_t lease_synced(struct lease_table *t);
+/* What lease_synced() last said, without reading the eventfd (a counter
+ * for the stats: reading it there would swallow the loop's wake-up, and
+ * the ACKs it holds would wait for the next commit). */
+uint64_t lease_synced_seen(const struct lease_table *t);
 /* The highest commit sequence that failed to reach the disk, 0 if none;
  * ask after lease_synced(). What waits for it or an earlier one must not
  * leave. Later records are written again (a full disk that is freed). */

@@ -25,7 +25,7 @@
 
 require_root
 require_herd
-require_tools ip ss python3 timeout awk nft
+require_tools ip ss python3 timeout awk nft curl promtool
 SWARM=${SWARM:-$TOP/build/herd}
 [ -x "$SWARM" ] || SWARM=$HERD
 [ -n "${HERD_REF:-}" ] && skip "the reference server has no [cluster]"
@@ -88,7 +88,7 @@ enabled = no
 
 [status]
 socket = $WORK/$1/herd.sock
-listen = off
+listen = $2:9180
 
 [dhcp]
 enabled = yes
@@ -217,6 +217,15 @@ by_a=$(python3 -c 'import json, sys
 d = json.load(open(sys.argv[1]))
 print(sum(1 for n in d["nodes"] if n.get("server") == "a" and n.get("server_alive") is False))' "$WORK/status-b.json")
 echo "  b's view: $by_a nodes last seen booting from a (gone), the rest from b"
+
+ip netns exec "$NS_B" curl -sf "http://$IP_B:9180/metrics" >"$WORK/metrics-b.txt"
+check "b's /metrics passes promtool check metrics" promtool check metrics <"$WORK/metrics-b.txt"
+check "b's /metrics: 1 server alive, 256 buckets answered, 1 server gone, no failed batch" \
+	test "$(awk '$1 == "herd_cluster_servers_alive" || $1 == "herd_cluster_buckets_mine" ||
+		$1 == "herd_cluster_servers_gone_total" || $1 == "herd_cluster_failed_batches_total" { printf "%s ", $2 }' \
+		"$WORK/metrics-b.txt")" = "1 256 0 1 "
+grep -E '^herd_(cluster|dhcp_lease_conflicts|dhcp_unanswered_total\{reason="(other_server|database_waiting)")' \
+	"$WORK/metrics-b.txt" | sed 's/^/  /'
 
 # --- 2. a is back; PostgreSQL stops for 10 s during a 500-client burst ---------
 
