@@ -113,6 +113,9 @@ static const struct swarm_profile profiles[] = {
 	 .dup_ack = true,
 	 .gap_ack = SWARM_GAP_EVERY,
 	 .dhcp_id = &dhcp_ids[2],
+	 /* src/net/udp/dhcp.c: a REQUEST nobody answers ends the session
+	  * (no DISCOVER again); the boot fails or its script retries. */
+	 .no_request_fallback = true,
 	 DHCP_IPXE},
 	/* EDK2 Mtftp4Dxe via PxeBcDxe: a size probe first; a fixed 4 s timer,
 	 * 6 tries (the first send and 5 re-sends), then fatal (~24 s).
@@ -136,6 +139,8 @@ static const struct swarm_profile profiles[] = {
 	 .dup_ack = true,
 	 .gap_ack = SWARM_GAP_EVERY,
 	 .dhcp_id = &dhcp_ids[1],
+	 /* Dhcp4Dxe: REQUEST re-sent, then the DHCP process fails. */
+	 .no_request_fallback = true,
 	 DHCP_PXE},
 	/* pxelinux core/fs/pxe/tftp.c: TimeoutTable in 55 ms ticks, 2 2 3 3
 	 * 4 5 ... 229 255 255 255 255: ~110 ms growing about 1.2x a step to
@@ -205,6 +210,7 @@ static const struct swarm_profile profiles[] = {
 	 .dup_ack = true,
 	 .gap_ack = SWARM_GAP_EVERY,
 	 .dhcp_id = &dhcp_ids[0],
+	 .no_request_fallback = true,
 	 DHCP_PXE},
 	/* busybox in an initramfs: udhcpc, then busybox tftp (tftp.c: 512-byte
 	 * blocks unless -b, 100 ms growing 1.5x to 2 s, 12 timeouts in a row

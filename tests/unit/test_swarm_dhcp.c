@@ -779,7 +779,7 @@ static void test_unanswered_request(void **state)
 	struct fixture *f = *state;
 	uint32_t xid;
 
-	start(f, "ipxe");
+	start_n(f, 0, "ipxe", "request_fallback=1"); /* RFC 2131 4.4.1, as udhcpc */
 	xid = last_req(f, DHCPDISCOVER)->xid;
 	reply(f, DHCPOFFER, NULL);
 	for (int i = 0; i < 4; i++) {
@@ -795,15 +795,15 @@ static void test_unanswered_request(void **state)
 	assert_int_equal(f->c[0].stage, SWARM_DONE);
 }
 
-/* request_fallback=0 (EDK2's and iPXE's own rule): the unanswered REQUEST
- * ends the DHCP; with --boot-retries the node boots again. */
+/* EDK2's and iPXE's own rule, their profiles' default: the unanswered
+ * REQUEST ends the DHCP; with --boot-retries the node boots again. */
 static void test_request_no_fallback(void **state)
 {
 	struct fixture *f = *state;
 
 	assert_int_equal(swarm_profile_set(&f->prof, "request_fallback=2"), -EINVAL);
 	f->sw.boot_retries = 1;
-	start_n(f, 0, "ipxe", "request_fallback=0");
+	start(f, "ipxe");
 	last_req(f, DHCPDISCOVER);
 	reply(f, DHCPOFFER, NULL);
 	fire_until(f, SWARM_IDLE);
