@@ -224,6 +224,7 @@ int64_t lease_bind(struct lease_table *t, uint32_t ip, const uint8_t mac[6], int
 
 void lease_learn(struct lease_table *t, uint32_t ip, const uint8_t mac[6], int64_t expires)
 {
+	static const uint8_t zero[6];
 	struct lease *l = lease_at(t, ip);
 
 	if (l == NULL)
@@ -231,8 +232,6 @@ void lease_learn(struct lease_table *t, uint32_t ip, const uint8_t mac[6], int64
 	/* An offer of ours stands until the store refuses its ACK. */
 	if (l->state == LEASE_OFFERED && expires == 0)
 		return;
-	static const uint8_t zero[6];
-
 	memcpy(l->mac, mac, 6);
 	l->state = expires > 0 ? LEASE_BOUND : expires < 0 ? LEASE_DECLINED : LEASE_FREE;
 	l->expires = expires < 0 ? -expires : expires;
@@ -344,7 +343,6 @@ int lease_decline(struct lease_table *t, uint32_t ip, int64_t until)
 {
 	struct lease *l = lease_at(t, ip);
 	static const uint8_t none[6];
-
 	uint8_t owner[6];
 
 	if (l == NULL)
@@ -429,6 +427,19 @@ static int sync_dir(const char *path)
 	return err;
 }
 
+struct compacting {
+	struct lease_table *t;
+	int err;
+};
+
+static void compact_one(void *ctx, uint32_t ip, const uint8_t mac[6], int64_t expires)
+{
+	struct compacting *c = ctx;
+
+	if (c->err == 0)
+		c->err = (int)journal(c->t, ip, mac, expires, mac);
+}
+
 /* Rewrites the journal with only the live leases, atomically. */
 static int compact(struct lease_table *t, int64_t wall_now)
 {
@@ -439,19 +450,10 @@ static int compact(struct lease_table *t, int64_t wall_now)
 	t->fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (t->fd < 0)
 		return -errno;
-	for (unsigned i = 0; i < t->npools && err == 0; i++) {
-		struct pool *p = &t->pools[i];
-		for (uint32_t j = 0; j <= p->end - p->start && err == 0; j++) {
-			struct lease *l = &p->slots[j];
-			if (l->expires <= wall_now)
-				continue;
-			/* A declined address stays out of the pool across a restart. */
-			if (l->state == LEASE_BOUND)
-				err = (int)journal(t, htonl(p->start + j), l->mac, l->expires, l->mac);
-			else if (l->state == LEASE_DECLINED)
-				err = (int)journal(t, htonl(p->start + j), l->mac, -l->expires, l->mac);
-		}
-	}
+	/* A declined address stays out of the pool across a restart. */
+	struct compacting c = {t, 0};
+	lease_each(t, wall_now, compact_one, &c);
+	err = c.err;
 	if (err == 0 && fsync(t->fd) < 0)
 		err = -errno;
 	if (err == 0 && rename(tmp, t->path) < 0)
@@ -573,20 +575,18 @@ void lease_table_close(struct lease_table *t)
 	free(t);
 }
 
-void lease_dump(struct lease_table *t, FILE *out, int64_t wall_now)
+static void dump_one(void *ctx, uint32_t ip, const uint8_t mac[6], int64_t expires)
 {
 	char a[INET_ADDRSTRLEN], m[18];
 
-	for (unsigned i = 0; i < t->npools; i++) {
-		struct pool *p = &t->pools[i];
-		for (uint32_t j = 0; j <= p->end - p->start; j++) {
-			struct lease *l = &p->slots[j];
-			uint32_t ip = htonl(p->start + j);
-			if (l->state == LEASE_BOUND && l->expires > wall_now)
-				fprintf(out, "%s %s %" PRId64 "\n", inet_ntop(AF_INET, &ip, a, sizeof(a)),
-					mac_str(l->mac, ':', m), l->expires);
-		}
-	}
+	if (expires > 0) /* bound, not declined */
+		fprintf(ctx, "%s %s %" PRId64 "\n", inet_ntop(AF_INET, &ip, a, sizeof(a)),
+			mac_str(mac, ':', m), expires);
+}
+
+void lease_dump(struct lease_table *t, FILE *out, int64_t wall_now)
+{
+	lease_each(t, wall_now, dump_one, out);
 }
 
 /* The journal's complete lines: a running herd may be half-way through
