@@ -48,27 +48,11 @@ static struct pgconn *of_timer(struct timer *t)
 static void on_io(struct loop_io *io, uint32_t events, mono_t now);
 static void start(struct pgconn *c, mono_t now);
 
-const char *pgconn_error(const PGresult *res, char *buf, size_t size)
+const char *pgconn_one_line(const char *msg, char *buf, size_t size)
 {
-	const char *msg = res ? PQresultErrorMessage(res) : "";
-	size_t n;
-
-	snprintf(buf, size, "%s", msg[0] ? msg : "no error text");
-	n = strlen(buf);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		buf[--n] = '\0';
-	return buf;
-}
-
-/* libpq's own text of a connection's last error, one line. */
-static const char *conn_error(PGconn *conn, char *buf, size_t size)
-{
-	const char *msg = conn ? PQerrorMessage(conn) : "out of memory";
-	size_t n;
-
 	char *w = buf;
 
-	snprintf(buf, size, "%s", msg[0] ? msg : "connection lost");
+	snprintf(buf, size, "%s", msg && msg[0] ? msg : "no error text");
 	/* libpq's lines joined into one, runs of blanks made one space. */
 	for (const char *r = buf; *r; r++) {
 		bool blank = *r == '\n' || *r == '\t' || *r == ' ';
@@ -77,11 +61,21 @@ static const char *conn_error(PGconn *conn, char *buf, size_t size)
 		else if (w > buf && w[-1] != ' ')
 			*w++ = ' ';
 	}
+	while (w > buf && w[-1] == ' ')
+		w--;
 	*w = '\0';
-	n = strlen(buf);
-	while (n > 0 && buf[n - 1] == ' ')
-		buf[--n] = '\0';
 	return buf;
+}
+
+const char *pgconn_error(const PGresult *res, char *buf, size_t size)
+{
+	return pgconn_one_line(res ? PQresultErrorMessage(res) : NULL, buf, size);
+}
+
+/* libpq's own text of a connection's last error, one line. */
+static const char *conn_error(PGconn *conn, char *buf, size_t size)
+{
+	return pgconn_one_line(conn ? PQerrorMessage(conn) : "out of memory", buf, size);
 }
 
 static void watch(struct pgconn *c, uint32_t events)
@@ -201,11 +195,15 @@ static void poll_connect(struct pgconn *c, mono_t now)
 	}
 }
 
-/* "relation already exists, skipping" and the like: not for herd's log. */
 static void quiet(void *arg, const char *message)
 {
 	(void)arg;
 	(void)message;
+}
+
+void pgconn_no_notices(PGconn *conn)
+{
+	PQsetNoticeProcessor(conn, quiet, NULL);
 }
 
 static void start(struct pgconn *c, mono_t now)
@@ -222,7 +220,7 @@ static void start(struct pgconn *c, mono_t now)
 		lost_conn(c, now);
 		return;
 	}
-	PQsetNoticeProcessor(c->conn, quiet, NULL);
+	pgconn_no_notices(c->conn);
 	c->state = PG_CONNECTING;
 	loop_timer_set(c->loop, &c->timer, now + CONNECT_TIMEOUT);
 	poll_connect(c, now);

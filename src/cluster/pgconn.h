@@ -50,8 +50,12 @@ int pgconn_query(struct pgconn *c, const char *sql, int nparams, const char *con
 /* Ends the group; cb (may be NULL) hears when the server got there. */
 int pgconn_sync(struct pgconn *c, pgconn_fn cb, void *arg);
 
-/* The server's last error text of a result, without its trailing
- * newline, into buf. */
+/* libpq's text (several lines, a trailing newline) made one line into
+ * buf; "no error text" if there is none. */
+const char *pgconn_one_line(const char *msg, char *buf, size_t size);
+/* The server's error text of a result, one line, into buf. */
 const char *pgconn_error(const PGresult *res, char *buf, size_t size);
+/* "relation already exists, skipping" and the like: not for herd's log. */
+void pgconn_no_notices(PGconn *conn);
 
 #endif

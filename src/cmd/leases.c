@@ -14,16 +14,17 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cluster/pgconn.h"
 #include "cluster/schema.h"
 #include "cmd/cmd.h"
 #include "conf/conf.h"
 #include "dhcp/lease.h"
 #include "dhcp/lease_csv.h"
 #include "inventory/inventory.h"
+#include "ops/control.h"
 
 #define SHOW_SKIPPED 10 /* addresses outside the pools named one by one */
 
@@ -67,31 +68,6 @@ static const char *store_name(enum store s)
 
 /* ---- PostgreSQL ----------------------------------------------------------- */
 
-static void quiet(void *arg, const char *message)
-{
-	(void)arg;
-	(void)message;
-}
-
-/* libpq's text made one line, without its trailing newline. */
-static const char *one_line(const char *msg, char *buf, size_t size)
-{
-	char *w = buf;
-
-	snprintf(buf, size, "%s", msg && msg[0] ? msg : "no error text");
-	for (const char *r = buf; *r; r++) {
-		bool blank = *r == '\n' || *r == '\t' || *r == ' ';
-		if (!blank)
-			*w++ = *r;
-		else if (w > buf && w[-1] != ' ')
-			*w++ = ' ';
-	}
-	while (w > buf && w[-1] == ' ')
-		w--;
-	*w = '\0';
-	return buf;
-}
-
 /* Where a connection goes, for messages: host, port, database and user as
  * libpq resolved them, never the password. */
 static void describe(PGconn *db, char *buf, size_t size)
@@ -126,11 +102,11 @@ static PGconn *db_connect(const char *conninfo, char *where, size_t size)
 	describe(db, where, size);
 	if (db == NULL || PQstatus(db) != CONNECTION_OK) {
 		fprintf(stderr, "herd: cannot connect to PostgreSQL (%s): %s\n", where,
-			one_line(db ? PQerrorMessage(db) : "out of memory", err, sizeof(err)));
+			pgconn_one_line(db ? PQerrorMessage(db) : "out of memory", err, sizeof(err)));
 		PQfinish(db);
 		return NULL;
 	}
-	PQsetNoticeProcessor(db, quiet, NULL);
+	pgconn_no_notices(db);
 	return db;
 }
 
@@ -149,7 +125,7 @@ static bool db_exec(PGconn *db, const char *where, const char *sql, ExecStatusTy
 		return true;
 	}
 	fprintf(stderr, "herd: PostgreSQL (%s): %s\n", where,
-		one_line(res ? PQresultErrorMessage(res) : PQerrorMessage(db), err, sizeof(err)));
+		pgconn_one_line(res ? PQresultErrorMessage(res) : PQerrorMessage(db), err, sizeof(err)));
 	PQclear(res);
 	return false;
 }
@@ -231,13 +207,13 @@ static int write_database(const char *conninfo, const struct rows *rows, char *w
 	/* A COPY cut short must fail, not commit what it got. */
 	if (PQputCopyEnd(db, sent ? NULL : "not every row was sent") != 1) {
 		fprintf(stderr, "herd: PostgreSQL (%s): %s\n", where,
-			one_line(PQerrorMessage(db), err, sizeof(err)));
+			pgconn_one_line(PQerrorMessage(db), err, sizeof(err)));
 		goto fail;
 	}
 	res = PQgetResult(db);
 	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
 		fprintf(stderr, "herd: PostgreSQL (%s): %s\n", where,
-			one_line(res ? PQresultErrorMessage(res) : PQerrorMessage(db), err,
+			pgconn_one_line(res ? PQresultErrorMessage(res) : PQerrorMessage(db), err,
 				 sizeof(err)));
 		PQclear(res);
 		goto fail;
@@ -296,20 +272,7 @@ static int read_journal(const struct herd_config *cfg, struct rows *rows, int64_
 /* Does a herd server answer on the control socket of this configuration? */
 static bool server_running(const struct herd_config *cfg)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	const char *path = cfg->status.socket;
-	bool up;
-	int fd;
-
-	if (!cfg->status.enabled || path[0] == '\0' || strlen(path) >= sizeof(sa.sun_path))
-		return false;
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return false;
-	up = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	close(fd);
-	return up;
+	return cfg->status.enabled && control_in_use(cfg->status.socket);
 }
 
 /* Waits until the writer has synced everything up to `last`. */

@@ -180,13 +180,15 @@ static void on_accept(struct loop_io *io, uint32_t events, mono_t now)
 	}
 }
 
-/* Is a server listening on path? */
-static bool in_use(const char *path)
+bool control_in_use(const char *path)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd;
 	bool used;
 
+	if (path[0] == '\0' || strlen(path) >= sizeof(sa.sun_path))
+		return false;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return false;
 	strcpy(sa.sun_path, path);
@@ -216,7 +218,7 @@ static int bind_socket(const char *path, uid_t uid, gid_t gid)
 			return -errno;
 	}
 	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
-		if (in_use(path))
+		if (control_in_use(path))
 			return -EADDRINUSE;
 		unlink(path); /* left by a herd that died */
 	}

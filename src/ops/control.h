@@ -29,6 +29,8 @@ struct control;
 int control_open(struct control **out, const char *path, uid_t uid, gid_t gid);
 int control_start(struct control *c, struct loop *loop, const struct control_ops *ops);
 void control_close(struct control *c);
+/* Does a server listen on the Unix socket at path? */
+bool control_in_use(const char *path);
 
 /* The string value of "key" in a JSON request (ops/json.c reads it), or
  * -ENOENT; -ENOSPC when it does not fit out. */
