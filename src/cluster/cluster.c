@@ -18,6 +18,7 @@
 
 #define TICK MONO_SEC(1)
 #define BATCH_MAX 2000	/* records per batch: one statement of arrays */
+_Static_assert(2 * BATCH_MAX <= 4096, "batch_size()'s table");
 #define POLL_MARGIN 2.0 /* seconds: a transaction that commits late is still seen */
 #define REFUSED_HOLD 60 /* s: an address refused to us is taken until a poll says more */
 #define MAX_SERVERS 64
@@ -87,7 +88,8 @@ struct rec {
 struct other {
 	uint8_t mac[6];
 	bool used;
-	bool hidden; /* this server boots it now */
+	bool hidden;  /* this server boots it now */
+	bool counted; /* in others_in[] unless hidden: a row was read */
 	uint8_t stage, failed_stage;
 	uint32_t ip;
 	double since; /* epoch seconds: when it entered its stage */
@@ -101,6 +103,12 @@ struct other {
 struct arrays {
 	char *v[NODE_COLS];
 	size_t len[NODE_COLS], cap[NODE_COLS];
+};
+
+/* A server's name: a type of its own, so that lists of them are arrays of
+ * structs (compared and copied whole, passed as const). */
+struct server_name {
+	char s[CONF_NAME_MAX];
 };
 
 struct cluster {
@@ -125,7 +133,7 @@ struct cluster {
 	bool locked, loaded, setup_busy, tick_busy, said_down, said_lock;
 	double now_db, watermark; /* database epoch seconds */
 	uint64_t learned_at_setup;
-	char live[MAX_SERVERS][CONF_NAME_MAX];
+	struct server_name live[MAX_SERVERS];
 	unsigned nlive;
 	bool mine[256];
 	unsigned nmine;
@@ -137,6 +145,7 @@ struct cluster {
 	unsigned na_rows;
 	struct other *others;
 	uint32_t others_cap, others_used;
+	uint32_t others_in[NODE_NSTAGES]; /* shown (not hidden), per stage */
 	struct {
 		uint64_t batches, records, refused, failed_batches, lost, learned, takeovers;
 	} n;
@@ -395,14 +404,18 @@ static int send_other(struct cluster *c, const struct rec *r)
  * each address once (one statement may not write a row twice). */
 static unsigned batch_size(struct cluster *c)
 {
-	uint32_t seen[4096];
+	uint32_t seen[4096], size = 16, want = c->qlen < BATCH_MAX ? c->qlen : BATCH_MAX;
 	unsigned n;
 
-	memset(seen, 0, sizeof(seen));
-	for (n = 0; n < c->qlen && n < BATCH_MAX; n++) {
-		uint32_t ip = rec_at(c, n)->ip, h = (ip * 2654435761u) & 4095;
+	/* Open addressing at most half full: cleared only as large as the
+	 * batch can be (one record, the common case at a low rate: 16). */
+	while (size < 2 * want)
+		size *= 2;
+	memset(seen, 0, size * sizeof(seen[0]));
+	for (n = 0; n < want; n++) {
+		uint32_t ip = rec_at(c, n)->ip, h = (ip * 2654435761u) & (size - 1);
 		while (seen[h] != 0 && seen[h] != ip)
-			h = (h + 1) & 4095;
+			h = (h + 1) & (size - 1);
 		if (seen[h] == ip)
 			break;
 		seen[h] = ip;
@@ -522,7 +535,7 @@ static void set_buckets(struct cluster *c)
 	int self = -1;
 
 	for (unsigned i = 0; i < c->nlive; i++)
-		if (strcmp(c->live[i], c->name) == 0)
+		if (strcmp(c->live[i].s, c->name) == 0)
 			self = (int)i;
 	c->nmine = 0;
 	for (unsigned b = 0; b < 256; b++) {
@@ -533,10 +546,10 @@ static void set_buckets(struct cluster *c)
 		lease_spread(c->leases, (unsigned)self, c->nlive);
 }
 
-static bool listed(char (*names)[CONF_NAME_MAX], unsigned n, const char *name)
+static bool listed(const struct server_name *names, unsigned n, const char *name)
 {
 	for (unsigned i = 0; i < n; i++)
-		if (strcmp(names[i], name) == 0)
+		if (strcmp(names[i].s, name) == 0)
 			return true;
 	return false;
 }
@@ -544,7 +557,7 @@ static bool listed(char (*names)[CONF_NAME_MAX], unsigned n, const char *name)
 static void on_live(void *ctx, void *arg, const PGresult *res)
 {
 	struct cluster *c = ctx;
-	char live[MAX_SERVERS][CONF_NAME_MAX] = {{0}}; /* compared whole */
+	struct server_name live[MAX_SERVERS] = {{{0}}}; /* compared whole */
 	unsigned n = 0;
 	bool changed;
 	(void)arg;
@@ -552,34 +565,34 @@ static void on_live(void *ctx, void *arg, const PGresult *res)
 	if (!check(c, res, "live servers"))
 		return;
 	for (int i = 0; i < PQntuples(res) && n < MAX_SERVERS; i++)
-		snprintf(live[n++], CONF_NAME_MAX, "%s", PQgetvalue(res, i, 0));
+		snprintf(live[n++].s, CONF_NAME_MAX, "%s", PQgetvalue(res, i, 0));
 	/* This server is alive whatever the table says yet (its first
 	 * heartbeat, or a lock another session of its name holds). */
 	if (!listed(live, n, c->name) && n < MAX_SERVERS) {
 		unsigned at = 0;
-		while (at < n && strcmp(live[at], c->name) < 0)
+		while (at < n && strcmp(live[at].s, c->name) < 0)
 			at++;
-		memmove(live[at + 1], live[at], (n - at) * CONF_NAME_MAX);
-		snprintf(live[at], CONF_NAME_MAX, "%s", c->name);
+		memmove(&live[at + 1], &live[at], (n - at) * sizeof(live[0]));
+		snprintf(live[at].s, CONF_NAME_MAX, "%s", c->name);
 		n++;
 	}
-	changed = n != c->nlive || memcmp(live, c->live, n * CONF_NAME_MAX) != 0;
+	changed = n != c->nlive || memcmp(live, c->live, n * sizeof(live[0])) != 0;
 	if (!changed)
 		return;
 	for (unsigned i = 0; i < c->nlive; i++)
-		if (!listed(live, n, c->live[i])) {
+		if (!listed(live, n, c->live[i].s)) {
 			c->n.takeovers++;
 			log_warn("cluster: server %s is gone (no heartbeat for %u s, or its "
 				 "database session ended): the others answer its clients",
-				 c->live[i], c->cfg.takeover_s);
+				 c->live[i].s, c->cfg.takeover_s);
 		}
-	memcpy(c->live, live, n * CONF_NAME_MAX);
+	memcpy(c->live, live, n * sizeof(live[0]));
 	c->nlive = n;
 	set_buckets(c);
 	char list[512] = "";
 	for (unsigned i = 0; i < n; i++)
 		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
-			 live[i]);
+			 live[i].s);
 	log_info("cluster: servers alive: %s; %s answers %u of 256 buckets", list, c->name,
 		 c->nmine);
 }
@@ -772,12 +785,12 @@ static struct other *other_get(struct cluster *c, const uint8_t mac[6])
 	return o;
 }
 
+/* A stage as a row writes it (an unknown word: dhcp). */
 static uint8_t stage_index(const char *name)
 {
-	for (uint8_t s = 0; s < NODE_NSTAGES; s++)
-		if (strcmp(node_stage_names[s], name) == 0)
-			return s;
-	return NODE_DHCP;
+	enum node_stage s = node_stage_of(name);
+
+	return (uint8_t)(s == NODE_NSTAGES ? NODE_DHCP : s);
 }
 
 static void on_nodes_rows(void *ctx, void *arg, const PGresult *res)
@@ -792,6 +805,8 @@ static void on_nodes_rows(void *ctx, void *arg, const PGresult *res)
 		struct other *o;
 		if (mac_parse(PQgetvalue(res, i, 0), mac) < 0 || (o = other_get(c, mac)) == NULL)
 			continue;
+		if (!o->hidden && o->counted)
+			c->others_in[o->stage]--;
 		snprintf(o->server, sizeof(o->server), "%s", PQgetvalue(res, i, 9));
 		o->hidden = strcmp(o->server, c->name) == 0;
 		snprintf(o->name, sizeof(o->name), "%s", PQgetvalue(res, i, 1));
@@ -803,21 +818,23 @@ static void on_nodes_rows(void *ctx, void *arg, const PGresult *res)
 		snprintf(o->why, sizeof(o->why), "%s", PQgetvalue(res, i, 6));
 		o->since = strtod(PQgetvalue(res, i, 7), NULL);
 		o->bytes = strtoull(PQgetvalue(res, i, 8), NULL, 10);
+		o->counted = true;
+		if (!o->hidden)
+			c->others_in[o->stage]++;
 	}
 }
 
 static bool alive(const struct cluster *c, const char *server)
 {
-	return listed((char(*)[CONF_NAME_MAX])c->live, c->nlive, server);
+	return listed(c->live, c->nlive, server);
 }
 
 static void others_count(void *ctx, uint32_t counts[NODE_NSTAGES])
 {
 	struct cluster *c = ctx;
 
-	for (uint32_t i = 0; i < c->others_cap; i++)
-		if (c->others[i].used && !c->others[i].hidden)
-			counts[c->others[i].stage]++;
+	for (int s = 0; s < NODE_NSTAGES; s++)
+		counts[s] += c->others_in[s];
 }
 
 static void other_json(const struct cluster *c, FILE *f, const struct other *o, bool detail)
@@ -993,7 +1010,7 @@ struct cluster *cluster_new(struct loop *loop, const struct conf_cluster *cfg,
 		snprintf(c->name, sizeof(c->name), "%s", cfg->name);
 	else if (gethostname(c->name, sizeof(c->name) - 1) < 0)
 		snprintf(c->name, sizeof(c->name), "herd");
-	snprintf(c->live[0], CONF_NAME_MAX, "%s", c->name);
+	snprintf(c->live[0].s, CONF_NAME_MAX, "%s", c->name);
 	c->nlive = 1;
 	set_buckets(c);
 	c->rl = (struct ratelimit)RATELIMIT_INIT(MONO_SEC(10), 5);

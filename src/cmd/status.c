@@ -152,14 +152,6 @@ static void fmt_bytes(double b, char *buf, size_t size)
 		snprintf(buf, size, "%.1f%c", b, units[u]);
 }
 
-static int stage_index(const char *name)
-{
-	for (int s = 0; s < NODE_NSTAGES; s++)
-		if (strcmp(node_stage_names[s], name) == 0)
-			return s;
-	return NODE_NSTAGES;
-}
-
 static const char *sort_key;
 
 static int by_key(const void *a, const void *b)
@@ -168,7 +160,8 @@ static int by_key(const void *a, const void *b)
 	int d = 0;
 
 	if (strcmp(sort_key, "stage") == 0)
-		d = stage_index(json_get_str(x, "stage")) - stage_index(json_get_str(y, "stage"));
+		d = (int)node_stage_of(json_get_str(x, "stage")) -
+		    (int)node_stage_of(json_get_str(y, "stage"));
 	else if (strcmp(sort_key, "since") == 0)
 		d = json_get_num(y, "since_s") > json_get_num(x, "since_s")   ? 1
 		    : json_get_num(y, "since_s") < json_get_num(x, "since_s") ? -1
@@ -418,7 +411,7 @@ static int parse_opts(int argc, char **argv, struct status_opts *o, long *count)
 		fprintf(stderr, "herd: --sort name, stage or since\n");
 		return -1;
 	}
-	if (o->stage && stage_index(o->stage) == NODE_NSTAGES) {
+	if (o->stage && node_stage_of(o->stage) == NODE_NSTAGES) {
 		fprintf(stderr,
 			"herd: --stage: one of dhcp loader kernel initrd logging up failed\n");
 		return -1;

@@ -18,6 +18,15 @@
 const char *const node_stage_names[NODE_NSTAGES] = {"dhcp",    "loader", "kernel", "initrd",
 						    "logging", "up",	 "failed"};
 
+enum node_stage node_stage_of(const char *name)
+{
+	int s = 0;
+
+	while (s < NODE_NSTAGES && strcmp(node_stage_names[s], name) != 0)
+		s++;
+	return (enum node_stage)s;
+}
+
 struct node {
 	uint8_t mac[6];
 	uint8_t stage;
@@ -38,6 +47,7 @@ struct node {
 	char loader[LOADER_MAX]; /* the base name of the boot file DHCP gave */
 	char why[WHY_MAX];
 	uint64_t changed; /* the table's version when it last changed */
+	bool dirty;	  /* in the dirty list */
 };
 
 struct nodes {
@@ -55,6 +65,7 @@ struct nodes {
 	void *log_tail_ctx;
 	struct stat_hist in_stage[NODE_UP]; /* time spent in each stage before up */
 	uint64_t version;		    /* bumped by every change of a node */
+	uint32_t *dirty, ndirty;	    /* the nodes changed since the last publication */
 	char server[NAME_MAX_];		    /* [cluster]: this server's name; "": none */
 	struct nodes_others others;
 };
@@ -172,6 +183,16 @@ static void deadline_append(struct nodes *n, struct node *nd)
 }
 
 /* Every transition goes through here: counts, timeline, deadline. */
+/* A change the other servers are told of (nodes_changed). */
+static void changed(struct nodes *n, struct node *nd)
+{
+	nd->changed = ++n->version;
+	if (!nd->dirty) {
+		nd->dirty = true;
+		n->dirty[n->ndirty++] = idx(n, nd);
+	}
+}
+
 static void enter(struct nodes *n, struct node *nd, enum node_stage s, mono_t now)
 {
 	if (nd->stage < NODE_UP && s != nd->stage && (nd->seen & (1u << nd->stage)))
@@ -185,7 +206,7 @@ static void enter(struct nodes *n, struct node *nd, enum node_stage s, mono_t no
 	deadline_unlink(n, nd);
 	if (s < NODE_UP)
 		deadline_append(n, nd);
-	nd->changed = ++n->version;
+	changed(n, nd);
 }
 
 static void fail(struct nodes *n, struct node *nd, enum node_stage at, const char *why, mono_t now)
@@ -285,7 +306,7 @@ static void on_dhcp(void *ctx, enum node_dhcp_ev ev, const uint8_t mac[6], uint3
 	if (group)
 		snprintf(nd->group, sizeof(nd->group), "%s", group);
 	if (nd->ip != ip)
-		nd->changed = ++n->version;
+		changed(n, nd);
 	set_ip(n, nd, ip);
 	nd->last_seen = now;
 	if (ev == NODE_DHCP_DECLINE) {
@@ -449,7 +470,8 @@ static uint32_t buckets_for(uint32_t max)
 uint64_t nodes_memory(const struct nodes_conf *conf)
 {
 	return sizeof(struct nodes) + (uint64_t)conf->max_nodes * sizeof(struct node) +
-	       2 * (uint64_t)buckets_for(conf->max_nodes) * sizeof(uint32_t);
+	       2 * (uint64_t)buckets_for(conf->max_nodes) * sizeof(uint32_t) +
+	       (uint64_t)conf->max_nodes * sizeof(uint32_t); /* the dirty list */
 }
 
 struct nodes *nodes_new(const struct nodes_conf *conf)
@@ -466,7 +488,8 @@ struct nodes *nodes_new(const struct nodes_conf *conf)
 	n->v = calloc(n->conf.max_nodes, sizeof(*n->v));
 	n->by_mac = malloc(n->nbuckets * sizeof(uint32_t));
 	n->by_ip = malloc(n->nbuckets * sizeof(uint32_t));
-	if (n->v == NULL || n->by_mac == NULL || n->by_ip == NULL) {
+	n->dirty = malloc(n->conf.max_nodes * sizeof(uint32_t));
+	if (n->v == NULL || n->by_mac == NULL || n->by_ip == NULL || n->dirty == NULL) {
 		nodes_free(n);
 		return NULL;
 	}
@@ -492,6 +515,7 @@ void nodes_free(struct nodes *n)
 	free(n->v);
 	free(n->by_mac);
 	free(n->by_ip);
+	free(n->dirty);
 	free(n);
 }
 
@@ -702,13 +726,20 @@ int nodes_json(const struct nodes *n, mono_t now, const char *name, char **out, 
 	return 0;
 }
 
-uint64_t nodes_changed(const struct nodes *n, uint64_t since, mono_t now,
+uint64_t nodes_changed(struct nodes *n, uint64_t since, mono_t now,
 		       void (*fn)(void *ctx, const struct node_brief *b), void *ctx)
 {
-	for (uint32_t i = 0; i < n->used; i++) {
-		const struct node *nd = &n->v[i];
-		if (nd->changed <= since)
+	uint32_t kept = 0;
+
+	/* The dirty list, not the table: what `since` covers was published
+	 * and leaves it; the rest is told (again, if its last try failed). */
+	for (uint32_t i = 0; i < n->ndirty; i++) {
+		struct node *nd = &n->v[n->dirty[i]];
+		if (nd->changed <= since) {
+			nd->dirty = false;
 			continue;
+		}
+		n->dirty[kept++] = n->dirty[i];
 		struct node_brief b = {.ip = nd->ip,
 				       .stage = nd->stage,
 				       .failed_stage = nd->failed_stage,
@@ -720,6 +751,7 @@ uint64_t nodes_changed(const struct nodes *n, uint64_t since, mono_t now,
 		memcpy(b.mac, nd->mac, 6);
 		fn(ctx, &b);
 	}
+	n->ndirty = kept;
 	return n->version;
 }
 

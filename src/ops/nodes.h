@@ -38,6 +38,8 @@ enum node_stage {
 };
 
 extern const char *const node_stage_names[NODE_NSTAGES];
+/* The stage of that name, or NODE_NSTAGES if none is. */
+enum node_stage node_stage_of(const char *name);
 
 /* What a file is to a node (struct node_events' xfer_start code). */
 enum node_file {
@@ -91,8 +93,10 @@ struct node_brief {
 	uint64_t bytes;
 };
 /* Calls fn for every node changed (a stage, a name, an address) since
- * the version `since`; returns the version now (0 at start). */
-uint64_t nodes_changed(const struct nodes *n, uint64_t since, mono_t now,
+ * the version `since` (what was published: the nodes it covers are
+ * forgotten, the others kept for the next call); returns the version now
+ * (0 at start). */
+uint64_t nodes_changed(struct nodes *n, uint64_t since, mono_t now,
 		       void (*fn)(void *ctx, const struct node_brief *b), void *ctx);
 struct nodes_others {
 	void *ctx;
