@@ -63,9 +63,10 @@ chmod -R a+rX "$ROOT"
 	done
 } >"$WORK/nodes.tab"
 
-# herd_conf NAME ADDR: server NAME's configuration. Every swarm client has
-# the relay's address: TFTP cannot tell them apart, so the per-address
-# limits are off.
+# herd_conf NAME ADDR: server NAME's configuration: the defaults but for
+# where things are (no node logs) and TFTP's limits. Every swarm client has the
+# relay's address, so TFTP cannot tell them apart: the per-address limits
+# are off. And the link is paced, so that the kill lands mid-download.
 herd_conf() {
 	mkdir -p "$WORK/$1"
 	chown nobody "$WORK/$1"
@@ -92,11 +93,8 @@ listen = $2:9180
 
 [dhcp]
 enabled = yes
-listen = 0.0.0.0:67
 inventory = $WORK/nodes.tab
-unknown = pool
 default_group = a
-pin_neighbours = no
 
 [cluster]
 database = host=$SRV_IP port=5432 dbname=herd user=herd
